@@ -1,0 +1,53 @@
+"""The outbox: every text the app ever sends is one row here."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Message(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        HELD = "held"
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        UNDELIVERED = "undelivered"
+        FAILED = "failed"
+        SUPPRESSED = "suppressed"
+
+    store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="messages")
+    to = models.CharField(max_length=16)
+    body = models.TextField()
+    flow_run = models.ForeignKey(
+        "campaigns.FlowRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    flow_step = models.ForeignKey(
+        "campaigns.FlowStep", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    variant = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
+    reason = models.CharField(max_length=50, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True)
+    provider_sid = models.CharField(max_length=64, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "send_after"]),
+            models.Index(fields=["customer", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.body[:40]}"

@@ -1,0 +1,1 @@
+"""Where campaigns listens to customers: customers never imports campaigns."""

@@ -1,0 +1,274 @@
+"""Who the customer is and what they did."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Store(models.Model):
+    class SenderType(models.TextChoices):
+        LONG_CODE = "long_code", "Long code (10DLC)"
+        TOLL_FREE = "toll_free", "Toll-free"
+        SHORT_CODE = "short_code", "Short code"
+
+    slug = models.SlugField(unique=True)
+    brand_name = models.CharField(max_length=100)
+    site_url = models.URLField()
+    allowed_link_domains = models.JSONField(
+        default=list, blank=True, help_text="Hosts links may point to, e.g. shop.example.com."
+    )
+    default_timezone = models.CharField(max_length=64, default="America/New_York")
+    currency = models.CharField(max_length=3, default="USD")
+    owners = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="stores")
+
+    messaging_service_sid = models.CharField(max_length=34, blank=True)
+    from_number = models.CharField(max_length=16, blank=True)
+    sender_type = models.CharField(max_length=16, choices=SenderType, default=SenderType.LONG_CODE)
+    help_text = models.CharField(
+        max_length=320, blank=True, help_text="Reply to HELP / INFO: who you are and how to reach you."
+    )
+    contact_email = models.EmailField(blank=True)
+    rewards_url = models.URLField(blank=True)
+    quiet_hours_start = models.TimeField(default=time(8, 0))
+    quiet_hours_end = models.TimeField(default=time(21, 0))
+    price_per_segment = models.DecimalField(max_digits=8, decimal_places=5, default=Decimal("0.0083"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.brand_name
+
+
+class Category(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="categories")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="category_external_id_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    class MarginClass(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="products")
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    url = models.URLField(max_length=500)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    stock = models.IntegerField(default=0)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    consumable = models.BooleanField(default=False)
+    reorder_window_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days between repeat purchases, for replenishment reminders."
+    )
+    margin_class = models.CharField(max_length=8, choices=MarginClass, default=MarginClass.MEDIUM)
+    usage_tip = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="product_external_id_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductChange(models.Model):
+    """Every price and stock change, so back-in-stock and price-drop triggers can fire."""
+
+    class Field(models.TextChoices):
+        PRICE = "price"
+        STOCK = "stock"
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=8, choices=Field)
+    old_value = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    new_value = models.DecimalField(max_digits=12, decimal_places=2)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["product", "field", "changed_at"])]
+
+
+class Customer(models.Model):
+    class Consent(models.TextChoices):
+        NONE = "none", "No consent"
+        PENDING = "pending", "Awaiting confirmation"
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    class TimezoneSource(models.TextChoices):
+        GIVEN = "given"
+        PHONE = "phone", "Inferred from the number"
+        STORE = "store", "Store default"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")
+    external_id = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=16, help_text="E.164, e.g. +14155550100")
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=2, blank=True, help_text="US state code, e.g. FL")
+    language = models.CharField(max_length=10, blank=True, default="en")
+    timezone = models.CharField(max_length=64)
+    timezone_source = models.CharField(max_length=8, choices=TimezoneSource)
+    birthday = models.DateField(null=True, blank=True)
+
+    sms_consent = models.CharField(max_length=16, choices=Consent, default=Consent.NONE)
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    topics = models.JSONField(default=list, blank=True, help_text="deals, drops, restocks")
+    favorite_categories = models.JSONField(default=list, blank=True)
+    frequency = models.CharField(max_length=16, blank=True, help_text="Preferred frequency, if given")
+    loyalty_status = models.CharField(max_length=50, blank=True)
+    reward_balance = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    reward_points = models.IntegerField(default=0)
+    preferred_store = models.CharField(max_length=100, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    prefs_token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
+
+    order_count = models.PositiveIntegerField(default=0)
+    total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    average_order_value = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount_order_count = models.PositiveIntegerField(default=0)
+    discount_order_share = models.FloatField(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    last_sms_click_at = models.DateTimeField(null=True, blank=True)
+    predicted_next_order_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "phone"], name="customer_phone_per_store"),
+            models.UniqueConstraint(
+                fields=["store", "external_id"],
+                condition=~Q(external_id=""),
+                name="customer_external_id_per_store",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "sms_consent"]),
+            models.Index(fields=["store", "total_spent"]),
+            models.Index(fields=["store", "last_order_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_name or 'Customer'} {self.phone}"
+
+    @property
+    def is_subscribed(self) -> bool:
+        return self.sms_consent == self.Consent.SUBSCRIBED
+
+
+class ConsentRecord(models.Model):
+    """Append-only ledger of every opt-in, confirmation and opt-out, with its evidence."""
+
+    class Action(models.TextChoices):
+        OPT_IN = "opt_in", "Opted in"
+        REQUESTED = "requested", "Confirmation requested"
+        CONFIRMED = "confirmed", "Confirmed"
+        OPT_OUT = "opt_out", "Opted out"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="consent_records")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    action = models.CharField(max_length=16, choices=Action)
+    source = models.CharField(max_length=50, help_text="api, csv, keyword, signup_page, provider, ...")
+    wording = models.TextField(blank=True, help_text="The exact wording the customer saw")
+    keyword = models.CharField(max_length=50, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} via {self.source}"
+
+
+class Event(models.Model):
+    """The one behavioural stream: what a customer did, and what the app did to them."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict, blank=True)
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    idempotency_key = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "idempotency_key"], name="event_key_per_store")
+        ]
+        indexes = [
+            models.Index(fields=["customer", "type", "occurred_at"]),
+            models.Index(fields=["product", "type"]),
+            models.Index(fields=["store", "type", "occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Segment(models.Model):
+    """A set of customers, described by a rule tree that compiles to one SQL query."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    rules = models.JSONField(default=dict)
+    preset = models.CharField(max_length=50, blank=True, help_text="Preset this segment was copied from")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "slug"], name="segment_slug_per_store")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """A store's API key; only its SHA-256 is kept."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -1,0 +1,15 @@
+"""News from customers to whoever listens (campaigns); customers never imports campaigns.
+
+Both are sent after the transaction that stored the rows has committed.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: store (Store), event_ids (list[int]) — newly stored events, duplicates excluded.
+events_recorded = Signal()
+
+# kwargs: store (Store), product_changes (list[int]) — ProductChange ids just recorded.
+products_changed = Signal()
+
+# kwargs: customer (Customer), source (str)
+customer_opted_out = Signal()
