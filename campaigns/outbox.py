@@ -36,6 +36,7 @@ class MessageDraft:
     flow_step_id: int | None = None
     campaign_id: int | None = None
     variant: str = ""
+    kind: str = Message.Kind.MARKETING
     valid_until: datetime | None = None
 
 
@@ -55,6 +56,7 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
                     flow_step_id=d.flow_step_id,
                     campaign_id=d.campaign_id,
                     variant=d.variant,
+                    kind=d.kind,
                     idempotency_key=d.idempotency_key,
                     valid_until=d.valid_until,
                     status=Message.Status.QUEUED,

@@ -17,6 +17,10 @@ class Message(models.Model):
         FAILED = "failed"
         SUPPRESSED = "suppressed"
 
+    class Kind(models.TextChoices):
+        MARKETING = "marketing"
+        TRANSACTIONAL = "transactional", "Transactional (confirmations, replies)"
+
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="messages")
     to = models.CharField(max_length=16)
@@ -31,6 +35,7 @@ class Message(models.Model):
         "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     variant = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.MARKETING)
     status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
     reason = models.CharField(max_length=50, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
