@@ -1,0 +1,49 @@
+"""Runs the web server and a django-q2 worker together in the foreground; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve the app on ADDRPORT and run one qcluster worker beside it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport: str, **options):
+        manage = [sys.executable, "manage.py"]
+        # Each child gets its own process group, so a Ctrl-C reaches only this process, which then
+        # sends each child exactly one SIGTERM: two signals can deadlock qcluster on shutdown.
+        children = [
+            subprocess.Popen([*manage, "qcluster"], start_new_session=True),
+            subprocess.Popen([*manage, "runserver", addrport, "--noreload"], start_new_session=True),
+        ]
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            if stopping:
+                return
+            stopping = True
+            self.stdout.write("Stopping the web server and the worker...")
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        stop(None, None)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        return None
