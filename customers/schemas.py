@@ -53,6 +53,9 @@ def text(
         errors.add(path, "must be a string")
         return None
     value = value.strip()
+    if "\x00" in value:
+        errors.add(path, "must not contain NUL characters")
+        return None
     if len(value) > max_length:
         errors.add(path, f"must be at most {max_length} characters")
         return None
