@@ -19,11 +19,19 @@ def key_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def api_key_secret_fill(api_key: ApiKey) -> str:
+    """Give an unsaved key its secret; returns the raw key, which is not kept anywhere."""
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key.prefix, api_key.key_hash = raw[:12], key_hash(raw)
+    return raw
+
+
 def api_key_create(*, store: Store, name: str = "API key") -> tuple[ApiKey, str]:
     """A new key for the store; the raw key is returned here and never again."""
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey(store=store, name=name)
+    raw = api_key_secret_fill(api_key)
     with transaction.atomic():
-        api_key = ApiKey.objects.create(store=store, name=name, prefix=raw[:12], key_hash=key_hash(raw))
+        api_key.save()
     return api_key, raw
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "ValidationFailed",
     "customers_upsert",
     "events_ingest",
+    "product_save",
     "products_upsert",
 ]
 
@@ -111,9 +112,13 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class UpsertResult:
-    customers: list[Customer]
-    created: int
+    customers: list[Customer]  # one per payload, in order
+    created_ids: set[int]
     updated: int
+
+    @property
+    def created(self) -> int:
+        return len(self.created_ids)
 
 
 @dataclass(frozen=True)
@@ -380,8 +385,8 @@ def _changed_fields(target: _Target) -> list[str]:
     return changed
 
 
-def _customers_write(store: Store, planned: list[_Target | None], *, now: datetime) -> tuple[int, int]:
-    """Create and update the planned customers in bulk; returns (created, updated)."""
+def _customers_write(store: Store, planned: list[_Target | None], *, now: datetime) -> tuple[set[int], int]:
+    """Create and update the planned customers in bulk; returns (created ids, updated count)."""
     unique = list({id(t): t for t in planned if t is not None}.values())
     new = [t for t in unique if t.customer is None]
     if new:
@@ -407,7 +412,7 @@ def _customers_write(store: Store, planned: list[_Target | None], *, now: dateti
         Customer.objects.bulk_update(updates, sorted(fields | {"updated_at"}), batch_size=CHUNK)
     consents = [(t.customer, c) for t in unique for c in t.consents]
     _consents_record(store, consents)
-    return len(new), len(updates)
+    return {t.customer.pk for t in new}, len(updates)
 
 
 def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]) -> None:
@@ -476,8 +481,8 @@ def customers_upsert(
         planned = _customers_plan(store, items, errors)
         if errors:
             raise ValidationFailed(errors)
-        created, updated = _customers_write(store, planned, now=now)
-    return UpsertResult(customers=[t.customer for t in planned], created=created, updated=updated)
+        created_ids, updated = _customers_write(store, planned, now=now)
+    return UpsertResult(customers=[t.customer for t in planned], created_ids=created_ids, updated=updated)
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -869,3 +874,25 @@ def _product_changes(product: Product, values: dict[str, Any], *, now: datetime)
                 )
             )
     return changes
+
+
+def product_save(*, product: Product, now: datetime) -> list[ProductChange]:
+    """Save a product edited by hand, keeping its price and stock changes like an upsert does."""
+    with transaction.atomic():
+        before = Product.objects.select_for_update().filter(pk=product.pk).first() if product.pk else None
+        changes = (
+            []
+            if before is None
+            else _product_changes(before, {"price": product.price, "stock": product.stock}, now=now)
+        )
+        product.save()
+        for change in changes:
+            change.product = product
+        stored = ProductChange.objects.bulk_create(changes)
+        change_ids = [c.pk for c in stored]
+        if change_ids:
+            store = product.store
+            transaction.on_commit(
+                lambda: products_changed.send(Product, store=store, product_changes=change_ids)
+            )
+    return stored
