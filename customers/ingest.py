@@ -262,7 +262,7 @@ def customer_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> C
     return CustomerInput(path=path, external_id=external_id, phone=phone, values=values, consent=consent)
 
 
-@dataclass
+@dataclass(eq=False)
 class _Target:
     """One customer the batch writes to: an existing row, or a row to create."""
 
@@ -398,9 +398,10 @@ def _customers_write(store: Store, planned: list[_Target | None], *, now: dateti
             stored.update({c.phone: c for c in Customer.objects.filter(store=store, phone__in=chunk)})
         for target in new:
             target.customer = stored[target.phone]
+    created_ids = {t.customer.pk for t in new}
     updates, fields = [], set()
     for target in unique:
-        if target in new:
+        if target.customer is None or target.customer.pk in created_ids:
             continue
         changed = _changed_fields(target)
         if changed:
@@ -412,7 +413,7 @@ def _customers_write(store: Store, planned: list[_Target | None], *, now: dateti
         Customer.objects.bulk_update(updates, sorted(fields | {"updated_at"}), batch_size=CHUNK)
     consents = [(t.customer, c) for t in unique for c in t.consents]
     _consents_record(store, consents)
-    return {t.customer.pk for t in new}, len(updates)
+    return created_ids, len(updates)
 
 
 def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]) -> None:

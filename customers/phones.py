@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import geocoder
@@ -81,7 +82,12 @@ def phone_normalize(raw: object, *, default_region: str = "US") -> str:
     """E.164 for a valid number; national numbers are read in `default_region`."""
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise InvalidPhone("must be a phone number string, e.g. +14155550100")
-    text = str(raw).strip()
+    return _normalize(str(raw).strip(), default_region)
+
+
+# A batch names the same customers again and again; parsing is the costly part of checking one.
+@lru_cache(maxsize=65536)
+def _normalize(text: str, default_region: str) -> str:
     try:
         parsed = phonenumbers.parse(text, None if text.startswith("+") else default_region)
     except phonenumbers.NumberParseException as exc:
