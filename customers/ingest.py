@@ -18,7 +18,7 @@ from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_ipv46_address
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -287,13 +287,27 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 
 
 def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Customer]:
+    """The customers these items name, loading only the columns the batch may compare or change."""
+    columns = {
+        "pk",
+        "store_id",
+        "external_id",
+        "phone",
+        "first_name",
+        "timezone",
+        "timezone_source",
+        "sms_consent",
+    }
+    columns.update(name for item in items for name in item.values)
+    rows = Customer.objects.filter(store=store).only(*columns)
     external_ids = sorted({i.external_id for i in items if i.external_id})
-    phones = sorted({i.phone for i in items if i.phone})
     found: dict[int, Customer] = {}
     for chunk in _chunks(external_ids):
-        found.update({c.pk: c for c in Customer.objects.filter(store=store, external_id__in=chunk)})
+        found.update({c.pk: c for c in rows.filter(external_id__in=chunk)})
+    known_phones = {c.phone for c in found.values()}
+    phones = sorted({i.phone for i in items if i.phone} - known_phones)
     for chunk in _chunks(phones):
-        found.update({c.pk: c for c in Customer.objects.filter(store=store, phone__in=chunk)})
+        found.update({c.pk: c for c in rows.filter(phone__in=chunk)})
     return list(found.values())
 
 
@@ -364,14 +378,14 @@ def _new_customer(store: Store, target: _Target) -> Customer:
     return Customer(store=store, external_id=target.external_id, phone=target.phone, **values)
 
 
-def _changed_fields(target: _Target) -> list[str]:
+def _changed_fields(store: Store, target: _Target) -> list[str]:
     customer = target.customer
     values = dict(target.values, external_id=target.external_id, phone=target.phone)
     if "timezone" in target.values:
         values["timezone_source"] = Customer.TimezoneSource.GIVEN
     elif target.phone != customer.phone and customer.timezone_source != Customer.TimezoneSource.GIVEN:
         facts = phone_facts(target.phone)
-        values["timezone"] = facts.timezone or customer.store.default_timezone
+        values["timezone"] = facts.timezone or store.default_timezone
         values["timezone_source"] = (
             Customer.TimezoneSource.PHONE if facts.timezone else Customer.TimezoneSource.STORE
         )
@@ -403,7 +417,7 @@ def _customers_write(store: Store, planned: list[_Target | None], *, now: dateti
     for target in unique:
         if target.customer is None or target.customer.pk in created_ids:
             continue
-        changed = _changed_fields(target)
+        changed = _changed_fields(store, target)
         if changed:
             updates.append(target.customer)
             fields.update(changed)
@@ -537,17 +551,6 @@ def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _Ev
     )
 
 
-def _existing_keys(store: Store, keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(keys):
-        found.update(
-            Event.objects.filter(store=store, idempotency_key__in=chunk).values_list(
-                "idempotency_key", flat=True
-            )
-        )
-    return found
-
-
 def _products_by_external_id(store: Store, external_ids: set[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(external_ids)):
@@ -557,16 +560,47 @@ def _products_by_external_id(store: Store, external_ids: set[str]) -> dict[str, 
     return found
 
 
-def _events_insert(store: Store, events: list[Event]) -> list[Event]:
-    """Insert, dropping keys another request stored meanwhile: the unique key is the last word."""
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                return Event.objects.bulk_create(events, batch_size=CHUNK)
-        except IntegrityError:
-            taken = _existing_keys(store, [e.idempotency_key for e in events])
-            events = [e for e in events if e.idempotency_key not in taken]
-    raise IntegrityError("events kept colliding with concurrent inserts")
+EVENT_COLUMNS = (
+    "store", "customer", "type", "occurred_at", "received_at", "properties", "product", "idempotency_key",
+)  # fmt: skip
+
+
+def _events_insert(events: list[Event]) -> list[Event]:
+    """Insert, skipping ids already stored (by anyone, even a concurrent request); returns the new rows.
+
+    ON CONFLICT DO NOTHING RETURNING gives, in one statement, exactly the rows this call added:
+    the unique key is the last word on duplicates, so no retry or second lookup is needed.
+    """
+    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    limit = connection.features.max_query_params or 30_000
+    moment = connection.ops.adapt_datetimefield_value
+    stored: list[Event] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(events, min(CHUNK, limit // len(fields))):
+            # The values straight as the columns store them: Field.get_db_prep_save per cell costs more
+            # than the insert itself at this volume.
+            params = [
+                value
+                for e in chunk
+                for value in (
+                    e.store_id, e.customer_id, e.type, moment(e.occurred_at), moment(e.received_at),
+                    json.dumps(e.properties), e.product_id, e.idempotency_key,
+                )
+            ]  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join([row] * len(chunk))} "
+                "ON CONFLICT (store_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+                params,
+            )
+            ids = {key: pk for pk, key in cursor.fetchall()}
+            for event in chunk:
+                if event.idempotency_key in ids:
+                    event.pk = ids[event.idempotency_key]
+                    event._state.adding = False
+                    stored.append(event)
+    return stored
 
 
 def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str = "events") -> IngestResult:
@@ -585,13 +619,10 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
             if item.key not in seen:
                 seen.add(item.key)
                 fresh.append((item, target.customer))
-        taken = _existing_keys(store, [item.key for item, _ in fresh])
-        fresh = [(item, customer) for item, customer in fresh if item.key not in taken]
         product_ids = _products_by_external_id(
             store, {str(i.properties["product_id"]) for i, _ in fresh if "product_id" in i.properties}
         )
         stored = _events_insert(
-            store,
             [
                 Event(
                     store=store,
