@@ -378,6 +378,14 @@ def _new_customer(store: Store, target: _Target) -> Customer:
     return Customer(store=store, external_id=target.external_id, phone=target.phone, **values)
 
 
+def _created_meanwhile(store: Store, target: _Target) -> Customer:
+    """A concurrent request created this external id with another phone; ours was not inserted."""
+    customer = Customer.objects.filter(store=store, external_id=target.external_id).first()
+    if customer is None:
+        raise ValidationFailed([schemas.FieldError("customer.phone", "conflicts with a concurrent update")])
+    return customer
+
+
 def _changed_fields(store: Store, target: _Target) -> list[str]:
     customer = target.customer
     values = dict(target.values, external_id=target.external_id, phone=target.phone)
@@ -411,7 +419,7 @@ def _customers_write(store: Store, planned: list[_Target | None], *, now: dateti
         for chunk in _chunks([t.phone for t in new]):
             stored.update({c.phone: c for c in Customer.objects.filter(store=store, phone__in=chunk)})
         for target in new:
-            target.customer = stored[target.phone]
+            target.customer = stored.get(target.phone) or _created_meanwhile(store, target)
     created_ids = {t.customer.pk for t in new}
     updates, fields = [], set()
     for target in unique:

@@ -162,6 +162,9 @@ def moment(value: Any, path: str, errors: Errors, *, now: datetime) -> datetime 
     if parsed.tzinfo is None:
         errors.add(path, "needs a UTC offset, e.g. 2026-11-26T10:00:00Z or +02:00")
         return None
+    if parsed.year < 1970:
+        errors.add(path, "is too far in the past")
+        return None
     if parsed > now + CLOCK_SKEW:
         errors.add(path, "is in the future")
         return None

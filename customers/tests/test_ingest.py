@@ -98,6 +98,8 @@ def test_a_batch_with_one_bad_event_stores_nothing_and_names_the_field():
         ({"customer": {"phone": MIAMI, "timezone": "Mars/Base"}}, "events[0].customer.timezone"),
         ({"customer": {"external_id": "c-404"}}, "events[0].customer.phone"),
         ({"occured_at": "2026-11-26T10:00:00Z"}, "events[0].occured_at"),
+        ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "events[0].occurred_at"),
+        ({"id": True}, "events[0].id"),
     ],
 )
 def test_it_rejects_bad_events_naming_the_field(change, field):
@@ -340,3 +342,23 @@ def test_a_new_product_needs_a_name_and_url():
     with pytest.raises(ValidationFailed) as excinfo:
         products_upsert(store=store, payloads=[{"id": "sku-1", "price": 3}], now=NOW)
     assert fields_of(excinfo) == ["products[0].name", "products[0].url"]
+
+
+def test_a_new_number_moves_an_inferred_timezone_but_not_a_given_one():
+    store = store_make()
+    customers_upsert(
+        store=store,
+        payloads=[
+            {"external_id": "c-1", "phone": MIAMI},
+            {"external_id": "c-2", "phone": "+13125550100", "timezone": "America/Chicago"},
+        ],
+        now=NOW,
+    )
+    customers_upsert(
+        store=store,
+        payloads=[{"external_id": "c-1", "phone": SEATTLE}, {"external_id": "c-2", "phone": "+16175550100"}],
+        now=NOW,
+    )
+    moved, kept = Customer.objects.order_by("external_id")
+    assert (moved.phone, moved.timezone, moved.timezone_source) == (SEATTLE, "America/Los_Angeles", "phone")
+    assert (kept.phone, kept.timezone, kept.timezone_source) == ("+16175550100", "America/Chicago", "given")
