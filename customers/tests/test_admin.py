@@ -206,3 +206,15 @@ def test_a_consent_record_added_in_the_admin_moves_the_status(admin_client, stor
 )
 def test_every_admin_page_renders(admin_client, stores, url):
     assert admin_client.get(url).status_code == 200
+
+
+def test_a_store_owner_sees_only_their_stores_events_and_product_changes(owner_client, stores):
+    for store, phone in zip(stores, (MIAMI, SEATTLE), strict=True):
+        events_ingest(
+            store=store, payloads=[order(f"{store.slug}-order", phone, 10, "2026-11-20T10:00:00Z")], now=NOW
+        )
+        products_upsert(store=store, payloads=[{"id": f"{store.slug}-tea", "stock": 9}], now=NOW)
+    events = owner_client.get("/admin/customers/event/").content.decode()
+    changes = owner_client.get("/admin/customers/productchange/").content.decode()
+    assert "Mina" in events and "Theo" not in events
+    assert "mine tea" in changes and "theirs tea" not in changes
