@@ -85,13 +85,18 @@ def _json_body(request: HttpRequest, store: Store) -> Any:
         # PostgreSQL cannot store NUL in text or jsonb.
         raise ApiError(400, "body", "must not contain NUL characters")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "body", f"is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "body", "must be a JSON object")
     _check_store(body, store)
     return body
+
+
+def _no_constant(name: str) -> None:
+    # Python reads NaN and Infinity, which are not JSON and which PostgreSQL's jsonb refuses.
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def _check_store(body: dict, store: Store) -> None:

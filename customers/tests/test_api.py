@@ -177,6 +177,16 @@ def test_nul_characters_are_400_not_a_database_error(post):
     assert (response.status_code, errors(response)) == (400, ["body"])
 
 
+def test_nan_is_400_not_a_database_error(post):
+    response = post(
+        "events",
+        '{"id": "n1", "type": "note_added", "customer": {"phone": "+13055550123"}, '
+        '"properties": {"score": NaN}}',
+    )
+    assert (response.status_code, errors(response)) == (400, ["body"])
+    assert not Event.objects.exists()
+
+
 def test_a_deeply_nested_body_is_400(post):
     response = post("events", "[" * 100_000)
     assert response.status_code == 400
