@@ -4,8 +4,11 @@ import json
 
 import pytest
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from customers.auth import api_key_create
+from customers.ingest import CUSTOMER_KEYS as CUSTOMER_FIELDS
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
 
 from .stores import store_make
@@ -277,3 +280,43 @@ def test_a_product_with_a_bad_price_is_400(post):
         "products", {"id": "sku-1", "name": "Tea", "url": "https://acme.example.com/t", "price": True}
     )
     assert (response.status_code, errors(response)) == (400, ["price"])
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELD_VALUES = {
+    "id": JSON | st.just("e1"),
+    "type": JSON | st.sampled_from(["cart_updated", "order_placed", "preference_set", "custom_thing"]),
+    "occurred_at": JSON | st.sampled_from(["2026-11-26T10:00:00Z", "2026-11-26T12:00+02:00", "1969-12-31"]),
+    "customer": JSON
+    | st.fixed_dictionaries({"phone": JSON | st.just(MIAMI)}, optional={"external_id": JSON, "email": JSON}),
+    "properties": JSON
+    | st.fixed_dictionaries(
+        {},
+        optional={
+            "cart_id": JSON, "cart_url": JSON, "items": JSON, "total": JSON, "order_id": JSON,
+            "topics": JSON, "balance": JSON, "discount_code": JSON,
+        },
+    ),
+}  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event=st.fixed_dictionaries({}, optional=FIELD_VALUES), batch=st.booleans())
+def test_no_event_input_is_a_server_error(post, event, batch):
+    response = post("events", {"events": [event]} if batch else event)
+    assert response.status_code in (202, 400), response.content
+    if response.status_code == 400:
+        assert all(e["field"] for e in response.json()["errors"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(sorted(CUSTOMER_FIELDS)), JSON, max_size=6))
+def test_no_customer_input_is_a_server_error(post, body):
+    response = post("customers", body)
+    assert response.status_code in (200, 201, 400), response.content
