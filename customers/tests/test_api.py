@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from customers.auth import api_key_create
 from customers.ingest import CUSTOMER_KEYS as CUSTOMER_FIELDS
+from customers.ingest import PRODUCT_KEYS as PRODUCT_FIELDS
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
 
 from .stores import store_make
@@ -320,3 +321,10 @@ def test_no_event_input_is_a_server_error(post, event, batch):
 def test_no_customer_input_is_a_server_error(post, body):
     response = post("customers", body)
     assert response.status_code in (200, 201, 400), response.content
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(sorted(PRODUCT_FIELDS)), JSON, max_size=6))
+def test_no_product_input_is_a_server_error(post, body):
+    response = post("products", {"id": "sku-1", "name": "Tea", "url": "https://acme.example.com/t", **body})
+    assert response.status_code in (200, 400), response.content
