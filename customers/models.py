@@ -111,6 +111,9 @@ class ProductChange(models.Model):
     class Meta:
         indexes = [models.Index(fields=["product", "field", "changed_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.get_field_display()} {self.old_value} → {self.new_value}"
+
 
 class Customer(models.Model):
     class Consent(models.TextChoices):

@@ -1,0 +1,466 @@
+"""Staff's view of stores, customers, consent, products, events and API keys."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from import_export.admin import ImportMixin
+
+from .admin_scoping import StoreScopedAdmin, StoreScopedInline, sees_all_stores, stores_for
+from .auth import api_key_secret_fill
+from .consent import consent_change
+from .ingest import TIMEZONES, product_save
+from .models import ApiKey, Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
+from .phones import InvalidPhone, phone_facts, phone_normalize
+from .resources import CustomerConfirmImportForm, CustomerImportForm, CustomerResource
+
+TIMELINE_LENGTH = 50
+
+
+class ReadOnlyMixin:
+    """Rows written only by the app (ingestion, the consent ledger): staff read them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+# --- stores -----------------------------------------------------------------------------------
+
+
+@admin.register(Store)
+class StoreAdmin(StoreScopedAdmin):
+    store_path = "pk"
+    list_display = ("brand_name", "slug", "site_url", "default_timezone", "customer_count", "created_at")
+    search_fields = ("brand_name", "slug", "site_url")
+    filter_horizontal = ("owners",)
+    fieldsets = (
+        (None, {"fields": ("brand_name", "slug", "site_url", "allowed_link_domains", "owners")}),
+        ("Locale", {"fields": ("default_timezone", "currency")}),
+        (
+            "Sending",
+            {
+                "fields": (
+                    "sender_type",
+                    "messaging_service_sid",
+                    "from_number",
+                    "price_per_segment",
+                    "quiet_hours_start",
+                    "quiet_hours_end",
+                )
+            },
+        ),
+        ("Replies", {"fields": ("help_text", "contact_email", "rewards_url")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(customer_total=Count("customers", distinct=True))
+
+    @admin.display(description="customers", ordering="customer_total")
+    def customer_count(self, store: Store) -> int:
+        return store.customer_total
+
+    def get_readonly_fields(self, request, obj=None):
+        # Owners run their store; who owns it is decided by staff.
+        return () if sees_all_stores(request.user) else ("slug", "owners")
+
+    def has_add_permission(self, request) -> bool:
+        return sees_all_stores(request.user) and super().has_add_permission(request)
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+class CustomerForm(forms.ModelForm):
+    timezone = forms.CharField(
+        required=False, help_text="IANA name; left blank, it is inferred from the number."
+    )
+
+    class Meta:
+        model = Customer
+        fields = (
+            "store",
+            "phone",
+            "external_id",
+            "first_name",
+            "last_name",
+            "email",
+            "birthday",
+            "city",
+            "region",
+            "language",
+            "timezone",
+            "preferred_store",
+            "topics",
+            "favorite_categories",
+            "frequency",
+            "loyalty_status",
+            "reward_balance",
+            "reward_points",
+            "attributes",
+        )
+
+    def clean_phone(self) -> str:
+        try:
+            return phone_normalize(self.cleaned_data["phone"])
+        except InvalidPhone as exc:
+            raise forms.ValidationError(f"This {exc}.") from exc
+
+    def clean_timezone(self) -> str:
+        value = self.cleaned_data["timezone"].strip()
+        if value and value not in TIMEZONES:
+            raise forms.ValidationError("Not an IANA timezone, e.g. America/New_York.")
+        return value
+
+
+class ConsentInline(StoreScopedInline, ReadOnlyMixin, admin.TabularInline):
+    model = ConsentRecord
+    fields = ("occurred_at", "action", "source", "wording", "keyword", "ip_address", "user_agent")
+    readonly_fields = fields
+    ordering = ("-occurred_at", "-pk")
+    extra = 0
+    verbose_name_plural = "consent history"
+
+
+@admin.register(Customer)
+class CustomerAdmin(ImportMixin, StoreScopedAdmin):
+    form = CustomerForm
+    resource_classes = [CustomerResource]
+    import_form_class = CustomerImportForm
+    confirm_form_class = CustomerConfirmImportForm
+    list_display = (
+        "phone",
+        "first_name",
+        "last_name",
+        "external_id",
+        "store",
+        "sms_consent",
+        "order_count",
+        "total_spent",
+        "last_order_at",
+        "last_sms_click_at",
+        "timezone",
+    )
+    list_filter = ("store", "sms_consent", "loyalty_status", "region", "timezone", "timezone_source")
+    search_fields = ("phone", "first_name", "last_name", "external_id", "email")
+    list_select_related = ("store",)
+    show_full_result_count = False
+    inlines = [ConsentInline]
+    readonly_fields = (
+        "sms_consent",
+        "sms_consent_at",
+        "timezone_source",
+        "order_count",
+        "total_spent",
+        "average_order_value",
+        "discount_order_count",
+        "discount_order_share",
+        "first_order_at",
+        "last_order_at",
+        "last_sms_click_at",
+        "predicted_next_order_at",
+        "created_at",
+        "updated_at",
+        "event_timeline",
+    )
+    fieldsets = (
+        (None, {"fields": ("store", "phone", "external_id", "first_name", "last_name", "email", "birthday")}),
+        (
+            "Where",
+            {"fields": ("city", "region", "language", "timezone", "timezone_source", "preferred_store")},
+        ),
+        ("SMS consent (changed through the consent ledger)", {"fields": ("sms_consent", "sms_consent_at")}),
+        (
+            "Preferences and loyalty",
+            {
+                "fields": (
+                    "topics",
+                    "favorite_categories",
+                    "frequency",
+                    "loyalty_status",
+                    "reward_balance",
+                    "reward_points",
+                    "attributes",
+                )
+            },
+        ),
+        (
+            "Metrics (kept current by ingestion)",
+            {
+                "fields": (
+                    "order_count",
+                    "total_spent",
+                    "average_order_value",
+                    "discount_order_count",
+                    "discount_order_share",
+                    "first_order_at",
+                    "last_order_at",
+                    "predicted_next_order_at",
+                    "last_sms_click_at",
+                )
+            },
+        ),
+        ("Timeline", {"fields": ("event_timeline", "created_at", "updated_at")}),
+    )
+
+    def get_search_results(self, request, queryset, search_term):
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            phone = phone_normalize(search_term)
+        except InvalidPhone:
+            return found, duplicates
+        return found | queryset.filter(phone=phone), duplicates
+
+    @admin.display(description=f"events (latest {TIMELINE_LENGTH})")
+    def event_timeline(self, customer: Customer) -> str:
+        if not customer.pk:
+            return "–"
+        events = list(
+            customer.events.select_related("product").order_by("-occurred_at", "-pk")[:TIMELINE_LENGTH]
+        )
+        if not events:
+            return "No events yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M"),
+                    reverse("admin:customers_event_change", args=[e.pk]),
+                    e.type,
+                    e.product or "",
+                    _summary(e),
+                )
+                for e in events
+            ),
+        )
+        everything = reverse("admin:customers_event_changelist") + f"?customer__id__exact={customer.pk}"
+        return format_html(
+            "<table><thead><tr><th>When (UTC)</th><th>Event</th><th>Product</th><th>Details</th></tr></thead>"
+            "<tbody>{}</tbody></table><p><a href='{}'>All events of this customer</a></p>",
+            rows,
+            everything,
+        )
+
+    def save_model(self, request, obj: Customer, form, change) -> None:
+        if "timezone" in form.changed_data and obj.timezone:
+            obj.timezone_source = Customer.TimezoneSource.GIVEN
+        if not obj.timezone:
+            inferred = phone_facts(obj.phone).timezone
+            obj.timezone = inferred or obj.store.default_timezone
+            obj.timezone_source = Customer.TimezoneSource.PHONE if inferred else Customer.TimezoneSource.STORE
+        if not obj.region:
+            obj.region = phone_facts(obj.phone).region
+        super().save_model(request, obj, form, change)
+
+    def get_import_form_kwargs(self, request):
+        return {**super().get_import_form_kwargs(request), "stores": stores_for(request.user)}
+
+    def get_confirm_form_kwargs(self, request, import_form=None):
+        return {**super().get_confirm_form_kwargs(request, import_form), "stores": stores_for(request.user)}
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["store"] = import_form.cleaned_data["store"].pk
+        return initial
+
+    def get_import_resource_kwargs(self, request, **kwargs):
+        form = kwargs.get("form")
+        store = getattr(form, "cleaned_data", {}).get("store") if form is not None else None
+        return {**super().get_import_resource_kwargs(request, **kwargs), "store": store}
+
+
+def _summary(event: Event) -> str:
+    properties = event.properties or {}
+    keys = ("order_id", "total", "discount_code", "cart_id", "checkout_id", "balance", "topics", "url")
+    parts = [f"{k}: {properties[k]}" for k in keys if k in properties]
+    if "items" in properties:
+        parts.append(f"{len(properties['items'])} item(s)")
+    return ", ".join(str(p) for p in parts)[:200]
+
+
+# --- consent ----------------------------------------------------------------------------------
+
+
+class ConsentRecordForm(forms.ModelForm):
+    class Meta:
+        model = ConsentRecord
+        fields = ("customer", "action", "source", "wording", "keyword", "occurred_at")
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(StoreScopedAdmin):
+    """Append-only: staff may add a record (with its evidence); nobody edits or deletes one."""
+
+    form = ConsentRecordForm
+    list_display = ("occurred_at", "customer", "action", "source", "keyword", "store")
+    list_filter = ("store", "action", "source")
+    search_fields = (
+        "customer__phone",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__external_id",
+    )
+    list_select_related = ("customer", "store")
+    autocomplete_fields = ("customer",)
+    date_hierarchy = "occurred_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (
+            "customer",
+            "action",
+            "source",
+            "wording",
+            "keyword",
+            "ip_address",
+            "user_agent",
+            "occurred_at",
+            "recorded_at",
+            "store",
+        )
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) or ConsentRecordForm.Meta.fields
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj: ConsentRecord, form, change) -> None:
+        record = consent_change(
+            customer=obj.customer,
+            action=obj.action,
+            source=obj.source,
+            occurred_at=obj.occurred_at,
+            wording=obj.wording,
+            keyword=obj.keyword,
+        )
+        obj.pk, obj.store_id, obj.recorded_at = record.pk, record.store_id, record.recorded_at
+
+
+# --- catalogue --------------------------------------------------------------------------------
+
+
+@admin.register(Category)
+class CategoryAdmin(StoreScopedAdmin):
+    list_display = ("name", "external_id", "store", "product_count")
+    list_filter = ("store",)
+    search_fields = ("name", "external_id")
+    list_select_related = ("store",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_total=Count("products"))
+
+    @admin.display(description="products", ordering="product_total")
+    def product_count(self, category: Category) -> int:
+        return category.product_total
+
+
+class ProductChangeInline(StoreScopedInline, ReadOnlyMixin, admin.TabularInline):
+    model = ProductChange
+    fields = ("changed_at", "field", "old_value", "new_value")
+    readonly_fields = fields
+    ordering = ("-changed_at", "-pk")
+    extra = 0
+    store_path = "product__store"
+
+
+@admin.register(Product)
+class ProductAdmin(StoreScopedAdmin):
+    list_display = (
+        "name",
+        "external_id",
+        "category",
+        "price",
+        "stock",
+        "consumable",
+        "reorder_window_days",
+        "margin_class",
+        "store",
+    )
+    list_filter = ("store", "category", "consumable", "margin_class")
+    search_fields = ("name", "external_id")
+    list_select_related = ("store", "category")
+    inlines = [ProductChangeInline]
+
+    def save_model(self, request, obj: Product, form, change) -> None:
+        product_save(product=obj, now=timezone.now())
+
+
+@admin.register(ProductChange)
+class ProductChangeAdmin(ReadOnlyMixin, StoreScopedAdmin):
+    store_path = "product__store"
+    list_display = ("changed_at", "product", "field", "old_value", "new_value")
+    list_filter = ("field",)
+    search_fields = ("product__name", "product__external_id")
+    list_select_related = ("product",)
+    date_hierarchy = "changed_at"
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
+    list_display = ("occurred_at", "type", "customer", "product", "store", "received_at")
+    list_filter = ("store", "type")
+    search_fields = (
+        "customer__phone",
+        "customer__first_name",
+        "customer__last_name",
+        "customer__external_id",
+        "idempotency_key",
+        "type",
+    )
+    list_select_related = ("customer", "product", "store")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    ordering = ("-occurred_at", "-pk")
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(StoreScopedAdmin):
+    list_display = ("name", "store", "prefix", "created_at", "last_used_at", "revoked")
+    list_filter = ("store", "revoked")
+    search_fields = ("name", "prefix")
+    list_select_related = ("store",)
+    readonly_fields = ("prefix", "created_at", "last_used_at")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("store", "name")
+        return ("store", "name", "prefix", "created_at", "last_used_at", "revoked")
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields + (("store",) if obj else ())
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form, change) -> None:
+        raw = None if change else api_key_secret_fill(obj)
+        super().save_model(request, obj, form, change)
+        if raw:
+            messages.warning(
+                request,
+                format_html(
+                    "The new API key is <code>{}</code>. Copy it now: only its hash is kept, "
+                    "it cannot be shown again.",
+                    raw,
+                ),
+            )

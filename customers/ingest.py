@@ -1,0 +1,938 @@
+"""The one way data comes in: the API, the CSV import and the demo all call these services.
+
+Each service checks the whole batch first (a batch with one bad item stores nothing), then writes
+in bulk inside one transaction, keeps the customers' metrics current with set-based updates, and
+announces what it stored after commit (campaigns listens; customers never imports campaigns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import available_timezones
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email, validate_ipv46_address
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KT, KeyTransform
+from django.db.models.functions import Cast, Coalesce
+
+from . import schemas
+from .consent import STATUS_AFTER, consent_change
+from .models import Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
+from .phones import InvalidPhone, phone_facts, phone_normalize
+from .schemas import Errors, ValidationFailed, join
+from .signals import customer_opted_out, events_recorded, products_changed
+
+__all__ = [
+    "IngestResult",
+    "ProductsResult",
+    "UpsertResult",
+    "ValidationFailed",
+    "customers_upsert",
+    "events_ingest",
+    "product_save",
+    "products_upsert",
+]
+
+CHUNK = 500
+TIMEZONES = frozenset(available_timezones())
+CONSENT_ACTIONS = {
+    Customer.Consent.SUBSCRIBED: ConsentRecord.Action.OPT_IN,
+    Customer.Consent.PENDING: ConsentRecord.Action.REQUESTED,
+    Customer.Consent.UNSUBSCRIBED: ConsentRecord.Action.OPT_OUT,
+}
+TEXT_FIELDS = {
+    "first_name": 100,
+    "last_name": 100,
+    "city": 100,
+    "language": 10,
+    "frequency": 16,
+    "loyalty_status": 50,
+    "preferred_store": 100,
+}
+PROFILE_FIELDS = set(TEXT_FIELDS) | {
+    "email",
+    "region",
+    "timezone",
+    "birthday",
+    "topics",
+    "favorite_categories",
+    "reward_balance",
+    "reward_points",
+    "attributes",
+}
+CUSTOMER_KEYS = PROFILE_FIELDS | {"external_id", "phone", "sms_consent"}
+EVENT_KEYS = {"id", "type", "occurred_at", "customer", "properties"}
+PRODUCT_KEYS = {
+    "id",
+    "external_id",
+    "name",
+    "url",
+    "price",
+    "stock",
+    "category",
+    "consumable",
+    "reorder_window_days",
+    "margin_class",
+    "usage_tip",
+}
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    event_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    customers: list[Customer]  # one per payload, in order
+    created_ids: set[int]
+    updated: int
+
+    @property
+    def created(self) -> int:
+        return len(self.created_ids)
+
+
+@dataclass(frozen=True)
+class ProductsResult:
+    products: list[Product]
+    created: int
+    updated: int
+    change_ids: list[int]
+
+
+# --- customers --------------------------------------------------------------------------------
+
+
+@dataclass
+class ConsentInput:
+    action: str
+    source: str
+    wording: str
+    occurred_at: datetime
+    keyword: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+
+
+@dataclass
+class CustomerInput:
+    path: str
+    external_id: str
+    phone: str
+    values: dict[str, Any]
+    consent: ConsentInput | None = None
+
+
+def _item_path(root: str, index: int) -> str:
+    return f"{root}[{index}]" if root else ""
+
+
+def _profile_value(name: str, value: Any, path: str, errors: Errors) -> Any:
+    if name in TEXT_FIELDS:
+        return schemas.text(value, path, errors, max_length=TEXT_FIELDS[name])
+    if name == "email":
+        cleaned = schemas.text(value, path, errors, max_length=254)
+        if cleaned:
+            try:
+                validate_email(cleaned)
+            except ValidationError:
+                errors.add(path, "is not a valid email address")
+                return None
+        return cleaned
+    if name == "region":
+        cleaned = schemas.text(value, path, errors, max_length=2)
+        return cleaned.upper() if cleaned is not None else None
+    if name == "timezone":
+        cleaned = schemas.text(value, path, errors, max_length=64)
+        if cleaned is not None and cleaned not in TIMEZONES:
+            errors.add(path, "is not an IANA timezone, e.g. America/New_York")
+            return None
+        return cleaned
+    if name == "birthday":
+        return None if value in (None, "") else schemas.day(value, path, errors)
+    if name == "topics":
+        return schemas.string_list(value, path, errors, choices=schemas.TOPICS)
+    if name == "favorite_categories":
+        return schemas.string_list(value, path, errors)
+    if name == "reward_balance":
+        return schemas.number(value, path, errors)
+    if name == "reward_points":
+        return schemas.integer(value, path, errors, minimum=None)
+    if name == "attributes":
+        return schemas.obj(value, path, errors)
+    raise ValueError(name)
+
+
+def _consent_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> ConsentInput | None:
+    if schemas.obj(value, path, errors) is None:
+        return None
+    for key in set(value) - {"status", "source", "wording", "at", "keyword", "ip_address", "user_agent"}:
+        errors.add(join(path, key), "is not a known field")
+    status = value.get("status")
+    if status not in CONSENT_ACTIONS:
+        errors.add(join(path, "status"), "must be one of subscribed, pending, unsubscribed")
+        return None
+    source = schemas.text(value.get("source", "api"), join(path, "source"), errors, max_length=50)
+    wording = schemas.text(value.get("wording", ""), join(path, "wording"), errors, max_length=2000)
+    if status == Customer.Consent.SUBSCRIBED and not wording:
+        errors.add(join(path, "wording"), "is required as evidence: the exact wording the customer agreed to")
+    occurred_at = now
+    if value.get("at") is not None:
+        occurred_at = schemas.moment(value["at"], join(path, "at"), errors, now=now)
+    ip_address = value.get("ip_address") or None
+    if ip_address is not None:
+        try:
+            validate_ipv46_address(ip_address)
+        except (ValidationError, TypeError):
+            errors.add(join(path, "ip_address"), "is not an IP address")
+    keyword = schemas.text(value.get("keyword", ""), join(path, "keyword"), errors, max_length=50)
+    user_agent = schemas.text(value.get("user_agent", ""), join(path, "user_agent"), errors, max_length=300)
+    if None in (source, wording, occurred_at, keyword, user_agent):
+        return None
+    return ConsentInput(
+        action=CONSENT_ACTIONS[status],
+        source=source or "api",
+        wording=wording,
+        occurred_at=occurred_at,
+        keyword=keyword,
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+def customer_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> CustomerInput | None:
+    """Check one customer object; `external_id` or `phone` identifies it."""
+    if schemas.obj(value, path, errors) is None:
+        return None
+    before = len(errors)
+    for key in sorted(set(value) - CUSTOMER_KEYS):
+        errors.add(join(path, key), "is not a known field")
+    external_id = ""
+    if value.get("external_id") not in (None, ""):
+        external_id = schemas.identifier(value["external_id"], join(path, "external_id"), errors) or ""
+    phone = ""
+    if value.get("phone") not in (None, ""):
+        try:
+            phone = phone_normalize(value["phone"])
+        except InvalidPhone as exc:
+            errors.add(join(path, "phone"), str(exc))
+    elif not external_id:
+        errors.add(join(path, "phone"), "is required (or external_id)")
+    values = {}
+    for name in PROFILE_FIELDS & set(value):
+        if value[name] is None:
+            continue
+        cleaned = _profile_value(name, value[name], join(path, name), errors)
+        if cleaned is not None:
+            values[name] = cleaned
+    consent = None
+    if value.get("sms_consent") is not None:
+        consent = _consent_clean(value["sms_consent"], join(path, "sms_consent"), errors, now=now)
+    if len(errors) > before:
+        return None
+    return CustomerInput(path=path, external_id=external_id, phone=phone, values=values, consent=consent)
+
+
+@dataclass(eq=False)
+class _Target:
+    """One customer the batch writes to: an existing row, or a row to create."""
+
+    customer: Customer | None
+    external_id: str
+    phone: str
+    values: dict[str, Any] = field(default_factory=dict)
+    consents: list[ConsentInput] = field(default_factory=list)
+
+    def absorb(self, item: CustomerInput) -> None:
+        attributes = {**self.values.get("attributes", {}), **item.values.get("attributes", {})}
+        self.values.update(item.values)
+        if attributes:
+            self.values["attributes"] = attributes
+        if item.consent:
+            self.consents.append(item.consent)
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Customer]:
+    """The customers these items name, loading only the columns the batch may compare or change."""
+    columns = {
+        "pk",
+        "store_id",
+        "external_id",
+        "phone",
+        "first_name",
+        "timezone",
+        "timezone_source",
+        "sms_consent",
+    }
+    columns.update(name for item in items for name in item.values)
+    rows = Customer.objects.filter(store=store).only(*columns)
+    external_ids = sorted({i.external_id for i in items if i.external_id})
+    found: dict[int, Customer] = {}
+    for chunk in _chunks(external_ids):
+        found.update({c.pk: c for c in rows.filter(external_id__in=chunk)})
+    known_phones = {c.phone for c in found.values()}
+    phones = sorted({i.phone for i in items if i.phone} - known_phones)
+    for chunk in _chunks(phones):
+        found.update({c.pk: c for c in rows.filter(phone__in=chunk)})
+    return list(found.values())
+
+
+def _customers_plan(store: Store, items: list[CustomerInput], errors: Errors) -> list[_Target | None]:
+    """Match each item to an existing or new customer, without writing; conflicts become errors."""
+    existing = _existing_customers(store, items)
+    by_external = {c.external_id: c for c in existing if c.external_id}
+    by_phone = {c.phone: c for c in existing}
+    targets: dict[Any, _Target] = {}
+    new_by_external: dict[str, _Target] = {}
+    new_by_phone: dict[str, _Target] = {}
+    planned: list[_Target | None] = []
+    for item in items:
+        target = _match(item, by_external, by_phone, targets, new_by_external, new_by_phone, errors)
+        if target is not None:
+            target.absorb(item)
+        planned.append(target)
+    return planned
+
+
+def _match(item, by_external, by_phone, targets, new_by_external, new_by_phone, errors) -> _Target | None:
+    a = by_external.get(item.external_id) if item.external_id else None
+    b = by_phone.get(item.phone) if item.phone else None
+    if a and b and a.pk != b.pk:
+        errors.add(join(item.path, "phone"), "belongs to another customer than external_id")
+        return None
+    if b and not a and item.external_id and b.external_id and b.external_id != item.external_id:
+        errors.add(join(item.path, "phone"), f"belongs to the customer with external_id {b.external_id!r}")
+        return None
+    customer = a or b
+    if customer is not None:
+        target = targets.setdefault(customer.pk, _Target(customer, customer.external_id, customer.phone))
+        if item.external_id and not target.external_id:
+            target.external_id = item.external_id
+        if item.phone and item.phone != target.phone:
+            target.phone = item.phone
+        return target
+    pending = new_by_external.get(item.external_id) if item.external_id else None
+    pending = pending or (new_by_phone.get(item.phone) if item.phone else None)
+    if pending is None:
+        if not item.phone:
+            errors.add(join(item.path, "phone"), "is required to create a customer")
+            return None
+        pending = _Target(None, item.external_id, item.phone)
+        new_by_phone[item.phone] = pending
+    elif item.external_id and pending.external_id and item.external_id != pending.external_id:
+        errors.add(join(item.path, "external_id"), "differs from an earlier item with this phone")
+        return None
+    elif item.phone and item.phone != pending.phone:
+        errors.add(join(item.path, "phone"), "differs from an earlier item with this external_id")
+        return None
+    if item.external_id:
+        pending.external_id = item.external_id
+        new_by_external[item.external_id] = pending
+    return pending
+
+
+def _new_customer(store: Store, target: _Target) -> Customer:
+    values = dict(target.values)
+    facts = phone_facts(target.phone)
+    if "timezone" in values:
+        values["timezone_source"] = Customer.TimezoneSource.GIVEN
+    elif facts.timezone:
+        values.update(timezone=facts.timezone, timezone_source=Customer.TimezoneSource.PHONE)
+    else:
+        values.update(timezone=store.default_timezone, timezone_source=Customer.TimezoneSource.STORE)
+    values.setdefault("region", facts.region)
+    return Customer(store=store, external_id=target.external_id, phone=target.phone, **values)
+
+
+def _created_meanwhile(store: Store, target: _Target) -> Customer:
+    """A concurrent request created this external id with another phone; ours was not inserted."""
+    customer = Customer.objects.filter(store=store, external_id=target.external_id).first()
+    if customer is None:
+        raise ValidationFailed([schemas.FieldError("customer.phone", "conflicts with a concurrent update")])
+    return customer
+
+
+def _changed_fields(store: Store, target: _Target) -> list[str]:
+    customer = target.customer
+    values = dict(target.values, external_id=target.external_id, phone=target.phone)
+    if "timezone" in target.values:
+        values["timezone_source"] = Customer.TimezoneSource.GIVEN
+    elif target.phone != customer.phone and customer.timezone_source != Customer.TimezoneSource.GIVEN:
+        facts = phone_facts(target.phone)
+        values["timezone"] = facts.timezone or store.default_timezone
+        values["timezone_source"] = (
+            Customer.TimezoneSource.PHONE if facts.timezone else Customer.TimezoneSource.STORE
+        )
+    if "attributes" in values:
+        values["attributes"] = {**customer.attributes, **values["attributes"]}
+    changed = []
+    for name, value in values.items():
+        if getattr(customer, name) != value:
+            setattr(customer, name, value)
+            changed.append(name)
+    return changed
+
+
+def _customers_write(store: Store, planned: list[_Target | None], *, now: datetime) -> tuple[set[int], int]:
+    """Create and update the planned customers in bulk; returns (created ids, updated count)."""
+    unique = list({id(t): t for t in planned if t is not None}.values())
+    new = [t for t in unique if t.customer is None]
+    if new:
+        Customer.objects.bulk_create(
+            [_new_customer(store, t) for t in new], batch_size=CHUNK, ignore_conflicts=True
+        )
+        stored = {}
+        for chunk in _chunks([t.phone for t in new]):
+            stored.update({c.phone: c for c in Customer.objects.filter(store=store, phone__in=chunk)})
+        for target in new:
+            target.customer = stored.get(target.phone) or _created_meanwhile(store, target)
+    created_ids = {t.customer.pk for t in new}
+    updates, fields = [], set()
+    for target in unique:
+        if target.customer is None or target.customer.pk in created_ids:
+            continue
+        changed = _changed_fields(store, target)
+        if changed:
+            updates.append(target.customer)
+            fields.update(changed)
+    if updates:
+        for customer in updates:
+            customer.updated_at = now
+        Customer.objects.bulk_update(updates, sorted(fields | {"updated_at"}), batch_size=CHUNK)
+    consents = [(t.customer, c) for t in unique for c in t.consents]
+    _consents_record(store, consents)
+    return created_ids, len(updates)
+
+
+def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]) -> None:
+    """Append to the ledger what changes a customer's status; a repeated claim adds nothing."""
+    latest: dict[int, tuple[Customer, ConsentInput]] = {}
+    for customer, consent in consents:
+        latest[customer.pk] = (customer, consent)
+    changes = [
+        (customer, consent)
+        for customer, consent in latest.values()
+        if customer.sms_consent != STATUS_AFTER[consent.action]
+    ]
+    if len(changes) == 1:
+        customer, consent = changes[0]
+        consent_change(
+            customer=customer,
+            action=consent.action,
+            source=consent.source,
+            occurred_at=consent.occurred_at,
+            wording=consent.wording,
+            keyword=consent.keyword,
+            ip_address=consent.ip_address,
+            user_agent=consent.user_agent,
+        )
+        return
+    if not changes:
+        return
+    # The same ledger rows and status moves as consent_change, written in bulk for imports.
+    ConsentRecord.objects.bulk_create(
+        [
+            ConsentRecord(
+                store=store,
+                customer=customer,
+                action=consent.action,
+                source=consent.source,
+                wording=consent.wording,
+                keyword=consent.keyword,
+                ip_address=consent.ip_address,
+                user_agent=consent.user_agent,
+                occurred_at=consent.occurred_at,
+            )
+            for customer, consent in changes
+        ],
+        batch_size=CHUNK,
+    )
+    for customer, consent in changes:
+        customer.sms_consent = STATUS_AFTER[consent.action]
+        customer.sms_consent_at = consent.occurred_at
+    Customer.objects.bulk_update([c for c, _ in changes], ["sms_consent", "sms_consent_at"], batch_size=CHUNK)
+    opted_out = [(c, k.source) for c, k in changes if k.action == ConsentRecord.Action.OPT_OUT]
+    if opted_out:
+        transaction.on_commit(
+            lambda: [customer_opted_out.send(Customer, customer=c, source=s) for c, s in opted_out]
+        )
+
+
+def customers_upsert(
+    *, store: Store, payloads: list[Any], now: datetime, root: str = "customers"
+) -> UpsertResult:
+    """Create or update customers by external id or phone; `sms_consent` goes to the ledger."""
+    errors = Errors()
+    items = [customer_clean(p, _item_path(root, i), errors, now=now) for i, p in enumerate(payloads)]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        planned = _customers_plan(store, items, errors)
+        if errors:
+            raise ValidationFailed(errors)
+        created_ids, updated = _customers_write(store, planned, now=now)
+    return UpsertResult(customers=[t.customer for t in planned], created_ids=created_ids, updated=updated)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _EventInput:
+    key: str
+    type: str
+    occurred_at: datetime
+    properties: dict
+    customer: CustomerInput
+
+
+def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _EventInput | None:
+    if schemas.obj(value, path, errors) is None:
+        return None
+    before = len(errors)
+    for key in sorted(set(value) - EVENT_KEYS):
+        errors.add(join(path, key), "is not a known field")
+    event_type = value.get("type")
+    if not isinstance(event_type, str) or not schemas.EVENT_TYPE.match(event_type):
+        errors.add(join(path, "type"), "is required: a lower_snake_case event name, e.g. cart_updated")
+        event_type = None
+    occurred_at = now
+    if value.get("occurred_at") is not None:
+        occurred_at = schemas.moment(value["occurred_at"], join(path, "occurred_at"), errors, now=now)
+    customer = None
+    if value.get("customer") is None:
+        errors.add(join(path, "customer"), "is required: an object with external_id or phone")
+    else:
+        customer = customer_clean(value["customer"], join(path, "customer"), errors, now=now)
+    properties = schemas.event_properties(
+        event_type or "", value.get("properties"), join(path, "properties"), errors
+    )
+    key = None
+    if value.get("id") is not None:
+        key = schemas.identifier(value["id"], join(path, "id"), errors, max_length=200)
+    if len(errors) > before:
+        return None
+    if key is None:
+        # Without an id, the same event sent twice (same time, customer and content) is still one event.
+        canonical = json.dumps(
+            [event_type, occurred_at.isoformat(), value.get("customer"), properties],
+            sort_keys=True,
+            default=str,
+        )
+        key = "auto:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return _EventInput(
+        key=key, type=event_type, occurred_at=occurred_at, properties=properties, customer=customer
+    )
+
+
+def _products_by_external_id(store: Store, external_ids: set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(external_ids)):
+        found.update(
+            Product.objects.filter(store=store, external_id__in=chunk).values_list("external_id", "id")
+        )
+    return found
+
+
+EVENT_COLUMNS = (
+    "store", "customer", "type", "occurred_at", "received_at", "properties", "product", "idempotency_key",
+)  # fmt: skip
+
+
+def _events_insert(events: list[Event]) -> list[Event]:
+    """Insert, skipping ids already stored (by anyone, even a concurrent request); returns the new rows.
+
+    ON CONFLICT DO NOTHING RETURNING gives, in one statement, exactly the rows this call added:
+    the unique key is the last word on duplicates, so no retry or second lookup is needed.
+    """
+    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    limit = connection.features.max_query_params or 30_000
+    moment = connection.ops.adapt_datetimefield_value
+    stored: list[Event] = []
+    with connection.cursor() as cursor:
+        for chunk in _chunks(events, min(CHUNK, limit // len(fields))):
+            # The values straight as the columns store them: Field.get_db_prep_save per cell costs more
+            # than the insert itself at this volume.
+            params = [
+                value
+                for e in chunk
+                for value in (
+                    e.store_id, e.customer_id, e.type, moment(e.occurred_at), moment(e.received_at),
+                    json.dumps(e.properties), e.product_id, e.idempotency_key,
+                )
+            ]  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join([row] * len(chunk))} "
+                "ON CONFLICT (store_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+                params,
+            )
+            ids = {key: pk for pk, key in cursor.fetchall()}
+            for event in chunk:
+                if event.idempotency_key in ids:
+                    event.pk = ids[event.idempotency_key]
+                    event._state.adding = False
+                    stored.append(event)
+    return stored
+
+
+def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str = "events") -> IngestResult:
+    """Store a batch of events and update what they change; duplicates by id are counted, not stored."""
+    errors = Errors()
+    items = [_event_clean(p, _item_path(root, i), errors, now=now) for i, p in enumerate(payloads)]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        planned = _customers_plan(store, [item.customer for item in items], errors)
+        if errors:
+            raise ValidationFailed(errors)
+        _customers_write(store, planned, now=now)
+        fresh, seen = [], set()
+        for item, target in zip(items, planned, strict=True):
+            if item.key not in seen:
+                seen.add(item.key)
+                fresh.append((item, target.customer))
+        product_ids = _products_by_external_id(
+            store, {str(i.properties["product_id"]) for i, _ in fresh if "product_id" in i.properties}
+        )
+        stored = _events_insert(
+            [
+                Event(
+                    store=store,
+                    customer=customer,
+                    type=item.type,
+                    occurred_at=item.occurred_at,
+                    received_at=now,
+                    properties=item.properties,
+                    idempotency_key=item.key,
+                    product_id=product_ids.get(str(item.properties.get("product_id", ""))),
+                )
+                for item, customer in fresh
+            ],
+        )
+        _customers_refresh(stored)
+        event_ids = [event.pk for event in stored]
+        if event_ids:
+            transaction.on_commit(lambda: events_recorded.send(Event, store=store, event_ids=event_ids))
+    return IngestResult(accepted=len(stored), duplicates=len(items) - len(stored), event_ids=event_ids)
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _customers_refresh(events: list[Event]) -> None:
+    """Recompute, from the whole stored history, what these events change on their customers."""
+    by_type: dict[str, set[int]] = {}
+    for event in events:
+        by_type.setdefault(event.type, set()).add(event.customer_id)
+    for ids in _chunks(sorted(by_type.get("order_placed", set()))):
+        customer_metrics_refresh(customer_ids=ids)
+    for ids in _chunks(sorted(by_type.get("sms_clicked", set()))):
+        clicks = Event.objects.filter(customer=OuterRef("pk"), type="sms_clicked").order_by()
+        Customer.objects.filter(pk__in=ids).update(
+            last_sms_click_at=Subquery(clicks.values("customer").annotate(v=Max("occurred_at")).values("v"))
+        )
+    for ids in _chunks(sorted(by_type.get("reward_balance_changed", set()))):
+        _rewards_refresh(ids)
+    for ids in _chunks(sorted(by_type.get("preference_set", set()))):
+        _preferences_refresh(ids)
+
+
+def customer_metrics_refresh(*, customer_ids: list[int]) -> None:
+    """Order metrics for these customers, in two UPDATE statements."""
+    orders = Event.objects.filter(customer=OuterRef("pk"), type="order_placed").order_by().values("customer")
+
+    def aggregate(expression, queryset=orders):
+        return Subquery(queryset.annotate(v=expression).values("v"))
+
+    total = Cast(KT("properties__total"), MONEY)
+    discounted = orders.filter(properties__has_key="discount_code")
+    with transaction.atomic():
+        customers = Customer.objects.filter(pk__in=customer_ids)
+        customers.update(
+            order_count=Coalesce(aggregate(Count("pk")), 0),
+            total_spent=Coalesce(aggregate(Sum(total)), Value(Decimal("0")), output_field=MONEY),
+            discount_order_count=Coalesce(aggregate(Count("pk"), discounted), 0),
+            first_order_at=aggregate(Min("occurred_at")),
+            last_order_at=aggregate(Max("occurred_at")),
+        )
+        customers.update(
+            average_order_value=Case(
+                When(order_count__gt=0, then=Cast(F("total_spent") / F("order_count"), MONEY)),
+                default=Value(Decimal("0")),
+            ),
+            discount_order_share=Case(
+                When(
+                    order_count__gt=0,
+                    then=Cast(F("discount_order_count"), FloatField()) / Cast(F("order_count"), FloatField()),
+                ),
+                default=Value(0.0),
+            ),
+            predicted_next_order_at=None,
+        )
+        _predictions_refresh(customers)
+
+
+def _predictions_refresh(customers) -> None:
+    """Next order expected one average gap after the last; SQL has no portable interval division."""
+    repeat = list(
+        customers.filter(order_count__gte=2).only("pk", "first_order_at", "last_order_at", "order_count")
+    )
+    for customer in repeat:
+        gap = (customer.last_order_at - customer.first_order_at) / (customer.order_count - 1)
+        customer.predicted_next_order_at = customer.last_order_at + gap
+    Customer.objects.bulk_update(repeat, ["predicted_next_order_at"], batch_size=CHUNK)
+
+
+def _latest(event_type: str, key: str):
+    return Event.objects.filter(customer=OuterRef("pk"), type=event_type, properties__has_key=key).order_by(
+        "-occurred_at", "-pk"
+    )
+
+
+def _rewards_refresh(ids: list[int]) -> None:
+    latest = _latest("reward_balance_changed", "balance")
+    points = _latest("reward_balance_changed", "points")
+    status = _latest("reward_balance_changed", "loyalty_status")
+    Customer.objects.filter(pk__in=ids).update(
+        reward_balance=Coalesce(
+            Subquery(latest.annotate(v=Cast(KT("properties__balance"), MONEY)).values("v")[:1]),
+            F("reward_balance"),
+            output_field=MONEY,
+        ),
+        reward_points=Coalesce(
+            Subquery(points.annotate(v=Cast(KT("properties__points"), IntegerField())).values("v")[:1]),
+            F("reward_points"),
+        ),
+        loyalty_status=Coalesce(
+            Subquery(status.annotate(v=KT("properties__loyalty_status")).values("v")[:1]), F("loyalty_status")
+        ),
+    )
+
+
+def _preferences_refresh(ids: list[int]) -> None:
+    for prop, column in (("topics", "topics"), ("categories", "favorite_categories")):
+        latest = _latest("preference_set", prop)
+        Customer.objects.filter(pk__in=ids).filter(Exists(latest)).update(
+            **{column: Subquery(latest.annotate(v=KeyTransform(prop, "properties")).values("v")[:1])}
+        )
+
+
+# --- products ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _ProductInput:
+    path: str
+    external_id: str
+    values: dict[str, Any]
+    category: tuple[str, str] | None  # (external_id, name)
+
+
+def _category_clean(value: Any, path: str, errors: Errors) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        name = schemas.text(value, path, errors, max_length=100)
+        return (name.lower(), name) if name else None
+    if isinstance(value, dict):
+        name = schemas.text(value.get("name", ""), join(path, "name"), errors, max_length=100)
+        external_id = value.get("id", name)
+        external_id = schemas.identifier(external_id, join(path, "id"), errors) if external_id else None
+        if not name:
+            errors.add(join(path, "name"), "is required")
+        return (external_id, name) if external_id and name else None
+    errors.add(path, "must be a category name or an object with id and name")
+    return None
+
+
+def _product_clean(value: Any, path: str, errors: Errors) -> _ProductInput | None:
+    if schemas.obj(value, path, errors) is None:
+        return None
+    before = len(errors)
+    for key in sorted(set(value) - PRODUCT_KEYS):
+        errors.add(join(path, key), "is not a known field")
+    raw_id = value.get("id", value.get("external_id"))
+    external_id = None
+    if raw_id is None:
+        errors.add(join(path, "id"), "is required: the product's id in the store")
+    else:
+        external_id = schemas.identifier(raw_id, join(path, "id"), errors)
+    checks = {
+        "name": lambda v, p: schemas.text(v, p, errors, max_length=200),
+        "url": lambda v, p: schemas.url(v, p, errors),
+        "price": lambda v, p: schemas.number(v, p, errors),
+        "stock": lambda v, p: schemas.integer(v, p, errors, minimum=None),
+        "consumable": lambda v, p: schemas.boolean(v, p, errors),
+        "reorder_window_days": lambda v, p: schemas.integer(v, p, errors, minimum=1),
+        "usage_tip": lambda v, p: schemas.text(v, p, errors, max_length=300),
+    }
+    values = {}
+    for name, check in checks.items():
+        if value.get(name) is not None:
+            cleaned = check(value[name], join(path, name))
+            if cleaned is not None:
+                values[name] = cleaned
+    if value.get("margin_class") is not None:
+        if value["margin_class"] in Product.MarginClass.values:
+            values["margin_class"] = value["margin_class"]
+        else:
+            errors.add(join(path, "margin_class"), "must be one of low, medium, high")
+    category = None
+    if value.get("category") is not None:
+        category = _category_clean(value["category"], join(path, "category"), errors)
+    if len(errors) > before:
+        return None
+    return _ProductInput(path=path, external_id=external_id, values=values, category=category)
+
+
+def _categories_ensure(store: Store, wanted: dict[str, str]) -> dict[str, Category]:
+    existing = {c.external_id: c for c in Category.objects.filter(store=store, external_id__in=list(wanted))}
+    missing = [Category(store=store, external_id=k, name=n) for k, n in wanted.items() if k not in existing]
+    renamed = [c for k, c in existing.items() if c.name != wanted[k]]
+    for category in renamed:
+        category.name = wanted[category.external_id]
+    Category.objects.bulk_create(missing, ignore_conflicts=True)
+    Category.objects.bulk_update(renamed, ["name"])
+    return {c.external_id: c for c in Category.objects.filter(store=store, external_id__in=list(wanted))}
+
+
+def products_upsert(
+    *, store: Store, payloads: list[Any], now: datetime, root: str = "products"
+) -> ProductsResult:
+    """Create or update products by id; every price and stock change is kept as a ProductChange."""
+    errors = Errors()
+    items = [_product_clean(p, _item_path(root, i), errors) for i, p in enumerate(payloads)]
+    if errors:
+        raise ValidationFailed(errors)
+    merged: dict[str, _ProductInput] = {}
+    for item in items:
+        if item.external_id in merged:
+            merged[item.external_id].values.update(item.values)
+            merged[item.external_id].category = item.category or merged[item.external_id].category
+        else:
+            merged[item.external_id] = _ProductInput(
+                item.path, item.external_id, dict(item.values), item.category
+            )
+    with transaction.atomic():
+        existing = {
+            p.external_id: p
+            for chunk in _chunks(list(merged))
+            for p in Product.objects.select_for_update().filter(store=store, external_id__in=chunk)
+        }
+        for item in merged.values():
+            if item.external_id not in existing:
+                for required in ("name", "url"):
+                    if required not in item.values:
+                        errors.add(join(item.path, required), "is required for a new product")
+        if errors:
+            raise ValidationFailed(errors)
+        categories = _categories_ensure(store, dict(i.category for i in merged.values() if i.category))
+        created, updated, changes = [], [], []
+        for item in merged.values():
+            values = dict(item.values)
+            if item.category:
+                values["category"] = categories[item.category[0]]
+            product = existing.get(item.external_id)
+            if product is None:
+                created.append(Product(store=store, external_id=item.external_id, **values))
+                continue
+            changes.extend(_product_changes(product, values, now=now))
+            if any(getattr(product, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(product, name, value)
+                product.updated_at = now
+                updated.append(product)
+        Product.objects.bulk_create(created, batch_size=CHUNK)
+        fields = sorted(
+            {name for item in merged.values() for name in item.values}
+            | {"updated_at"}
+            | ({"category"} if any(i.category for i in merged.values()) else set())
+        )
+        Product.objects.bulk_update(updated, fields, batch_size=CHUNK)
+        stored_changes = ProductChange.objects.bulk_create(changes, batch_size=CHUNK)
+        change_ids = [c.pk for c in stored_changes]
+        if change_ids:
+            transaction.on_commit(
+                lambda: products_changed.send(Product, store=store, product_changes=change_ids)
+            )
+    products = {**existing, **{p.external_id: p for p in created}}
+    return ProductsResult(
+        products=[products[i.external_id] for i in items],
+        created=len(created),
+        updated=len(updated),
+        change_ids=change_ids,
+    )
+
+
+def _product_changes(product: Product, values: dict[str, Any], *, now: datetime) -> list[ProductChange]:
+    changes = []
+    for name in (ProductChange.Field.PRICE, ProductChange.Field.STOCK):
+        if name in values and Decimal(values[name]) != Decimal(getattr(product, name)):
+            changes.append(
+                ProductChange(
+                    product=product,
+                    field=name,
+                    old_value=getattr(product, name),
+                    new_value=values[name],
+                    changed_at=now,
+                )
+            )
+    return changes
+
+
+def product_save(*, product: Product, now: datetime) -> list[ProductChange]:
+    """Save a product edited by hand, keeping its price and stock changes like an upsert does."""
+    with transaction.atomic():
+        before = Product.objects.select_for_update().filter(pk=product.pk).first() if product.pk else None
+        changes = (
+            []
+            if before is None
+            else _product_changes(before, {"price": product.price, "stock": product.stock}, now=now)
+        )
+        product.save()
+        for change in changes:
+            change.product = product
+        stored = ProductChange.objects.bulk_create(changes)
+        change_ids = [c.pk for c in stored]
+        if change_ids:
+            store = product.store
+            transaction.on_commit(
+                lambda: products_changed.send(Product, store=store, product_changes=change_ids)
+            )
+    return stored

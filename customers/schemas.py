@@ -1,0 +1,302 @@
+"""Input checks shared by the API, the CSV import and the demo.
+
+Each check appends `FieldError`s with a dotted path (`events[3].properties.items[0].price`) and
+returns the cleaned value, so a whole batch is checked before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+CLOCK_SKEW = timedelta(minutes=5)
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+TOPICS = ("deals", "drops", "restocks")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class ValidationFailed(Exception):
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+class Errors(list):
+    def add(self, field: str, message: str) -> None:
+        self.append(FieldError(field, message))
+
+
+def join(path: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if path else name
+
+
+def text(
+    value: Any, path: str, errors: Errors, *, max_length: int = 200, allow_int: bool = False
+) -> str | None:
+    if allow_int and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        errors.add(path, "must be a string")
+        return None
+    value = value.strip()
+    if "\x00" in value:
+        errors.add(path, "must not contain NUL characters")
+        return None
+    if len(value) > max_length:
+        errors.add(path, f"must be at most {max_length} characters")
+        return None
+    return value
+
+
+def identifier(value: Any, path: str, errors: Errors, *, max_length: int = 100) -> str | None:
+    cleaned = text(value, path, errors, max_length=max_length, allow_int=True)
+    if cleaned == "":
+        errors.add(path, "must not be empty")
+        return None
+    return cleaned
+
+
+def number(value: Any, path: str, errors: Errors, *, minimum: Decimal | None = Decimal(0)) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        errors.add(path, "must be a number")
+        return None
+    try:
+        cleaned = Decimal(str(value).strip())
+    except InvalidOperation:
+        errors.add(path, "must be a number")
+        return None
+    if not cleaned.is_finite():
+        errors.add(path, "must be a finite number")
+        return None
+    if minimum is not None and cleaned < minimum:
+        errors.add(path, f"must be at least {minimum}")
+        return None
+    if abs(cleaned) >= Decimal("1e10"):
+        errors.add(path, "is too large")
+        return None
+    return cleaned.quantize(Decimal("0.01"))
+
+
+def integer(value: Any, path: str, errors: Errors, *, minimum: int | None = 0) -> int | None:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.add(path, "must be a whole number")
+        return None
+    if minimum is not None and value < minimum:
+        errors.add(path, f"must be at least {minimum}")
+        return None
+    if abs(value) >= 2**31:
+        errors.add(path, "is too large")
+        return None
+    return value
+
+
+def url(value: Any, path: str, errors: Errors) -> str | None:
+    cleaned = text(value, path, errors, max_length=500)
+    if cleaned is None:
+        return None
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors.add(path, "must be an http(s) URL")
+        return None
+    return cleaned
+
+
+def boolean(value: Any, path: str, errors: Errors) -> bool | None:
+    if not isinstance(value, bool):
+        errors.add(path, "must be true or false")
+        return None
+    return value
+
+
+def string_list(value: Any, path: str, errors: Errors, *, choices: tuple[str, ...] = ()) -> list[str] | None:
+    if not isinstance(value, list):
+        errors.add(path, "must be a list of strings")
+        return None
+    cleaned = []
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            errors.add(join(path, index), "must be a non-empty string")
+            return None
+        item = item.strip().lower() if choices else item.strip()
+        if choices and item not in choices:
+            errors.add(join(path, index), f"must be one of {', '.join(choices)}")
+            return None
+        if item not in cleaned:
+            cleaned.append(item)
+    return cleaned
+
+
+def obj(value: Any, path: str, errors: Errors) -> dict | None:
+    if not isinstance(value, dict):
+        errors.add(path or "body", "must be a JSON object")
+        return None
+    return value
+
+
+def moment(value: Any, path: str, errors: Errors, *, now: datetime) -> datetime | None:
+    """An ISO 8601 date-time with an offset, not later than now plus a small clock skew."""
+    if not isinstance(value, str):
+        errors.add(path, "must be an ISO 8601 date-time string, e.g. 2026-11-26T10:00:00Z")
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(path, "must be an ISO 8601 date-time, e.g. 2026-11-26T10:00:00Z")
+        return None
+    if parsed.tzinfo is None:
+        errors.add(path, "needs a UTC offset, e.g. 2026-11-26T10:00:00Z or +02:00")
+        return None
+    if parsed.year < 1970:
+        errors.add(path, "is too far in the past")
+        return None
+    if parsed > now + CLOCK_SKEW:
+        errors.add(path, "is in the future")
+        return None
+    return parsed
+
+
+def day(value: Any, path: str, errors: Errors) -> date | None:
+    if not isinstance(value, str):
+        errors.add(path, "must be a date, e.g. 1990-04-21")
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.add(path, "must be a date, e.g. 1990-04-21")
+        return None
+
+
+# --- event properties -------------------------------------------------------------------------
+
+Check = tuple[str, bool]  # (kind, required)
+
+ITEM: dict[str, Check] = {
+    "product_id": ("id", True),
+    "name": ("text", False),
+    "price": ("number", True),
+    "quantity": ("quantity", True),
+    "url": ("url", False),
+    "category": ("text", False),
+}
+
+EVENT_SCHEMAS: dict[str, dict[str, Check]] = {
+    "product_viewed": {
+        "product_id": ("id", True),
+        "name": ("text", False),
+        "price": ("number", False),
+        "url": ("url", False),
+    },
+    "cart_updated": {
+        "cart_id": ("id", True),
+        "cart_url": ("url", True),
+        "items": ("items", True),
+        "total": ("number", False),
+    },
+    "checkout_started": {
+        "checkout_id": ("id", True),
+        "cart_id": ("id", False),
+        "checkout_url": ("url", True),
+        "items": ("items", True),
+        "total": ("number", False),
+    },
+    "order_placed": {
+        "order_id": ("id", True),
+        "cart_id": ("id", False),
+        "checkout_id": ("id", False),
+        "total": ("number", True),
+        "items": ("items", True),
+        "discount_code": ("code", False),
+    },
+    "order_delivered": {"order_id": ("id", True)},
+    "back_in_stock_requested": {"product_id": ("id", True)},
+    "reward_balance_changed": {
+        "balance": ("number", True),
+        "points": ("points", False),
+        "loyalty_status": ("text", False),
+    },
+    "preference_set": {"topics": ("topics", False), "categories": ("strings", False)},
+    "sms_clicked": {"url": ("url", False)},
+}
+
+
+def _one(kind: str, value: Any, path: str, errors: Errors) -> Any:
+    if kind == "id":
+        return identifier(value, path, errors)
+    if kind == "text":
+        return text(value, path, errors)
+    if kind == "code":
+        return None if value is None else text(value, path, errors, max_length=100)
+    if kind == "number":
+        cleaned = number(value, path, errors)
+        return None if cleaned is None else float(cleaned)
+    if kind == "quantity":
+        return integer(value, path, errors, minimum=1)
+    if kind == "points":
+        return integer(value, path, errors, minimum=None)
+    if kind == "url":
+        return url(value, path, errors)
+    if kind == "topics":
+        return string_list(value, path, errors, choices=TOPICS)
+    if kind == "strings":
+        return string_list(value, path, errors)
+    if kind == "items":
+        return _items(value, path, errors)
+    raise ValueError(kind)
+
+
+def _items(value: Any, path: str, errors: Errors) -> list[dict] | None:
+    if not isinstance(value, list):
+        errors.add(path, "must be a list of items")
+        return None
+    return [_fields(item, ITEM, join(path, index), errors) for index, item in enumerate(value)]
+
+
+def _fields(value: Any, schema: dict[str, Check], path: str, errors: Errors) -> dict:
+    if obj(value, path, errors) is None:
+        return {}
+    cleaned = dict(value)
+    for name, (kind, required) in schema.items():
+        if name not in value or (value[name] is None and kind != "code"):
+            if required:
+                errors.add(join(path, name), "is required")
+            cleaned.pop(name, None)
+            continue
+        result = _one(kind, value[name], join(path, name), errors)
+        if result in (None, ""):
+            cleaned.pop(name, None)
+        else:
+            cleaned[name] = result
+    return cleaned
+
+
+def event_properties(event_type: str, value: Any, path: str, errors: Errors) -> dict:
+    """Documented types are checked field by field; other types keep free properties."""
+    if value is None:
+        value = {}
+    schema = EVENT_SCHEMAS.get(event_type)
+    if schema is None:
+        return value if obj(value, path, errors) is not None else {}
+    cleaned = _fields(value, schema, path, errors)
+    if (
+        event_type == "preference_set"
+        and isinstance(value, dict)
+        and not ({"topics", "categories"} & set(value))
+    ):
+        errors.add(path, "needs topics or categories")
+    return cleaned
