@@ -1,0 +1,314 @@
+"""Compile a (validated) rule tree into one Q on Customer: Exists, Subquery and window functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Cast, Rank
+
+from customers.models import Customer, Event, Segment, Store
+
+from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
+
+EVERYONE = Q(pk__isnull=False)
+NOBODY = Q(pk__in=[])
+UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
+HOT_DAYS, WARM_DAYS = 14, 60
+
+
+def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
+    return _Compiler(store, now, seen).node(rules or {"type": "group", "children": []})
+
+
+class _Compiler:
+    def __init__(self, store: Store, now: datetime, seen: tuple[int, ...]):
+        self.store = store
+        self.now = now
+        self.seen = seen
+
+    def node(self, node: dict) -> Q:
+        return getattr(self, node["type"])(node)
+
+    def group(self, node: dict) -> Q:
+        parts = [self.node(child) for child in node.get("children", [])]
+        if not parts:
+            return EVERYONE
+        match = node.get("match", "all")
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = (combined & part) if match == "all" else (combined | part)
+        return ~combined if match == "none" else combined
+
+    # --- customer columns ------------------------------------------------------------------------
+
+    def profile(self, node: dict) -> Q:
+        field, op, value = node["field"], node.get("op", "eq"), node.get("value")
+        if field.startswith(ATTRIBUTE_PREFIX):
+            return json_condition("attributes", field[len(ATTRIBUTE_PREFIX) :], op, value)
+        kind = PROFILE_FIELDS[field][0]
+        if kind == LIST:
+            return list_condition(field, op, value)
+        if kind == DATETIME:
+            return self.datetime_condition(field, op, value)
+        if kind == DATE and op in ("on", "before", "after"):
+            lookup = {"on": "exact", "before": "lt", "after": "gt"}[op]
+            return Q(**{f"{field}__{lookup}": date.fromisoformat(value[:10])})
+        nullable = Customer._meta.get_field(field).null
+        return column_condition(field, op, value, nullable=nullable, numeric=kind == NUMBER)
+
+    def datetime_condition(self, field: str, op: str, value: Any) -> Q:
+        if op == "within_last_days":
+            return Q(**{f"{field}__gte": self.now - timedelta(days=value), f"{field}__lte": self.now})
+        if op == "more_than_days_ago":
+            return Q(**{f"{field}__lt": self.now - timedelta(days=value)})
+        if op in ("before", "after"):
+            tz = ZoneInfo(self.store.default_timezone)
+            start = datetime.combine(date.fromisoformat(value[:10]), time(), tzinfo=tz)
+            if op == "before":
+                return Q(**{f"{field}__lt": start})
+            return Q(**{f"{field}__gte": start + timedelta(days=1)})
+        return Q(**{f"{field}__isnull": op == "is_not_set"})
+
+    def consent(self, node: dict) -> Q:
+        q = Q(sms_consent=node["status"])
+        return ~q if node.get("op") == "is_not" else q
+
+    def preference(self, node: dict) -> Q:
+        field = "topics" if node.get("kind", "topic") == "topic" else "favorite_categories"
+        return list_condition(field, node.get("op", "has"), node["value"])
+
+    def loyalty(self, node: dict) -> Q:
+        return column_condition("loyalty_status", node.get("op", "eq"), node.get("value"), nullable=False)
+
+    def metric(self, node: dict) -> Q:
+        metric, op, value = node["metric"], node.get("op", "eq"), node.get("value")
+        if metric == "engagement_tier":
+            q = self.engagement(value)
+            return ~q if op == "neq" else q
+        if metric == "days_since_last_order":
+            return self.days_condition("last_order_at", op, value, sign=-1)
+        if metric == "predicted_next_order_in_days":
+            return self.days_condition("predicted_next_order_at", op, value, sign=1)
+        return column_condition(metric, op, value, nullable=False, numeric=True)
+
+    def days_condition(self, field: str, op: str, value: Any, *, sign: int) -> Q:
+        """Days between now and a date column: `sign` -1 for days since, +1 for days until."""
+
+        def at(days: float) -> datetime:
+            return self.now + sign * timedelta(days=days)
+
+        if op == "between":
+            low, high = sorted((at(value[0]), at(value[1])))
+            return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+        # more days since means an earlier date; more days until means a later one
+        flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}[op] if sign < 0 else op
+        return Q(**{f"{field}__{flipped}": at(value)})
+
+    def engagement(self, tier: str) -> Q:
+        hot_since = self.now - timedelta(days=HOT_DAYS)
+        warm_since = self.now - timedelta(days=WARM_DAYS)
+        if tier == "hot":
+            return Q(last_sms_click_at__gte=hot_since)
+        if tier == "warm":
+            return Q(last_sms_click_at__gte=warm_since, last_sms_click_at__lt=hot_since)
+        return Q(last_sms_click_at__lt=warm_since) | Q(last_sms_click_at__isnull=True)
+
+    def rank(self, node: dict) -> Q:
+        """Top N % of the store by a metric: RANK() over the store, ties kept together."""
+        metric, percent = node["metric"], node["top_percent"]
+        store_size = (
+            Customer.objects.filter(store_id=self.store.pk)
+            .order_by()
+            .values("store_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        ranked = (
+            Customer.objects.filter(store_id=self.store.pk, **{f"{metric}__gt": 0})
+            .annotate(
+                position=Window(Rank(), order_by=F(metric).desc()) * 100,
+                cutoff=Cast(Subquery(store_size), FloatField()) * Value(float(percent)),
+            )
+            .filter(position__lte=F("cutoff"))
+            .values("pk")
+        )
+        return Q(pk__in=ranked)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def events(self, node: dict) -> QuerySet[Event]:
+        events = Event.objects.filter(customer=OuterRef("pk"), type=node["event"])
+        events = events.filter(event_filters(node.get("filters", [])))
+        window = node.get("window")
+        if window is None:
+            return events.filter(occurred_at__lte=self.now)
+        unit = UNIT_DELTA[window.get("unit", "days")]
+        if "last" in window:
+            return events.filter(occurred_at__gte=self.now - window["last"] * unit, occurred_at__lte=self.now)
+        near, far = window["between"]
+        return events.filter(occurred_at__gte=self.now - far * unit, occurred_at__lte=self.now - near * unit)
+
+    def event(self, node: dict) -> Q:
+        count = node.get("count") or {"op": "gte", "value": 1}
+        op, n = count.get("op", "gte"), count.get("value", 1)
+        events = self.events(node)
+        if op == "zero" or (op in ("eq", "lte") and n == 0):
+            return ~Q(Exists(events))
+        if op == "gte":
+            return Q(Exists(events)) if n <= 1 else Q(Exists(counted(events, gte=n))) if n else EVERYONE
+        if op == "lte":
+            return ~Q(Exists(counted(events, gte=n + 1)))
+        return Q(Exists(counted(events, gte=n, lte=n)))
+
+    def sequence(self, node: dict) -> Q:
+        follow = node["then_not"]
+        later = Event.objects.filter(
+            customer=OuterRef("customer"),
+            type=follow["event"],
+            occurred_at__gt=OuterRef("occurred_at"),
+            occurred_at__lte=self.now,
+        ).filter(event_filters(follow.get("filters", [])))
+        same = node.get("same")
+        if same:
+            path = json_path("properties", same)
+            later = later.filter(Q(_lookup(path, "exact", OuterRef(_outer_name(same)))))
+        return Q(Exists(self.events(node).filter(~Exists(later))))
+
+    def repetition(self, node: dict) -> Q:
+        per = node.get("per", "product")
+        events = self.events(node)
+        if per == "product":
+            grouped = events.filter(product__isnull=False).values("product")
+        elif per == "category":
+            grouped = events.filter(product__category__isnull=False).values("product__category")
+        else:
+            grouped = events.annotate(per_key=json_path("properties", per)).filter(per_key__isnull=False)
+            grouped = grouped.values("per_key")
+        repeated = grouped.annotate(times=Count("pk")).filter(times__gte=node["at_least"])
+        return Q(Exists(repeated))
+
+    def segment(self, node: dict) -> Q:
+        target = node["segment"]
+        if target in self.seen:
+            raise InvalidRules([RuleError("segment", f"segment {target} refers back to itself")])
+        rules = (
+            Segment.objects.filter(pk=target, store_id=self.store.pk).values_list("rules", flat=True).first()
+        )
+        if rules is None:
+            raise InvalidRules([RuleError("segment", f"no segment {target} in this store")])
+        q = _Compiler(self.store, self.now, (*self.seen, target)).node(rules)
+        return ~q if node.get("op") == "not_in" else q
+
+
+def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> QuerySet:
+    grouped = events.values("customer").annotate(times=Count("pk")).filter(times__gte=gte)
+    return grouped.filter(times__lte=lte) if lte is not None else grouped
+
+
+# --- building blocks shared by profile and event conditions ----------------------------------------
+
+
+def column_condition(field: str, op: str, value: Any, *, nullable: bool, numeric: bool = False) -> Q:
+    if op == "is_set":
+        return Q(**{f"{field}__isnull": False}) if numeric or nullable else ~Q(**{field: ""})
+    if op == "is_not_set":
+        return Q(**{f"{field}__isnull": True}) if numeric or nullable else Q(**{field: ""})
+    if op == "between":
+        return Q(**{f"{field}__gte": value[0], f"{field}__lte": value[1]})
+    lookup, negate = {
+        "eq": ("exact", False),
+        "neq": ("exact", True),
+        "contains": ("icontains", False),
+        "not_contains": ("icontains", True),
+        "starts_with": ("istartswith", False),
+        "in": ("in", False),
+        "not_in": ("in", True),
+        "gt": ("gt", False),
+        "gte": ("gte", False),
+        "lt": ("lt", False),
+        "lte": ("lte", False),
+    }[op]
+    q = Q(**{f"{field}__{lookup}": value})
+    return ~q if negate else q
+
+
+def list_condition(field: str, op: str, value: Any) -> Q:
+    """A JSON list of texts; its JSON text holds `"value"` exactly when the list has it."""
+    if op in ("is_empty", "is_not_empty"):
+        q = Q(**{field: []})
+        return q if op == "is_empty" else ~q
+    q = Q(**{f"{field}__icontains": _quoted(value)})
+    return ~q if op == "has_not" else q
+
+
+def _quoted(value: str) -> str:
+    return json.dumps(value)
+
+
+def json_path(column: str, dotted: str) -> KeyTransform:
+    expression: Any = column
+    for key in dotted.split("."):
+        expression = KeyTransform(key, expression)
+    return expression
+
+
+def _outer_name(dotted: str) -> str:
+    return "properties__" + "__".join(dotted.split("."))
+
+
+def _lookup(lhs: KeyTransform, name: str, rhs: Any):
+    return lhs.get_lookup(name)(lhs, rhs)
+
+
+def json_condition(column: str, dotted: str, op: str, value: Any) -> Q:
+    """A JSON property: missing keys never match, except for `neq` and `not_exists`."""
+    path = column + "__" + "__".join(dotted.split("."))
+    present = Q(**{f"{path}__isnull": False})
+    if op == "exists":
+        return present
+    if op == "not_exists":
+        return ~present
+    if op == "neq":
+        return ~(present & Q(**{f"{path}__exact": value}))
+    lookup = {"eq": "exact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    return present & Q(**{f"{path}__{lookup}": value})
+
+
+def event_filters(filters: list[dict]) -> Q:
+    q = Q()
+    for item in filters:
+        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"))
+    return q
+
+
+def event_filter(prop: str, op: str, value: Any) -> Q:
+    """`product`, `category` and `margin_class` match the event's product; anything else its properties."""
+    if prop == "product":
+        return _related(["product__external_id"], op, value, "product")
+    if prop == "category":
+        return _related(
+            ["product__category__external_id", "product__category__name"], op, value, "product__category"
+        )
+    if prop == "margin_class":
+        return _related(["product__margin_class"], op, value, "product")
+    return json_condition("properties", prop, op, value)
+
+
+def _related(columns: list[str], op: str, value: Any, relation: str) -> Q:
+    present = Q(**{f"{relation}__isnull": False})
+    if op == "exists":
+        return present
+    if op == "not_exists":
+        return ~present
+    if op == "neq":
+        return ~_related(columns, "eq", value, relation)
+    lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    q = Q()
+    for column in columns:
+        q |= Q(**{f"{column}__{lookup}": value})
+    return present & q
