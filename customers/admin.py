@@ -1,0 +1,3 @@
+"""Admin registrations of the customers app."""
+
+from . import segment_admin  # noqa: F401
