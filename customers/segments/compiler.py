@@ -142,7 +142,8 @@ class _Compiler:
     # --- events ----------------------------------------------------------------------------------
 
     def events(self, node: dict) -> QuerySet[Event]:
-        events = Event.objects.filter(customer=OuterRef("pk"), type=node["event"])
+        """The store's events of the node's type, filters and window; not tied to one customer."""
+        events = Event.objects.filter(store_id=self.store.pk, type=node["event"])
         events = events.filter(event_filters(node.get("filters", [])))
         window = node.get("window")
         if window is None:
@@ -153,17 +154,22 @@ class _Compiler:
         near, far = window["between"]
         return events.filter(occurred_at__gte=self.now - far * unit, occurred_at__lte=self.now - near * unit)
 
+    # "Did it" reads the matching events once (an IN over their customer ids, which the event
+    # indexes serve); "never did it" is an anti-join (NOT EXISTS) per customer.
+
     def event(self, node: dict) -> Q:
         count = node.get("count") or {"op": "gte", "value": 1}
         op, n = count.get("op", "gte"), count.get("value", 1)
         events = self.events(node)
         if op == "zero" or (op in ("eq", "lte") and n == 0):
-            return ~Q(Exists(events))
+            return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
         if op == "gte":
-            return Q(Exists(events)) if n <= 1 else Q(Exists(counted(events, gte=n))) if n else EVERYONE
+            if n == 0:
+                return EVERYONE
+            return Q(pk__in=events.values("customer_id") if n == 1 else counted(events, gte=n))
         if op == "lte":
-            return ~Q(Exists(counted(events, gte=n + 1)))
-        return Q(Exists(counted(events, gte=n, lte=n)))
+            return ~Q(pk__in=counted(events, gte=n + 1))
+        return Q(pk__in=counted(events, gte=n, lte=n))
 
     def sequence(self, node: dict) -> Q:
         follow = node["then_not"]
@@ -177,20 +183,20 @@ class _Compiler:
         if same:
             path = json_path("properties", same)
             later = later.filter(Q(_lookup(path, "exact", OuterRef(_outer_name(same)))))
-        return Q(Exists(self.events(node).filter(~Exists(later))))
+        return Q(pk__in=self.events(node).filter(~Exists(later)).values("customer_id"))
 
     def repetition(self, node: dict) -> Q:
         per = node.get("per", "product")
         events = self.events(node)
         if per == "product":
-            grouped = events.filter(product__isnull=False).values("product")
+            grouped = events.filter(product__isnull=False).values("customer", "product")
         elif per == "category":
-            grouped = events.filter(product__category__isnull=False).values("product__category")
+            grouped = events.filter(product__category__isnull=False).values("customer", "product__category")
         else:
             grouped = events.annotate(per_key=json_path("properties", per)).filter(per_key__isnull=False)
-            grouped = grouped.values("per_key")
+            grouped = grouped.values("customer", "per_key")
         repeated = grouped.annotate(times=Count("pk")).filter(times__gte=node["at_least"])
-        return Q(Exists(repeated))
+        return Q(pk__in=repeated.values("customer"))
 
     def segment(self, node: dict) -> Q:
         target = node["segment"]
@@ -206,8 +212,10 @@ class _Compiler:
 
 
 def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> QuerySet:
+    """Customer ids with at least `gte` (and at most `lte`) of the events."""
     grouped = events.values("customer").annotate(times=Count("pk")).filter(times__gte=gte)
-    return grouped.filter(times__lte=lte) if lte is not None else grouped
+    grouped = grouped.filter(times__lte=lte) if lte is not None else grouped
+    return grouped.values("customer")
 
 
 # --- building blocks shared by profile and event conditions ----------------------------------------
