@@ -7,11 +7,25 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db import NotSupportedError
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Rank
 
-from customers.models import Customer, Event, Segment, Store
+from customers.models import Customer, Event, Product, Segment, Store
 
 from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
 
@@ -144,7 +158,7 @@ class _Compiler:
     def events(self, node: dict) -> QuerySet[Event]:
         """The store's events of the node's type, filters and window; not tied to one customer."""
         events = Event.objects.filter(store_id=self.store.pk, type=node["event"])
-        events = events.filter(event_filters(node.get("filters", [])))
+        events = events.filter(event_filters(node.get("filters", []), store_id=self.store.pk))
         window = node.get("window")
         if window is None:
             return events.filter(occurred_at__lte=self.now)
@@ -178,7 +192,7 @@ class _Compiler:
             type=follow["event"],
             occurred_at__gt=OuterRef("occurred_at"),
             occurred_at__lte=self.now,
-        ).filter(event_filters(follow.get("filters", [])))
+        ).filter(event_filters(follow.get("filters", []), store_id=self.store.pk))
         same = node.get("same")
         if same:
             path = json_path("properties", same)
@@ -287,36 +301,79 @@ def json_condition(column: str, dotted: str, op: str, value: Any) -> Q:
     return present & Q(**{f"{path}__{lookup}": value})
 
 
-def event_filters(filters: list[dict]) -> Q:
+def event_filters(filters: list[dict], *, store_id: int) -> Q:
     q = Q()
     for item in filters:
-        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"))
+        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"), store_id=store_id)
     return q
 
 
-def event_filter(prop: str, op: str, value: Any) -> Q:
-    """`product`, `category` and `margin_class` match the event's product; anything else its properties."""
-    if prop == "product":
-        return _related(["product__external_id"], op, value, "product")
-    if prop == "category":
-        return _related(
-            ["product__category__external_id", "product__category__name"], op, value, "product__category"
-        )
-    if prop == "margin_class":
-        return _related(["product__margin_class"], op, value, "product")
+PRODUCT_COLUMNS = {
+    "product": ["external_id"],
+    "category": ["category__external_id", "category__name"],
+    "margin_class": ["margin_class"],
+}
+
+
+def event_filter(prop: str, op: str, value: Any, *, store_id: int) -> Q:
+    """`product`, `category` and `margin_class` match the event's product or any product among its
+    `items` (orders, carts); anything else is one of its properties."""
+    if prop in PRODUCT_COLUMNS:
+        return product_filter(prop, op, value, store_id=store_id)
     return json_condition("properties", prop, op, value)
 
 
-def _related(columns: list[str], op: str, value: Any, relation: str) -> Q:
-    present = Q(**{f"{relation}__isnull": False})
+def product_filter(prop: str, op: str, value: Any, *, store_id: int) -> Q:
+    present = Q(**{"product__category__isnull" if prop == "category" else "product__isnull": False})
     if op == "exists":
         return present
     if op == "not_exists":
         return ~present
     if op == "neq":
-        return ~_related(columns, "eq", value, relation)
+        return ~product_filter(prop, "eq", value, store_id=store_id)
     lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
-    q = Q()
-    for column in columns:
-        q |= Q(**{f"{column}__{lookup}": value})
-    return present & q
+
+    def matching(prefix: str) -> Q:
+        q = Q()
+        for column in PRODUCT_COLUMNS[prop]:
+            q |= Q(**{f"{prefix}{column}__{lookup}": value})
+        return q
+
+    products = Product.objects.filter(store_id=store_id).filter(matching("")).values("external_id")
+    return (present & matching("product__")) | Q(ItemProductIn(products))
+
+
+class ItemProductIn(Func):
+    """True when the event's `properties.items` lists a `product_id` among `products` (external ids)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, products: QuerySet):
+        super().__init__(F("properties"), Subquery(products))
+
+    def _parts(self, compiler, connection):
+        properties, properties_params = compiler.compile(self.source_expressions[0])
+        products, products_params = compiler.compile(self.source_expressions[1])
+        return properties, products, [*properties_params, *products_params]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        properties, products, params = self._parts(compiler, connection)
+        sql = (
+            f"EXISTS (SELECT 1 FROM json_each({properties}, '$.items') AS item "
+            "WHERE CAST(CASE WHEN item.type = 'object' THEN json_extract(item.value, '$.product_id') END AS TEXT) "
+            f"IN {products})"
+        )
+        return sql, params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        properties, products, params = self._parts(compiler, connection)
+        sql = (
+            "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
+            f"{properties} -> 'items') = 'array' THEN {properties} -> 'items' ELSE '[]'::jsonb END) AS item "
+            "WHERE CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
+            f"IN {products})"
+        )
+        return sql, params
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")

@@ -166,6 +166,7 @@ PRESETS: tuple[Preset, ...] = (
         "Preference",
         "Has a quiz answer on the profile, or set preferences during onboarding.",
         _any(
+            {"type": "profile", "field": "attributes.quiz_goal", "op": "exists"},
             {"type": "profile", "field": "attributes.quiz_answer", "op": "exists"},
             {"type": "event", "event": "preference_set"},
         ),

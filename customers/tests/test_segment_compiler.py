@@ -157,6 +157,30 @@ def test_it_counts_events_and_repeats_on_the_same_product(shop):
     assert names(shop, group({**viewed, "filters": mug})) == ["ana"]
 
 
+def test_it_matches_products_listed_in_an_orders_items(shop):
+    Product.objects.create(
+        store=shop.store, external_id="42", name="Gift card", url="https://shop.example.com/g"
+    )
+    event(
+        shop,
+        shop.ana,
+        "order_placed",
+        timedelta(days=1),
+        items=[{"product_id": "serum"}, {"product_id": "mug"}],
+    )
+    event(shop, shop.ben, "order_placed", timedelta(days=1), items=[{"product_id": 42}])
+    event(shop, shop.cy, "order_placed", timedelta(days=1), items="not a list")
+    ordered = {"type": "event", "event": "order_placed"}
+
+    def where(prop, value, op="eq"):
+        return group({**ordered, "filters": [{"property": prop, "op": op, "value": value}]})
+
+    assert names(shop, where("margin_class", "low")) == ["ana"]
+    assert names(shop, where("category", "Skincare")) == ["ana"]
+    assert names(shop, where("product", "42")) == ["ben"]
+    assert names(shop, where("product", "mug", op="neq")) == ["ben", "cy"]
+
+
 def test_it_reads_windows_between_days_ago(shop):
     event(shop, shop.ana, "sms_clicked", timedelta(days=20))
     event(shop, shop.ben, "sms_clicked", timedelta(days=61))
@@ -251,6 +275,7 @@ customers_st = st.lists(
                     st.sampled_from(AGES),
                     st.sampled_from([None, 0, 1]),
                     st.sampled_from(["a", "b"]),
+                    st.sampled_from([(), (), (0,), (1,), (0, 1)]),
                 ),
                 max_size=5,
             ),
@@ -274,6 +299,7 @@ filters_st = st.sampled_from(
         [{"property": "cart_id", "op": "eq", "value": "a"}],
         [{"property": "cart_id", "op": "neq", "value": "a"}],
         [{"property": "product", "op": "eq", "value": "p0"}],
+        [{"property": "product", "op": "neq", "value": "p1"}],
         [{"property": "category", "op": "eq", "value": "Cat"}],
         [{"property": "product", "op": "not_exists"}],
     ]
@@ -471,19 +497,17 @@ class Reference:
     def passes(self, ev, filters):
         for item in filters:
             prop, op = item["property"], item["op"]
-            product = self.products[ev["product"]] if ev["product"] is not None else None
+            own = [self.products[ev["product"]]] if ev["product"] is not None else []
+            listed = own + [self.products[i] for i in ev["items"]]
             if prop == "cart_id":
-                ok = ev["cart_id"] == item["value"]
-                ok = ok if op == "eq" else not ok
+                ok = (ev["cart_id"] == item["value"]) == (op == "eq")
+            elif op == "not_exists":
+                ok = not own
             elif prop == "product":
-                ok = product is not None if op != "not_exists" else product is None
-                if op == "eq":
-                    ok = product is not None and product["external_id"] == item["value"]
+                ok = any(p["external_id"] == item["value"] for p in listed) == (op == "eq")
             else:
-                ok = (
-                    product is not None
-                    and product["category"] is not None
-                    and item["value"].lower() in (product["category"].lower(), "c1")
+                ok = any(
+                    p["category"] and item["value"].lower() in (p["category"].lower(), "c1") for p in listed
                 )
             if not ok:
                 return False
@@ -572,8 +596,8 @@ def test_sql_agrees_with_the_reference_evaluator(people, tree):
             )
             person["total_spent"] = Decimal(person["total_spent"])
             person["events"] = [
-                {"type": kind, "at": NOW - age, "product": product, "cart_id": cart}
-                for kind, age, product, cart in person["events"]
+                {"type": kind, "at": NOW - age, "product": product, "cart_id": cart, "items": items}
+                for kind, age, product, cart, items in person["events"]
             ]
         Event.objects.bulk_create(
             [
@@ -584,7 +608,10 @@ def test_sql_agrees_with_the_reference_evaluator(people, tree):
                     occurred_at=ev["at"],
                     received_at=NOW,
                     product=rows[ev["product"]] if ev["product"] is not None else None,
-                    properties={"cart_id": ev["cart_id"]},
+                    properties={
+                        "cart_id": ev["cart_id"],
+                        "items": [{"product_id": products[i]["external_id"]} for i in ev["items"]],
+                    },
                     idempotency_key=f"{i}-{j}",
                 )
                 for i, person in enumerate(people)

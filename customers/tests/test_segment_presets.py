@@ -21,7 +21,7 @@ EXPECTED = {
     "viewed-same-product-repeatedly": {"viewer"},
     "clicked-sms-30d": {"clicker"},
     "back-in-stock-requested": {"waiter"},
-    # 30 customers: the top 10 % is the first 3 ranks
+    # 31 customers: the top 10 % is the first 3 ranks
     "vip-top-ltv": {"whale", "big", "aov_higher"},
     "high-aov": {"big", "aov_higher", "aov_high"},
     "low-margin-buyers": {"low_buyer"},
@@ -30,7 +30,7 @@ EXPECTED = {
     "prefers-drops": {"drops"},
     "prefers-restocks": {"restocks"},
     "category-browsers": {"viewer", "viewer_late", "browser"},
-    "quiz-or-onboarding-answer": {"quiz", "onboarded"},
+    "quiz-or-onboarding-answer": {"quiz", "quiz_goal", "onboarded"},
     "loyalty-members": {"gold"},
     "engagement-hot": {"hot_edge"},
     "engagement-warm": {"clicker", "old_clicker", "warm_edge"},
@@ -72,13 +72,14 @@ def store(db):
         )
         return people[name]
 
-    def event(name: str, kind: str, when: str | datetime, item: str | None = None) -> None:
+    def event(name: str, kind: str, when: str | datetime, item: str | None = None, items=()) -> None:
         occurred = at(when) if isinstance(when, str) else when
         Event.objects.create(
             store=store,
             customer=people[name],
             type=kind,
             occurred_at=occurred,
+            properties={"items": [{"product_id": i, "quantity": 1} for i in items]} if items else {},
             received_at=NOW,
             product=product[item] if item else None,
             idempotency_key=f"{name}-{kind}-{item}-{occurred.isoformat()}",
@@ -120,16 +121,18 @@ def store(db):
     person("aov_high", total_spent=400, order_count=1, average_order_value=400)
     person("aov_higher", total_spent=600, order_count=1, average_order_value=600)
     person("regular", total_spent=90, order_count=3, average_order_value=30)
+    # an order names its products in `items`, as ingestion stores it
     person("low_buyer")
-    event("low_buyer", "order_placed", "2025-12-01T10:00:00-06:00", "cleanser")
+    event("low_buyer", "order_placed", "2025-12-01T10:00:00-06:00", items=["serum", "cleanser"])
     person("low_buyer_old")
-    event("low_buyer_old", "order_placed", "2025-11-20T10:00:00-06:00", "cleanser")
+    event("low_buyer_old", "order_placed", "2025-11-20T10:00:00-06:00", items=["cleanser"])
     person("high_buyer")
-    event("high_buyer", "order_placed", "2026-11-01T10:00:00Z", "serum")
+    event("high_buyer", "order_placed", "2026-11-01T10:00:00Z", items=["serum", "toner"])
     person("deals", topics=["deals"])
     person("drops", topics=["drops"])
     person("restocks", topics=["restocks"])
     person("quiz", attributes={"quiz_answer": "dry skin"})
+    person("quiz_goal", attributes={"quiz_goal": "glow"})
     person("onboarded")
     event("onboarded", "preference_set", "2026-09-01T10:00:00Z")
     person("gold", loyalty_status="gold")
