@@ -49,13 +49,9 @@ EVENT_MIX = [
     ("back_in_stock_requested", 3),
     ("preference_set", 2),
 ]
-WITH_PRODUCT = {
-    "product_viewed",
-    "cart_updated",
-    "checkout_started",
-    "order_placed",
-    "back_in_stock_requested",
-}
+# as ingestion stores them: one product on views and alerts, the products of an order in its items
+WITH_PRODUCT = {"product_viewed", "cart_updated", "checkout_started", "back_in_stock_requested"}
+STORE = "__store__"
 BATCH = 20_000
 
 
@@ -67,11 +63,12 @@ def main() -> None:
     parser.add_argument("--events-per-customer", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the bench store for the next run")
+    parser.add_argument("--fresh", action="store_true", help="generate the data again even if it was kept")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
     store = Store.objects.filter(slug=SLUG).first()
-    if store and Customer.objects.filter(store=store).count() != args.customers:
+    if store and (args.fresh or Customer.objects.filter(store=store).count() != args.customers):
         drop(store)
         store = None
     if store is None:
@@ -120,12 +117,12 @@ def generate(customers: int, per_customer: int) -> Store:
         people, histories = [], []
         for n in range(start, start + size):
             history = []
-            interests = rng.sample(product_ids[:40], 3)
+            interests = rng.sample(range(40), 3)
             for _ in range(max(0, int(rng.gauss(per_customer, 3)))):
                 kind = rng.choices(kinds, weights)[0]
                 ago = timedelta(seconds=int(rng.expovariate(1 / (25 * 86400))))
-                product = rng.choice(interests if kind == "product_viewed" else product_ids)
-                history.append((kind, NOW - min(ago, 200 * DAY), product if kind in WITH_PRODUCT else None))
+                product = rng.choice(interests) if kind == "product_viewed" else rng.randrange(len(products))
+                history.append((kind, NOW - min(ago, 200 * DAY), product))
             orders = [at for kind, at, _ in history if kind == "order_placed"]
             clicks = [at for kind, at, _ in history if kind == "sms_clicked"]
             spent = round(sum(rng.uniform(15, 180) for _ in orders), 2)
@@ -161,13 +158,13 @@ def generate(customers: int, per_customer: int) -> Store:
                 .values_list("pk", "external_id")
             )
             by_external = dict((ext, pk) for pk, ext in ids)
-            insert_events(store, people, histories, by_external)
+            insert_events(store, people, histories, by_external, product_ids)
         print(f"  {start + size:,} customers", end="\r", flush=True)
     presets_install(store=store)
     return store
 
 
-def insert_events(store: Store, people, histories, by_external) -> None:
+def insert_events(store: Store, people, histories, by_external, product_ids: list[int]) -> None:
     columns = [
         "store_id",
         "customer_id",
@@ -182,6 +179,9 @@ def insert_events(store: Store, people, histories, by_external) -> None:
     for person, history in zip(people, histories, strict=True):
         customer_id = by_external[person.external_id]
         for index, (kind, at, product) in enumerate(history):
+            properties = {"cart_id": f"{customer_id}-{index // 4}"}
+            if kind == "order_placed":
+                properties["items"] = [{"product_id": f"p{product}", "quantity": 1}]
             rows.append(
                 (
                     store.pk,
@@ -189,8 +189,8 @@ def insert_events(store: Store, people, histories, by_external) -> None:
                     kind,
                     at,
                     at,
-                    json.dumps({"cart_id": f"{customer_id}-{index // 4}"}),
-                    product,
+                    json.dumps(properties),
+                    product_ids[product] if kind in WITH_PRODUCT else None,
                     f"{customer_id}-{index}",
                 )
             )
@@ -247,7 +247,7 @@ def hand_written(key: str, vendor: str) -> tuple[str, list]:
             f"SELECT COUNT(*) FROM (SELECT RANK() OVER (ORDER BY {metric} DESC) AS r FROM {c} "
             f"WHERE store_id = %s AND {metric} > 0) ranked "
             f"WHERE r * 100 <= (SELECT COUNT(*) FROM {c} WHERE store_id = %s) * 10.0",
-            ["__store__"],
+            [STORE],
         )
 
     def topic(value: str) -> tuple[str, list]:
@@ -270,11 +270,23 @@ def hand_written(key: str, vendor: str) -> tuple[str, list]:
             [t(NOW - span), t(NOW)],
         )
 
-    has_quiz = (
-        "attributes ? 'quiz_answer'"
-        if vendor == "postgresql"
-        else ("json_type(attributes, '$.quiz_answer') IS NOT NULL")
-    )
+    if vendor == "postgresql":
+        items, item_product = (
+            "jsonb_array_elements(ev.properties -> 'items') AS item",
+            "item ->> 'product_id'",
+        )
+    else:
+        items, item_product = (
+            "json_each(ev.properties, '$.items') AS item",
+            "json_extract(item.value, '$.product_id')",
+        )
+    if vendor == "postgresql":
+        has_quiz = "(attributes ? 'quiz_goal' OR attributes ? 'quiz_answer')"
+    else:
+        has_quiz = (
+            "(json_type(attributes, '$.quiz_goal') IS NOT NULL "
+            "OR json_type(attributes, '$.quiz_answer') IS NOT NULL)"
+        )
     queries = {
         "added-to-cart-24h": recent("cart_updated", DAY),
         "checkout-not-completed": (
@@ -290,10 +302,11 @@ def hand_written(key: str, vendor: str) -> tuple[str, list]:
         "vip-top-ltv": top("total_spent"),
         "high-aov": top("average_order_value"),
         "low-margin-buyers": (
-            f"SELECT COUNT(DISTINCT ev.customer_id) FROM {e} ev JOIN {p} pr ON pr.id = ev.product_id "
+            f"SELECT COUNT(DISTINCT ev.customer_id) FROM {e} ev CROSS JOIN {items} JOIN {p} pr "
+            f"ON pr.store_id = %s AND pr.external_id = {item_product} "
             "WHERE ev.store_id = %s AND ev.type = 'order_placed' AND pr.margin_class = 'low' "
             "AND ev.occurred_at >= %s AND ev.occurred_at <= %s",
-            [t(NOW - 365 * DAY), t(NOW)],
+            [STORE, t(NOW - 365 * DAY), t(NOW)],
         ),
         "frequent-repeat-buyers": (f"SELECT COUNT(*) FROM {c} WHERE store_id = %s AND order_count >= 3", []),
         "prefers-deals": topic("deals"),
@@ -347,9 +360,7 @@ def report(store: Store, repeat: int) -> None:
     worst = 0.0
     for segment in Segment.objects.filter(store=store).exclude(preset="").order_by("pk"):
         sql, params = hand_written(segment.preset, connection.vendor)
-        params = [store.pk] * (2 if params == ["__store__"] else 1) + (
-            [] if params == ["__store__"] else params
-        )
+        params = [store.pk] + [store.pk if value == STORE else value for value in params]
 
         def raw(sql=sql, params=params) -> int:
             with connection.cursor() as cursor:
