@@ -360,7 +360,8 @@ class ItemProductIn(Func):
         properties, products, params = self._parts(compiler, connection)
         sql = (
             f"EXISTS (SELECT 1 FROM json_each({properties}, '$.items') AS item "
-            "WHERE CAST(CASE WHEN item.type = 'object' THEN json_extract(item.value, '$.product_id') END AS TEXT) "
+            "WHERE CAST(CASE WHEN item.type = 'object' "
+            "THEN json_extract(item.value, '$.product_id') END AS TEXT) "
             f"IN {products})"
         )
         return sql, params

@@ -88,9 +88,16 @@ def _group(node: dict, nested: bool = True) -> str:
     return f"({text})" if nested else text
 
 
+def _between(op: str, value: Any) -> str:
+    """`value` in words; a range reads "10 and 50"."""
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        return f"{_value(value[0])} and {_value(value[1])}"
+    return _value(value)
+
+
 def _value(value: Any) -> str:
     if isinstance(value, list):
-        return " and ".join(map(_value, value)) if len(value) == 2 else ", ".join(map(_value, value))
+        return ", ".join(map(_value, value))
     if isinstance(value, float):
         return f"{value:g}"
     return f"“{value}”" if isinstance(value, str) else str(value)
@@ -111,7 +118,7 @@ def _profile(node: dict) -> str:
     if op in ("has", "has_not"):
         return f"{'have' if op == 'has' else 'do not have'} {_value(node['value'])} in their {label}"
     suffix = " days ago" if op == "more_than_days_ago" else " days" if op == "within_last_days" else ""
-    return f"have a {label} that {OP_WORDS[op]} {_value(node['value'])}{suffix}"
+    return f"have a {label} that {OP_WORDS[op]} {_between(op, node['value'])}{suffix}"
 
 
 def _consent(node: dict) -> str:
@@ -141,7 +148,7 @@ def _metric(node: dict) -> str:
     label = METRICS[metric].lower()
     if metric == "discount_order_share" and op != "between":
         return f"have a {label} that {OP_WORDS[op]} {value * 100:g} %"
-    return f"have a {label} that {OP_WORDS[op]} {_value(value)}"
+    return f"have a {label} that {OP_WORDS[op]} {_between(op, value)}"
 
 
 def _rank(node: dict) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -89,30 +88,3 @@ def test_it_shows_a_bad_condition_at_its_row(admin_page, shop):
     error.wait_for()
     assert error.inner_text() == "window.last: must be at least 1"
     assert count(page) == "—"
-
-
-def test_a_store_owner_sees_only_their_stores_segments(client, django_user_model, shop):
-    from django.contrib.auth.models import Group, Permission
-
-    other = Store.objects.create(slug="other", brand_name="Other", site_url="https://o.example.com")
-    Segment.objects.create(store=shop, name="Mine", slug="mine", rules={"type": "group", "children": []})
-    theirs = Segment.objects.create(
-        store=other, name="Theirs", slug="theirs", rules={"type": "group", "children": []}
-    )
-    owners = Group.objects.create(name="Store owner")
-    owners.permissions.set(Permission.objects.filter(codename__endswith="_segment"))
-    owner = django_user_model.objects.create_user("owner", password="pw-123456789", is_staff=True)
-    owner.groups.add(owners)
-    shop.owners.add(owner)
-    client.force_login(owner)
-
-    listing = client.get("/admin/customers/segment/").content.decode()
-    preview = client.post(
-        "/admin/customers/segment/preview/",
-        json.dumps({"store": other.pk, "rules": {"type": "group", "children": []}}),
-        content_type="application/json",
-    )
-
-    assert "Mine" in listing and "Theirs" not in listing
-    assert client.get(f"/admin/customers/segment/{theirs.pk}/change/").status_code == 302
-    assert preview.status_code == 400
