@@ -230,15 +230,27 @@ def test_it_explains_which_conditions_matched(shop):
     event(shop, shop.ana, "cart_updated", timedelta(hours=2))
     tree = group(
         {"type": "event", "event": "cart_updated", "window": {"last": 24, "unit": "hours"}},
-        {"type": "event", "event": "order_placed", "count": {"op": "gte", "value": 1}},
+        group(
+            {"type": "event", "event": "order_placed", "count": {"op": "gte", "value": 1}},
+            {"type": "rank", "metric": "total_spent", "top_percent": 34},
+            {"type": "repetition", "event": "product_viewed", "at_least": 2},
+            match="any",
+        ),
     )
     result = explain(shop.ana, tree, store=shop.store, now=NOW)
-    assert result["matched"] is False
-    assert [(c["path"], c["matched"]) for c in result["children"]] == [
-        ("children[0]", True),
-        ("children[1]", False),
+    assert result["matched"] is True
+    cart, either = result["children"]
+    assert (cart["path"], cart["matched"], cart["description"]) == (
+        "children[0]",
+        True,
+        "added to cart in the last 24 hours",
+    )
+    assert [(c["path"], c["matched"]) for c in either["children"]] == [
+        ("children[1].children[0]", False),
+        ("children[1].children[1]", True),
+        ("children[1].children[2]", False),
     ]
-    assert result["children"][0]["description"] == "added to cart in the last 24 hours"
+    assert explain(shop.ben, tree, store=shop.store, now=NOW)["matched"] is False
 
 
 # --- property test: SQL against a small reference evaluator ---------------------------------------
