@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +29,6 @@ from customers.models import Customer, Event, Product, Segment, Store
 from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
 
 EVERYONE = Q(pk__isnull=False)
-NOBODY = Q(pk__in=[])
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 HOT_DAYS, WARM_DAYS = 14, 60
 
@@ -260,16 +258,40 @@ def column_condition(field: str, op: str, value: Any, *, nullable: bool, numeric
 
 
 def list_condition(field: str, op: str, value: Any) -> Q:
-    """A JSON list of texts; its JSON text holds `"value"` exactly when the list has it."""
+    """A JSON list of texts (topics, favourite categories), compared without regard to case."""
     if op in ("is_empty", "is_not_empty"):
         q = Q(**{field: []})
         return q if op == "is_empty" else ~q
-    q = Q(**{f"{field}__icontains": _quoted(value)})
+    q = Q(ListHas(field, value))
     return ~q if op == "has_not" else q
 
 
-def _quoted(value: str) -> str:
-    return json.dumps(value)
+class ListHas(Func):
+    """True when the JSON list in `field` holds `value` (case-insensitive)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, value: str):
+        super().__init__(F(field), Value(value))
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        value, value_params = compiler.compile(self.source_expressions[1])
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE lower(e.value) = lower({value}))"
+        return sql, [*column_params, *value_params]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        value, value_params = compiler.compile(self.source_expressions[1])
+        elements = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
+        sql = (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({elements}) AS e "
+            f"WHERE lower(e) = lower({value}))"
+        )
+        return sql, [*column_params, *column_params, *value_params]
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("segments read JSON lists on SQLite and PostgreSQL only")
 
 
 def json_path(column: str, dotted: str) -> KeyTransform:

@@ -99,6 +99,11 @@ def test_it_reads_list_preferences_and_json_attributes(shop):
     assert names(shop, group({"type": "preference", "kind": "topic", "value": "deals"})) == ["ana"]
     assert names(shop, group({"type": "preference", "value": "deals", "op": "has_not"})) == ["ben", "cy"]
     assert names(shop, group({"type": "profile", "field": "topics", "op": "is_empty"})) == ["cy"]
+    Customer.objects.filter(pk=shop.ben.pk).update(favorite_categories=["Skincare", "Café"])
+    category = {"type": "preference", "kind": "category"}
+    assert names(shop, group({**category, "value": "skincare"})) == ["ben"]
+    assert names(shop, group({**category, "value": "Café"})) == ["ben"]
+    assert names(shop, group({**category, "value": "Caf", "op": "has_not"})) == ["ana", "ben", "cy"]
     quiz = {"type": "profile", "field": "attributes.quiz_answer"}
     assert names(shop, group({**quiz, "op": "eq", "value": "oily"})) == ["ana"]
     assert names(shop, group({**quiz, "op": "neq", "value": "oily"})) == ["ben", "cy"]
