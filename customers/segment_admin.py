@@ -112,6 +112,22 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
     }
 
 
+def count_members(segments: list[Segment], *, now) -> None:
+    """Set `member_count` on each segment, counted together in one query (None when it is broken)."""
+    counts = {}
+    for segment in segments:
+        try:
+            rule_schema.check(segment.rules)
+            rules = compile_rules(segment.rules, store=segment.store, now=now, seen=(segment.pk,))
+        except InvalidRules:
+            continue
+        counts[f"s{segment.pk}"] = Count("pk", filter=Q(store_id=segment.store_id) & rules)
+    stores = {segment.store_id for segment in segments}
+    totals = Customer.objects.filter(store_id__in=stores).aggregate(**counts) if counts else {}
+    for segment in segments:
+        segment.member_count = totals.get(f"s{segment.pk}")
+
+
 def _sample_row(customer: Customer) -> dict:
     try:
         url = reverse("admin:customers_customer_change", args=[customer.pk])
@@ -126,7 +142,7 @@ class SegmentAdmin(admin.ModelAdmin):
     form = SegmentForm
     change_form_template = "admin/customers/segment/change_form.html"
     change_list_template = "admin/customers/segment/change_list.html"
-    list_display = ["name", "store", "plain_summary", "preset", "updated_at"]
+    list_display = ["name", "store", "members", "plain_summary", "preset", "updated_at"]
     list_filter = ["store", ("preset", admin.EmptyFieldListFilter)]
     list_select_related = ["store"]
     search_fields = ["name", "slug", "description"]
@@ -136,6 +152,16 @@ class SegmentAdmin(admin.ModelAdmin):
     @admin.display(description="Who")
     def plain_summary(self, segment: Segment) -> str:
         return summarize(segment.rules)
+
+    @admin.display(description="Members")
+    def members(self, segment: Segment) -> str:
+        count = getattr(segment, "member_count", None)
+        return "—" if count is None else f"{count:,}"
+
+    def get_changelist_instance(self, request: HttpRequest):
+        changelist = super().get_changelist_instance(request)
+        count_members(list(changelist.result_list), now=timezone.now())
+        return changelist
 
     # --- store-owner scoping -------------------------------------------------------------------
 

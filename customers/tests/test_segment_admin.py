@@ -90,6 +90,18 @@ def test_saving_refuses_a_segment_that_includes_itself(admin_client, store):
     assert segment.rules == EMPTY
 
 
+def test_the_list_shows_each_segments_member_count_in_one_query(
+    admin_client, store, django_assert_max_num_queries
+):
+    Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    Segment.objects.create(
+        store=store, name="Broken", slug="broken", rules={**EMPTY, "children": [{"type": "x"}]}
+    )
+    response = admin_client.get("/admin/customers/segment/")
+    cells = [c.strip() for c in response.content.decode().split('class="field-members">')[1:]]
+    assert [c.split("<")[0] for c in cells] == ["—", "2"]
+
+
 def test_it_installs_presets_from_the_admin(admin_client, store):
     page = admin_client.get("/admin/customers/segment/install-presets/").content.decode()
     response = admin_client.post("/admin/customers/segment/install-presets/", {"store": [store.pk]})
