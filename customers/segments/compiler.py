@@ -258,31 +258,41 @@ def column_condition(field: str, op: str, value: Any, *, nullable: bool, numeric
 
 
 def list_condition(field: str, op: str, value: Any) -> Q:
-    """A JSON list of texts (topics, favourite categories), compared without regard to case."""
+    """A JSON list of texts: topics are fixed lower-case names; categories are compared without case."""
     if op in ("is_empty", "is_not_empty"):
         q = Q(**{field: []})
         return q if op == "is_empty" else ~q
-    q = Q(ListHas(field, value))
+    q = Q(ListHas(field, value, ignore_case=field != "topics"))
     return ~q if op == "has_not" else q
 
 
 class ListHas(Func):
-    """True when the JSON list in `field` holds `value` (case-insensitive)."""
+    """True when the JSON list in `field` holds `value`; `ignore_case` for free-text lists."""
 
     output_field = BooleanField()
 
-    def __init__(self, field: str, value: str):
+    def __init__(self, field: str, value: str, *, ignore_case: bool):
         super().__init__(F(field), Value(value))
+        self.ignore_case = ignore_case
+
+    def _parts(self, compiler):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        value, value_params = compiler.compile(self.source_expressions[1])
+        return column, column_params, value, value_params
 
     def as_sqlite(self, compiler, connection, **extra):
-        column, column_params = compiler.compile(self.source_expressions[0])
-        value, value_params = compiler.compile(self.source_expressions[1])
-        sql = f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE lower(e.value) = lower({value}))"
-        return sql, [*column_params, *value_params]
+        column, column_params, value, value_params = self._parts(compiler)
+        test = f"lower(e.value) = lower({value})" if self.ignore_case else f"e.value = {value}"
+        return f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE {test})", [
+            *column_params,
+            *value_params,
+        ]
 
     def as_postgresql(self, compiler, connection, **extra):
-        column, column_params = compiler.compile(self.source_expressions[0])
-        value, value_params = compiler.compile(self.source_expressions[1])
+        column, column_params, value, value_params = self._parts(compiler)
+        if not self.ignore_case:
+            # containment can use a GIN index and needs no unnesting
+            return f"{column} @> jsonb_build_array(({value})::text)", [*column_params, *value_params]
         elements = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
         sql = (
             f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({elements}) AS e "
