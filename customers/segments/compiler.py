@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import NotSupportedError
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Count,
     Exists,
+    Expression,
     F,
     FloatField,
     Func,
@@ -153,18 +157,25 @@ class _Compiler:
 
     # --- events ----------------------------------------------------------------------------------
 
-    def events(self, node: dict) -> QuerySet[Event]:
-        """The store's events of the node's type, filters and window; not tied to one customer."""
-        events = Event.objects.filter(store_id=self.store.pk, type=node["event"])
-        events = events.filter(event_filters(node.get("filters", []), store_id=self.store.pk))
+    def window(self, node: dict) -> Scope:
         window = node.get("window")
         if window is None:
-            return events.filter(occurred_at__lte=self.now)
+            return Scope(self.store.pk, node["event"], None, self.now)
         unit = UNIT_DELTA[window.get("unit", "days")]
         if "last" in window:
-            return events.filter(occurred_at__gte=self.now - window["last"] * unit, occurred_at__lte=self.now)
+            return Scope(self.store.pk, node["event"], self.now - window["last"] * unit, self.now)
         near, far = window["between"]
-        return events.filter(occurred_at__gte=self.now - far * unit, occurred_at__lte=self.now - near * unit)
+        return Scope(self.store.pk, node["event"], self.now - far * unit, self.now - near * unit)
+
+    def events(self, node: dict) -> QuerySet[Event]:
+        """The store's events of the node's type, filters and window; not tied to one customer."""
+        scope = self.window(node)
+        events = Event.objects.filter(
+            store_id=scope.store_id, type=scope.event_type, occurred_at__lte=scope.until
+        )
+        if scope.since is not None:
+            events = events.filter(occurred_at__gte=scope.since)
+        return events.filter(event_filters(node.get("filters", []), scope=scope))
 
     # "Did it" reads the matching events once (an IN over their customer ids, which the event
     # indexes serve); "never did it" is an anti-join (NOT EXISTS) per customer.
@@ -190,7 +201,11 @@ class _Compiler:
             type=follow["event"],
             occurred_at__gt=OuterRef("occurred_at"),
             occurred_at__lte=self.now,
-        ).filter(event_filters(follow.get("filters", []), store_id=self.store.pk))
+        ).filter(
+            event_filters(
+                follow.get("filters", []), scope=Scope(self.store.pk, follow["event"], None, self.now)
+            )
+        )
         same = node.get("same")
         if same:
             path = json_path("properties", same)
@@ -273,6 +288,7 @@ class ListHas(Func):
 
     def __init__(self, field: str, value: str, *, ignore_case: bool):
         super().__init__(F(field), Value(value))
+        self.value = value
         self.ignore_case = ignore_case
 
     def _parts(self, compiler):
@@ -292,7 +308,7 @@ class ListHas(Func):
         column, column_params, value, value_params = self._parts(compiler)
         if not self.ignore_case:
             # containment can use a GIN index and needs no unnesting
-            return f"{column} @> jsonb_build_array(({value})::text)", [*column_params, *value_params]
+            return f"{column} @> %s::jsonb", [*column_params, json.dumps([self.value])]
         elements = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
         sql = (
             f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({elements}) AS e "
@@ -333,10 +349,20 @@ def json_condition(column: str, dotted: str, op: str, value: Any) -> Q:
     return present & Q(**{f"{path}__{lookup}": value})
 
 
-def event_filters(filters: list[dict], *, store_id: int) -> Q:
+@dataclass(frozen=True)
+class Scope:
+    """Which events a filter looks at: a store, a type and a time range."""
+
+    store_id: int
+    event_type: str
+    since: datetime | None
+    until: datetime
+
+
+def event_filters(filters: list[dict], *, scope: Scope) -> Q:
     q = Q()
     for item in filters:
-        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"), store_id=store_id)
+        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"), scope=scope)
     return q
 
 
@@ -347,22 +373,22 @@ PRODUCT_COLUMNS = {
 }
 
 
-def event_filter(prop: str, op: str, value: Any, *, store_id: int) -> Q:
+def event_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
     """`product`, `category` and `margin_class` match the event's product or any product among its
     `items` (orders, carts); anything else is one of its properties."""
     if prop in PRODUCT_COLUMNS:
-        return product_filter(prop, op, value, store_id=store_id)
+        return product_filter(prop, op, value, scope=scope)
     return json_condition("properties", prop, op, value)
 
 
-def product_filter(prop: str, op: str, value: Any, *, store_id: int) -> Q:
+def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
     present = Q(**{"product__category__isnull" if prop == "category" else "product__isnull": False})
     if op == "exists":
         return present
     if op == "not_exists":
         return ~present
     if op == "neq":
-        return ~product_filter(prop, "eq", value, store_id=store_id)
+        return ~product_filter(prop, "eq", value, scope=scope)
     lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
 
     def matching(prefix: str) -> Q:
@@ -371,42 +397,65 @@ def product_filter(prop: str, op: str, value: Any, *, store_id: int) -> Q:
             q |= Q(**{f"{prefix}{column}__{lookup}": value})
         return q
 
-    products = Product.objects.filter(store_id=store_id).filter(matching("")).values("external_id")
-    return (present & matching("product__")) | Q(ItemProductIn(products))
+    products = Product.objects.filter(store_id=scope.store_id).filter(matching("")).values("external_id")
+    return (present & matching("product__")) | Q(pk__in=EventsListingProducts(scope, products))
 
 
-class ItemProductIn(Func):
-    """True when the event's `properties.items` lists a `product_id` among `products` (external ids)."""
+class EventsListingProducts(Expression):
+    """Ids of the scope's events whose `properties.items` list a `product_id` among `products`.
 
-    output_field = BooleanField()
+    Read in one pass (the items unnested beside their event) and compared as a set, rather than
+    unnesting each event's items again for every event the outer query looks at.
+    """
 
-    def __init__(self, products: QuerySet):
-        super().__init__(F("properties"), Subquery(products))
+    output_field = BigIntegerField()
 
-    def _parts(self, compiler, connection):
-        properties, properties_params = compiler.compile(self.source_expressions[0])
-        products, products_params = compiler.compile(self.source_expressions[1])
-        return properties, products, [*properties_params, *products_params]
+    def __init__(self, scope: Scope, products: QuerySet):
+        super().__init__()
+        self.scope = scope
+        self.products = Subquery(products)
+
+    def get_source_expressions(self):
+        return [self.products]
+
+    def set_source_expressions(self, exprs):
+        (self.products,) = exprs
+
+    def _scope(self, connection) -> tuple[str, list]:
+        adapt = connection.ops.adapt_datetimefield_value
+        sql, params = (
+            "ev.store_id = %s AND ev.type = %s AND ev.occurred_at <= %s",
+            [
+                self.scope.store_id,
+                self.scope.event_type,
+                adapt(self.scope.until),
+            ],
+        )
+        if self.scope.since is not None:
+            sql, params = sql + " AND ev.occurred_at >= %s", [*params, adapt(self.scope.since)]
+        return sql, params
 
     def as_sqlite(self, compiler, connection, **extra):
-        properties, products, params = self._parts(compiler, connection)
+        products, product_params = compiler.compile(self.products)
+        scope, scope_params = self._scope(connection)
         sql = (
-            f"EXISTS (SELECT 1 FROM json_each({properties}, '$.items') AS item "
-            "WHERE CAST(CASE WHEN item.type = 'object' "
-            "THEN json_extract(item.value, '$.product_id') END AS TEXT) "
-            f"IN {products})"
+            f"(SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
+            f"WHERE {scope} AND CAST(CASE WHEN item.type = 'object' "
+            f"THEN json_extract(item.value, '$.product_id') END AS TEXT) IN {products})"
         )
-        return sql, params
+        return sql, [*scope_params, *product_params]
 
     def as_postgresql(self, compiler, connection, **extra):
-        properties, products, params = self._parts(compiler, connection)
+        products, product_params = compiler.compile(self.products)
+        scope, scope_params = self._scope(connection)
+        items = "ev.properties -> 'items'"
         sql = (
-            "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN jsonb_typeof("
-            f"{properties} -> 'items') = 'array' THEN {properties} -> 'items' ELSE '[]'::jsonb END) AS item "
-            "WHERE CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
+            f"(SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
+            f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) AS item "
+            f"WHERE {scope} AND CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
             f"IN {products})"
         )
-        return sql, params
+        return sql, [*scope_params, *product_params]
 
     def as_sql(self, compiler, connection, **extra):
         raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")
