@@ -397,15 +397,16 @@ def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
             q |= Q(**{f"{prefix}{column}__{lookup}": value})
         return q
 
-    products = Product.objects.filter(store_id=scope.store_id).filter(matching("")).values("external_id")
-    return (present & matching("product__")) | Q(pk__in=EventsListingProducts(scope, products))
+    products = Product.objects.filter(store_id=scope.store_id).filter(matching(""))
+    return Q(pk__in=EventsOfProducts(scope, products))
 
 
-class EventsListingProducts(Expression):
-    """Ids of the scope's events whose `properties.items` list a `product_id` among `products`.
+class EventsOfProducts(Expression):
+    """Ids of the scope's events about one of `products`: as the event's own product, or listed in
+    its `properties.items` by `product_id`.
 
-    Read in one pass (the items unnested beside their event) and compared as a set, rather than
-    unnesting each event's items again for every event the outer query looks at.
+    One set, read in one pass (the items unnested beside their event), rather than unnesting each
+    event's items again for every event the outer query looks at.
     """
 
     output_field = BigIntegerField()
@@ -413,13 +414,22 @@ class EventsListingProducts(Expression):
     def __init__(self, scope: Scope, products: QuerySet):
         super().__init__()
         self.scope = scope
-        self.products = Subquery(products)
+        self.ids = Subquery(products.values("pk"))
+        self.external_ids = Subquery(products.values("external_id"))
 
     def get_source_expressions(self):
-        return [self.products]
+        return [self.ids, self.external_ids]
 
     def set_source_expressions(self, exprs):
-        (self.products,) = exprs
+        self.ids, self.external_ids = exprs
+
+    def _own_product(self, compiler, connection) -> tuple[str, list]:
+        ids, ids_params = compiler.compile(self.ids)
+        scope, scope_params = self._scope(connection)
+        return (
+            f"SELECT ev.id FROM {Event._meta.db_table} ev WHERE {scope} AND ev.product_id IN {ids}",
+            [*scope_params, *ids_params],
+        )
 
     def _scope(self, connection) -> tuple[str, list]:
         adapt = connection.ops.adapt_datetimefield_value
@@ -436,26 +446,30 @@ class EventsListingProducts(Expression):
         return sql, params
 
     def as_sqlite(self, compiler, connection, **extra):
-        products, product_params = compiler.compile(self.products)
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
         scope, scope_params = self._scope(connection)
         sql = (
-            f"(SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
+            f"({own} UNION ALL "
+            f"SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
             f"WHERE {scope} AND CAST(CASE WHEN item.type = 'object' "
             f"THEN json_extract(item.value, '$.product_id') END AS TEXT) IN {products})"
         )
-        return sql, [*scope_params, *product_params]
+        return sql, [*own_params, *scope_params, *product_params]
 
     def as_postgresql(self, compiler, connection, **extra):
-        products, product_params = compiler.compile(self.products)
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
         scope, scope_params = self._scope(connection)
         items = "ev.properties -> 'items'"
         sql = (
-            f"(SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
+            f"({own} UNION ALL "
+            f"SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
             f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) AS item "
             f"WHERE {scope} AND CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
             f"IN {products})"
         )
-        return sql, [*scope_params, *product_params]
+        return sql, [*own_params, *scope_params, *product_params]
 
     def as_sql(self, compiler, connection, **extra):
         raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")
