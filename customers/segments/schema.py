@@ -183,6 +183,8 @@ class _Checker:
         getattr(self, kind)(node, path)
 
     def group(self, node: Any, path: str, depth: int) -> None:
+        if depth == 0 and isinstance(node, dict) and node.get("type") in CONDITION_TYPES:
+            return self.node(node, path, depth)  # a single condition is a tree of its own
         if not isinstance(node, dict) or node.get("type") != "group":
             return self.fail(path, 'the top of a rule tree must be a group ({"type": "group", ...})')
         if depth > MAX_DEPTH:

@@ -51,6 +51,8 @@ OP_WORDS = {
 
 
 def summarize(rules: Any, *, segment_names: dict[int, str] | None = None) -> str:
+    if isinstance(rules, dict) and rules.get("type") not in (None, "group"):
+        return f"Customers who {phrase(_with_names(copy.deepcopy(rules), segment_names or {}))}."
     if not isinstance(rules, dict) or not rules.get("children"):
         return "Everyone in the store."
     rules = _with_names(copy.deepcopy(rules), segment_names or {})

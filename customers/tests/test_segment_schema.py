@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from customers.models import Segment, Store
+from customers.models import Customer, Segment, Store
 from customers.segments import InvalidRules, rules_members, segment_errors, validate
 from customers.segments.presets import PRESETS
+from customers.segments.summary import summarize
 
 
 def group(*children, match="all"):
@@ -25,7 +26,7 @@ def test_every_preset_is_valid():
     ("rules", "path", "message"),
     [
         ("everyone", "", "the top of a rule tree must be a group"),
-        ({"type": "profile", "field": "city"}, "", "the top of a rule tree must be a group"),
+        ({"type": "profile", "field": "city"}, "value", "is required"),
         (group(match="some"), "match", "must be one of all, any, none"),
         (group({"type": "magic"}), "children[0].type", "unknown type 'magic'"),
         (
@@ -96,6 +97,21 @@ def test_every_preset_is_valid():
 def test_it_refuses_a_bad_node_naming_its_path(rules, path, message):
     found = errors(rules)
     assert any(p == path and message in m for p, m in found), found
+
+
+@pytest.mark.django_db
+def test_a_single_condition_is_a_tree_of_its_own():
+    store = Store.objects.create(slug="s", brand_name="S", site_url="https://s.example.com")
+    Customer.objects.create(
+        store=store, phone="+14155550100", city="Austin", timezone="UTC", timezone_source="given"
+    )
+    Customer.objects.create(
+        store=store, phone="+14155550101", city="Boston", timezone="UTC", timezone_source="given"
+    )
+    rules = {"type": "profile", "field": "city", "value": "Austin"}
+    assert validate(rules) == []
+    assert [c.city for c in rules_members(store, rules, now=None)] == ["Austin"]
+    assert summarize(rules) == "Customers who have a city that is “Austin”."
 
 
 def test_it_points_into_nested_windows():

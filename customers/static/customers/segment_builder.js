@@ -43,6 +43,7 @@
     try {
       const parsed = JSON.parse(text || "{}");
       if (parsed && parsed.type === "group") return parsed;
+      if (parsed && parsed.type) return { type: "group", match: "all", children: [parsed] };
     } catch (e) { /* a fresh tree below */ }
     return { type: "group", match: "all", children: [] };
   }
