@@ -464,3 +464,5 @@ class ApiKeyAdmin(StoreScopedAdmin):
                     raw,
                 ),
             )
+
+from . import segment_admin  # noqa: E402, F401  (registers Segment with its builder)

@@ -178,6 +178,12 @@ class Customer(models.Model):
             models.Index(fields=["store", "sms_consent"]),
             models.Index(fields=["store", "total_spent"]),
             models.Index(fields=["store", "last_order_at"]),
+            # segments: index-only counts of a store's customers, index-only ranks by LTV and AOV,
+            # engagement tiers
+            models.Index(fields=["store", "id"], name="customer_store_pk"),
+            models.Index(fields=["store", "total_spent", "id"], name="customer_store_ltv"),
+            models.Index(fields=["store", "average_order_value", "id"], name="customer_store_aov"),
+            models.Index(fields=["store", "last_sms_click_at"], name="customer_store_last_click"),
         ]
 
     def __str__(self) -> str:
@@ -237,6 +243,8 @@ class Event(models.Model):
             models.Index(fields=["customer", "type", "occurred_at"]),
             models.Index(fields=["product", "type"]),
             models.Index(fields=["store", "type", "occurred_at"]),
+            # segments: "who did X in the window" read from the index alone
+            models.Index(fields=["store", "type", "occurred_at", "customer"], name="event_store_type_time_cust"),
         ]
 
     def __str__(self) -> str:

@@ -6,44 +6,48 @@ Contract used by campaigns:
 
 Rule tree (JSON), groups nest to any depth:
     {"type": "group", "match": "all" | "any" | "none", "children": [<group or condition>, ...]}
-Conditions include (the full list lives in the schema):
+Conditions include (the full list lives in `schema.py`):
     {"type": "profile", "field": "city", "op": "eq", "value": "Austin"}
     {"type": "consent", "status": "subscribed"}
     {"type": "metric", "metric": "discount_order_share", "op": "gte", "value": 0.5}
+    {"type": "event", "event": "cart_updated", "window": {"last": 24, "unit": "hours"}}
+A tree that does not validate raises `InvalidRules`, whose `.errors` carry the path of each bad node.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from customers.models import Customer, Segment, Store
 
-OPS = {"eq": "", "gte": "__gte", "lte": "__lte", "gt": "__gt", "lt": "__lt"}
+from .compiler import compile_rules
+from .schema import InvalidRules, RuleError, check, validate
 
+__all__ = ["InvalidRules", "RuleError", "members", "rules_members", "segment_errors", "validate"]
 
-def _compile(node: dict) -> Q:
-    kind = node.get("type")
-    if kind == "group":
-        parts = [_compile(child) for child in node.get("children", [])]
-        if not parts:
-            return Q()
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = combined | part if node.get("match") == "any" else combined & part
-        return ~combined if node.get("match") == "none" else combined
-    if kind == "consent":
-        return Q(sms_consent=node["status"])
-    if kind in ("profile", "metric"):
-        name = node.get("field") or node.get("metric")
-        return Q(**{f"{name}{OPS[node.get('op', 'eq')]}": node["value"]})
-    raise ValueError(f"unknown condition type {kind!r}")
+EMPTY = {"type": "group", "match": "all", "children": []}
 
 
 def rules_members(store: Store, rules: dict, *, now: datetime) -> QuerySet[Customer]:
-    return Customer.objects.filter(store=store).filter(_compile(rules or {"type": "group", "children": []}))
+    rules = rules or EMPTY
+    check(rules)
+    return Customer.objects.filter(store=store).filter(compile_rules(rules, store=store, now=now))
 
 
 def members(segment: Segment, *, now: datetime) -> QuerySet[Customer]:
-    return rules_members(segment.store, segment.rules, now=now)
+    rules = segment.rules or EMPTY
+    check(rules)
+    seen = (segment.pk,) if segment.pk else ()
+    q = compile_rules(rules, store=segment.store, now=now, seen=seen)
+    return Customer.objects.filter(store_id=segment.store_id).filter(q)
+
+
+def segment_errors(rules: object, *, store: Store, segment_id: int | None = None) -> list[RuleError]:
+    """Schema errors plus references to missing segments or back to `segment_id` (a cycle)."""
+
+    def lookup(pk: int) -> dict | None:
+        return Segment.objects.filter(pk=pk, store=store).values_list("rules", flat=True).first()
+
+    return validate(rules, segment_lookup=lookup, self_id=segment_id)

@@ -1,0 +1,475 @@
+"""Compile a (validated) rule tree into one Q on Customer: Exists, Subquery and window functions."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import NotSupportedError
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Cast, Rank
+
+from customers.models import Customer, Event, Product, Segment, Store
+
+from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
+
+EVERYONE = Q(pk__isnull=False)
+UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
+HOT_DAYS, WARM_DAYS = 14, 60
+
+
+def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
+    return _Compiler(store, now, seen).node(rules or {"type": "group", "children": []})
+
+
+class _Compiler:
+    def __init__(self, store: Store, now: datetime, seen: tuple[int, ...]):
+        self.store = store
+        self.now = now
+        self.seen = seen
+
+    def node(self, node: dict) -> Q:
+        return getattr(self, node["type"])(node)
+
+    def group(self, node: dict) -> Q:
+        parts = [self.node(child) for child in node.get("children", [])]
+        if not parts:
+            return EVERYONE
+        match = node.get("match", "all")
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = (combined & part) if match == "all" else (combined | part)
+        return ~combined if match == "none" else combined
+
+    # --- customer columns ------------------------------------------------------------------------
+
+    def profile(self, node: dict) -> Q:
+        field, op, value = node["field"], node.get("op", "eq"), node.get("value")
+        if field.startswith(ATTRIBUTE_PREFIX):
+            return json_condition("attributes", field[len(ATTRIBUTE_PREFIX) :], op, value)
+        kind = PROFILE_FIELDS[field][0]
+        if kind == LIST:
+            return list_condition(field, op, value)
+        if kind == DATETIME:
+            return self.datetime_condition(field, op, value)
+        if kind == DATE and op in ("on", "before", "after"):
+            lookup = {"on": "exact", "before": "lt", "after": "gt"}[op]
+            return Q(**{f"{field}__{lookup}": date.fromisoformat(value[:10])})
+        nullable = Customer._meta.get_field(field).null
+        return column_condition(field, op, value, nullable=nullable, numeric=kind == NUMBER)
+
+    def datetime_condition(self, field: str, op: str, value: Any) -> Q:
+        if op == "within_last_days":
+            return Q(**{f"{field}__gte": self.now - timedelta(days=value), f"{field}__lte": self.now})
+        if op == "more_than_days_ago":
+            return Q(**{f"{field}__lt": self.now - timedelta(days=value)})
+        if op in ("before", "after"):
+            tz = ZoneInfo(self.store.default_timezone)
+            start = datetime.combine(date.fromisoformat(value[:10]), time(), tzinfo=tz)
+            if op == "before":
+                return Q(**{f"{field}__lt": start})
+            return Q(**{f"{field}__gte": start + timedelta(days=1)})
+        return Q(**{f"{field}__isnull": op == "is_not_set"})
+
+    def consent(self, node: dict) -> Q:
+        q = Q(sms_consent=node["status"])
+        return ~q if node.get("op") == "is_not" else q
+
+    def preference(self, node: dict) -> Q:
+        field = "topics" if node.get("kind", "topic") == "topic" else "favorite_categories"
+        return list_condition(field, node.get("op", "has"), node["value"])
+
+    def loyalty(self, node: dict) -> Q:
+        return column_condition("loyalty_status", node.get("op", "eq"), node.get("value"), nullable=False)
+
+    def metric(self, node: dict) -> Q:
+        metric, op, value = node["metric"], node.get("op", "eq"), node.get("value")
+        if metric == "engagement_tier":
+            q = self.engagement(value)
+            return ~q if op == "neq" else q
+        if metric == "days_since_last_order":
+            return self.days_condition("last_order_at", op, value, sign=-1)
+        if metric == "predicted_next_order_in_days":
+            return self.days_condition("predicted_next_order_at", op, value, sign=1)
+        return column_condition(metric, op, value, nullable=False, numeric=True)
+
+    def days_condition(self, field: str, op: str, value: Any, *, sign: int) -> Q:
+        """Days between now and a date column: `sign` -1 for days since, +1 for days until."""
+
+        def at(days: float) -> datetime:
+            return self.now + sign * timedelta(days=days)
+
+        if op == "between":
+            low, high = sorted((at(value[0]), at(value[1])))
+            return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+        # more days since means an earlier date; more days until means a later one
+        flipped = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}[op] if sign < 0 else op
+        return Q(**{f"{field}__{flipped}": at(value)})
+
+    def engagement(self, tier: str) -> Q:
+        hot_since = self.now - timedelta(days=HOT_DAYS)
+        warm_since = self.now - timedelta(days=WARM_DAYS)
+        if tier == "hot":
+            return Q(last_sms_click_at__gte=hot_since)
+        if tier == "warm":
+            return Q(last_sms_click_at__gte=warm_since, last_sms_click_at__lt=hot_since)
+        return Q(last_sms_click_at__lt=warm_since) | Q(last_sms_click_at__isnull=True)
+
+    def rank(self, node: dict) -> Q:
+        """Top N % of the store by a metric: RANK() over the store, ties kept together."""
+        metric, percent = node["metric"], node["top_percent"]
+        store_size = (
+            Customer.objects.filter(store_id=self.store.pk)
+            .order_by()
+            .values("store_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        ranked = (
+            Customer.objects.filter(store_id=self.store.pk, **{f"{metric}__gt": 0})
+            .annotate(
+                position=Window(Rank(), order_by=F(metric).desc()) * 100,
+                cutoff=Cast(Subquery(store_size), FloatField()) * Value(float(percent)),
+            )
+            .filter(position__lte=F("cutoff"))
+            .values("pk")
+        )
+        return Q(pk__in=ranked)
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def window(self, node: dict) -> Scope:
+        window = node.get("window")
+        if window is None:
+            return Scope(self.store.pk, node["event"], None, self.now)
+        unit = UNIT_DELTA[window.get("unit", "days")]
+        if "last" in window:
+            return Scope(self.store.pk, node["event"], self.now - window["last"] * unit, self.now)
+        near, far = window["between"]
+        return Scope(self.store.pk, node["event"], self.now - far * unit, self.now - near * unit)
+
+    def events(self, node: dict) -> QuerySet[Event]:
+        """The store's events of the node's type, filters and window; not tied to one customer."""
+        scope = self.window(node)
+        events = Event.objects.filter(
+            store_id=scope.store_id, type=scope.event_type, occurred_at__lte=scope.until
+        )
+        if scope.since is not None:
+            events = events.filter(occurred_at__gte=scope.since)
+        return events.filter(event_filters(node.get("filters", []), scope=scope))
+
+    # "Did it" reads the matching events once (an IN over their customer ids, which the event
+    # indexes serve); "never did it" is an anti-join (NOT EXISTS) per customer.
+
+    def event(self, node: dict) -> Q:
+        count = node.get("count") or {"op": "gte", "value": 1}
+        op, n = count.get("op", "gte"), count.get("value", 1)
+        events = self.events(node)
+        if op == "zero" or (op in ("eq", "lte") and n == 0):
+            return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
+        if op == "gte":
+            if n == 0:
+                return EVERYONE
+            return Q(pk__in=events.values("customer_id") if n == 1 else counted(events, gte=n))
+        if op == "lte":
+            return ~Q(pk__in=counted(events, gte=n + 1))
+        return Q(pk__in=counted(events, gte=n, lte=n))
+
+    def sequence(self, node: dict) -> Q:
+        follow = node["then_not"]
+        later = Event.objects.filter(
+            customer=OuterRef("customer"),
+            type=follow["event"],
+            occurred_at__gt=OuterRef("occurred_at"),
+            occurred_at__lte=self.now,
+        ).filter(
+            event_filters(
+                follow.get("filters", []), scope=Scope(self.store.pk, follow["event"], None, self.now)
+            )
+        )
+        same = node.get("same")
+        if same:
+            path = json_path("properties", same)
+            later = later.filter(Q(_lookup(path, "exact", OuterRef(_outer_name(same)))))
+        return Q(pk__in=self.events(node).filter(~Exists(later)).values("customer_id"))
+
+    def repetition(self, node: dict) -> Q:
+        per = node.get("per", "product")
+        events = self.events(node)
+        if per == "product":
+            grouped = events.filter(product__isnull=False).values("customer", "product")
+        elif per == "category":
+            grouped = events.filter(product__category__isnull=False).values("customer", "product__category")
+        else:
+            grouped = events.annotate(per_key=json_path("properties", per)).filter(per_key__isnull=False)
+            grouped = grouped.values("customer", "per_key")
+        repeated = grouped.annotate(times=Count("pk")).filter(times__gte=node["at_least"])
+        return Q(pk__in=repeated.values("customer"))
+
+    def segment(self, node: dict) -> Q:
+        target = node["segment"]
+        if target in self.seen:
+            raise InvalidRules([RuleError("segment", f"segment {target} refers back to itself")])
+        rules = (
+            Segment.objects.filter(pk=target, store_id=self.store.pk).values_list("rules", flat=True).first()
+        )
+        if rules is None:
+            raise InvalidRules([RuleError("segment", f"no segment {target} in this store")])
+        q = _Compiler(self.store, self.now, (*self.seen, target)).node(rules)
+        return ~q if node.get("op") == "not_in" else q
+
+
+def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> QuerySet:
+    """Customer ids with at least `gte` (and at most `lte`) of the events."""
+    grouped = events.values("customer").annotate(times=Count("pk")).filter(times__gte=gte)
+    grouped = grouped.filter(times__lte=lte) if lte is not None else grouped
+    return grouped.values("customer")
+
+
+# --- building blocks shared by profile and event conditions ----------------------------------------
+
+
+def column_condition(field: str, op: str, value: Any, *, nullable: bool, numeric: bool = False) -> Q:
+    if op == "is_set":
+        return Q(**{f"{field}__isnull": False}) if numeric or nullable else ~Q(**{field: ""})
+    if op == "is_not_set":
+        return Q(**{f"{field}__isnull": True}) if numeric or nullable else Q(**{field: ""})
+    if op == "between":
+        return Q(**{f"{field}__gte": value[0], f"{field}__lte": value[1]})
+    lookup, negate = {
+        "eq": ("exact", False),
+        "neq": ("exact", True),
+        "contains": ("icontains", False),
+        "not_contains": ("icontains", True),
+        "starts_with": ("istartswith", False),
+        "in": ("in", False),
+        "not_in": ("in", True),
+        "gt": ("gt", False),
+        "gte": ("gte", False),
+        "lt": ("lt", False),
+        "lte": ("lte", False),
+    }[op]
+    q = Q(**{f"{field}__{lookup}": value})
+    return ~q if negate else q
+
+
+def list_condition(field: str, op: str, value: Any) -> Q:
+    """A JSON list of texts: topics are fixed lower-case names; categories are compared without case."""
+    if op in ("is_empty", "is_not_empty"):
+        q = Q(**{field: []})
+        return q if op == "is_empty" else ~q
+    q = Q(ListHas(field, value, ignore_case=field != "topics"))
+    return ~q if op == "has_not" else q
+
+
+class ListHas(Func):
+    """True when the JSON list in `field` holds `value`; `ignore_case` for free-text lists."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, value: str, *, ignore_case: bool):
+        super().__init__(F(field), Value(value))
+        self.value = value
+        self.ignore_case = ignore_case
+
+    def _parts(self, compiler):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        value, value_params = compiler.compile(self.source_expressions[1])
+        return column, column_params, value, value_params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, column_params, value, value_params = self._parts(compiler)
+        test = f"lower(e.value) = lower({value})" if self.ignore_case else f"e.value = {value}"
+        return f"EXISTS (SELECT 1 FROM json_each({column}) AS e WHERE {test})", [
+            *column_params,
+            *value_params,
+        ]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, column_params, value, value_params = self._parts(compiler)
+        if not self.ignore_case:
+            # containment can use a GIN index and needs no unnesting
+            return f"{column} @> %s::jsonb", [*column_params, json.dumps([self.value])]
+        elements = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} ELSE '[]'::jsonb END"
+        sql = (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({elements}) AS e "
+            f"WHERE lower(e) = lower({value}))"
+        )
+        return sql, [*column_params, *column_params, *value_params]
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("segments read JSON lists on SQLite and PostgreSQL only")
+
+
+def json_path(column: str, dotted: str) -> KeyTransform:
+    expression: Any = column
+    for key in dotted.split("."):
+        expression = KeyTransform(key, expression)
+    return expression
+
+
+def _outer_name(dotted: str) -> str:
+    return "properties__" + "__".join(dotted.split("."))
+
+
+def _lookup(lhs: KeyTransform, name: str, rhs: Any):
+    return lhs.get_lookup(name)(lhs, rhs)
+
+
+def json_condition(column: str, dotted: str, op: str, value: Any) -> Q:
+    """A JSON property: missing keys never match, except for `neq` and `not_exists`."""
+    path = column + "__" + "__".join(dotted.split("."))
+    present = Q(**{f"{path}__isnull": False})
+    if op == "exists":
+        return present
+    if op == "not_exists":
+        return ~present
+    if op == "neq":
+        return ~(present & Q(**{f"{path}__exact": value}))
+    lookup = {"eq": "exact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    return present & Q(**{f"{path}__{lookup}": value})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which events a filter looks at: a store, a type and a time range."""
+
+    store_id: int
+    event_type: str
+    since: datetime | None
+    until: datetime
+
+
+def event_filters(filters: list[dict], *, scope: Scope) -> Q:
+    q = Q()
+    for item in filters:
+        q &= event_filter(item["property"], item.get("op", "eq"), item.get("value"), scope=scope)
+    return q
+
+
+PRODUCT_COLUMNS = {
+    "product": ["external_id"],
+    "category": ["category__external_id", "category__name"],
+    "margin_class": ["margin_class"],
+}
+
+
+def event_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
+    """`product`, `category` and `margin_class` match the event's product or any product among its
+    `items` (orders, carts); anything else is one of its properties."""
+    if prop in PRODUCT_COLUMNS:
+        return product_filter(prop, op, value, scope=scope)
+    return json_condition("properties", prop, op, value)
+
+
+def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
+    present = Q(**{"product__category__isnull" if prop == "category" else "product__isnull": False})
+    if op == "exists":
+        return present
+    if op == "not_exists":
+        return ~present
+    if op == "neq":
+        return ~product_filter(prop, "eq", value, scope=scope)
+    lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+
+    def matching(prefix: str) -> Q:
+        q = Q()
+        for column in PRODUCT_COLUMNS[prop]:
+            q |= Q(**{f"{prefix}{column}__{lookup}": value})
+        return q
+
+    products = Product.objects.filter(store_id=scope.store_id).filter(matching(""))
+    return Q(pk__in=EventsOfProducts(scope, products))
+
+
+class EventsOfProducts(Expression):
+    """Ids of the scope's events about one of `products`: as the event's own product, or listed in
+    its `properties.items` by `product_id`.
+
+    One set, read in one pass (the items unnested beside their event), rather than unnesting each
+    event's items again for every event the outer query looks at.
+    """
+
+    output_field = BigIntegerField()
+
+    def __init__(self, scope: Scope, products: QuerySet):
+        super().__init__()
+        self.scope = scope
+        self.ids = Subquery(products.values("pk"))
+        self.external_ids = Subquery(products.values("external_id"))
+
+    def get_source_expressions(self):
+        return [self.ids, self.external_ids]
+
+    def set_source_expressions(self, exprs):
+        self.ids, self.external_ids = exprs
+
+    def _own_product(self, compiler, connection) -> tuple[str, list]:
+        ids, ids_params = compiler.compile(self.ids)
+        scope, scope_params = self._scope(connection)
+        return (
+            f"SELECT ev.id FROM {Event._meta.db_table} ev WHERE {scope} AND ev.product_id IN {ids}",
+            [*scope_params, *ids_params],
+        )
+
+    def _scope(self, connection) -> tuple[str, list]:
+        adapt = connection.ops.adapt_datetimefield_value
+        sql, params = (
+            "ev.store_id = %s AND ev.type = %s AND ev.occurred_at <= %s",
+            [
+                self.scope.store_id,
+                self.scope.event_type,
+                adapt(self.scope.until),
+            ],
+        )
+        if self.scope.since is not None:
+            sql, params = sql + " AND ev.occurred_at >= %s", [*params, adapt(self.scope.since)]
+        return sql, params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
+        scope, scope_params = self._scope(connection)
+        sql = (
+            f"({own} UNION ALL "
+            f"SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
+            f"WHERE {scope} AND CAST(CASE WHEN item.type = 'object' "
+            f"THEN json_extract(item.value, '$.product_id') END AS TEXT) IN {products})"
+        )
+        return sql, [*own_params, *scope_params, *product_params]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
+        scope, scope_params = self._scope(connection)
+        items = "ev.properties -> 'items'"
+        sql = (
+            f"({own} UNION ALL "
+            f"SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
+            f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) AS item "
+            f"WHERE {scope} AND CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
+            f"IN {products})"
+        )
+        return sql, [*own_params, *scope_params, *product_params]
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")
