@@ -1,0 +1,57 @@
+"""Which hosts a store's links may point to: the one check behind "no open redirect".
+
+Pure and importable from both apps: the product API/admin refuses a foreign product URL with it,
+campaigns refuses a foreign link in a template and in the short-link redirect.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+
+from .models import Store
+
+
+def allowed_hosts(store: Store) -> set[str]:
+    """The store's allowed_link_domains plus its own site's host, lowercased."""
+    hosts = {str(h).strip().lower().rstrip(".") for h in store.allowed_link_domains or [] if str(h).strip()}
+    site = urlsplit(store.site_url or "").hostname
+    if site:
+        hosts.add(site.lower())
+    return hosts
+
+
+def host_matches(host: str, allowed: set[str]) -> bool:
+    """Exact host match; an entry written "*.example.com" also allows its subdomains."""
+    host = host.lower().rstrip(".")
+    if host in allowed:
+        return True
+    wildcards = [entry[1:] for entry in allowed if entry.startswith("*.")]
+    return any(host.endswith(suffix) or host == suffix[1:] for suffix in wildcards)
+
+
+def link_domain_error(store: Store, url: str, *, extra_hosts: set[str] | None = None) -> str | None:
+    """Why `url` may not be linked from this store's texts, or None when it may."""
+    if any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in url):
+        return f"{url!r} contains spaces or backslashes."
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"{url} must start with https:// or http://."
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return f"{url} carries a user name; links may not contain '@' before the host."
+    if not parts.hostname:
+        return f"{url} has no host."
+    allowed = allowed_hosts(store) | (extra_hosts or set())
+    if not host_matches(parts.hostname, allowed):
+        listed = ", ".join(sorted(allowed)) or "none yet"
+        return (f"{parts.hostname} is not one of the store's allowed link domains ({listed}); "
+                "add it to the store's allowed link domains if it is yours.")
+    return None
+
+
+def check_link_domain(store: Store, url: str) -> None:
+    """Raise ValidationError unless `url` is an http(s) link on one of the store's allowed hosts."""
+    error = link_domain_error(store, url)
+    if error:
+        raise ValidationError(error, code="foreign_link")
