@@ -216,13 +216,16 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
                                utm_campaign="preview", utm_content="preview", track_links=False)
     lists = creep.word_lists(store)
+    in_template = {f["phrase"].lower() for f in result["creep"]}
+    # Per customer, only what their values add: the template's own findings are listed once above.
     result["samples"] = [
         {
             "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
                          "phone": c.phone},
             "body": r.body,
             "meter": r.measure.as_dict(),
-            "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)],
+            "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
+                      if f.phrase.lower() not in in_template],
         }
         for c, r in zip(customers, rendered, strict=True)
     ]

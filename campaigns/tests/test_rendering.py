@@ -22,7 +22,8 @@ SHORT = re.compile(r"https://sms\.example\.com/l/([A-Za-z0-9]{10})")
 
 # The seed's message examples, as templates.
 CART = "Your cart is saved. Finish checkout: {{ cart_link }}"
-BACK = 'It\'s back ✅ {{ product_name|default:"Your pick" }} is in stock again. Grab it now: {{ product_link }}'
+BACK = ('It\'s back ✅ {{ product_name|default:"Your pick" }} is in stock again. '
+        "Grab it now: {{ product_link }}")
 LOYALTY = "You've got {{ reward_amount }} ready to use. Want to apply it today? Redeem: {{ redeem_link }}"
 TIP = 'Pro tip for your {{ product_name|default:"order" }}: {{ product_tip|default:"reply TIPS for more" }}'
 WIN_BACK = 'New in {{ last_category_bought|default:"the shop" }}: top picks just dropped'
@@ -160,9 +161,10 @@ def test_a_link_fallback_page_is_tracked_too(store):
 
 
 def test_short_links_count_at_their_real_length(store):
-    rendered = _render(CART, make_customer(store), {"cart_link": "https://shop.example.com/cart/" + "x" * 200})
-    assert rendered.measure.characters == len("Your cart is saved. Finish checkout: https://sms.example.com/l/")\
-        + CODE_LENGTH
+    long_cart = "https://shop.example.com/cart/" + "x" * 200
+    rendered = _render(CART, make_customer(store), {"cart_link": long_cart})
+    prefix = "Your cart is saved. Finish checkout: https://sms.example.com/l/"
+    assert rendered.measure.characters == len(prefix) + CODE_LENGTH
 
 
 def test_an_unknown_field_refuses_to_render(store):
@@ -189,8 +191,8 @@ def test_rendering_many_customers_takes_a_fixed_number_of_queries(store, django_
 def test_rendered_links_reach_the_outbox(store):
     customer = make_customer(store)
     rendered = _render(CART, customer, {"cart_link": "https://shop.example.com/cart/1"})
-    [message] = messages_create(drafts=[MessageDraft(customer=customer, body=rendered.body,
-                                                     idempotency_key="cart:1", links=rendered.links)], now=NOW)
+    draft = MessageDraft(customer=customer, body=rendered.body, idempotency_key="c:1", links=rendered.links)
+    [message] = messages_create(drafts=[draft], now=NOW)
     link = message.links.get()
     assert (link.code, link.target_url, link.utm_campaign) == (
         rendered.links[0].code, "https://shop.example.com/cart/1", "back-in-stock")

@@ -6,7 +6,8 @@ import pytest
 
 from campaigns.templating import MAX_BODY_CHARS, Money, TemplateError, parse, render
 
-CART = 'Still thinking about {{ product_name|default:"this item" }}? Pick up where you left off: {{ cart_link }}'
+CART = ('Still thinking about {{ product_name|default:"this item" }}? '
+        "Pick up where you left off: {{ cart_link }}")
 
 
 def test_it_renders_the_klaviyo_style_example():
