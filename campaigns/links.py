@@ -32,7 +32,12 @@ PREVIEW_AGENTS = re.compile(r"facebookexternalhit|twitterbot|slackbot|whatsapp|t
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    number = secrets.randbits(60)  # 62**10 ≈ 2**59.5: the code keeps about 59 random bits
+    chars = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, 62)
+        chars.append(CODE_ALPHABET[digit])
+    return "".join(chars)
 
 
 def short_url(code: str) -> str:

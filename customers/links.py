@@ -6,23 +6,33 @@ campaigns refuses a foreign link in a template and in the short-link redirect.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
 from .models import Store
 
+UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
-def allowed_hosts(store: Store) -> set[str]:
+
+def allowed_hosts(store: Store) -> frozenset[str]:
     """The store's allowed_link_domains plus its own site's host, lowercased."""
-    hosts = {str(h).strip().lower().rstrip(".") for h in store.allowed_link_domains or [] if str(h).strip()}
-    site = urlsplit(store.site_url or "").hostname
+    domains = store.allowed_link_domains if isinstance(store.allowed_link_domains, list) else []
+    return _allowed_hosts(tuple(str(d) for d in domains), store.site_url or "")
+
+
+@lru_cache(maxsize=256)
+def _allowed_hosts(domains: tuple[str, ...], site_url: str) -> frozenset[str]:
+    hosts = {d.strip().lower().rstrip(".") for d in domains if d.strip()}
+    site = urlsplit(site_url).hostname
     if site:
         hosts.add(site.lower())
-    return hosts
+    return frozenset(hosts)
 
 
-def host_matches(host: str, allowed: set[str]) -> bool:
+def host_matches(host: str, allowed: frozenset[str] | set[str]) -> bool:
     """Exact host match; an entry written "*.example.com" also allows its subdomains."""
     host = host.lower().rstrip(".")
     if host in allowed:
@@ -33,7 +43,7 @@ def host_matches(host: str, allowed: set[str]) -> bool:
 
 def link_domain_error(store: Store, url: str, *, extra_hosts: set[str] | None = None) -> str | None:
     """Why `url` may not be linked from this store's texts, or None when it may."""
-    if any(ch.isspace() or ch == "\\" or ord(ch) < 32 for ch in url):
+    if UNSAFE.search(url):
         return f"{url!r} contains spaces or backslashes."
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
