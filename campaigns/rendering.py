@@ -30,6 +30,7 @@ from .outbox import PendingLink
 from .templating import FieldRef, Money, Template, TemplateError, parse, render_parsed
 
 CHUNK = 1000
+MAX_TARGET_CHARS = 1000  # Link.target_url
 PLACEHOLDER_CODE = "x" * CODE_LENGTH
 TRIGGER_PRODUCT_FIELDS = ("product_name", "product_link", "category_name", "product_tip")
 FIXED_FIELDS = {"store_name", "prefs_link", "redeem_link"}  # a snapshot never overrides these
@@ -173,7 +174,9 @@ def _link_target(value: object, store: Store) -> str:
     if not text:
         return ""
     target = urljoin(store.site_url, text) if text.startswith("/") else text
-    return "" if target_error(store, target) else target
+    if len(target) > MAX_TARGET_CHARS or target_error(store, target):
+        return ""
+    return target
 
 
 def _render_one(
@@ -233,8 +236,9 @@ def render_messages(
         context = {
             **customer_context(customer, store, lookups),
             **trigger_context(snapshot, store, lookups),
-            "offer_code": offer_code,
         }
+        if offer_code:
+            context["offer_code"] = offer_code
         rendered.append(_render_one(template, urls, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links))
     return rendered

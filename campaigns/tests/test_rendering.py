@@ -222,3 +222,11 @@ def test_the_audience_meter_shows_the_back_in_stock_text_is_ucs2_across_customer
     assert result.ucs2_share == 1.0
     assert (result.min_segments, result.max_segments) == (2, 2)
     assert result.estimated_cost == meter.cost(4, store.price_per_segment)
+
+
+def test_the_steps_offer_code_wins_over_the_triggers(store):
+    customer = make_customer(store)
+    body = 'Code: {{ offer_code|default:"none" }}'
+    assert _render(body, customer, {"offer_code": "BACK5"}).body == "Code: BACK5"
+    assert _render(body, customer, {"offer_code": "BACK5"}, offer_code="CART10").body == "Code: CART10"
+    assert _render(body, customer).body == "Code: none"

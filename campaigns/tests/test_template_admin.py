@@ -60,6 +60,16 @@ def test_the_preview_shows_five_customers_of_a_segment(admin_client, demo):
     assert data["segments"] == [{"id": segment.pk, "name": "Everyone"}]
 
 
+def test_a_customers_values_can_make_the_text_creepy_and_the_preview_says_so(admin_client, demo):
+    store, maya, _ = demo
+    pillow = make_product(store, "Pregnancy Pillow", category="Sleep")
+    Event.objects.create(store=store, customer=maya, type="product_viewed", occurred_at=NOW.replace(hour=16),
+                         received_at=NOW, product=pillow, idempotency_key="v-pillow")
+    data = _post(admin_client, PREVIEW, body=BACK, store=store.pk, customer=maya.phone).json()
+    assert data["creep"] == []
+    assert [(f["category"], f["phrase"]) for f in data["samples"][0]["creep"]] == [("pregnancy", "Pregnancy")]
+
+
 def test_the_preview_reports_template_errors_without_rendering(admin_client, demo):
     store, maya, _ = demo
     data = _post(admin_client, PREVIEW, body="Hi {{ frist_name }}", store=store.pk, customer=maya.pk).json()
