@@ -3,6 +3,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaigns.templating import MAX_BODY_CHARS, Money, TemplateError, parse, render
 
@@ -123,3 +125,20 @@ def test_context_objects_are_only_ever_turned_into_text():
         password = "hidden"
 
     assert render("{{ thing }}", {"thing": Secret()}) == "shown"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("{}%#|:\"' ._abcfirst_nme0123\n")), max_size=60))
+def test_any_text_either_renders_or_fails_with_a_template_error(body):
+    try:
+        render(body, {"first_name": "Maya"})
+    except TemplateError as error:
+        assert error.message
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text(max_size=400), st.integers(), st.decimals(allow_nan=False,
+                                                                               allow_infinity=False)))
+def test_any_value_renders_as_single_line_text(value):
+    text = render('{{ first_name|title|truncate:50|default:"there" }}', {"first_name": value})
+    assert "\n" not in text and 0 < len(text) <= 50
