@@ -245,7 +245,9 @@ def _apply(value: object, f: Filter, currency: str) -> object:
     if f.name == "lower":
         return text.lower()
     if f.name == "title":
-        return text.title()
+        # str.title() alone gives "Maya'S Shop" and "3Rd"; fix those as Django's title filter does.
+        titled = re.sub(r"([a-z])'([A-Z])", lambda m: m[0].lower(), text.title())
+        return re.sub(r"\d([A-Z])", lambda m: m[0].lower(), titled)
     if f.name == "truncate":
         limit = int(f.arg or 0)
         # "..." rather than the ellipsis character, which is not GSM-7 and would double the cost.
@@ -261,6 +263,8 @@ def _money(value: object, places: str | None, currency: str) -> object:
             amount = Decimal(str(value).replace(",", "").lstrip("$£€¥"))
         except InvalidOperation:
             return value
+    if not amount.is_finite():
+        return value
     return format_money(amount, currency, None if places is None else int(places))
 
 

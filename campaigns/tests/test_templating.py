@@ -42,6 +42,7 @@ def test_case_filters():
     assert render("{{ first_name|upper }}", context) == "MAYA ROSE"
     assert render("{{ first_name|lower }}", context) == "maya rose"
     assert render("{{ first_name|title }}", context) == "Maya Rose"
+    assert render("{{ product_name|title }}", {"product_name": "maya's 3rd pick"}) == "Maya's 3rd Pick"
 
 
 def test_filters_apply_left_to_right():
@@ -61,6 +62,8 @@ def test_money_in_the_store_currency():
     assert render('{{ reward_amount|money:"2" }}', {"reward_amount": Money(Decimal("15"), "USD")}) == "$15.00"
     assert render("{{ reward_amount|money }}", {"reward_amount": "1234.5"}, currency="EUR") == "€1,234.50"
     assert render("{{ reward_amount|money }}", {"reward_amount": "20"}, currency="SEK") == "20 SEK"
+    assert render("{{ reward_amount|money }}", {"reward_amount": "soon"}) == "soon"
+    assert render("{{ reward_amount|money }}", {"reward_amount": "NaN"}) == "NaN"
 
 
 def test_a_zero_amount_takes_the_fallback():
