@@ -17,6 +17,12 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from customers.models import Customer, Store
 
 GSM7_BASIC = (
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -185,7 +191,7 @@ def audience_stats(
     )
 
 
-def measure_template(template_body: str, *, store=None) -> Measure:
+def measure_template(template_body: str, *, store: Store | None = None) -> Measure:
     """The template as the editor suggests it: fields at their catalogue examples, real link length."""
     from .rendering import render_example
 
@@ -193,32 +199,30 @@ def measure_template(template_body: str, *, store=None) -> Measure:
 
 
 def audience_meter(
-    *, template_body: str, store, customers, snapshot: dict | None = None, offer_code: str = "",
-    chunk_size: int = 2000,
+    *, template_body: str, store: Store, customers: QuerySet[Customer], snapshot: dict | None = None,
+    offer_code: str = "", chunk_size: int = 2000,
 ) -> AudienceMeter:
-    """Render the template for every customer of a queryset (in chunks) and meter the results."""
+    """Render the template for every customer of a queryset, a chunk at a time, and meter the texts.
+
+    Links are rendered at their real length without creating codes; nothing is stored."""
     from .rendering import render_messages
 
-    bodies: list[str] = []
-    batch: list = []
+    def bodies(batch: list[Customer]) -> list[str]:
+        rendered = render_messages(
+            template_body=template_body, customers=batch, snapshots=[snapshot or {}] * len(batch),
+            utm_campaign="", utm_content="", offer_code=offer_code, track_links=False,
+        )
+        return [r.body for r in rendered]
+
+    texts: list[str] = []
+    batch: list[Customer] = []
     for customer in customers.iterator(chunk_size=chunk_size):
         batch.append(customer)
         if len(batch) >= chunk_size:
-            bodies += _bodies(render_messages, template_body, batch, snapshot, offer_code)
+            texts += bodies(batch)
             batch = []
-    if batch:
-        bodies += _bodies(render_messages, template_body, batch, snapshot, offer_code)
+    texts += bodies(batch) if batch else []
     return audience_stats(
-        bodies, template=measure_template(template_body, store=store),
+        texts, template=measure_template(template_body, store=store),
         price_per_segment=store.price_per_segment, currency=store.currency,
     )
-
-
-def _bodies(
-    render_messages, template_body: str, batch: list, snapshot: dict | None, offer_code: str
-) -> list[str]:
-    rendered = render_messages(
-        template_body=template_body, customers=batch, snapshots=[snapshot or {}] * len(batch),
-        utm_campaign="", utm_content="", offer_code=offer_code, track_links=False,
-    )
-    return [r.body for r in rendered]
