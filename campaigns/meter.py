@@ -150,6 +150,7 @@ class AudienceMeter:
     estimated_cost: Decimal = Decimal("0")
     currency: str = "USD"
     histogram: dict[int, int] = field(default_factory=dict)
+    sampled: int | None = None  # how many were rendered, when the audience was sampled
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -164,6 +165,7 @@ class AudienceMeter:
             "estimated_cost": str(self.estimated_cost),
             "currency": self.currency,
             "histogram": {str(k): v for k, v in sorted(self.histogram.items())},
+            "sampled": self.sampled,
         }
 
 
@@ -200,11 +202,13 @@ def measure_template(template_body: str, *, store: Store | None = None) -> Measu
 
 def audience_meter(
     *, template_body: str, store: Store, customers: QuerySet[Customer], snapshot: dict | None = None,
-    offer_code: str = "", chunk_size: int = 2000,
+    offer_code: str = "", chunk_size: int = 2000, sample_size: int | None = None,
 ) -> AudienceMeter:
     """Render the template for every customer of a queryset, a chunk at a time, and meter the texts.
 
-    Links are rendered at their real length without creating codes; nothing is stored."""
+    Links are rendered at their real length without creating codes; nothing is stored. With
+    sample_size, a larger audience is measured on a random sample of that many customers and the
+    totals are scaled to the whole audience (`sampled` says how many were rendered)."""
     from .rendering import render_messages
 
     def bodies(batch: list[Customer]) -> list[str]:
@@ -214,6 +218,9 @@ def audience_meter(
         )
         return [r.body for r in rendered]
 
+    total = customers.count() if sample_size else None
+    if total and sample_size and total > sample_size:
+        customers = customers.order_by("?")[:sample_size]
     texts: list[str] = []
     batch: list[Customer] = []
     for customer in customers.iterator(chunk_size=chunk_size):
@@ -222,7 +229,13 @@ def audience_meter(
             texts += bodies(batch)
             batch = []
     texts += bodies(batch) if batch else []
-    return audience_stats(
+    stats = audience_stats(
         texts, template=measure_template(template_body, store=store),
         price_per_segment=store.price_per_segment, currency=store.currency,
     )
+    if total and total > len(texts):
+        stats.sampled = len(texts)
+        stats.total_segments = round(stats.total_segments * total / len(texts))
+        stats.recipients = total
+        stats.estimated_cost = cost(stats.total_segments, store.price_per_segment)
+    return stats

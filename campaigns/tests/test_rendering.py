@@ -230,3 +230,12 @@ def test_the_steps_offer_code_wins_over_the_triggers(store):
     assert _render(body, customer, {"offer_code": "BACK5"}).body == "Code: BACK5"
     assert _render(body, customer, {"offer_code": "BACK5"}, offer_code="CART10").body == "Code: CART10"
     assert _render(body, customer).body == "Code: none"
+
+
+def test_a_large_audience_is_measured_on_a_sample_and_scaled(store):
+    for i in range(12):
+        make_customer(store, f"+1415555{i:04d}")
+    result = meter.audience_meter(template_body="Hi {{ first_name }}", store=store,
+                                  customers=Customer.objects.all(), sample_size=5)
+    assert (result.recipients, result.sampled, result.total_segments) == (12, 5, 12)
+    assert result.estimated_cost == meter.cost(12, store.price_per_segment)

@@ -174,6 +174,7 @@
       ["Segments in all", data.total_segments],
       ["Estimated cost", `${data.estimated_cost} ${data.currency}`],
     ];
+    if (data.sampled) rows.push(["Measured on a random sample of", data.sampled]);
     const table = el("table", null, "tp-audience-table");
     table.appendChild(el("caption", `Audience: ${data.segment}`));
     for (const [label, value] of rows) {
