@@ -1,20 +1,39 @@
-"""Turns a template into one customer's text.
+"""Turns a template into one customer's text, or many customers' texts at once.
 
 Contract used by flows and broadcasts:
     render_message(*, template_body, customer, snapshot, utm_campaign, utm_content, offer_code="")
         -> Rendered(body, links)
-`snapshot` is the flat context a trigger captured (cart_link, product_name, ...); link fields
-become tracked short links, returned as PendingLinks for the outbox to store with the message.
+    render_messages(*, template_body, customers, snapshots=None, utm_campaign, utm_content,
+                    offer_code="") -> list[Rendered]          # same order as customers
+`snapshot` is the flat context a trigger captured (cart_link, product_name, product_id, ...);
+link fields and literal links become tracked short links, returned as PendingLinks for the outbox
+to store with the message. render_messages loads what the fields need in a few bulk queries,
+whatever the number of customers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urljoin
 
-from customers.models import Customer
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
 
+from customers.models import Category, Customer, Event, Product, Store
+
+from . import meter
+from .fields import FIELDS, LINK_FIELDS
+from .links import CODE_LENGTH, find_urls, new_code, short_url, target_error
 from .outbox import PendingLink
-from .templating import render
+from .templating import FieldRef, Money, Template, TemplateError, parse, render_parsed
+
+CHUNK = 1000
+MAX_TARGET_CHARS = 1000  # Link.target_url
+PLACEHOLDER_CODE = "x" * CODE_LENGTH
+TRIGGER_PRODUCT_FIELDS = ("product_name", "product_link", "category_name", "product_tip")
+FIXED_FIELDS = {"store_name", "prefs_link", "redeem_link"}  # a snapshot never overrides these
 
 
 @dataclass
@@ -22,27 +41,269 @@ class Rendered:
     body: str
     links: list[PendingLink] = field(default_factory=list)
 
+    @property
+    def measure(self) -> meter.Measure:
+        return meter.measure(self.body)
 
-def customer_context(customer: Customer) -> dict[str, object]:
+
+@dataclass
+class Lookups:
+    """What the fields need beyond the customer row, loaded once per batch."""
+
+    stores: dict[int, Store]
+    last_category: dict[int, str] = field(default_factory=dict)
+    category_names: dict[tuple[int, str], str] = field(default_factory=dict)
+    products: dict[int, Product] = field(default_factory=dict)
+
+
+def _with_urls_as_fields(template: Template) -> tuple[Template, dict[str, str]]:
+    """The template with each literal URL turned into an internal field, so it is tracked too."""
+    parts: list[str | FieldRef] = []
+    urls: dict[str, str] = {}
+    for part in template.parts:
+        if not isinstance(part, str):
+            parts.append(part)
+            continue
+        pos = 0
+        for start, end, url in find_urls(part):
+            parts.append(part[pos:start])
+            name = f"_url{len(urls)}"
+            urls[name] = url
+            parts.append(FieldRef(name, (), start, end))
+            pos = end
+        parts.append(part[pos:])
+    return Template(tuple(p for p in parts if p != "")), urls
+
+
+def prepare(template_body: str) -> tuple[Template, dict[str, str]]:
+    """Parse and check the template against the catalogue; raise TemplateError otherwise."""
+    template = parse(template_body)
+    for ref in template.fields:
+        if ref.name not in FIELDS:
+            raise TemplateError(f"Unknown field {ref.name}.", position=ref.start, field=ref.name)
+    return _with_urls_as_fields(template)
+
+
+def _last_categories(customer_ids: list[int]) -> dict[int, str]:
+    latest = (
+        Event.objects.filter(customer=OuterRef("pk"), type="order_placed", product__category__isnull=False)
+        .order_by("-occurred_at", "-id")
+        .values("product__category__name")[:1]
+    )
+    found: dict[int, str] = {}
+    for i in range(0, len(customer_ids), CHUNK):
+        rows = (
+            Customer.objects.filter(pk__in=customer_ids[i:i + CHUNK])
+            .annotate(last_category=Subquery(latest))
+            .values_list("pk", "last_category")
+        )
+        found.update({pk: name for pk, name in rows if name})
+    return found
+
+
+def load_lookups(customers: Sequence[Customer], snapshots: Sequence[Mapping], names: set[str]) -> Lookups:
+    store_ids = {c.store_id for c in customers}
+    lookups = Lookups(stores=Store.objects.in_bulk(store_ids))
+    if "last_category_bought" in names:
+        lookups.last_category = _last_categories([c.pk for c in customers])
+    if "preferred_category" in names:
+        rows = Category.objects.filter(store_id__in=store_ids).values_list("store_id", "external_id", "name")
+        lookups.category_names = {(s, e.lower()): n for s, e, n in rows}
+    if names & set(TRIGGER_PRODUCT_FIELDS):
+        ids = {_int(s.get("product_id")) for s in snapshots} - {None}
+        if ids:
+            lookups.products = Product.objects.select_related("category").in_bulk(ids)
+    return lookups
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _money(value: object, currency: str) -> object:
+    if isinstance(value, Money) or value in (None, ""):
+        return value
+    try:
+        return Money(Decimal(str(value)), currency)
+    except InvalidOperation:
+        return value
+
+
+def customer_context(customer: Customer, store: Store, lookups: Lookups) -> dict[str, object]:
+    favourites = customer.favorite_categories or []
+    favourite = str(favourites[0]).strip() if favourites else ""
     return {
         "first_name": customer.first_name,
         "city": customer.city,
-        "store_name": customer.store.brand_name,
+        "store_name": store.brand_name,
         "loyalty_status": customer.loyalty_status,
-        "reward_points": customer.reward_points,
-        "reward_amount": customer.reward_balance,
+        "reward_points": f"{customer.reward_points:,}" if customer.reward_points else "",
+        "reward_amount": Money(customer.reward_balance, store.currency),
         "preferred_store": customer.preferred_store,
+        "preferred_category": lookups.category_names.get((store.pk, favourite.lower()), favourite),
+        "last_category_bought": lookups.last_category.get(customer.pk, ""),
+        "redeem_link": store.rewards_url,
+        "prefs_link": f"{settings.PUBLIC_BASE_URL}/prefs/{customer.prefs_token}",
     }
+
+
+def trigger_context(snapshot: Mapping, store: Store, lookups: Lookups) -> dict[str, object]:
+    context = {k: v for k, v in snapshot.items() if k in FIELDS and k not in FIXED_FIELDS}
+    product = lookups.products.get(_int(snapshot.get("product_id")) or 0)
+    if product is not None and product.store_id == store.pk:
+        filled = {
+            "product_name": product.name,
+            "product_link": product.url,
+            "category_name": product.category.name if product.category else "",
+            "product_tip": product.usage_tip,
+        }
+        for name, value in filled.items():
+            if not str(context.get(name) or "").strip():
+                context[name] = value
+    if "reward_amount" in context:
+        context["reward_amount"] = _money(context["reward_amount"], store.currency)
+    return context
+
+
+def _link_target(value: object, store: Store) -> str:
+    """The absolute target for a link value, or "" when it is empty or not on an allowed host."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    target = urljoin(store.site_url, text) if text.startswith("/") else text
+    if len(target) > MAX_TARGET_CHARS or target_error(store, target):
+        return ""
+    return target
+
+
+def _render_one(
+    template: Template, urls: dict[str, str], context: dict[str, object], store: Store, *,
+    utm_campaign: str, utm_content: str, track_links: bool,
+) -> Rendered:
+    codes: dict[str, str] = {}
+    links: list[PendingLink] = []
+
+    def shorten(target: str) -> str:
+        if target not in codes:
+            codes[target] = new_code() if track_links else PLACEHOLDER_CODE
+            links.append(PendingLink(codes[target], target, utm_campaign, utm_content))
+        return short_url(codes[target])
+
+    fallbacks = {ref.name: ref.fallback for ref in reversed(template.fields) if ref.fallback}
+    for name in sorted({ref.name for ref in template.fields} & LINK_FIELDS):
+        target = _link_target(context.get(name), store)
+        if not target and fallbacks.get(name, "").startswith(("/", "http:", "https:")):
+            # A fallback page is a link too: tracked like the field it stands in for.
+            target = _link_target(fallbacks[name], store)
+        context[name] = shorten(target) if target else ""
+    for name, url in urls.items():
+        context[name] = url if target_error(store, url) else shorten(url)
+    body = render_parsed(template, context, currency=store.currency)
+    return Rendered(body=body, links=links if track_links else [])
+
+
+def render_messages(
+    *,
+    template_body: str,
+    customers: Iterable[Customer],
+    snapshots: Sequence[Mapping] | Mapping[int, Mapping] | None = None,
+    utm_campaign: str,
+    utm_content: str,
+    offer_code: str = "",
+    track_links: bool = True,
+) -> list[Rendered]:
+    """Render for many customers; snapshots align with customers, or are keyed by customer id.
+
+    track_links=False renders short links with a placeholder code of the real length and returns
+    no PendingLinks: for measuring an audience without creating links.
+    """
+    template, urls = prepare(template_body)
+    customers = list(customers)
+    if snapshots is None:
+        snapshot_list: list[Mapping] = [{}] * len(customers)
+    elif isinstance(snapshots, Mapping):
+        snapshot_list = [snapshots.get(c.pk) or {} for c in customers]
+    else:
+        snapshot_list = list(snapshots)
+    names = {ref.name for ref in template.fields}
+    lookups = load_lookups(customers, snapshot_list, names)
+    rendered = []
+    for customer, snapshot in zip(customers, snapshot_list, strict=True):
+        store = lookups.stores[customer.store_id]
+        context = {
+            **customer_context(customer, store, lookups),
+            **trigger_context(snapshot, store, lookups),
+        }
+        if offer_code:
+            context["offer_code"] = offer_code
+        rendered.append(_render_one(template, urls, context, store, utm_campaign=utm_campaign,
+                                    utm_content=utm_content, track_links=track_links))
+    return rendered
 
 
 def render_message(
     *,
     template_body: str,
     customer: Customer,
-    snapshot: dict[str, object],
+    snapshot: Mapping[str, object],
     utm_campaign: str,
     utm_content: str,
     offer_code: str = "",
 ) -> Rendered:
-    context = {**customer_context(customer), **snapshot, "offer_code": offer_code}
-    return Rendered(body=render(template_body, context))
+    return render_messages(
+        template_body=template_body, customers=[customer], snapshots=[snapshot or {}],
+        utm_campaign=utm_campaign, utm_content=utm_content, offer_code=offer_code,
+    )[0]
+
+
+def render_example(template_body: str, *, store: Store | None = None) -> str:
+    """The template with every field at its catalogue example and links at their real length."""
+    from .fields import example_context
+
+    template, urls = prepare(template_body)
+    context: dict[str, object] = example_context()
+    for name in LINK_FIELDS:
+        context[name] = short_url(PLACEHOLDER_CODE)
+    for name in urls:
+        context[name] = short_url(PLACEHOLDER_CODE)
+    if store is not None:
+        context["store_name"] = store.brand_name
+    return render_parsed(template, context, currency=store.currency if store else "USD")
+
+
+PREVIEW_EVENT_TYPES = ("cart_updated", "checkout_started", "product_viewed", "back_in_stock_requested",
+                       "order_placed", "order_delivered")
+SNAPSHOT_KEYS = {"cart_link": ("cart_link", "cart_url"), "checkout_link": ("checkout_link", "checkout_url")}
+
+
+def preview_snapshots(customers: Sequence[Customer]) -> dict[int, dict[str, object]]:
+    """A stand-in trigger context per customer for the preview: their latest event with a product
+    (and its cart or checkout link, when the event carried one). Two queries for any number."""
+    latest = (
+        Event.objects.filter(customer=OuterRef("pk"), type__in=PREVIEW_EVENT_TYPES, product__isnull=False)
+        .order_by("-occurred_at", "-id")
+        .values("id")[:1]
+    )
+    pairs = dict(
+        Customer.objects.filter(pk__in=[c.pk for c in customers])
+        .annotate(latest_event=Subquery(latest))
+        .values_list("pk", "latest_event")
+    )
+    events = Event.objects.in_bulk([e for e in pairs.values() if e])
+    snapshots: dict[int, dict[str, object]] = {}
+    for customer_id, event_id in pairs.items():
+        event = events.get(event_id)
+        if event is None:
+            snapshots[customer_id] = {}
+            continue
+        props = event.properties if isinstance(event.properties, dict) else {}
+        snapshot: dict[str, object] = {"product_id": event.product_id}
+        for name, keys in SNAPSHOT_KEYS.items():
+            value = next((props[k] for k in keys if props.get(k)), "")
+            if value:
+                snapshot[name] = value
+        snapshots[customer_id] = snapshot
+    return snapshots

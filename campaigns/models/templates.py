@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -14,6 +15,15 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a body that cannot render: syntax, unknown fields, links off the store's domains."""
+        from ..template_checks import ERROR, check_template
+
+        store = self.store if self.store_id else None
+        problems = [c.message for c in check_template(self.body or "", store=store) if c.level == ERROR]
+        if problems:
+            raise ValidationError({"body": problems})
 
 
 class Link(models.Model):
@@ -29,6 +39,47 @@ class Link(models.Model):
     utm_campaign = models.CharField(max_length=100, blank=True)
     utm_content = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    clicks = models.PositiveIntegerField(default=0)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.code
+
+
+class CreepTerm(models.Model):
+    """A store's own addition to the creep-factor word lists (the defaults live in campaigns.creep).
+
+    "flag" adds a phrase to a category; "allow" silences a default phrase for this store, e.g. a
+    maternity shop allowing "maternity".
+    """
+
+    class Category(models.TextChoices):
+        BEHAVIOUR = "behaviour", "Hyper-specific behaviour"
+        HEALTH = "health", "Health"
+        PREGNANCY = "pregnancy", "Pregnancy and fertility"
+        FINANCES = "finances", "Finances and debt"
+        RELIGION = "religion", "Religion"
+        SEXUALITY = "sexuality", "Sexuality"
+        ETHNICITY = "ethnicity", "Ethnicity"
+        OTHER = "other", "Other sensitive inference"
+
+    class Action(models.TextChoices):
+        FLAG = "flag"
+        ALLOW = "allow"
+
+    store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="creep_terms")
+    category = models.CharField(max_length=16, choices=Category)
+    phrase = models.CharField(max_length=100, help_text="A word or phrase, matched as whole words")
+    action = models.CharField(max_length=8, choices=Action, default=Action.FLAG)
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Why it is sensitive, shown with the finding"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "category", "phrase"], name="creep_term_per_store")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.phrase!r} ({self.get_category_display()})"

@@ -1,0 +1,1 @@
+from . import admin_templates  # noqa: F401

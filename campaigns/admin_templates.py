@@ -1,0 +1,240 @@
+"""Message templates in the admin: checks on save, creep report, meter and a live preview."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from customers.models import Customer, Segment, Store
+from customers.segments import members
+
+from . import creep, meter
+from .models import MessageTemplate
+from .models.templates import CreepTerm
+from .rendering import preview_snapshots, render_messages
+from .template_checks import ERROR, check_template
+from .templating import TemplateError
+
+SAMPLE_SIZE = 5
+AUDIENCE_SAMPLE = 20_000  # larger audiences are measured on a random sample, to answer in seconds
+
+
+def visible_stores(user) -> QuerySet[Store]:
+    """Superusers and Marketing staff see every store; anyone else only the stores they own."""
+    if user.is_superuser or user.groups.filter(name="Marketing staff").exists():
+        return Store.objects.all()
+    return Store.objects.filter(owners=user)
+
+
+class StoreScopedAdmin(admin.ModelAdmin):
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).filter(store__in=visible_stores(request.user))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "store":
+            kwargs["queryset"] = visible_stores(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["store", "name", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6, "cols": 80, "spellcheck": "true"})}
+        help_texts = {
+            "body": 'Plain text with fields, e.g. {{ product_name|default:"this item" }}. Filters: default, '
+                    "upper, lower, title, truncate:N, money.",
+        }
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(StoreScopedAdmin):
+    form = MessageTemplateForm
+    change_form_template = "admin/campaigns/messagetemplate/change_form.html"
+    list_display = ["name", "store", "encoding", "segments", "updated_at"]
+    list_filter = ["store"]
+    list_select_related = ["store"]
+    search_fields = ["name", "body"]
+    readonly_fields = ["meter_report", "creep_report", "check_report"]
+    fieldsets = [
+        (None, {"fields": ["store", "name", "body"]}),
+        ("As saved", {"fields": ["meter_report", "check_report", "creep_report"], "classes": ["collapse"]}),
+    ]
+
+    def _measure(self, obj: MessageTemplate) -> meter.Measure | None:
+        try:
+            return meter.measure_template(obj.body, store=obj.store)
+        except TemplateError:
+            return None
+
+    @admin.display(description="Encoding")
+    def encoding(self, obj: MessageTemplate) -> str:
+        measured = self._measure(obj)
+        return measured.encoding if measured else "invalid"
+
+    @admin.display(description="Segments")
+    def segments(self, obj: MessageTemplate) -> str:
+        measured = self._measure(obj)
+        return str(measured.segments) if measured else "-"
+
+    @admin.display(description="Meter")
+    def meter_report(self, obj: MessageTemplate) -> str:
+        measured = self._measure(obj) if obj.pk else None
+        if measured is None:
+            return "-"
+        chars = ", ".join(f"{c.char} ({c.name})" for c in measured.unicode_chars)
+        return format_html(
+            "{} · {} characters · {} segment(s) of up to {}{}", measured.encoding, measured.characters,
+            measured.segments, measured.per_segment, f" · UCS-2 because of {chars}" if chars else "",
+        )
+
+    @admin.display(description="Checks")
+    def check_report(self, obj: MessageTemplate) -> str:
+        checks = check_template(obj.body, store=obj.store) if obj.pk else []
+        checks = [c for c in checks if c.code != "creep"]
+        if not checks:
+            return "No problems found."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>",
+                                                           ((c.level, c.message) for c in checks)))
+
+    @admin.display(description="Creep-factor report")
+    def creep_report(self, obj: MessageTemplate) -> str:
+        findings = creep.check(obj.body, store=obj.store) if obj.pk else []
+        if not findings:
+            return "Nothing creepy found."
+        return format_html("<ol>{}</ol>", format_html_join(
+            "", "<li><strong>“{}”</strong> ({}): {} {}</li>",
+            ((f.phrase, f.label, f.explanation, f.suggestion) for f in findings)))
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for check in check_template(obj.body, store=obj.store):
+            if check.level != ERROR:
+                messages.warning(request, f"{check.level.capitalize()}: {check.message}")
+
+    def get_urls(self):
+        own = [
+            path("preview/", self.admin_site.admin_view(self.preview_view),
+                 name="campaigns_messagetemplate_preview"),
+            path("audience/", self.admin_site.admin_view(self.audience_view),
+                 name="campaigns_messagetemplate_audience"),
+        ]
+        return own + super().get_urls()
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        payload, store, error = self._read(request)
+        if error:
+            return error
+        return JsonResponse(template_preview(payload, store=store))
+
+    def audience_view(self, request: HttpRequest) -> JsonResponse:
+        payload, store, error = self._read(request)
+        if error:
+            return error
+        segment = _segment(store, payload.get("segment"))
+        if segment is None:
+            return _errors("segment", "Pick a segment of this store.")
+        audience = members(segment, now=timezone.now()).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+        try:
+            result = meter.audience_meter(template_body=str(payload.get("body", "")), store=store,
+                                          customers=audience, sample_size=AUDIENCE_SAMPLE)
+        except TemplateError as exc:
+            return _errors("body", exc.message)
+        return JsonResponse({"segment": segment.name, **result.as_dict()})
+
+    def _read(self, request: HttpRequest):
+        if request.method != "POST":
+            return None, None, _errors("method", "Use POST.", status=405)
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            payload = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return None, None, _errors("body", "Send a JSON object.")
+        if not isinstance(payload, dict):
+            return None, None, _errors("body", "Send a JSON object.")
+        store = visible_stores(request.user).filter(pk=_int(payload.get("store"))).first()
+        if store is None:
+            return None, None, _errors("store", "Pick one of your stores.")
+        return payload, store, None
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _errors(field: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"errors": [{"field": field, "message": message}]}, status=status)
+
+
+def _segment(store: Store, value: object) -> Segment | None:
+    return Segment.objects.filter(store=store, pk=_int(value)).first() if _int(value) else None
+
+
+def _sample_customers(store: Store, payload: dict) -> list[Customer]:
+    wanted = str(payload.get("customer") or "").strip()
+    if wanted:
+        query = Q(phone=wanted) | Q(external_id=wanted)
+        if wanted.isdigit():
+            query |= Q(pk=int(wanted))
+        return list(Customer.objects.filter(store=store).filter(query)[:1])
+    segment = _segment(store, payload.get("segment"))
+    if segment is not None:
+        return list(members(segment, now=timezone.now()).order_by("pk")[:SAMPLE_SIZE])
+    return []
+
+
+def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
+    """Checks, creep findings and meter for the body, and the text as chosen customers would get it."""
+    body = str(payload.get("body", ""))
+    checks = check_template(body, store=store, is_first_in_flow=bool(payload.get("is_first_in_flow")))
+    result: dict[str, object] = {
+        "checks": [c.as_dict() for c in checks if c.code != "creep"],
+        "creep": [f.as_dict() for f in creep.check(body, store=store)],
+        "segments": [{"id": s.pk, "name": s.name} for s in store.segments.order_by("name")],
+        "template_meter": None,
+        "gsm_friendly": "",
+        "samples": [],
+    }
+    if any(c.level == ERROR for c in checks):
+        return result
+    result["template_meter"] = meter.measure_template(body, store=store).as_dict()
+    friendly = meter.gsm_friendly(body)
+    result["gsm_friendly"] = friendly if friendly != body else ""
+    customers = _sample_customers(store, payload)
+    snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
+    rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
+                               utm_campaign="preview", utm_content="preview", track_links=False)
+    lists = creep.word_lists(store)
+    in_template = {f["phrase"].lower() for f in result["creep"]}
+    # Per customer, only what their values add: the template's own findings are listed once above.
+    result["samples"] = [
+        {
+            "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
+                         "phone": c.phone},
+            "body": r.body,
+            "meter": r.measure.as_dict(),
+            "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
+                      if f.phrase.lower() not in in_template],
+        }
+        for c, r in zip(customers, rendered, strict=True)
+    ]
+    return result
+
+
+@admin.register(CreepTerm)
+class CreepTermAdmin(StoreScopedAdmin):
+    list_display = ["phrase", "category", "action", "store", "note"]
+    list_filter = ["store", "category", "action"]
+    search_fields = ["phrase", "note"]
