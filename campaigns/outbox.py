@@ -2,20 +2,38 @@
 
 Contract used by flows and broadcasts:
     messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]
-stores each draft once (its idempotency key is unique), applies the guardrails and queues the
-sends after commit. Drafts whose key already exists are skipped.
+stores each draft once (its idempotency key is unique, also between concurrent calls), decides
+each with the guardrails (queued, held until a time, or suppressed with a reason; the decision
+is stored as a `GuardrailDecision`), and queues the sends after commit. Drafts whose key already
+exists are skipped; the messages this call created are returned.
+
+`kind="transactional"` (confirmations, HELP replies) skips caps, overlap and quiet hours, but is
+never sent to an opted-out number unless `confirms_opt_out=True` (the opt-out confirmation).
+`priority` decides overlaps: higher wins (defaults: transactional 100, flow 50, campaign 20).
+`valid_until` is when sending becomes pointless (default: 48 h for marketing, 24 h otherwise).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from customers.models import Customer
 
-from .models import Link, Message
+from . import guardrails
+from .models import GuardrailDecision, Link, Message
+from .sending import decisions_record, enqueue_after_commit, messages_supersede
+
+KEY_CHUNK = 5000
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 
 @dataclass
@@ -38,46 +56,146 @@ class MessageDraft:
     variant: str = ""
     kind: str = Message.Kind.MARKETING
     valid_until: datetime | None = None
+    priority: int | None = None
+    confirms_opt_out: bool = False
+
+
+def encoding_and_segments(body: str) -> tuple[str, int]:
+    """GSM-7 (160 / 153 per part, extension characters count twice) or UCS-2 (70 / 67)."""
+    if all(c in GSM7 or c in GSM7_EXTENDED for c in body):
+        length = len(body) + sum(1 for c in body if c in GSM7_EXTENDED)
+        return Message.Encoding.GSM7, 1 if length <= 160 else -(-length // 153)
+    length = sum(2 if ord(c) > 0xFFFF else 1 for c in body)
+    return Message.Encoding.UCS2, 1 if length <= 70 else -(-length // 67)
+
+
+def default_priority(draft: MessageDraft) -> int:
+    if draft.priority is not None:
+        return draft.priority
+    if draft.kind == Message.Kind.TRANSACTIONAL:
+        return 100
+    return 50 if draft.flow_run_id else 20
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
-    keys = [d.idempotency_key for d in drafts]
-    existing = set(Message.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
-    fresh = [d for d in drafts if d.idempotency_key not in existing]
+    unique: dict[str, MessageDraft] = {}
+    for draft in drafts:
+        unique.setdefault(draft.idempotency_key, draft)
+    fresh = _not_stored(list(unique.values()))
+    token = uuid.uuid4()
+    rows = [_row(d, token, now) for d in fresh]
+    proposals = [
+        guardrails.Proposal(
+            customer_id=m.customer_id,
+            store_id=m.store_id,
+            kind=m.kind,
+            priority=m.priority,
+            valid_until=m.valid_until,
+            confirms_opt_out=m.confirms_opt_out,
+        )
+        for m in rows
+    ]
     with transaction.atomic():
-        messages = Message.objects.bulk_create(
-            [
-                Message(
-                    store_id=d.customer.store_id,
-                    customer=d.customer,
-                    to=d.customer.phone,
-                    body=d.body,
-                    flow_run_id=d.flow_run_id,
-                    flow_step_id=d.flow_step_id,
-                    campaign_id=d.campaign_id,
-                    variant=d.variant,
-                    kind=d.kind,
-                    idempotency_key=d.idempotency_key,
-                    valid_until=d.valid_until,
-                    status=Message.Status.QUEUED,
-                    created_at=now,
-                )
-                for d in fresh
-            ]
+        guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
+        for message, proposal in zip(rows, proposals, strict=True):
+            _apply(message, proposal.verdict, now)
+        # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
+        Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+        created = _ours(rows, token)
+        verdicts = {m.idempotency_key: p.verdict for m, p in zip(rows, proposals, strict=True)}
+        decisions_record(
+            messages=[(m.id, verdicts[m.idempotency_key]) for m in created],
+            stage=GuardrailDecision.Stage.CREATE,
+            now=now,
         )
-        Link.objects.bulk_create(
-            [
-                Link(
-                    store_id=m.store_id,
-                    customer_id=m.customer_id,
-                    message=m,
-                    code=link.code,
-                    target_url=link.target_url,
-                    utm_campaign=link.utm_campaign,
-                    utm_content=link.utm_content,
-                )
-                for m, d in zip(messages, fresh)
-                for link in d.links
-            ]
+        messages_supersede(
+            message_ids=[mid for m in created for mid in verdicts[m.idempotency_key].superseded], now=now
         )
-    return messages
+        _links(created, {d.idempotency_key: d for d in fresh})
+        enqueue_after_commit([m.id for m in created if m.status == Message.Status.QUEUED])
+    return created
+
+
+def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
+    keys = [d.idempotency_key for d in drafts]
+    existing: set[str] = set()
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        existing.update(
+            Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True)
+        )
+    return [d for d in drafts if d.idempotency_key not in existing]
+
+
+def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> Message:
+    encoding, segments = encoding_and_segments(draft.body)
+    hours = (
+        settings.SMS_MARKETING_VALID_HOURS
+        if draft.kind == Message.Kind.MARKETING
+        else settings.SMS_TRANSACTIONAL_VALID_HOURS
+    )
+    return Message(
+        store_id=draft.customer.store_id,
+        customer_id=draft.customer.pk,
+        to=draft.customer.phone,
+        body=draft.body,
+        flow_run_id=draft.flow_run_id,
+        flow_step_id=draft.flow_step_id,
+        campaign_id=draft.campaign_id,
+        variant=draft.variant,
+        kind=draft.kind,
+        priority=default_priority(draft),
+        confirms_opt_out=draft.confirms_opt_out,
+        idempotency_key=draft.idempotency_key,
+        valid_until=draft.valid_until or now + timedelta(hours=hours),
+        encoding=encoding,
+        segments=segments,
+        create_token=token,
+        created_at=now,
+        status_changed_at=now,
+    )
+
+
+def _apply(message: Message, verdict: guardrails.Verdict, now: datetime) -> None:
+    message.status = verdict.status
+    message.reason = "" if verdict.reason == guardrails.Reason.OK else verdict.reason
+    message.send_after = verdict.held_until or now
+    message.planned_at = verdict.held_until or now
+    if message.status == Message.Status.QUEUED:
+        message.enqueued_at = now
+
+
+def _ours(rows: list[Message], token: uuid.UUID) -> list[Message]:
+    by_key = {m.idempotency_key: m for m in rows}
+    created: list[Message] = []
+    keys = list(by_key)
+    for start in range(0, len(keys), KEY_CHUNK):
+        stored = Message.objects.filter(idempotency_key__in=keys[start : start + KEY_CHUNK]).values_list(
+            "idempotency_key", "id", "create_token"
+        )
+        for key, pk, stored_token in stored:
+            if stored_token == token:
+                message = by_key[key]
+                message.pk = pk
+                message._state.adding = False
+                created.append(message)
+    return created
+
+
+def _links(created: list[Message], drafts: dict[str, MessageDraft]) -> None:
+    Link.objects.bulk_create(
+        [
+            Link(
+                store_id=m.store_id,
+                customer_id=m.customer_id,
+                message=m,
+                code=link.code,
+                target_url=link.target_url,
+                utm_campaign=link.utm_campaign,
+                utm_content=link.utm_content,
+            )
+            for m in created
+            for link in drafts[m.idempotency_key].links
+        ],
+        batch_size=2000,
+    )
