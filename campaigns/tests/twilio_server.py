@@ -15,8 +15,8 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -51,7 +51,7 @@ class TwilioServer:
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -73,7 +73,9 @@ class TwilioServer:
             self.script.extend(answers)
 
     def fail_next(self, http_status: int, code: int | None = None, message: str = "") -> None:
-        self.answer_next(Answer(http_status=http_status, code=code or http_status, message=message or "error"))
+        self.answer_next(
+            Answer(http_status=http_status, code=code or http_status, message=message or "error")
+        )
 
     def slow_next(self, delay: float, accept: bool = True) -> None:
         self.answer_next(Answer(delay=delay, accept=accept))
@@ -215,7 +217,9 @@ def _handler(server: TwilioServer) -> type[BaseHTTPRequestHandler]:
                     found = server.messages.get(match["sid"])
                 if found:
                     return self._reply(200, found)
-            self._reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+            self._reply(
+                404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
+            )
 
     return Handler
 
