@@ -103,6 +103,7 @@ def verdicts_apply(
             planned_at=now,
             status_changed_at=now,
             claim_token=None,
+            enqueued_at=None,
         )
     for reason, ids in suppressed.items():
         for chunk in _chunks(ids):
@@ -161,7 +162,8 @@ def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
     """Release held messages whose time came (checked again) and queue sends that are due.
 
     Returns the ids of queued messages due now; with `enqueue` their send tasks are queued after
-    commit (a message queued by another pass within the last five minutes is left to that pass).
+    commit (a message queued by another pass within the last five minutes is left to that pass);
+    without, every due message is returned for the caller to send in the foreground.
     """
     with transaction.atomic():
         held = list(
@@ -171,9 +173,9 @@ def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
         )
         proposals = guardrails.evaluate(proposals=_proposals(held), stage=Stage.RELEASE, now=now)
         verdicts_apply(proposals=proposals, stage=Stage.RELEASE, now=now, from_status=Status.HELD)
-        due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now).filter(
-            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(minutes=5))
-        )
+        due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now)
+        if enqueue:
+            due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(minutes=5)))
         ids = list(due.order_by("-priority", "send_after", "id").values_list("id", flat=True))
         for chunk in _chunks(ids):
             Message.objects.filter(id__in=chunk).update(enqueued_at=now)
