@@ -25,6 +25,7 @@ from django.db import transaction
 from customers.models import Customer
 
 from . import guardrails
+from .bulk import rows_insert
 from .models import GuardrailDecision, Link, Message
 from .sending import decisions_record, enqueue_after_commit, messages_supersede
 
@@ -34,6 +35,7 @@ GSM7 = set(
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7_ALL = GSM7 | GSM7_EXTENDED
 
 
 @dataclass
@@ -62,8 +64,11 @@ class MessageDraft:
 
 def encoding_and_segments(body: str) -> tuple[str, int]:
     """GSM-7 (160 / 153 per part, extension characters count twice) or UCS-2 (70 / 67)."""
-    if all(c in GSM7 or c in GSM7_EXTENDED for c in body):
-        length = len(body) + sum(1 for c in body if c in GSM7_EXTENDED)
+    chars = set(body)
+    if chars <= GSM7_ALL:
+        length = len(body) + (
+            sum(body.count(c) for c in chars & GSM7_EXTENDED) if chars & GSM7_EXTENDED else 0
+        )
         return Message.Encoding.GSM7, 1 if length <= 160 else -(-length // 153)
     length = sum(2 if ord(c) > 0xFFFF else 1 for c in body)
     return Message.Encoding.UCS2, 1 if length <= 70 else -(-length // 67)
@@ -77,6 +82,10 @@ def default_priority(draft: MessageDraft) -> int:
     return 50 if draft.flow_run_id else 20
 
 
+FIELDS = [f.attname for f in Message._meta.concrete_fields]
+INSERTED = [name for name in FIELDS if name != "id"]
+
+
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
@@ -86,25 +95,35 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
     rows = [_row(d, token, now) for d in fresh]
     proposals = [
         guardrails.Proposal(
-            customer_id=m.customer_id,
-            store_id=m.store_id,
-            kind=m.kind,
-            priority=m.priority,
-            valid_until=m.valid_until,
-            confirms_opt_out=m.confirms_opt_out,
+            customer_id=r["customer_id"],
+            store_id=r["store_id"],
+            kind=r["kind"],
+            priority=r["priority"],
+            valid_until=r["valid_until"],
+            confirms_opt_out=r["confirms_opt_out"],
         )
-        for m in rows
+        for r in rows
     ]
     with transaction.atomic():
         guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
-        for message, proposal in zip(rows, proposals, strict=True):
-            _apply(message, proposal.verdict, now)
+        for row, proposal in zip(rows, proposals, strict=True):
+            _apply(row, proposal.verdict, now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
-        Message.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        created = _ours(rows, token)
-        verdicts = {m.idempotency_key: p.verdict for m, p in zip(rows, proposals, strict=True)}
+        rows_insert(
+            model=Message,
+            columns=INSERTED,
+            rows=[tuple(r[c] for c in INSERTED) for r in rows],
+            skip_duplicates_of="idempotency_key",
+        )
+        ids = _ours([r["idempotency_key"] for r in rows], token)
+        verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        created = [
+            Message.from_db(None, FIELDS, [ids[r["idempotency_key"]], *(r[c] for c in INSERTED)])
+            for r in rows
+            if r["idempotency_key"] in ids
+        ]
         decisions_record(
-            messages=[(m.id, verdicts[m.idempotency_key]) for m in created],
+            messages=[(m.pk, verdicts[m.idempotency_key]) for m in created],
             stage=GuardrailDecision.Stage.CREATE,
             now=now,
         )
@@ -112,7 +131,7 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
             message_ids=[mid for m in created for mid in verdicts[m.idempotency_key].superseded], now=now
         )
         _links(created, {d.idempotency_key: d for d in fresh})
-        enqueue_after_commit([m.id for m in created if m.status == Message.Status.QUEUED])
+        enqueue_after_commit([m.pk for m in created if m.status == Message.Status.QUEUED])
     return created
 
 
@@ -127,14 +146,15 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
     return [d for d in drafts if d.idempotency_key not in existing]
 
 
-def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> Message:
+def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, object]:
     encoding, segments = encoding_and_segments(draft.body)
     hours = (
         settings.SMS_MARKETING_VALID_HOURS
         if draft.kind == Message.Kind.MARKETING
         else settings.SMS_TRANSACTIONAL_VALID_HOURS
     )
-    return Message(
+    row: dict[str, object] = dict.fromkeys(INSERTED)
+    row.update(
         store_id=draft.customer.store_id,
         customer_id=draft.customer.pk,
         to=draft.customer.phone,
@@ -143,43 +163,43 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> Message:
         flow_step_id=draft.flow_step_id,
         campaign_id=draft.campaign_id,
         variant=draft.variant,
-        kind=draft.kind,
+        kind=str(draft.kind),
         priority=default_priority(draft),
         confirms_opt_out=draft.confirms_opt_out,
         idempotency_key=draft.idempotency_key,
         valid_until=draft.valid_until or now + timedelta(hours=hours),
-        encoding=encoding,
+        encoding=str(encoding),
         segments=segments,
         create_token=token,
         created_at=now,
+        updated_at=now,
         status_changed_at=now,
+        provider_sid="",
+        error_code="",
+        error_message="",
+        provider_status="",
+        sender="",
+        attempts=0,
     )
+    return row
 
 
-def _apply(message: Message, verdict: guardrails.Verdict, now: datetime) -> None:
-    message.status = verdict.status
-    message.reason = "" if verdict.reason == guardrails.Reason.OK else verdict.reason
-    message.send_after = verdict.held_until or now
-    message.planned_at = verdict.held_until or now
-    if message.status == Message.Status.QUEUED:
-        message.enqueued_at = now
+def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -> None:
+    row["status"] = str(verdict.status)
+    row["reason"] = "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason)
+    row["send_after"] = row["planned_at"] = verdict.held_until or now
+    if verdict.status == Message.Status.QUEUED:
+        row["enqueued_at"] = now
 
 
-def _ours(rows: list[Message], token: uuid.UUID) -> list[Message]:
-    by_key = {m.idempotency_key: m for m in rows}
-    created: list[Message] = []
-    keys = list(by_key)
+def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
+    ours: dict[str, int] = {}
     for start in range(0, len(keys), KEY_CHUNK):
         stored = Message.objects.filter(idempotency_key__in=keys[start : start + KEY_CHUNK]).values_list(
             "idempotency_key", "id", "create_token"
         )
-        for key, pk, stored_token in stored:
-            if stored_token == token:
-                message = by_key[key]
-                message.pk = pk
-                message._state.adding = False
-                created.append(message)
-    return created
+        ours.update({key: pk for key, pk, stored_token in stored if stored_token == token})
+    return ours
 
 
 def _links(created: list[Message], drafts: dict[str, MessageDraft]) -> None:

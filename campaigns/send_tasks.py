@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from .sending import messages_reconcile, messages_release_due, messages_send
+from .sending import messages_reconcile, messages_release_due, messages_send, sends_fan_out
 
 
 def send_batch(message_ids: list[int]) -> int:
     return messages_send(message_ids=message_ids, now=timezone.now())
+
+
+def send_fan_out(message_ids: list[int]) -> int:
+    return sends_fan_out(message_ids=message_ids)
 
 
 def release_due() -> int:

@@ -24,6 +24,7 @@ from customers.consent import consent_change
 from customers.models import Customer, Store
 
 from . import guardrails
+from .bulk import rows_insert
 from .gateways import Gateway, GatewayError, ProviderMessage, gateway_from_settings, sender_for
 from .models import GuardrailDecision, Message, Reason, SendRateBucket, UndeliverableNumber
 
@@ -58,29 +59,31 @@ RECONCILE_LIMIT = 500
 
 def enqueue_after_commit(message_ids: list[int]) -> None:
     """Queue send tasks in batches once the rows they name are committed."""
+    if not message_ids:
+        return
+    if len(message_ids) <= settings.SMS_SEND_BATCH_SIZE:
+        transaction.on_commit(lambda: async_task("campaigns.send_tasks.send_batch", message_ids))
+    else:  # one task splits a broadcast into batches in a worker, not in the caller's request
+        transaction.on_commit(lambda: async_task("campaigns.send_tasks.send_fan_out", message_ids))
+
+
+def sends_fan_out(*, message_ids: list[int]) -> int:
     size = settings.SMS_SEND_BATCH_SIZE
-    batches = [message_ids[i : i + size] for i in range(0, len(message_ids), size)]
-    if batches:
-        transaction.on_commit(lambda: [async_task("campaigns.send_tasks.send_batch", b) for b in batches])
+    for start in range(0, len(message_ids), size):
+        async_task("campaigns.send_tasks.send_batch", message_ids[start : start + size])
+    return -(-len(message_ids) // size)
 
 
 def decisions_record(
     *, messages: Iterable[tuple[int, guardrails.Verdict]], stage: str, now: datetime
 ) -> None:
-    GuardrailDecision.objects.bulk_create(
-        [
-            GuardrailDecision(
-                message_id=message_id,
-                stage=stage,
-                outcome=verdict.outcome,
-                reason=verdict.reason,
-                detail=verdict.detail[:200],
-                held_until=verdict.held_until,
-                decided_at=now,
-            )
-            for message_id, verdict in messages
+    rows_insert(
+        model=GuardrailDecision,
+        columns=["message_id", "stage", "outcome", "reason", "detail", "held_until", "decided_at"],
+        rows=[
+            (message_id, str(stage), str(v.outcome), str(v.reason), v.detail[:200], v.held_until, now)
+            for message_id, v in messages
         ],
-        batch_size=5000,
     )
 
 
