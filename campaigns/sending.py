@@ -205,12 +205,23 @@ def messages_send_due(*, now: datetime, gateway: Gateway | None = None) -> dict[
 def messages_claim(*, message_ids: list[int], now: datetime) -> list[Message]:
     """Take queued, due messages for this worker; rows another worker took are skipped."""
     token = uuid.uuid4()
+    claimable = Message.objects.filter(id__in=message_ids, status=Status.QUEUED, send_after__lte=now)
+    paused = _paused_campaigns()
+    if paused is not None:
+        claimable = claimable.exclude(campaign_id__in=paused)
     with transaction.atomic():
-        Message.objects.filter(id__in=message_ids, status=Status.QUEUED, send_after__lte=now).update(
-            status=Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now
-        )
+        claimable.update(status=Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now)
         claimed = list(Message.objects.filter(id__in=message_ids, claim_token=token).select_related("store"))
     return claimed
+
+
+def _paused_campaigns():
+    """Texts of a paused broadcast stay queued until it resumes; pausing is the broadcasts' business."""
+    try:
+        from .broadcasts import paused_campaign_ids
+    except ImportError:  # a build without broadcast campaigns
+        return None
+    return paused_campaign_ids()
 
 
 def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]:

@@ -1,0 +1,1 @@
+from . import admin_sending  # noqa: F401
