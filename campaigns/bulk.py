@@ -71,7 +71,7 @@ def _adapted(model: type[models.Model], columns: Sequence[str], rows: list[tuple
     for index, column in enumerate(columns):
         kind = model._meta.get_field(_fields(model, [column])[0]).get_internal_type()
         if kind == "DateTimeField":
-            adapters.append((index, connection.ops.adapt_datetimefield_value))
+            adapters.append((index, _remembered(connection.ops.adapt_datetimefield_value)))
         elif kind == "UUIDField":
             adapters.append((index, lambda value: value.hex))
     if not adapters:
@@ -83,4 +83,16 @@ def _adapted(model: type[models.Model], columns: Sequence[str], rows: list[tuple
             if values[index] is not None:
                 values[index] = adapt(values[index])
         adapted.append(tuple(values))
+    return adapted
+
+
+def _remembered(adapt):
+    """A batch repeats a handful of times (now, valid until, window openings): adapt each once."""
+    seen: dict = {}
+
+    def adapted(value):
+        if value not in seen:
+            seen[value] = adapt(value)
+        return seen[value]
+
     return adapted

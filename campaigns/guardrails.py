@@ -192,6 +192,8 @@ def _overlap(
 
 def _cap_release(at: datetime, slots: list[Slot], limits: Limits) -> tuple[datetime, str, str]:
     """The earliest time from `at` on when every rolling cap has room for one more text."""
+    if not slots and limits.per_day > 0 and limits.per_week > 0 and limits.state_per_day != 0:
+        return at, Reason.OK, ""
     latest_first = sorted((s.at for s in slots), reverse=True)
     per_day = limits.per_day
     state_binds = limits.state_per_day is not None and limits.state_per_day < per_day
@@ -341,14 +343,15 @@ def _recipients(
         "sms_consent_at",
         "created_at",
     )
+    undeliverable = set(
+        UndeliverableNumber.objects.filter(store_id__in=stores).values_list("store_id", "phone")
+    )
     for chunk in _chunks(customer_ids):
-        rows = list(Customer.objects.filter(id__in=chunk).values_list(*fields))
-        undeliverable = set(
-            UndeliverableNumber.objects.filter(
-                store_id__in={r[1] for r in rows}, phone__in={r[2] for r in rows}
-            ).values_list("store_id", "phone")
-        )
+        wanted = set(chunk)
+        rows = Customer.objects.filter(_among("id", chunk)).values_list(*fields)
         for cid, store_id, phone, consent, tz, region, clicked, consented, created in rows:
+            if cid not in wanted:
+                continue
             store = stores.get(store_id)
             engaged = clicked or consented or created
             cold = bool(store and engaged and engaged < now - timedelta(days=store.cold_after_days))
@@ -361,12 +364,26 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
     statuses = PLANNED if stage == Stage.CREATE else WENT_OUT
     slots: defaultdict[int, list[Slot]] = defaultdict(list)
     for chunk in _chunks(customer_ids):
+        wanted = set(chunk)
         rows = Message.objects.filter(
-            customer_id__in=chunk, kind=Message.Kind.MARKETING, status__in=statuses, planned_at__gte=since
+            _among("customer_id", chunk),
+            kind=Message.Kind.MARKETING,
+            status__in=statuses,
+            planned_at__gte=since,
         ).values_list("id", "customer_id", "planned_at", "priority", "status")
         for mid, cid, at, priority, status in rows:
+            if cid not in wanted:
+                continue
             slots[cid].append(Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT))
     return slots
+
+
+def _among(field: str, ids: list[int]) -> Q:
+    """A range for a dense run of ids (a broadcast's recipients), else a list; callers drop extras."""
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return Q(**{f"{field}__in": ids})
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

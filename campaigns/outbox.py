@@ -195,10 +195,10 @@ def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -
 def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
     ours: dict[str, int] = {}
     for start in range(0, len(keys), KEY_CHUNK):
-        stored = Message.objects.filter(idempotency_key__in=keys[start : start + KEY_CHUNK]).values_list(
-            "idempotency_key", "id", "create_token"
-        )
-        ours.update({key: pk for key, pk, stored_token in stored if stored_token == token})
+        stored = Message.objects.filter(
+            idempotency_key__in=keys[start : start + KEY_CHUNK], create_token=token
+        ).values_list("idempotency_key", "id")
+        ours.update(stored)
     return ours
 
 
