@@ -25,7 +25,7 @@ from customers.models import Customer, Store
 
 from . import guardrails
 from .bulk import rows_insert
-from .gateways import Gateway, GatewayError, ProviderMessage, gateway_from_settings, sender_for
+from .gateways import Accepted, Gateway, GatewayError, ProviderMessage, gateway_from_settings, sender_for
 from .models import GuardrailDecision, Message, Reason, SendRateBucket, UndeliverableNumber
 
 Status = Message.Status
@@ -255,9 +255,15 @@ def messages_send(*, message_ids: list[int], now: datetime, gateway: Gateway | N
             sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now
         )
         messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
+        answers = []
         for message, slot in zip(messages, slots, strict=False):
             _wait(started, (slot - now).total_seconds())
-            accepted += message_deliver(message=message, gateway=gateway, now=slot)
+            answers.append((message, slot, provider_answer(message=message, gateway=gateway)))
+        # One commit for the group: a crash before it leaves the texts `sending`, and the
+        # reconciler finds them at the provider.
+        with transaction.atomic():
+            for message, slot, answer in answers:
+                accepted += answer_record(message=message, answer=answer, now=slot)
     return accepted
 
 
@@ -321,15 +327,24 @@ def slots_free_at(sender: str, now: datetime) -> datetime:
 # --- one message -----------------------------------------------------------------------------
 
 
-def message_deliver(*, message: Message, gateway: Gateway, now: datetime) -> int:
-    """Hand one claimed message to the provider and record the answer; 1 if accepted."""
+def provider_answer(*, message: Message, gateway: Gateway) -> Accepted | ProviderMessage | GatewayError:
+    """Hand one claimed message to the provider (unless it already has it); what it answered."""
     try:
-        found = _already_at_provider(message, gateway)
-        accepted = found or gateway.send(to=message.to, body=message.body, store=message.store)
+        return _already_at_provider(message, gateway) or gateway.send(
+            to=message.to, body=message.body, store=message.store
+        )
     except GatewayError as error:
-        message_fail(message=message, error=error, now=now)
+        return error
+
+
+def answer_record(
+    *, message: Message, answer: Accepted | ProviderMessage | GatewayError, now: datetime
+) -> int:
+    """Store the provider's answer on the message; 1 if it took the text."""
+    if isinstance(answer, GatewayError):
+        message_fail(message=message, error=answer, now=now)
         return 0
-    message_accepted(message=message, sid=accepted.sid, provider_status=accepted.status, now=now)
+    message_accepted(message=message, sid=answer.sid, provider_status=answer.status, now=now)
     return 1
 
 
