@@ -135,11 +135,10 @@ class TwilioGateway:
         public_base_url: str = "",
         timeout: float = 10.0,
     ) -> None:
-        http_client = None
-        if urlsplit(base_url).hostname != "api.twilio.com":
-            http_client = BaseUrlHttpClient(base_url, timeout=timeout)
-        else:
+        if urlsplit(base_url).hostname == "api.twilio.com":
             http_client = TwilioHttpClient(timeout=timeout)
+        else:
+            http_client = BaseUrlHttpClient(base_url, timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.status_callback = public_base_url.rstrip("/") + STATUS_CALLBACK_PATH if public_base_url else ""
 
