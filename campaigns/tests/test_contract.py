@@ -28,8 +28,12 @@ DESCRIPTION = "twilio_api_v2010_messages.json"
 
 
 def _description() -> Path | None:
-    candidates = [os.environ.get("TWILIO_OAI_DIR", ""), ROOT / ".." / "shared" / "twilio",
-                  ROOT / ".." / ".." / "shared" / "twilio", Path("/work/shared/twilio")]
+    candidates = [
+        os.environ.get("TWILIO_OAI_DIR", ""),
+        ROOT / ".." / "shared" / "twilio",
+        ROOT / ".." / ".." / "shared" / "twilio",
+        Path("/work/shared/twilio"),
+    ]
     for folder in candidates:
         if folder and (Path(folder) / DESCRIPTION).exists():
             return (Path(folder) / DESCRIPTION).resolve()
@@ -41,8 +45,12 @@ def _install_prism() -> None:
         return
     if shutil.which("npm") is None:
         pytest.skip("contract check skipped: npm is not installed, so prism cannot be installed into .prism/")
-    done = subprocess.run(["npm", "install", "--prefix", str(ROOT / ".prism"), "@stoplight/prism-cli"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        ["npm", "install", "--prefix", str(ROOT / ".prism"), "@stoplight/prism-cli"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0 or not PRISM.exists():
         pytest.skip(f"contract check skipped: npm could not install prism: {done.stderr[-300:]}")
 
@@ -57,11 +65,14 @@ def _free_port() -> int:
 def prism_url():
     description = _description()
     if description is None:
-        pytest.skip(f"contract check skipped: {DESCRIPTION} not found in ../shared/twilio/ (or TWILIO_OAI_DIR)")
+        pytest.skip(f"contract check skipped: {DESCRIPTION} is not in ../shared/twilio/ (or TWILIO_OAI_DIR)")
     _install_prism()
     port = _free_port()
-    process = subprocess.Popen([str(PRISM), "mock", str(description), "-h", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(PRISM), "mock", str(description), "-h", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -79,8 +90,13 @@ def prism_url():
 
 @pytest.fixture
 def gateway(prism_url):
-    return TwilioGateway(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, base_url=prism_url,
-                         public_base_url="https://sms.example.com", timeout=10)
+    return TwilioGateway(
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        base_url=prism_url,
+        public_base_url="https://sms.example.com",
+        timeout=10,
+    )
 
 
 def test_a_send_through_the_messaging_service_meets_the_description(gateway, shop):
@@ -101,8 +117,9 @@ def test_the_reconcilers_list_and_fetch_meet_the_description(gateway):
 def test_prism_rejects_what_the_description_forbids(prism_url, gateway, shop):
     shop.messaging_service_sid = "not-a-service-sid"
     with pytest.raises(GatewayError) as raised:
-        TwilioGateway(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, base_url=prism_url,
-                      public_base_url="not a url").send(to="+12125550100", body="Hi", store=shop)
+        TwilioGateway(
+            account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, base_url=prism_url, public_base_url="not a url"
+        ).send(to="+12125550100", body="Hi", store=shop)
     assert raised.value.http_status == 422
 
 

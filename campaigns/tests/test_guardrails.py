@@ -270,3 +270,41 @@ def test_every_decision_is_recorded(make_subscriber):
     [decision] = message.decisions.all()
     assert (decision.stage, decision.outcome, decision.reason) == ("create", "suppress", "opted_out")
     assert decision.decided_at == local("America/New_York", 2026, 5, 4, 12)
+
+
+def test_cold_customers_get_the_tighter_weekly_cap(make_subscriber):
+    monday = local("America/New_York", 2026, 5, 4, 12)
+    thursday = monday + timedelta(days=3)
+    cold = make_subscriber(last_sms_click_at=monday - timedelta(days=90))
+    warm = make_subscriber(last_sms_click_at=monday - timedelta(days=5))
+    Customer.objects.filter(pk__in=[cold.pk, warm.pk]).update(created_at=monday - timedelta(days=200))
+    messages_create(drafts=[_draft(c, f"mon-{c.pk}") for c in (cold, warm)], now=monday)
+
+    second = messages_create(drafts=[_draft(c, f"thu-{c.pk}") for c in (cold, warm)], now=thursday)
+
+    status = {m.customer_id: (m.status, m.reason) for m in second}
+    assert status[warm.pk] == ("queued", "")
+    assert status[cold.pk] == ("suppressed", "frequency_cap")  # next room is Monday, after its 48 h validity
+
+
+def test_the_opt_out_confirmation_is_the_one_text_after_an_opt_out(make_subscriber):
+    gone = make_subscriber(sms_consent=Customer.Consent.UNSUBSCRIBED)
+    night = local("America/New_York", 2026, 5, 4, 23)
+
+    confirmation, other = messages_create(
+        drafts=[
+            MessageDraft(
+                customer=gone,
+                body="You're unsubscribed.",
+                idempotency_key="bye",
+                kind="transactional",
+                confirms_opt_out=True,
+            ),
+            MessageDraft(
+                customer=gone, body="Your code is 1234", idempotency_key="code", kind="transactional"
+            ),
+        ],
+        now=night,
+    )
+
+    assert (confirmation.status, other.status, other.reason) == ("queued", "suppressed", "opted_out")
