@@ -113,15 +113,20 @@ def verdicts_apply(
             pending.filter(id__in=chunk).update(
                 status=Status.SUPPRESSED, reason=reason, status_changed_at=now, claim_token=None
             )
+    # Holds share a few opening times (one per timezone and window): one UPDATE per time.
+    until: dict[tuple[str, datetime], list[int]] = defaultdict(list)
     for p in held:
-        pending.filter(id=p.message_id).update(
-            status=Status.HELD,
-            reason=p.verdict.reason,
-            send_after=p.verdict.held_until,
-            planned_at=p.verdict.held_until,
-            status_changed_at=now,
-            claim_token=None,
-        )
+        until[(p.verdict.reason, p.verdict.held_until)].append(p.message_id)
+    for (reason, held_until), ids in until.items():
+        for chunk in _chunks(ids):
+            pending.filter(id__in=chunk).update(
+                status=Status.HELD,
+                reason=reason,
+                send_after=held_until,
+                planned_at=held_until,
+                status_changed_at=now,
+                claim_token=None,
+            )
     superseded = [mid for p in proposals for mid in p.verdict.superseded]
     messages_supersede(message_ids=superseded, now=now)
     decisions_record(messages=[(p.message_id, p.verdict) for p in proposals], stage=stage, now=now)

@@ -333,3 +333,16 @@ def test_send_due_runs_one_pass(twilio_backend, make_subscriber, capsys):
 
     assert "due: 1, sent: 1" in capsys.readouterr().out
     assert len(twilio_backend.creates) == 1
+
+
+def test_a_text_still_queued_when_the_window_closes_waits_for_the_morning(twilio_backend, make_subscriber):
+    evening = datetime(2026, 5, 5, 0, 50, tzinfo=UTC)  # 20:50 in New York
+    message = create(make_subscriber(), now=evening)
+    assert message.status == "queued"
+
+    assert send(message, now=evening + timedelta(minutes=15)) == 0  # the worker got to it at 21:05
+
+    message = refreshed(message)
+    assert (message.status, message.reason) == ("held", "quiet_hours")
+    assert message.send_after == datetime(2026, 5, 5, 12, 0, tzinfo=UTC)
+    assert twilio_backend.creates == []
