@@ -361,22 +361,22 @@ def _already_at_provider(message: Message, gateway: Gateway) -> ProviderMessage 
 
 
 def message_accepted(*, message: Message, sid: str, provider_status: str, now: datetime) -> bool:
-    with transaction.atomic():
-        changed = Message.objects.filter(
-            id=message.id, status=Status.SENDING, claim_token=message.claim_token
-        ).update(
-            status=Status.SENT,
-            provider_sid=sid,
-            provider_status=provider_status,
-            sent_at=now,
-            planned_at=now,
-            attempts=F("attempts") + 1,
-            error_code="",
-            error_message="",
-            reason="",
-            status_changed_at=now,
-            sender=sender_for(message.store)[:34],
-        )
+    """Record the provider's SID; one conditional UPDATE, so no transaction of its own."""
+    changed = Message.objects.filter(
+        id=message.id, status=Status.SENDING, claim_token=message.claim_token
+    ).update(
+        status=Status.SENT,
+        provider_sid=sid,
+        provider_status=provider_status,
+        sent_at=now,
+        planned_at=now,
+        attempts=F("attempts") + 1,
+        error_code="",
+        error_message="",
+        reason="",
+        status_changed_at=now,
+        sender=sender_for(message.store)[:34],
+    )
     return bool(changed)
 
 
