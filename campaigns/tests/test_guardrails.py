@@ -4,6 +4,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaigns.guardrails import Limits, Recipient, Slot, decide, region_for_phone, window_opens
 from campaigns.models import Message, QuietHoursRule
@@ -308,3 +310,18 @@ def test_the_opt_out_confirmation_is_the_one_text_after_an_opt_out(make_subscrib
     )
 
     assert (confirmation.status, other.status, other.reason) == ("queued", "suppressed", "opted_out")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    at=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+    zone=st.sampled_from([z for z, _, _ in US_ZONES]),
+)
+def test_the_window_opening_is_the_first_allowed_local_moment(at, zone):
+    opens = window_opens(at, zone, time(8), time(21))
+
+    local_open = opens.astimezone(ZoneInfo(zone))
+    assert opens >= at
+    assert time(8) <= local_open.time() < time(21)
+    assert opens == at or local_open.time() == time(8)
+    assert opens - at <= timedelta(hours=12)  # 11 h of night, 12 h when clocks fall back
