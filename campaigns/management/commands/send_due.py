@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -18,6 +20,6 @@ class Command(BaseCommand):
         if at is None:
             raise SystemExit(f"--now: not an ISO date-time: {now!r}")
         if timezone.is_naive(at):
-            at = timezone.make_aware(at, timezone.utc)
+            at = at.replace(tzinfo=UTC)
         counts = messages_send_due(now=at)
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))
