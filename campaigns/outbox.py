@@ -2,20 +2,40 @@
 
 Contract used by flows and broadcasts:
     messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]
-stores each draft once (its idempotency key is unique), applies the guardrails and queues the
-sends after commit. Drafts whose key already exists are skipped.
+stores each draft once (its idempotency key is unique, also between concurrent calls), decides
+each with the guardrails (queued, held until a time, or suppressed with a reason; the decision
+is stored as a `GuardrailDecision`), and queues the sends after commit. Drafts whose key already
+exists are skipped; the messages this call created are returned.
+
+`kind="transactional"` (confirmations, HELP replies) skips caps, overlap and quiet hours, but is
+never sent to an opted-out number unless `confirms_opt_out=True` (the opt-out confirmation).
+`priority` decides overlaps: higher wins (defaults: transactional 100, flow 50, campaign 20).
+`valid_until` is when sending becomes pointless (default: 48 h for marketing, 24 h otherwise).
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from customers.models import Customer
 
-from .models import Link, Message
+from . import guardrails
+from .bulk import rows_insert
+from .models import GuardrailDecision, Link, Message
+from .sending import decisions_record, enqueue_after_commit, messages_supersede
+
+KEY_CHUNK = 5000
+GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7_ALL = GSM7 | GSM7_EXTENDED
 
 
 @dataclass
@@ -38,46 +58,164 @@ class MessageDraft:
     variant: str = ""
     kind: str = Message.Kind.MARKETING
     valid_until: datetime | None = None
+    priority: int | None = None
+    confirms_opt_out: bool = False
+
+
+def encoding_and_segments(body: str) -> tuple[str, int]:
+    """GSM-7 (160 / 153 per part, extension characters count twice) or UCS-2 (70 / 67)."""
+    chars = set(body)
+    if chars <= GSM7_ALL:
+        length = len(body) + (
+            sum(body.count(c) for c in chars & GSM7_EXTENDED) if chars & GSM7_EXTENDED else 0
+        )
+        return Message.Encoding.GSM7, 1 if length <= 160 else -(-length // 153)
+    length = sum(2 if ord(c) > 0xFFFF else 1 for c in body)
+    return Message.Encoding.UCS2, 1 if length <= 70 else -(-length // 67)
+
+
+def default_priority(draft: MessageDraft) -> int:
+    if draft.priority is not None:
+        return draft.priority
+    if draft.kind == Message.Kind.TRANSACTIONAL:
+        return 100
+    return 50 if draft.flow_run_id else 20
+
+
+FIELDS = [f.attname for f in Message._meta.concrete_fields]
+INSERTED = [name for name in FIELDS if name != "id"]
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
-    keys = [d.idempotency_key for d in drafts]
-    existing = set(Message.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
-    fresh = [d for d in drafts if d.idempotency_key not in existing]
+    unique: dict[str, MessageDraft] = {}
+    for draft in drafts:
+        unique.setdefault(draft.idempotency_key, draft)
+    fresh = _not_stored(list(unique.values()))
+    token = uuid.uuid4()
+    rows = [_row(d, token, now) for d in fresh]
+    proposals = [
+        guardrails.Proposal(
+            customer_id=r["customer_id"],
+            store_id=r["store_id"],
+            kind=r["kind"],
+            priority=r["priority"],
+            valid_until=r["valid_until"],
+            confirms_opt_out=r["confirms_opt_out"],
+        )
+        for r in rows
+    ]
     with transaction.atomic():
-        messages = Message.objects.bulk_create(
-            [
-                Message(
-                    store_id=d.customer.store_id,
-                    customer=d.customer,
-                    to=d.customer.phone,
-                    body=d.body,
-                    flow_run_id=d.flow_run_id,
-                    flow_step_id=d.flow_step_id,
-                    campaign_id=d.campaign_id,
-                    variant=d.variant,
-                    kind=d.kind,
-                    idempotency_key=d.idempotency_key,
-                    valid_until=d.valid_until,
-                    status=Message.Status.QUEUED,
-                    created_at=now,
-                )
-                for d in fresh
-            ]
+        guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
+        for row, proposal in zip(rows, proposals, strict=True):
+            _apply(row, proposal.verdict, now)
+        # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
+        rows_insert(
+            model=Message,
+            columns=INSERTED,
+            rows=[tuple(r[c] for c in INSERTED) for r in rows],
+            skip_duplicates_of="idempotency_key",
         )
-        Link.objects.bulk_create(
-            [
-                Link(
-                    store_id=m.store_id,
-                    customer_id=m.customer_id,
-                    message=m,
-                    code=link.code,
-                    target_url=link.target_url,
-                    utm_campaign=link.utm_campaign,
-                    utm_content=link.utm_content,
-                )
-                for m, d in zip(messages, fresh)
-                for link in d.links
-            ]
+        ids = _ours([r["idempotency_key"] for r in rows], token)
+        verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        created = [
+            Message.from_db(None, FIELDS, [ids[r["idempotency_key"]], *(r[c] for c in INSERTED)])
+            for r in rows
+            if r["idempotency_key"] in ids
+        ]
+        decisions_record(
+            messages=[(m.pk, verdicts[m.idempotency_key]) for m in created],
+            stage=GuardrailDecision.Stage.CREATE,
+            now=now,
         )
-    return messages
+        messages_supersede(
+            message_ids=[mid for m in created for mid in verdicts[m.idempotency_key].superseded], now=now
+        )
+        _links(created, {d.idempotency_key: d for d in fresh})
+        enqueue_after_commit([m.pk for m in created if m.status == Message.Status.QUEUED])
+    return created
+
+
+def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
+    keys = [d.idempotency_key for d in drafts]
+    existing: set[str] = set()
+    for start in range(0, len(keys), KEY_CHUNK):
+        chunk = keys[start : start + KEY_CHUNK]
+        existing.update(
+            Message.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", flat=True)
+        )
+    return [d for d in drafts if d.idempotency_key not in existing]
+
+
+def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, object]:
+    encoding, segments = encoding_and_segments(draft.body)
+    hours = (
+        settings.SMS_MARKETING_VALID_HOURS
+        if draft.kind == Message.Kind.MARKETING
+        else settings.SMS_TRANSACTIONAL_VALID_HOURS
+    )
+    row: dict[str, object] = dict.fromkeys(INSERTED)
+    row.update(
+        store_id=draft.customer.store_id,
+        customer_id=draft.customer.pk,
+        to=draft.customer.phone,
+        body=draft.body,
+        flow_run_id=draft.flow_run_id,
+        flow_step_id=draft.flow_step_id,
+        campaign_id=draft.campaign_id,
+        variant=draft.variant,
+        kind=str(draft.kind),
+        priority=default_priority(draft),
+        confirms_opt_out=draft.confirms_opt_out,
+        idempotency_key=draft.idempotency_key,
+        valid_until=draft.valid_until or now + timedelta(hours=hours),
+        encoding=str(encoding),
+        segments=segments,
+        create_token=token,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+        provider_sid="",
+        error_code="",
+        error_message="",
+        provider_status="",
+        sender="",
+        attempts=0,
+    )
+    return row
+
+
+def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -> None:
+    row["status"] = str(verdict.status)
+    row["reason"] = "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason)
+    row["send_after"] = row["planned_at"] = verdict.held_until or now
+    if verdict.status == Message.Status.QUEUED:
+        row["enqueued_at"] = now
+
+
+def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
+    ours: dict[str, int] = {}
+    for start in range(0, len(keys), KEY_CHUNK):
+        stored = Message.objects.filter(
+            idempotency_key__in=keys[start : start + KEY_CHUNK], create_token=token
+        ).values_list("idempotency_key", "id")
+        ours.update(stored)
+    return ours
+
+
+def _links(created: list[Message], drafts: dict[str, MessageDraft]) -> None:
+    Link.objects.bulk_create(
+        [
+            Link(
+                store_id=m.store_id,
+                customer_id=m.customer_id,
+                message=m,
+                code=link.code,
+                target_url=link.target_url,
+                utm_campaign=link.utm_campaign,
+                utm_content=link.utm_content,
+            )
+            for m in created
+            for link in drafts[m.idempotency_key].links
+        ],
+        batch_size=2000,
+    )

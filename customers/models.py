@@ -44,6 +44,26 @@ class Store(models.Model):
     price_per_segment = models.DecimalField(max_digits=8, decimal_places=5, default=Decimal("0.0083"))
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # Sending settings (guardrails and pacing).
+    cap_per_day = models.PositiveSmallIntegerField(
+        default=1, help_text="Marketing texts per customer per rolling 24 h"
+    )
+    cap_per_week = models.PositiveSmallIntegerField(
+        default=3, help_text="Marketing texts per customer per rolling 7 days"
+    )
+    cold_cap_per_week = models.PositiveSmallIntegerField(
+        default=1, help_text="Per 7 days for Cold customers (no SMS click in the last cold_after_days)"
+    )
+    cold_after_days = models.PositiveSmallIntegerField(default=60)
+    overlap_hours = models.PositiveSmallIntegerField(
+        default=12, help_text="One flow or campaign text per customer within this many hours; priority wins"
+    )
+    send_rate_per_second = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Messages per second from this store; empty: 1 long code, 3 toll-free, 100 short code",
+    )
+
     def __str__(self) -> str:
         return self.brand_name
 

@@ -134,3 +134,18 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- sending ---
+SMS_PROVIDER_TIMEOUT = env.float("SMS_PROVIDER_TIMEOUT", default=10.0)
+SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=100)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
+SMS_RETRY_MAX_SECONDS = env.int("SMS_RETRY_MAX_SECONDS", default=3600)
+SMS_RATE_LIMIT = env.bool("SMS_RATE_LIMIT", default=True)
+SMS_RATE_HORIZON_SECONDS = env.int("SMS_RATE_HORIZON_SECONDS", default=90)
+SMS_MARKETING_VALID_HOURS = env.int("SMS_MARKETING_VALID_HOURS", default=48)
+SMS_TRANSACTIONAL_VALID_HOURS = env.int("SMS_TRANSACTIONAL_VALID_HOURS", default=24)
+SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=600)
+SMS_STATUS_CHECK_AFTER_SECONDS = env.int("SMS_STATUS_CHECK_AFTER_SECONDS", default=3600)
+if SMS_STUCK_AFTER_SECONDS <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("SMS_STUCK_AFTER_SECONDS must exceed the task timeout.")

@@ -1,6 +1,20 @@
 from .broadcasts import Campaign
 from .flows import Flow, FlowRun, FlowStep
+from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .outbox import Message
 from .templates import Link, MessageTemplate
 
-__all__ = ["Campaign", "Flow", "FlowRun", "FlowStep", "Link", "Message", "MessageTemplate"]
+__all__ = [
+    "Campaign",
+    "Flow",
+    "FlowRun",
+    "FlowStep",
+    "GuardrailDecision",
+    "Link",
+    "Message",
+    "MessageTemplate",
+    "QuietHoursRule",
+    "Reason",
+    "SendRateBucket",
+    "UndeliverableNumber",
+]

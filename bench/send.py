@@ -1,0 +1,244 @@
+"""Benchmark: a broadcast to N customers through the outbox, then sends through a loopback server.
+
+    python bench/send.py [--customers 100000] [--send 2000]
+
+1. materialize and render N drafts and store them with `messages_create` (guardrails, decisions,
+   idempotency), printed beside a plain bulk load of the same rows (COPY on PostgreSQL,
+   executemany on SQLite) — goal ≤ 5 s;
+2. send `--send` of them through the loopback Twilio server with the rate limit off, one worker,
+   printed beside a plain HTTP loop posting the same requests — goal ≥ 100 messages/s.
+
+Uses DATABASE_URL if set, else bench/send.sqlite3 (created and migrated on first run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import time as clock
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'send.sqlite3'}")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_q.conf import Conf  # noqa: E402
+
+from campaigns.models import GuardrailDecision, Message  # noqa: E402
+from campaigns.outbox import MessageDraft, encoding_and_segments, messages_create  # noqa: E402
+from campaigns.sending import messages_send  # noqa: E402
+from campaigns.templating import render  # noqa: E402
+from campaigns.tests.twilio_server import TwilioServer  # noqa: E402
+from customers.models import Customer, Store  # noqa: E402
+
+TEMPLATE = (
+    'Hi {{ first_name|default:"there" }}, new drops at {{ store_name }} in {{ city|default:"your city" }}.'
+)
+ACCOUNT_SID = "AC" + "2" * 32
+COLUMNS = [
+    "store_id",
+    "customer_id",
+    "to",
+    "body",
+    "variant",
+    "kind",
+    "status",
+    "reason",
+    "idempotency_key",
+    "provider_sid",
+    "error_code",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "priority",
+    "confirms_opt_out",
+    "encoding",
+    "segments",
+    "sender",
+    "provider_status",
+    "error_message",
+]
+
+
+def bench_store(count: int) -> Store:
+    store, _ = Store.objects.update_or_create(
+        slug="bench-send",
+        defaults={
+            "brand_name": "Bench Goods",
+            "site_url": "https://bench.example.com",
+            "messaging_service_sid": "MG" + "c" * 32,
+            "quiet_hours_start": clock(0),
+            "quiet_hours_end": clock(23, 59, 59, 999999),
+            "send_rate_per_second": 0,
+        },
+    )
+    have = store.customers.count()
+    if have < count:
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    store=store,
+                    phone=f"+1212{i:07d}",
+                    first_name=f"Cust{i}",
+                    city="Austin",
+                    timezone="America/New_York",
+                    timezone_source="given",
+                    sms_consent="subscribed",
+                )
+                for i in range(have, count)
+            ],
+            batch_size=5000,
+        )
+    return store
+
+
+def clear(store: Store) -> None:
+    messages, decisions = Message._meta.db_table, GuardrailDecision._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {decisions} WHERE message_id IN (SELECT id FROM {messages} WHERE store_id = %s)",
+            [store.pk],
+        )
+        cursor.execute(f"DELETE FROM {messages} WHERE store_id = %s", [store.pk])
+
+
+def drafts_for(store: Store, count: int, run: str) -> list[MessageDraft]:
+    customers = store.customers.order_by("id")[:count].only("id", "store_id", "phone", "first_name", "city")
+    context = {"store_name": store.brand_name}
+    return [
+        MessageDraft(
+            customer=c,
+            body=render(TEMPLATE, {**context, "first_name": c.first_name, "city": c.city}),
+            idempotency_key=f"bench:{run}:{c.pk}",
+        )
+        for c in customers
+    ]
+
+
+def plain_load(store: Store, drafts: list[MessageDraft], now) -> float:
+    rows = []
+    for d in drafts:
+        encoding, segments = encoding_and_segments(d.body)
+        rows.append(
+            (
+                store.pk,
+                d.customer.pk,
+                d.customer.phone,
+                d.body,
+                "",
+                "marketing",
+                "queued",
+                "",
+                d.idempotency_key,
+                "",
+                "",
+                0,
+                now,
+                now,
+                20,
+                False,
+                encoding,
+                segments,
+                "",
+                "",
+                "",
+            )
+        )
+    table = Message._meta.db_table
+    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+    return time.perf_counter() - started
+
+
+def plain_http_loop(server: TwilioServer, messages: list[Message]) -> float:
+    url = f"{server.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    session = requests.Session()
+    started = time.perf_counter()
+    for m in messages:
+        session.post(
+            url,
+            data={
+                "To": m.to,
+                "Body": m.body,
+                "MessagingServiceSid": "MG" + "c" * 32,
+                "StatusCallback": "https://sms.example.com/webhooks/twilio/status",
+            },
+            auth=(ACCOUNT_SID, "token"),
+        ).raise_for_status()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--send", type=int, default=2000)
+    args = parser.parse_args()
+    Conf.SYNC = False  # sends are queued for a cluster here; the benchmark sends them itself below
+    call_command("migrate", verbosity=0)
+    store = bench_store(args.customers)
+    run = str(int(time.time()))
+    clear(store)
+
+    started = time.perf_counter()
+    drafts = drafts_for(store, args.customers, run)
+    rendered = time.perf_counter() - started
+    now = timezone.now()
+    started = time.perf_counter()
+    created = messages_create(drafts=drafts, now=now)
+    outbox = time.perf_counter() - started
+    queued = [m for m in created if m.status == Message.Status.QUEUED]
+    clear(store)
+    baseline = plain_load(store, drafts_for(store, args.customers, run + "b"), now)
+    clear(store)
+    created = messages_create(drafts=drafts_for(store, args.customers, run + "c"), now=now)
+    queued = [m for m in created if m.status == Message.Status.QUEUED]
+
+    print(f"{connection.vendor}, {args.customers} customers")
+    print(f"materialize + render        {rendered:7.2f} s")
+    print(f"messages_create             {outbox:7.2f} s   ({len(created)} rows, guardrails and decisions)")
+    print(f"plain bulk load (baseline)  {baseline:7.2f} s   ratio {outbox / baseline:5.1f}x")
+    print(f"materialize + render + outbox {rendered + outbox:5.2f} s   goal <= 5 s")
+
+    server = TwilioServer().start()
+    settings.SMS_BACKEND, settings.SMS_RATE_LIMIT = "twilio", False
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, "token"
+    settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server.url, "https://sms.example.com"
+    sample = queued[: args.send]
+    started = time.perf_counter()
+    sent = 0
+    for start in range(0, len(sample), settings.SMS_SEND_BATCH_SIZE):
+        batch = [m.pk for m in sample[start : start + settings.SMS_SEND_BATCH_SIZE]]
+        sent += messages_send(message_ids=batch, now=timezone.now())
+    app = time.perf_counter() - started
+    loop = plain_http_loop(server, sample)
+    server.stop()
+    print(f"send via outbox, 1 worker   {sent / app:7.0f} msg/s ({sent} in {app:.2f} s)   goal >= 100")
+    print(
+        f"plain HTTP loop (baseline)  {len(sample) / loop:7.0f} msg/s   outbox at {loop / app:4.2f}x of it"
+    )
+    clear(store)
+
+
+if __name__ == "__main__":
+    main()

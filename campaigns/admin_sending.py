@@ -1,0 +1,43 @@
+"""Admin for the sending rules a store edits, and the guardrails' record."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import GuardrailDecision, QuietHoursRule, UndeliverableNumber
+
+
+@admin.register(QuietHoursRule)
+class QuietHoursRuleAdmin(admin.ModelAdmin):
+    list_display = ["region", "store", "window_start", "window_end", "max_per_24h", "note"]
+    list_filter = ["store", "region"]
+    list_select_related = ["store"]
+    ordering = ["store", "region"]
+
+
+@admin.register(GuardrailDecision)
+class GuardrailDecisionAdmin(admin.ModelAdmin):
+    list_display = ["decided_at", "message", "stage", "outcome", "reason", "held_until", "detail"]
+    list_filter = ["stage", "outcome", "reason"]
+    list_select_related = ["message"]
+    search_fields = ["message__to", "message__idempotency_key"]
+    date_hierarchy = "decided_at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UndeliverableNumber)
+class UndeliverableNumberAdmin(admin.ModelAdmin):
+    """Deleting a row lets texts go to the number again (e.g. after the customer fixed it)."""
+
+    list_display = ["phone", "store", "error_code", "recorded_at"]
+    list_filter = ["store", "error_code"]
+    search_fields = ["phone"]
+    readonly_fields = ["store", "phone", "error_code", "recorded_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,221 @@
+"""Where texts leave the app. The only module that imports `twilio`.
+
+`console` (the development default) logs each text and keeps the last ones in memory; `twilio`
+calls the Messages API through the real `twilio` library, at `TWILIO_API_BASE_URL` when set
+(Twilio-compatible providers, the loopback server in tests). Provider errors come out as
+`GatewayError`, sorted into permanent (never retried) and retryable.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from customers.models import Store
+
+logger = logging.getLogger(__name__)
+
+OPTED_OUT_CODES = {"21610"}
+UNDELIVERABLE_CODES = {"21211", "21614"}
+AMBIGUOUS_CODES = {"timeout", "connection"}
+STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    sid: str
+    status: str
+
+
+@dataclass(frozen=True)
+class ProviderMessage:
+    sid: str
+    to: str
+    body: str
+    status: str
+    error_code: str
+    date_created: datetime | None
+
+
+class GatewayError(Exception):
+    """A provider refusal or a failed call; `kind` says what the outbox does about it."""
+
+    def __init__(self, *, code: str, message: str, http_status: int | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+
+    @property
+    def kind(self) -> str:
+        if self.code in OPTED_OUT_CODES:
+            return "opted_out"
+        if self.code in UNDELIVERABLE_CODES:
+            return "undeliverable"
+        if self.retryable:
+            return "retryable"
+        return "rejected"
+
+    @property
+    def retryable(self) -> bool:
+        if self.code in AMBIGUOUS_CODES:
+            return True
+        return self.http_status == 429 or (self.http_status is not None and self.http_status >= 500)
+
+    @property
+    def ambiguous(self) -> bool:
+        """The provider may have accepted the text before the call failed: look before resending."""
+        return self.code in AMBIGUOUS_CODES
+
+
+def sender_for(store: Store) -> str:
+    """The Messaging Service SID or from-number a store sends from (store first, then settings)."""
+    return (
+        store.messaging_service_sid
+        or store.from_number
+        or settings.TWILIO_MESSAGING_SERVICE_SID
+        or settings.TWILIO_FROM_NUMBER
+    )
+
+
+class ConsoleGateway:
+    name = "console"
+    recent: deque[dict[str, str]] = deque(maxlen=1000)
+
+    def send(self, *, to: str, body: str, store: Store) -> Accepted:
+        sid = "SM" + uuid.uuid4().hex
+        self.recent.append({"sid": sid, "to": to, "body": body, "from": sender_for(store) or store.slug})
+        logger.info("SMS to %s from %s (%s): %s", to, store.brand_name, sid, body)
+        return Accepted(sid=sid, status="sent")
+
+    def find(self, *, to: str, body: str, since: datetime) -> ProviderMessage | None:
+        for item in reversed(self.recent):
+            if item["to"] == to and item["body"] == body:
+                return ProviderMessage(item["sid"], to, body, "sent", "", None)
+        return None
+
+    def fetch(self, *, sid: str) -> ProviderMessage | None:
+        return None
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """twilio's documented `http_client` hook: send every `https://*.twilio.com` call to `base_url`."""
+
+    def __init__(self, base_url: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        parts = urlsplit(base_url)
+        self.scheme, self.netloc, self.prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
+
+    def request(self, method: str, url: str, *args, **kwargs):
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.endswith("twilio.com"):
+            url = urlunsplit((self.scheme, self.netloc, self.prefix + parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioGateway:
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        base_url: str = "https://api.twilio.com",
+        public_base_url: str = "",
+        timeout: float = 10.0,
+    ) -> None:
+        if urlsplit(base_url).hostname == "api.twilio.com":
+            http_client = TwilioHttpClient(timeout=timeout)
+        else:
+            http_client = BaseUrlHttpClient(base_url, timeout=timeout)
+        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.status_callback = public_base_url.rstrip("/") + STATUS_CALLBACK_PATH if public_base_url else ""
+
+    def send(self, *, to: str, body: str, store: Store) -> Accepted:
+        params: dict[str, str] = {"to": to, "body": body}
+        sender = sender_for(store)
+        if sender.startswith("MG"):
+            params["messaging_service_sid"] = sender
+        elif sender:
+            params["from_"] = sender
+        else:
+            raise GatewayError(
+                code="no_sender", message=f"store {store.slug} has no Messaging Service or number"
+            )
+        if self.status_callback:
+            params["status_callback"] = self.status_callback
+        created = self._call(lambda: self.client.messages.create(**params))
+        return Accepted(sid=created.sid, status=created.status or "queued")
+
+    def find(self, *, to: str, body: str, since: datetime) -> ProviderMessage | None:
+        """The text to `to` with this body created since `since`, if the provider has it."""
+        listed = self._call(lambda: self.client.messages.list(to=to, limit=50))
+        for item in listed:
+            if item.body == body and (item.date_created is None or item.date_created >= since):
+                return _provider_message(item)
+        return None
+
+    def fetch(self, *, sid: str) -> ProviderMessage | None:
+        try:
+            return _provider_message(self._call(lambda: self.client.messages(sid).fetch()))
+        except GatewayError as error:
+            if error.http_status == 404:
+                return None
+            raise
+
+    @staticmethod
+    def _call(call):
+        try:
+            return call()
+        except TwilioRestException as error:
+            raise GatewayError(
+                code=str(error.code or error.status), message=error.msg, http_status=error.status
+            ) from error
+        except TwilioException as error:
+            status = getattr(error, "status", None)
+            code = getattr(error, "code", None) or status or "provider"
+            raise GatewayError(code=str(code), message=str(error), http_status=status) from error
+        except requests.Timeout as error:
+            raise GatewayError(code="timeout", message=str(error)) from error
+        except requests.RequestException as error:
+            raise GatewayError(code="connection", message=str(error)) from error
+
+
+def _provider_message(item) -> ProviderMessage:
+    created = item.date_created
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return ProviderMessage(
+        sid=item.sid,
+        to=item.to or "",
+        body=item.body or "",
+        status=item.status or "",
+        error_code=str(item.error_code or ""),
+        date_created=created,
+    )
+
+
+Gateway = ConsoleGateway | TwilioGateway
+
+
+def gateway_from_settings() -> Gateway:
+    if settings.SMS_BACKEND == "twilio":
+        return TwilioGateway(
+            account_sid=settings.TWILIO_ACCOUNT_SID,
+            auth_token=settings.TWILIO_AUTH_TOKEN,
+            base_url=settings.TWILIO_API_BASE_URL,
+            public_base_url=settings.PUBLIC_BASE_URL,
+            timeout=settings.SMS_PROVIDER_TIMEOUT,
+        )
+    return ConsoleGateway()
