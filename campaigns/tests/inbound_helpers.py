@@ -37,7 +37,8 @@ def subscribed(store: Store, phone: str, at: datetime, **fields: object) -> Cust
 
 
 def everyone(store: Store, name: str = "Everyone") -> Segment:
-    return Segment.objects.create(store=store, name=name, slug=name.lower(), rules={})
+    segment, _ = Segment.objects.get_or_create(store=store, slug=name.lower(), defaults={"name": name, "rules": {}})
+    return segment
 
 
 def signed_post(
