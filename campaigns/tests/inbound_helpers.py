@@ -37,7 +37,9 @@ def subscribed(store: Store, phone: str, at: datetime, **fields: object) -> Cust
 
 
 def everyone(store: Store, name: str = "Everyone") -> Segment:
-    segment, _ = Segment.objects.get_or_create(store=store, slug=name.lower(), defaults={"name": name, "rules": {}})
+    segment, _ = Segment.objects.get_or_create(
+        store=store, slug=name.lower(), defaults={"name": name, "rules": {}}
+    )
     return segment
 
 

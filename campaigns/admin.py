@@ -1,0 +1,1 @@
+from . import admin_inbound  # noqa: F401
