@@ -200,6 +200,11 @@ class Progress:
         return [(label, css, n, round(100 * n / total, 1)) for label, css, n in parts]
 
     @property
+    def stages(self) -> list[tuple[str, int]]:
+        """Every status in pipeline order, with its count."""
+        return [(label, self.by_status.get(value, 0)) for value, label in S.choices]
+
+    @property
     def percent_done(self) -> float:
         return (
             round(100 * (self.materialized - self.waiting) / self.materialized, 1) if self.materialized else 0
