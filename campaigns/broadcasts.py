@@ -1,7 +1,9 @@
 """Broadcast campaigns: one template to a segment's subscribers, at one moment or at one local time.
 
-A campaign is materialized once, in bulk: its subscribed members become outbox messages in
-batches, each keyed `campaign:<id>:<customer id>`, so running it twice creates nothing twice.
+A campaign is materialized in bulk: its subscribed members become outbox messages in batches,
+each keyed `campaign:<id>:<customer id>`, so running it twice creates nothing twice. With a local
+send time ("10:00 in their timezone") each timezone is materialized when its moment comes, so the
+guardrails (quiet hours, caps) judge every text at the time it really goes out.
 Sending is the outbox's job; it skips messages of paused campaigns (`paused_campaign_ids`).
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -48,15 +50,20 @@ def local_send_at(*, starts: datetime, local_time: time, tz_name: str) -> dateti
     raise AssertionError("unreachable: the next day's local time is always after the start")
 
 
+def send_time(campaign: Campaign, tz_name: str) -> datetime:
+    """When the campaign's text goes to a recipient in this timezone."""
+    if campaign.local_send_time is None:
+        return campaign.send_at
+    try:
+        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz_name = campaign.store.default_timezone
+        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+
+
 def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, datetime]) -> list[MessageDraft]:
     drafts = []
     for customer in customers:
-        if campaign.local_send_time is None:
-            send_at = campaign.send_at
-        elif (send_at := times.get(customer.timezone)) is None:
-            send_at = times[customer.timezone] = local_send_at(
-                starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=customer.timezone
-            )
         rendered = render_message(
             template_body=campaign.template.body,
             customer=customer,
@@ -71,8 +78,7 @@ def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, date
                 idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
                 links=rendered.links,
                 campaign_id=campaign.pk,
-                send_after=send_at,
-                valid_until=send_at + timedelta(hours=campaign.valid_hours),
+                valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
             )
         )
     return drafts
@@ -83,29 +89,52 @@ def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Custom
     return subscribed.select_related("store").order_by("pk")
 
 
+def _due(
+    campaign: Campaign, recipients: QuerySet[Customer], now: datetime
+) -> tuple[dict[str, datetime], bool]:
+    """The timezones whose send time has come (with that time), and whether that is all of them."""
+    zones = set(recipients.order_by().values_list("timezone", flat=True).distinct())
+    times = {tz: send_time(campaign, tz) for tz in zones}
+    due = {tz: at for tz, at in times.items() if at <= now}
+    return due, len(due) == len(times)
+
+
 def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
-    """Turn a due, scheduled campaign into outbox messages; returns how many were created."""
+    """Turn a due campaign's recipients into outbox messages; returns how many were created.
+
+    Once for a campaign at one moment; with a local send time, once per tick until the last
+    timezone's moment has come. Recipients who already have the text are skipped in the query.
+    """
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update()
-            .select_related("template", "segment__store")
-            .filter(pk=campaign_id, status=C.SCHEDULED, send_at__lte=now)
+            .select_related("template", "segment__store", "store")
+            .filter(pk=campaign_id, status__in=[C.SCHEDULED, C.SENDING], materialized_at__isnull=True)
+            .filter(send_at__lte=now)
             .first()
         )
-        if campaign is None:  # not due, paused, cancelled, or another worker got there first
+        if campaign is None:  # not due, paused, finished, or another worker got there first
             return 0
-        recipients = campaign_recipients(campaign, now=now)
-        created, last_pk, times = 0, 0, {}
+        has_text = Message.objects.filter(campaign=campaign, customer=OuterRef("pk"))
+        recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
+        due, complete = _due(campaign, recipients, now)
+        recipients = recipients.filter(timezone__in=list(due))
+        created, last_pk = 0, 0
         while batch := list(recipients.filter(pk__gt=last_pk)[:BATCH]):
-            created += len(messages_create(drafts=_drafts(campaign, batch, times), now=now))
+            created += len(messages_create(drafts=_drafts(campaign, batch, due), now=now))
             last_pk = batch[-1].pk
-        total = Message.objects.filter(campaign=campaign).count()
-        campaign.status = C.SENDING if total else C.DONE
-        campaign.recipients_count, campaign.materialized_at = total, now
-        campaign.finished_at = None if total else now
-        campaign.save(update_fields=["status", "recipients_count", "materialized_at", "finished_at"])
-    logger.info("Campaign %s materialized: %s messages", campaign_id, created)
+        _record_materialized(campaign, complete, now)
+    logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
+
+
+def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> None:
+    total = Message.objects.filter(campaign=campaign).count()
+    campaign.recipients_count = total
+    campaign.status = C.DONE if complete and not total else C.SENDING
+    campaign.materialized_at = now if complete else None
+    campaign.finished_at = now if campaign.status == C.DONE else None
+    campaign.save(update_fields=["status", "recipients_count", "materialized_at", "finished_at"])
 
 
 def campaign_materialize_task(campaign_id: int) -> int:
@@ -166,7 +195,8 @@ def campaigns_finish(*, now: datetime) -> int:
 
 def broadcasts_tick(*, now: datetime) -> list[int]:
     """Queue materialization of due campaigns and close finished ones; for the scheduler's tick."""
-    due = list(Campaign.objects.filter(status=C.SCHEDULED, send_at__lte=now).values_list("pk", flat=True))
+    preparing = Q(status=C.SCHEDULED) | Q(status=C.SENDING, materialized_at__isnull=True)
+    due = list(Campaign.objects.filter(preparing, send_at__lte=now).values_list("pk", flat=True))
     for pk in due:
         transaction.on_commit(lambda pk=pk: async_task("campaigns.broadcasts.campaign_materialize_task", pk))
     campaigns_finish(now=now)
@@ -221,4 +251,3 @@ def campaign_progress(campaign: Campaign) -> Progress:
             reason = row["reason"] or "unspecified"
             progress.suppressed_by_reason[reason] = progress.suppressed_by_reason.get(reason, 0) + row["n"]
     return progress
-

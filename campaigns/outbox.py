@@ -38,7 +38,6 @@ class MessageDraft:
     variant: str = ""
     kind: str = Message.Kind.MARKETING
     valid_until: datetime | None = None
-    send_after: datetime | None = None
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
@@ -60,7 +59,6 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
                     kind=d.kind,
                     idempotency_key=d.idempotency_key,
                     valid_until=d.valid_until,
-                    send_after=d.send_after,
                     status=Message.Status.QUEUED,
                     created_at=now,
                 )

@@ -60,7 +60,7 @@ def test_it_materializes_one_text_per_subscribed_member(store):
     assert texts[maya.pk].body == "Hi Maya, the summer drop is live."
     assert texts[sam.pk].body == "Hi there, the summer drop is live."
     assert texts[maya.pk].idempotency_key == f"campaign:{campaign.pk}:{maya.pk}"
-    assert (texts[maya.pk].send_after, texts[maya.pk].valid_until) == (NOW, NOW + timedelta(hours=6))
+    assert texts[maya.pk].valid_until == NOW + timedelta(hours=6)
     assert texts[maya.pk].kind == Message.Kind.MARKETING
     campaign.refresh_from_db()
     assert (campaign.status, campaign.recipients_count, campaign.materialized_at) == (C.SENDING, 2, NOW)
@@ -157,10 +157,47 @@ def test_local_time_mode_sends_at_ten_in_each_recipients_timezone(store, tz, exp
     customer = subscribed(store, "+14155550101", NOW, timezone=tz)
     campaign = new_campaign(store, local_send_time=time(10, 0), valid_hours=3)
 
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    assert campaign_materialize(campaign_id=campaign.pk, now=expected - timedelta(minutes=1)) == 0
+    assert campaign_materialize(campaign_id=campaign.pk, now=expected) == 1
 
     text = Message.objects.get(customer=customer)
-    assert (text.send_after, text.valid_until) == (expected, expected + timedelta(hours=3))
+    assert (text.created_at, text.valid_until) == (expected, expected + timedelta(hours=3))
+
+
+def test_local_time_mode_prepares_each_timezone_when_its_moment_comes(store):
+    east = subscribed(store, "+12125550101", NOW, timezone="America/New_York")
+    west = subscribed(store, "+14155550102", NOW, timezone="America/Los_Angeles")
+    campaign = new_campaign(store, local_send_time=time(10, 0))
+    ten_in_new_york = datetime(2026, 6, 2, 14, 0, tzinfo=UTC)
+    ten_in_los_angeles = datetime(2026, 6, 2, 17, 0, tzinfo=UTC)
+
+    assert campaign_materialize(campaign_id=campaign.pk, now=NOW) == 0
+    assert campaign_materialize(campaign_id=campaign.pk, now=ten_in_new_york) == 1
+    assert campaign_materialize(campaign_id=campaign.pk, now=ten_in_new_york + timedelta(minutes=1)) == 0
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.materialized_at, campaign.recipients_count) == (C.SENDING, None, 1)
+
+    assert campaign_materialize(campaign_id=campaign.pk, now=ten_in_los_angeles) == 1
+    campaign.refresh_from_db()
+    assert (campaign.materialized_at, campaign.recipients_count) == (ten_in_los_angeles, 2)
+    assert dict(Message.objects.values_list("customer_id", "created_at")) == {
+        east.pk: ten_in_new_york,
+        west.pk: ten_in_los_angeles,
+    }
+
+
+def test_the_tick_keeps_preparing_a_local_time_campaign_until_the_last_timezone(
+    store, django_capture_on_commit_callbacks
+):
+    subscribed(store, "+12125550101", NOW, timezone="America/New_York")
+    campaign = new_campaign(store, local_send_time=time(10, 0), send_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert broadcasts_tick(now=NOW) == [campaign.pk]
+
+    campaign.refresh_from_db()
+    assert campaign.materialized_at is not None
+    assert broadcasts_tick(now=NOW) == []
 
 
 def test_local_time_across_the_autumn_dst_change():
