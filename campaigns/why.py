@@ -10,6 +10,11 @@ from django.urls import NoReverseMatch, reverse
 from customers.models import Customer, Segment
 from customers.segments import members
 
+try:
+    from customers.segments.explain import explain as segment_explain
+except ImportError:  # segments without explanations: membership only
+    segment_explain = None
+
 from .models import Campaign, Message
 
 RECENT_CAMPAIGNS = 20
@@ -19,6 +24,8 @@ RECENT_CAMPAIGNS = 20
 class SegmentCheck:
     segment: Segment
     member_now: bool
+    summary: str = ""
+    conditions: list[tuple[str, bool]] = field(default_factory=list)
 
     @property
     def admin_url(self) -> str:
@@ -41,10 +48,29 @@ class Missed:
     reason: str
 
 
-def _membership(segment: Segment, customer: Customer, now: datetime, cache: dict[int, bool]) -> SegmentCheck:
+def _leaves(node: dict) -> list[tuple[str, bool]]:
+    if node.get("type") == "group":
+        return [leaf for child in node.get("children", []) for leaf in _leaves(child)]
+    return [(node.get("description", ""), bool(node.get("matched")))]
+
+
+def _check(segment: Segment, customer: Customer, now: datetime) -> SegmentCheck:
+    if segment_explain is not None:
+        try:
+            tree = segment_explain(customer, segment.rules, store=segment.store, now=now)
+        except ValueError:  # rules saved before a schema change: fall back to membership
+            pass
+        else:
+            return SegmentCheck(segment, bool(tree["matched"]), tree.get("summary", ""), _leaves(tree))
+    return SegmentCheck(segment, members(segment, now=now).filter(pk=customer.pk).exists())
+
+
+def _membership(
+    segment: Segment, customer: Customer, now: datetime, cache: dict[int, SegmentCheck]
+) -> SegmentCheck:
     if segment.pk not in cache:
-        cache[segment.pk] = members(segment, now=now).filter(pk=customer.pk).exists()
-    return SegmentCheck(segment, cache[segment.pk])
+        cache[segment.pk] = _check(segment, customer, now)
+    return cache[segment.pk]
 
 
 def _trigger(message: Message) -> str:
@@ -66,10 +92,12 @@ def segments_of(message: Message) -> list[Segment]:
 def messages_explained(customer: Customer, *, now: datetime) -> list[Explained]:
     messages = (
         Message.objects.filter(customer=customer)
-        .select_related("campaign__segment", "flow_run__flow", "flow_step")
+        .select_related("campaign__segment__store", "flow_run__flow", "flow_step")
         .order_by("-created_at", "-pk")
     )
-    cache: dict[int, bool] = {}
+    if hasattr(Message, "decisions"):  # the guardrails' stored decisions, one query for all messages
+        messages = messages.prefetch_related("decisions")
+    cache: dict[int, SegmentCheck] = {}
     return [
         Explained(m, _trigger(m), [_membership(s, customer, now, cache) for s in segments_of(m)])
         for m in messages
@@ -81,10 +109,10 @@ def campaigns_missed(customer: Customer, *, now: datetime) -> list[Missed]:
     campaigns = (
         Campaign.objects.filter(store_id=customer.store_id, materialized_at__isnull=False)
         .exclude(messages__customer=customer)
-        .select_related("segment")
+        .select_related("segment__store")
         .order_by("-materialized_at")[:RECENT_CAMPAIGNS]
     )
-    cache: dict[int, bool] = {}
+    cache: dict[int, SegmentCheck] = {}
     missed = []
     for campaign in campaigns:
         if not _membership(campaign.segment, customer, now, cache).member_now:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 
 from campaigns.broadcasts import campaign_materialize
 from campaigns.keywords import (
@@ -307,3 +309,13 @@ def test_installing_the_default_keywords_twice_keeps_one_of_each(store):
     store_keywords_install(store=store)
 
     assert sorted(Keyword.objects.values_list("word", flat=True)) == ["SHIPPING", "SIZE"]
+
+
+def test_the_install_keywords_command(store):
+    out = StringIO()
+
+    call_command("install_keywords", "--store", "demo", stdout=out)
+
+    assert "2 keyword(s) installed for Trailhead Supply." in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("install_keywords", "--store", "nope")
