@@ -94,6 +94,12 @@ class CampaignAdmin(StoreScopedAdmin):
         *readonly_fields,
     ]
     actions = ["schedule", "pause", "resume", "cancel"]
+    locked_once_scheduled = ["store", "template", "segment", "send_at", "local_send_time"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return [*self.locked_once_scheduled, *self.readonly_fields]
+        return list(self.readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         return (

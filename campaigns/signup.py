@@ -44,6 +44,7 @@ def customer_for_phone(*, store: Store, phone: str, first_name: str = "") -> Cus
     """The store's customer with this E.164 number, created without consent if new."""
     customer = Customer.objects.filter(store=store, phone=phone).first()
     if customer is not None:
+        customer.store = store
         return customer
     timezone, source = _timezone_for(phone, store)
     try:

@@ -8,6 +8,7 @@ so it is rebuilt from PUBLIC_BASE_URL + the request's path and query string.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -80,7 +81,7 @@ def twilio_signed(view):
     return csrf_exempt(require_POST(checked))
 
 
-def message_status_update(*, sid: str, provider_status: str, error_code: str, now) -> int:
+def message_status_update(*, sid: str, provider_status: str, error_code: str, now: datetime) -> int:
     """Move the message forward to the reported status; a late or repeated callback changes nothing."""
     status = TWILIO_STATUS.get(provider_status.lower())
     if not sid or status is None:

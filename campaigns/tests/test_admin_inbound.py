@@ -143,3 +143,35 @@ def test_marketing_staff_see_every_store(client, django_user_model, shop):
     client.force_login(user)
 
     assert client.get("/admin/campaigns/campaign/").context["cl"].result_count == 1
+
+
+def test_a_campaign_is_added_as_a_draft_and_a_foreign_template_is_refused(admin_client, shop):
+    store, _, campaign = shop
+    other = make_store(slug="other", brand_name="Other Shop", from_number="+18445550199")
+    foreign = MessageTemplate.objects.create(store=other, name="Theirs", body="Not ours")
+    form = {
+        "store": store.pk,
+        "name": "Autumn",
+        "slug": "autumn",
+        "segment": campaign.segment_id,
+        "send_at_0": "2026-09-01",
+        "send_at_1": "10:00:00",
+        "local_send_time": "10:00",
+        "valid_hours": "4",
+    }
+
+    refused = admin_client.post("/admin/campaigns/campaign/add/", {**form, "template": foreign.pk})
+    added = admin_client.post("/admin/campaigns/campaign/add/", {**form, "template": campaign.template_id})
+
+    assert "Choose a template of the campaign" in refused.content.decode()
+    assert added.status_code == 302
+    autumn = Campaign.objects.get(slug="autumn")
+    assert (autumn.status, autumn.local_send_time.hour) == (Campaign.Status.DRAFT, 10)
+
+
+def test_a_scheduled_campaign_can_no_longer_change_its_audience(admin_client, shop):
+    _, _, campaign = shop
+
+    response = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/")
+
+    assert "segment" not in response.context["adminform"].form.fields
