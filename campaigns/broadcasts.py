@@ -29,6 +29,7 @@ from .rendering import render_message
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
+PREPARING_LEASE = timedelta(minutes=15)
 S = Message.Status
 WAITING = [S.PENDING, S.HELD, S.QUEUED, S.SENDING]
 C = Campaign.Status
@@ -86,7 +87,7 @@ def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, date
 
 def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Customer]:
     subscribed = members(campaign.segment, now=now).filter(sms_consent=Customer.Consent.SUBSCRIBED)
-    return subscribed.select_related("store").order_by("pk")
+    return subscribed.order_by("pk")
 
 
 def _due(
@@ -99,42 +100,63 @@ def _due(
     return due, len(due) == len(times)
 
 
+def _claim(campaign_id: int, now: datetime) -> Campaign | None:
+    """Take the campaign for preparing, unless it is not due or another worker holds the lease."""
+    free = Q(preparing_until__isnull=True) | Q(preparing_until__lt=now)
+    with transaction.atomic():
+        claimed = (
+            Campaign.objects.filter(free, pk=campaign_id, send_at__lte=now, materialized_at__isnull=True)
+            .filter(status__in=[C.SCHEDULED, C.SENDING])
+            .update(status=C.SENDING, preparing_until=now + PREPARING_LEASE)
+        )
+    if not claimed:
+        return None
+    return Campaign.objects.select_related("template", "segment__store", "store").get(pk=campaign_id)
+
+
+def _still_sending(campaign: Campaign) -> bool:
+    return Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).exists()
+
+
 def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     """Turn a due campaign's recipients into outbox messages; returns how many were created.
 
-    Once for a campaign at one moment; with a local send time, once per tick until the last
-    timezone's moment has come. Recipients who already have the text are skipped in the query.
+    Not one transaction: each batch of 1,000 commits on its own, so a large campaign neither holds
+    the database's write lock for its whole length nor loses finished batches to a crash. A run
+    that stops (crash, pause) is resumed by the next tick: recipients who already have the text
+    are left out by the query and by the idempotency keys. A lease keeps a second worker out.
+    With a local send time, each tick adds the timezones whose moment has come.
     """
-    with transaction.atomic():
-        campaign = (
-            Campaign.objects.select_for_update()
-            .select_related("template", "segment__store", "store")
-            .filter(pk=campaign_id, status__in=[C.SCHEDULED, C.SENDING], materialized_at__isnull=True)
-            .filter(send_at__lte=now)
-            .first()
-        )
-        if campaign is None:  # not due, paused, finished, or another worker got there first
-            return 0
-        has_text = Message.objects.filter(campaign=campaign, customer=OuterRef("pk"))
-        recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
-        due, complete = _due(campaign, recipients, now)
-        recipients = recipients.filter(timezone__in=list(due))
-        created, last_pk = 0, 0
-        while batch := list(recipients.filter(pk__gt=last_pk)[:BATCH]):
-            created += len(messages_create(drafts=_drafts(campaign, batch, due), now=now))
-            last_pk = batch[-1].pk
-        _record_materialized(campaign, complete, now)
+    campaign = _claim(campaign_id, now)
+    if campaign is None:
+        return 0
+    has_text = Message.objects.filter(campaign=campaign, customer=OuterRef("pk"))
+    recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
+    due, complete = _due(campaign, recipients, now)
+    # The segment query runs once; batches are then plain primary-key lookups.
+    ids = list(recipients.filter(timezone__in=list(due)).values_list("pk", flat=True))
+    created = 0
+    for start in range(0, len(ids), BATCH):
+        if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
+            complete = False
+            break
+        batch = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        for customer in batch:
+            customer.store = campaign.store
+        created += len(messages_create(drafts=_drafts(campaign, batch, due), now=now))
+    _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
 
 
 def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> None:
-    total = Message.objects.filter(campaign=campaign).count()
-    campaign.recipients_count = total
-    campaign.status = C.DONE if complete and not total else C.SENDING
-    campaign.materialized_at = now if complete else None
-    campaign.finished_at = now if campaign.status == C.DONE else None
-    campaign.save(update_fields=["status", "recipients_count", "materialized_at", "finished_at"])
+    with transaction.atomic():
+        total = Message.objects.filter(campaign=campaign).count()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            recipients_count=total, materialized_at=now if complete else None, preparing_until=None
+        )
+        if complete and not total:
+            Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).update(status=C.DONE, finished_at=now)
 
 
 def campaign_materialize_task(campaign_id: int) -> int:

@@ -36,6 +36,9 @@ class Campaign(models.Model):
     recipients_count = models.PositiveIntegerField(default=0, editable=False)
     materialized_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    preparing_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A worker is preparing its recipients until then."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="campaign_slug_per_store")]

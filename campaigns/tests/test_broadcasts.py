@@ -115,11 +115,26 @@ def test_materializing_again_creates_nothing_twice(store):
     campaign_materialize(campaign_id=campaign.pk, now=NOW)
 
     assert campaign_materialize(campaign_id=campaign.pk, now=NOW) == 0
-    Campaign.objects.filter(pk=campaign.pk).update(
-        status=C.SCHEDULED
-    )  # as if a worker died after the inserts
-    assert campaign_materialize(campaign_id=campaign.pk, now=NOW) == 0
     assert Message.objects.filter(campaign=campaign).count() == 1
+
+
+def test_a_run_that_died_midway_is_finished_by_the_next_without_duplicates(store):
+    subscribed(store, "+14155550101", NOW)
+    subscribed(store, "+14155550102", NOW)
+    campaign = new_campaign(store)
+    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    # As if the worker died after its first batch: one text stored, the campaign not marked prepared.
+    Message.objects.filter(campaign=campaign).order_by("pk").last().delete()
+    Campaign.objects.filter(pk=campaign.pk).update(
+        materialized_at=None, preparing_until=NOW + timedelta(minutes=5)
+    )
+
+    assert campaign_materialize(campaign_id=campaign.pk, now=NOW + timedelta(minutes=1)) == 0  # lease held
+    assert campaign_materialize(campaign_id=campaign.pk, now=NOW + timedelta(minutes=20)) == 1
+
+    assert Message.objects.filter(campaign=campaign).count() == 2
+    campaign.refresh_from_db()
+    assert (campaign.recipients_count, campaign.preparing_until) == (2, None)
 
 
 def test_a_campaign_is_not_materialized_before_its_time_or_as_a_draft(store):
