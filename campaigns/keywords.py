@@ -293,13 +293,11 @@ DEFAULT_KEYWORDS = {
 def store_keywords_install(*, store: Store) -> int:
     """The seed's SIZE and SHIPPING auto-replies for a store; words it already has are kept."""
     with transaction.atomic():
-        created = Keyword.objects.bulk_create(
-            [
-                Keyword(
-                    store=store, word=word, reply=text.format(brand=store.brand_name, site=store.site_url)
-                )
-                for word, text in DEFAULT_KEYWORDS.items()
-            ],
-            ignore_conflicts=True,
-        )
-    return len(created)
+        existing = set(Keyword.objects.filter(store=store).values_list("word", flat=True))
+        missing = [
+            Keyword(store=store, word=word, reply=text.format(brand=store.brand_name, site=store.site_url))
+            for word, text in DEFAULT_KEYWORDS.items()
+            if word not in existing
+        ]
+        Keyword.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
