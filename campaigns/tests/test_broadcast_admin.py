@@ -57,3 +57,20 @@ def test_the_progress_page_shows_the_bar_and_pausing_holds_the_campaign(admin_pa
     width = admin_page.eval_on_selector(".progress .bg-delivered", "e => e.getBoundingClientRect().width")
     total = admin_page.eval_on_selector(".progress", "e => e.getBoundingClientRect().width")
     assert round(width / total, 2) == 0.45
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_why_this_text_is_one_click_from_the_message_list(admin_page):
+    campaign = summer_drop()
+    suppressed = Message.objects.filter(campaign=campaign, status=Message.Status.SUPPRESSED).first()
+    base = admin_page.live_server_url
+
+    admin_page.goto(f"{base}/admin/campaigns/message/?status__exact=suppressed")
+    admin_page.click(f"a[href='/admin/campaigns/message/why/{suppressed.customer_id}/']")
+    admin_page.wait_for_selector("#why-this-text")
+
+    page = admin_page.inner_text("#why-this-text")
+    assert "Campaign “Summer drop”" in page
+    assert "frequency_cap" in page
+    assert "Everyone" in page
