@@ -1,6 +1,7 @@
 from .broadcasts import Campaign
 from .flows import Flow, FlowRun, FlowStep
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
+from .inbound import InboundMessage, Keyword
 from .outbox import Message
 from .templates import Link, MessageTemplate
 
@@ -10,6 +11,8 @@ __all__ = [
     "FlowRun",
     "FlowStep",
     "GuardrailDecision",
+    "InboundMessage",
+    "Keyword",
     "Link",
     "Message",
     "MessageTemplate",

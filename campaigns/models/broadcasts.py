@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
 class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        SCHEDULED = "scheduled"
+        SENDING = "sending"
+        PAUSED = "paused"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100)
     template = models.ForeignKey("campaigns.MessageTemplate", on_delete=models.PROTECT)
     segment = models.ForeignKey("customers.Segment", on_delete=models.PROTECT)
-    send_at = models.DateTimeField()
+    send_at = models.DateTimeField(
+        help_text="When the campaign starts. With a local send time, each recipient gets the text at "
+        "the first such time in their own timezone after this moment."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    local_send_time = models.TimeField(
+        null=True, blank=True, help_text="Same local time for every recipient, e.g. 10:00 in their timezone."
+    )
+    valid_hours = models.PositiveSmallIntegerField(
+        default=6, help_text="Hours after its send time a text may still go out; later it is dropped."
+    )
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    paused_from = models.CharField(max_length=10, choices=Status, blank=True, editable=False)
+    recipients_count = models.PositiveIntegerField(default=0, editable=False)
+    materialized_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    preparing_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A worker is preparing its recipients until then."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="campaign_slug_per_store")]
+        indexes = [models.Index(fields=["status", "send_at"])]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        for field in ("template", "segment"):
+            related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
+            if related is not None and self.store_id and related.store_id != self.store_id:
+                raise ValidationError({field: f"Choose a {field} of the campaign's store."})

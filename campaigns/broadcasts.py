@@ -1,0 +1,275 @@
+"""Broadcast campaigns: one template to a segment's subscribers, at one moment or at one local time.
+
+A campaign is materialized in bulk: its subscribed members become outbox messages in batches,
+each keyed `campaign:<id>:<customer id>`, so running it twice creates nothing twice. With a local
+send time ("10:00 in their timezone") each timezone is materialized when its moment comes, so the
+guardrails (quiet hours, caps) judge every text at the time it really goes out.
+Sending is the outbox's job; it skips messages of paused campaigns (`paused_campaign_ids`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from customers.models import Customer
+from customers.segments import members
+
+from .models import Campaign, Message
+from .outbox import MessageDraft, messages_create
+from .rendering import render_message
+
+logger = logging.getLogger(__name__)
+
+BATCH = 1000
+PREPARING_LEASE = timedelta(minutes=15)
+S = Message.Status
+WAITING = [S.PENDING, S.HELD, S.QUEUED, S.SENDING]
+C = Campaign.Status
+
+
+class CampaignStateError(ValueError):
+    pass
+
+
+def local_send_at(*, starts: datetime, local_time: time, tz_name: str) -> datetime:
+    """The first `local_time` in the timezone at or after `starts`, in UTC."""
+    tz = ZoneInfo(tz_name)
+    day = starts.astimezone(tz).date()
+    for offset in (0, 1):
+        # Through UTC and back, so a wall time that DST skips lands on the real instant after it.
+        candidate = datetime.combine(day + timedelta(days=offset), local_time, tzinfo=tz).astimezone(UTC)
+        if candidate >= starts:
+            return candidate
+    raise AssertionError("unreachable: the next day's local time is always after the start")
+
+
+def send_time(campaign: Campaign, tz_name: str) -> datetime:
+    """When the campaign's text goes to a recipient in this timezone."""
+    if campaign.local_send_time is None:
+        return campaign.send_at
+    try:
+        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz_name = campaign.store.default_timezone
+        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+
+
+def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, datetime]) -> list[MessageDraft]:
+    drafts = []
+    for customer in customers:
+        rendered = render_message(
+            template_body=campaign.template.body,
+            customer=customer,
+            snapshot={},
+            utm_campaign=campaign.slug,
+            utm_content="broadcast",
+        )
+        drafts.append(
+            MessageDraft(
+                customer=customer,
+                body=rendered.body,
+                idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
+                links=rendered.links,
+                campaign_id=campaign.pk,
+                valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
+            )
+        )
+    return drafts
+
+
+def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Customer]:
+    subscribed = members(campaign.segment, now=now).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+    return subscribed.order_by("pk")
+
+
+def _due(
+    campaign: Campaign, recipients: QuerySet[Customer], now: datetime
+) -> tuple[dict[str, datetime], bool]:
+    """The timezones whose send time has come (with that time), and whether that is all of them."""
+    zones = set(recipients.order_by().values_list("timezone", flat=True).distinct())
+    times = {tz: send_time(campaign, tz) for tz in zones}
+    due = {tz: at for tz, at in times.items() if at <= now}
+    return due, len(due) == len(times)
+
+
+def _claim(campaign_id: int, now: datetime) -> Campaign | None:
+    """Take the campaign for preparing, unless it is not due or another worker holds the lease."""
+    free = Q(preparing_until__isnull=True) | Q(preparing_until__lt=now)
+    with transaction.atomic():
+        claimed = (
+            Campaign.objects.filter(free, pk=campaign_id, send_at__lte=now, materialized_at__isnull=True)
+            .filter(status__in=[C.SCHEDULED, C.SENDING])
+            .update(status=C.SENDING, preparing_until=now + PREPARING_LEASE)
+        )
+    if not claimed:
+        return None
+    return Campaign.objects.select_related("template", "segment__store", "store").get(pk=campaign_id)
+
+
+def _still_sending(campaign: Campaign) -> bool:
+    return Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).exists()
+
+
+def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
+    """Turn a due campaign's recipients into outbox messages; returns how many were created.
+
+    Not one transaction: each batch of 1,000 commits on its own, so a large campaign neither holds
+    the database's write lock for its whole length nor loses finished batches to a crash. A run
+    that stops (crash, pause) is resumed by the next tick: recipients who already have the text
+    are left out by the query and by the idempotency keys. A lease keeps a second worker out.
+    With a local send time, each tick adds the timezones whose moment has come.
+    """
+    campaign = _claim(campaign_id, now)
+    if campaign is None:
+        return 0
+    has_text = Message.objects.filter(campaign=campaign, customer=OuterRef("pk"))
+    recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
+    due, complete = _due(campaign, recipients, now)
+    # The segment query runs once; batches are then plain primary-key lookups.
+    ids = list(recipients.filter(timezone__in=list(due)).values_list("pk", flat=True))
+    created = 0
+    for start in range(0, len(ids), BATCH):
+        if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
+            complete = False
+            break
+        batch = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
+        for customer in batch:
+            customer.store = campaign.store
+        created += len(messages_create(drafts=_drafts(campaign, batch, due), now=now))
+    _record_materialized(campaign, complete, now)
+    logger.info("Campaign %s: %s messages materialized", campaign_id, created)
+    return created
+
+
+def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> None:
+    with transaction.atomic():
+        total = Message.objects.filter(campaign=campaign).count()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            recipients_count=total, materialized_at=now if complete else None, preparing_until=None
+        )
+        if complete and not total:
+            Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).update(status=C.DONE, finished_at=now)
+
+
+def campaign_materialize_task(campaign_id: int) -> int:
+    return campaign_materialize(campaign_id=campaign_id, now=timezone.now())
+
+
+def _move(campaign: Campaign, allowed: set[str], **changes: object) -> Campaign:
+    with transaction.atomic():
+        moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(**changes)
+        if not moved:
+            campaign.refresh_from_db(fields=["status"])
+            raise CampaignStateError(f"A {campaign.get_status_display().lower()} campaign cannot do that.")
+    campaign.refresh_from_db()
+    return campaign
+
+
+def campaign_schedule(*, campaign: Campaign) -> Campaign:
+    return _move(campaign, {C.DRAFT}, status=C.SCHEDULED)
+
+
+def campaign_pause(*, campaign: Campaign) -> Campaign:
+    """Stop handing out its texts; messages already with the provider go on."""
+    campaign.refresh_from_db(fields=["status"])
+    return _move(campaign, {C.SCHEDULED, C.SENDING}, status=C.PAUSED, paused_from=campaign.status)
+
+
+def campaign_resume(*, campaign: Campaign) -> Campaign:
+    campaign.refresh_from_db(fields=["status", "paused_from"])
+    return _move(campaign, {C.PAUSED}, status=campaign.paused_from or C.SCHEDULED, paused_from="")
+
+
+def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
+    """Cancel it: texts not yet claimed for sending are suppressed with the reason."""
+    with transaction.atomic():
+        campaign = _move(
+            campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
+        )
+        Message.objects.filter(campaign=campaign, status__in=[S.PENDING, S.HELD, S.QUEUED]).update(
+            status=S.SUPPRESSED, reason="campaign_cancelled", updated_at=now
+        )
+    return campaign
+
+
+def paused_campaign_ids() -> QuerySet[Campaign]:
+    """Campaigns whose queued texts must not be handed out; usable as a subquery."""
+    return Campaign.objects.filter(status=C.PAUSED).values("pk")
+
+
+def campaigns_finish(*, now: datetime) -> int:
+    waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=WAITING)
+    with transaction.atomic():
+        return (
+            Campaign.objects.filter(status=C.SENDING, materialized_at__isnull=False)
+            .exclude(Exists(waiting))
+            .update(status=C.DONE, finished_at=now)
+        )
+
+
+def broadcasts_tick(*, now: datetime) -> list[int]:
+    """Queue materialization of due campaigns and close finished ones; for the scheduler's tick."""
+    preparing = Q(status=C.SCHEDULED) | Q(status=C.SENDING, materialized_at__isnull=True)
+    due = list(Campaign.objects.filter(preparing, send_at__lte=now).values_list("pk", flat=True))
+    for pk in due:
+        transaction.on_commit(lambda pk=pk: async_task("campaigns.broadcasts.campaign_materialize_task", pk))
+    campaigns_finish(now=now)
+    return due
+
+
+@dataclass
+class Progress:
+    materialized: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    suppressed_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def count(self, *statuses: str) -> int:
+        return sum(self.by_status.get(s, 0) for s in statuses)
+
+    @property
+    def waiting(self) -> int:
+        return self.count(*WAITING)
+
+    @property
+    def bars(self) -> list[tuple[str, str, int, float]]:
+        """(label, css class, count, percent) for a stacked progress bar."""
+        parts = [
+            ("Delivered", "bg-delivered", self.count(S.DELIVERED)),
+            ("Sent", "bg-sent", self.count(S.SENT)),
+            ("Failed", "bg-failed", self.count(S.FAILED, S.UNDELIVERED)),
+            ("Suppressed", "bg-suppressed", self.count(S.SUPPRESSED)),
+            ("Waiting", "bg-waiting", self.waiting),
+        ]
+        total = self.materialized or 1
+        return [(label, css, n, round(100 * n / total, 1)) for label, css, n in parts]
+
+    @property
+    def stages(self) -> list[tuple[str, int]]:
+        """Every status in pipeline order, with its count."""
+        return [(label, self.by_status.get(value, 0)) for value, label in S.choices]
+
+    @property
+    def percent_done(self) -> float:
+        return (
+            round(100 * (self.materialized - self.waiting) / self.materialized, 1) if self.materialized else 0
+        )
+
+
+def campaign_progress(campaign: Campaign) -> Progress:
+    rows = Message.objects.filter(campaign=campaign).values("status", "reason").annotate(n=Count("pk"))
+    progress = Progress()
+    for row in rows:
+        progress.materialized += row["n"]
+        progress.by_status[row["status"]] = progress.by_status.get(row["status"], 0) + row["n"]
+        if row["status"] == S.SUPPRESSED:
+            reason = row["reason"] or "unspecified"
+            progress.suppressed_by_reason[reason] = progress.suppressed_by_reason.get(reason, 0) + row["n"]
+    return progress

@@ -1,0 +1,303 @@
+"""What a customer's text means: keyword families, store keywords, and what the app does about it.
+
+Matching ignores case, spaces and punctuation ("S.T.O.P", " stop! ", "Opt-out"); a short phrase
+made of an opt-out word and filler ("stop texting me", "please unsubscribe me") is an opt-out too.
+Twilio's `OptOutType` (sent when Advanced Opt-Out is on) wins over the body, and then Twilio has
+already replied, so the app records the change and stays silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+
+from customers.consent import consent_change
+from customers.models import ConsentRecord, Customer, Event, Store
+
+from .models import InboundMessage, Keyword
+from .signup import (
+    confirmation_prompt,
+    customer_for_phone,
+    customer_signup_confirm,
+    phone_e164,
+    signup_requested,
+    welcome_text,
+)
+
+logger = logging.getLogger(__name__)
+
+OPT_OUT = "opt_out"
+OPT_IN = "opt_in"
+CONFIRM = "confirm"
+HELP = "help"
+PREFERENCE = "preference"
+JOIN = "join"
+STORE_KEYWORD = "store_keyword"
+MESSAGE = "message"
+
+FAMILIES: dict[str, set[str]] = {
+    OPT_OUT: {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"},
+    OPT_IN: {"START", "UNSTOP"},
+    CONFIRM: {"YES", "Y"},
+    HELP: {"HELP", "INFO"},
+    PREFERENCE: {"DEALS", "DEAL", "DROPS", "DROP", "RESTOCKS", "RESTOCK"},
+    JOIN: {"JOIN", "SUBSCRIBE"},
+}
+RESERVED = frozenset().union(*FAMILIES.values())
+TOPICS = {"DEAL": "deals", "DROP": "drops", "RESTOCK": "restocks"}
+TOPIC_LABELS = {"deals": "deals", "drops": "new drops", "restocks": "restocks"}
+
+OPT_OUT_TWILIO = {"STOP": OPT_OUT, "START": OPT_IN, "HELP": HELP}
+OPT_OUT_VERBS = FAMILIES[OPT_OUT] | {"UNSUB", "REMOVE"}
+# Words that may surround an opt-out verb without changing its meaning.
+FILLER = set(
+    "PLEASE PLS PLZ NOW THANKS THANK YOU THX ME MY IT THIS ALL THE FROM LIST TEXT TEXTS TEXTING "
+    "MESSAGE MESSAGES MESSAGING MSG MSGS SMS SENDING ANY MORE OF TO NUMBER OFF OUT ASAP".split()
+)
+OPT_OUT_PHRASES = [
+    re.compile(p)
+    for p in (
+        r"^(PLEASE )?(DO NOT|DONT) (TEXT|MESSAGE|CONTACT) ME( ANYMORE| AGAIN)?( PLEASE)?$",
+        r"^(PLEASE )?TAKE ME OFF( (THE|YOUR|THIS) LIST)?( PLEASE)?$",
+        r"^NO MORE (TEXTS|MESSAGES)( PLEASE)?$",
+        r"^(PLEASE )?OPT ME OUT( PLEASE)?$",
+        r"^LEAVE ME ALONE$",
+        r"^WRONG NUMBER$",
+    )
+]
+
+
+@dataclass(frozen=True)
+class Match:
+    family: str
+    word: str = ""
+
+
+def words(body: str) -> list[str]:
+    return re.sub(r"[^\w\s]|_", "", body.upper().replace("'", "")).split()
+
+
+def compact(body: str) -> str:
+    return "".join(words(body))
+
+
+def _is_opt_out_phrase(tokens: list[str]) -> bool:
+    if not tokens or len(tokens) > 8:
+        return False
+    if any(p.match(" ".join(tokens)) for p in OPT_OUT_PHRASES):
+        return True
+    verbs = [t for t in tokens if t in OPT_OUT_VERBS]
+    return bool(verbs) and all(t in OPT_OUT_VERBS or t in FILLER for t in tokens)
+
+
+def classify(body: str, *, opt_out_type: str = "", store_words: frozenset[str] = frozenset()) -> Match:
+    """The family a text belongs to; store keywords are matched by the caller's `store_words`."""
+    word = compact(body)
+    if opt_out_type.upper() in OPT_OUT_TWILIO:
+        return Match(OPT_OUT_TWILIO[opt_out_type.upper()], word or opt_out_type.upper())
+    for family, members in FAMILIES.items():
+        if word in members:
+            return Match(family, word)
+    if word in store_words:
+        return Match(STORE_KEYWORD, word)
+    if _is_opt_out_phrase(words(body)):
+        return Match(OPT_OUT, " ".join(words(body))[:30])
+    return Match(MESSAGE)
+
+
+def store_for(*, to: str, messaging_service_sid: str) -> Store | None:
+    match = Q(from_number=to) if to else Q(pk__in=[])
+    if messaging_service_sid:
+        match |= Q(messaging_service_sid=messaging_service_sid)
+    stores = list(Store.objects.filter(match)[:2])
+    by_number = [s for s in stores if to and s.from_number == to]
+    return (by_number or stores or [None])[0]
+
+
+def help_text(store: Store) -> str:
+    about = store.help_text.strip() or "Questions about your order? We're here to help."
+    contact = store.contact_email or store.site_url
+    return (
+        f"{store.brand_name}: {about} Contact: {contact}. Msg & data rates may apply. Reply STOP to cancel."
+    )
+
+
+def opt_out_text(store: Store) -> str:
+    return f"{store.brand_name}: You're unsubscribed and will get no more texts. Reply START to resubscribe."
+
+
+@dataclass
+class Handled:
+    outcome: str
+    reply: str = ""
+    handled: bool = True
+
+
+def _opt_out(customer: Customer, match: Match, twilio_replied: bool, now: datetime) -> Handled:
+    consent_change(
+        customer=customer,
+        action=ConsentRecord.Action.OPT_OUT,
+        source="keyword",
+        occurred_at=now,
+        keyword=match.word,
+    )
+    return Handled(InboundMessage.Outcome.OPTED_OUT, "" if twilio_replied else opt_out_text(customer.store))
+
+
+def _join(customer: Customer, match: Match, to: str, now: datetime) -> Handled:
+    store = customer.store
+    if customer.is_subscribed:
+        return Handled(
+            InboundMessage.Outcome.JOIN_REQUESTED, f"{store.brand_name}: You're already subscribed."
+        )
+    signup_requested(
+        customer=customer,
+        source="keyword",
+        wording=f"Texted {match.word} to {to}",
+        keyword=match.word,
+        now=now,
+    )
+    return Handled(InboundMessage.Outcome.JOIN_REQUESTED, confirmation_prompt(store))
+
+
+def _opt_in(customer: Customer, match: Match, to: str, twilio_replied: bool, now: datetime) -> Handled:
+    store = customer.store
+    if customer_signup_confirm(customer=customer, source="keyword", keyword=match.word, now=now):
+        return Handled(InboundMessage.Outcome.CONFIRMED, welcome_text(store))
+    if customer.sms_consent == Customer.Consent.UNSUBSCRIBED:
+        consent_change(
+            customer=customer,
+            action=ConsentRecord.Action.OPT_IN,
+            source="keyword",
+            occurred_at=now,
+            wording=f"Texted {match.word} to {to} after opting out",
+            keyword=match.word,
+        )
+        return Handled(InboundMessage.Outcome.OPTED_IN, "" if twilio_replied else welcome_text(store))
+    if match.family == CONFIRM:  # a "yes" from someone with nothing to confirm is for the staff
+        return Handled(InboundMessage.Outcome.MESSAGE, handled=False)
+    return _join(customer, match, to, now)
+
+
+def _preference(customer: Customer, match: Match, now: datetime) -> Handled:
+    topic = TOPICS[match.word.rstrip("S")]
+    if topic not in customer.topics:
+        customer.topics = [*customer.topics, topic]
+        customer.save(update_fields=["topics", "updated_at"])
+    Event.objects.create(
+        store_id=customer.store_id,
+        customer=customer,
+        type="preference_set",
+        occurred_at=now,
+        received_at=now,
+        properties={"topics": customer.topics, "source": "keyword", "keyword": match.word},
+        idempotency_key=f"preference:{uuid.uuid4().hex}",
+    )
+    label = TOPIC_LABELS[topic]
+    return Handled(
+        InboundMessage.Outcome.PREFERENCE,
+        f"{customer.store.brand_name}: Got it, we'll text you about {label}. Reply STOP to cancel.",
+    )
+
+
+def _handle(customer: Customer, match: Match, params: Mapping[str, str], now: datetime) -> Handled:
+    to = params.get("To", "")
+    twilio_replied = bool(params.get("OptOutType"))
+    if match.family == OPT_OUT:
+        return _opt_out(customer, match, twilio_replied, now)
+    if match.family in (OPT_IN, CONFIRM):
+        return _opt_in(customer, match, to, twilio_replied, now)
+    if match.family == HELP:
+        return Handled(InboundMessage.Outcome.HELP, "" if twilio_replied else help_text(customer.store))
+    if match.family == PREFERENCE:
+        return _preference(customer, match, now)
+    if match.family == JOIN:
+        return _join(customer, match, to, now)
+    if match.family == STORE_KEYWORD:
+        keyword = Keyword.objects.get(store_id=customer.store_id, word=match.word)
+        if keyword.action == Keyword.Action.JOIN:
+            return _join(customer, match, to, now)
+        return Handled(InboundMessage.Outcome.KEYWORD, keyword.reply, handled=False)
+    return Handled(InboundMessage.Outcome.MESSAGE, handled=False)
+
+
+def _receive(params: Mapping[str, str], sid: str, now: datetime) -> str:
+    body = params.get("Body", "")
+    inbound = InboundMessage(
+        provider_sid=sid,
+        from_number=params.get("From", "")[:32],
+        to_number=params.get("To", "")[:32],
+        messaging_service_sid=params.get("MessagingServiceSid", "")[:34],
+        body=body,
+        opt_out_type=params.get("OptOutType", "")[:8],
+        received_at=now,
+    )
+    store = store_for(to=inbound.to_number, messaging_service_sid=inbound.messaging_service_sid)
+    phone = phone_e164(inbound.from_number)
+    if store is None or phone is None:
+        logger.warning("Inbound text to %s from %s matches no store or number", inbound.to_number, phone)
+        inbound.outcome = (
+            InboundMessage.Outcome.UNKNOWN_STORE if store is None else InboundMessage.Outcome.MESSAGE
+        )
+        inbound.store = store
+        inbound.save()
+        return ""
+    customer = customer_for_phone(store=store, phone=phone)
+    store_words = frozenset(Keyword.objects.filter(store=store, active=True).values_list("word", flat=True))
+    match = classify(body, opt_out_type=inbound.opt_out_type, store_words=store_words)
+    result = _handle(customer, match, params, now)
+    inbound.store, inbound.customer, inbound.keyword = store, customer, match.word
+    inbound.outcome, inbound.reply, inbound.handled = result.outcome, result.reply, result.handled
+    inbound.handled_at = now if result.handled else None
+    inbound.save()
+    return result.reply
+
+
+def inbound_receive(*, params: Mapping[str, str], now: datetime) -> str:
+    """Act on one inbound text (Twilio's webhook parameters); returns the reply, "" for none.
+
+    A webhook Twilio delivers twice (same MessageSid) is acted on once and answered the same way.
+    """
+    sid = (params.get("MessageSid") or params.get("SmsSid") or "")[:64]
+    if sid and (seen := InboundMessage.objects.filter(provider_sid=sid).first()):
+        return seen.reply
+    try:
+        with transaction.atomic():
+            return _receive(params, sid, now)
+    except IntegrityError:
+        seen = InboundMessage.objects.filter(provider_sid=sid).first() if sid else None
+        if seen is None:
+            raise
+        return seen.reply
+
+
+def inbound_mark_handled(*, messages: QuerySet[InboundMessage], user: object, now: datetime) -> int:
+    with transaction.atomic():
+        return messages.filter(handled=False).update(handled=True, handled_at=now, handled_by=user)
+
+
+DEFAULT_KEYWORDS = {
+    "SIZE": "{brand}: Happy to help with sizing! Reply with the item and your usual size, or see {site}.",
+    "SHIPPING": "{brand}: Orders ship in 1-2 business days; tracking arrives by email. Reply with your "
+    "order number for an update.",
+}
+
+
+def store_keywords_install(*, store: Store) -> int:
+    """The seed's SIZE and SHIPPING auto-replies for a store; words it already has are kept."""
+    with transaction.atomic():
+        existing = set(Keyword.objects.filter(store=store).values_list("word", flat=True))
+        missing = [
+            Keyword(store=store, word=word, reply=text.format(brand=store.brand_name, site=store.site_url))
+            for word, text in DEFAULT_KEYWORDS.items()
+            if word not in existing
+        ]
+        Keyword.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)

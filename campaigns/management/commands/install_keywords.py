@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns.keywords import store_keywords_install
+from customers.models import Store
+
+
+class Command(BaseCommand):
+    help = "Install the SIZE and SHIPPING auto-reply keywords for a store (existing words are kept)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--store", required=True, help="The store's slug")
+
+    def handle(self, *args, store: str, **options) -> None:
+        found = Store.objects.filter(slug=store).first()
+        if found is None:
+            raise CommandError(f"No store with slug {store!r}.")
+        created = store_keywords_install(store=found)
+        self.stdout.write(f"{created} keyword(s) installed for {found.brand_name}.")

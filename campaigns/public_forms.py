@@ -1,0 +1,79 @@
+"""Forms of the public pages: sign-up and the subscriber's preferences."""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+
+from customers.models import Customer, Store
+
+from .preferences import FREQUENCY_CHOICES, TOPIC_CHOICES
+from .signup import phone_e164
+
+
+def signup_disclosure(store: Store) -> str:
+    return (
+        f"I agree to receive recurring automated marketing text messages (e.g. cart reminders) from "
+        f"{store.brand_name} at the number provided. Consent is not a condition of purchase. "
+        "Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+    )
+
+
+class SignupForm(forms.Form):
+    phone = forms.CharField(label="Mobile number", max_length=32, help_text="e.g. (415) 555-0100")
+    first_name = forms.CharField(label="First name", max_length=100, required=False)
+    consent = forms.BooleanField(
+        error_messages={"required": "Tick the box to agree to receive texts; we need your consent."}
+    )
+
+    def __init__(self, *args: object, store: Store, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["consent"].label = signup_disclosure(store)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Sign me up", css_class="btn-primary"))
+
+    def clean_phone(self) -> str:
+        phone = phone_e164(self.cleaned_data["phone"])
+        if phone is None:
+            raise forms.ValidationError("Enter a valid US mobile number, e.g. (415) 555-0100.")
+        return phone
+
+
+def opt_out_label(store: Store) -> str:
+    return f"Stop all texts from {store.brand_name}"
+
+
+RESUBSCRIBE_LABEL = "Text me again (we'll send a text to confirm)"
+
+
+class PreferencesForm(forms.Form):
+    topics = forms.MultipleChoiceField(
+        label="What would you like to hear about?",
+        choices=TOPIC_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    categories = forms.MultipleChoiceField(
+        label="Favourite categories", widget=forms.CheckboxSelectMultiple, required=False
+    )
+    frequency = forms.ChoiceField(
+        label="How often?", choices=FREQUENCY_CHOICES, widget=forms.RadioSelect, required=False
+    )
+    opt_out = forms.BooleanField(required=False)
+    resubscribe = forms.BooleanField(label=RESUBSCRIBE_LABEL, required=False)
+
+    def __init__(self, *args: object, customer: Customer, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        store = customer.store
+        names = list(store.categories.order_by("name").values_list("name", flat=True))
+        self.fields["categories"].choices = [(n, n) for n in names]
+        if not names:
+            del self.fields["categories"]
+        self.fields["opt_out"].label = opt_out_label(store)
+        if customer.sms_consent == Customer.Consent.UNSUBSCRIBED:
+            del self.fields["opt_out"]
+        else:
+            del self.fields["resubscribe"]
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save my choices", css_class="btn-primary"))

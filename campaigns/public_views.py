@@ -1,0 +1,94 @@
+"""Public pages: the store's signup page and each subscriber's preference page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from customers.models import Customer, Store
+
+from .preferences import customer_opt_out_from_page, customer_preferences_update
+from .public_forms import RESUBSCRIBE_LABEL, PreferencesForm, SignupForm, opt_out_label, signup_disclosure
+from .signup import customer_for_phone, customer_signup_request
+
+
+def _client(request: HttpRequest) -> tuple[str | None, str]:
+    return request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")
+
+
+def signup(request: HttpRequest, slug: str) -> HttpResponse:
+    store = get_object_or_404(Store, slug=slug)
+    form = SignupForm(request.POST or None, store=store)
+    if request.method == "POST" and form.is_valid():
+        ip, user_agent = _client(request)
+        with transaction.atomic():
+            customer = customer_for_phone(
+                store=store, phone=form.cleaned_data["phone"], first_name=form.cleaned_data["first_name"]
+            )
+            customer_signup_request(
+                customer=customer,
+                source="signup_page",
+                wording=signup_disclosure(store),
+                now=timezone.now(),
+                ip=ip,
+                user_agent=user_agent,
+            )
+        return redirect("public:signup_sent", slug=store.slug)
+    return render(request, "campaigns/signup.html", {"store": store, "form": form})
+
+
+def signup_sent(request: HttpRequest, slug: str) -> HttpResponse:
+    store = get_object_or_404(Store, slug=slug)
+    return render(request, "campaigns/signup_sent.html", {"store": store})
+
+
+def _initial(customer: Customer) -> dict[str, object]:
+    return {
+        "topics": customer.topics,
+        "categories": customer.favorite_categories,
+        "frequency": customer.frequency,
+    }
+
+
+def _save_preferences(request: HttpRequest, customer: Customer, data: dict) -> str:
+    ip, user_agent = _client(request)
+    now = timezone.now()
+    with transaction.atomic():
+        customer_preferences_update(
+            customer=customer,
+            topics=data["topics"],
+            categories=data.get("categories", customer.favorite_categories),
+            frequency=data["frequency"],
+            source="preference_page",
+            now=now,
+        )
+        if data.get("opt_out"):
+            wording = opt_out_label(customer.store)
+            customer_opt_out_from_page(
+                customer=customer, wording=wording, now=now, ip=ip, user_agent=user_agent
+            )
+            return "You're unsubscribed: we won't text you again."
+        if data.get("resubscribe"):
+            customer_signup_request(
+                customer=customer,
+                source="preference_page",
+                wording=RESUBSCRIBE_LABEL,
+                now=now,
+                ip=ip,
+                user_agent=user_agent,
+            )
+            return "Check your phone: reply Y to the text we just sent to confirm."
+    return "Your choices are saved."
+
+
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    customer = get_object_or_404(Customer.objects.select_related("store"), prefs_token=token)
+    form = PreferencesForm(request.POST or None, customer=customer, initial=_initial(customer))
+    if request.method == "POST" and form.is_valid():
+        messages.success(request, _save_preferences(request, customer, form.cleaned_data))
+        return redirect("public:preferences", token=token)
+    context = {"store": customer.store, "customer": customer, "form": form}
+    return render(request, "campaigns/preferences.html", context)

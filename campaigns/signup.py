@@ -1,0 +1,155 @@
+"""Consent the app captures itself: double opt-in ("Reply Y to confirm"), then confirmed.
+
+Entry points: the public signup page, a join keyword, and `customer_signup_request` for an API
+sign-up that comes without consent evidence. Only a confirmation moves a number to subscribed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import phonenumbers
+from django.db import IntegrityError, transaction
+from phonenumbers import timezone as phone_timezones
+
+from customers.consent import consent_change
+from customers.models import ConsentRecord, Customer, Store
+
+from .models import Message
+from .outbox import MessageDraft, messages_create
+
+# One "Reply Y" text per number and day at most: a form submitted again (or by someone typing a
+# stranger's number over and over) does not turn into a stream of texts.
+REQUEST_COOLDOWN = timedelta(hours=24)
+
+
+def phone_e164(raw: str, *, region: str = "US") -> str | None:
+    try:
+        parsed = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _timezone_for(phone: str, store: Store) -> tuple[str, str]:
+    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone))
+    if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
+        return zones[0], Customer.TimezoneSource.PHONE
+    return store.default_timezone, Customer.TimezoneSource.STORE
+
+
+def customer_for_phone(*, store: Store, phone: str, first_name: str = "") -> Customer:
+    """The store's customer with this E.164 number, created without consent if new."""
+    customer = Customer.objects.filter(store=store, phone=phone).first()
+    if customer is not None:
+        customer.store = store
+        return customer
+    timezone, source = _timezone_for(phone, store)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                store=store, phone=phone, first_name=first_name, timezone=timezone, timezone_source=source
+            )
+    except IntegrityError:  # created by a concurrent request a moment ago
+        customer = Customer.objects.get(store=store, phone=phone)
+    customer.store = store
+    return customer
+
+
+def confirmation_prompt(store: Store) -> str:
+    return (
+        f"{store.brand_name}: Reply Y to confirm you want recurring automated marketing texts. "
+        "Consent is not a condition of purchase. Msg frequency varies. Msg & data rates may apply. "
+        "Reply HELP for help, STOP to cancel."
+    )
+
+
+def welcome_text(store: Store) -> str:
+    return (
+        f"{store.brand_name}: You're in! Thanks for confirming. Msg frequency varies. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to cancel."
+    )
+
+
+def _recently_requested(customer: Customer, now: datetime) -> bool:
+    return customer.consent_records.filter(
+        action=ConsentRecord.Action.REQUESTED, occurred_at__gt=now - REQUEST_COOLDOWN
+    ).exists()
+
+
+def signup_requested(
+    *,
+    customer: Customer,
+    source: str,
+    wording: str,
+    now: datetime,
+    keyword: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+) -> ConsentRecord | None:
+    """Record the request; None when there is nothing to confirm or it was asked for moments ago."""
+    customer.refresh_from_db(fields=["sms_consent", "sms_consent_at"])
+    if customer.is_subscribed:
+        return None
+    if customer.sms_consent == Customer.Consent.PENDING and _recently_requested(customer, now):
+        return None
+    return consent_change(
+        customer=customer,
+        action=ConsentRecord.Action.REQUESTED,
+        source=source,
+        occurred_at=now,
+        wording=wording,
+        keyword=keyword,
+        ip_address=ip,
+        user_agent=user_agent,
+    )
+
+
+def customer_signup_request(
+    *,
+    customer: Customer,
+    source: str,
+    wording: str,
+    now: datetime,
+    ip: str | None = None,
+    user_agent: str = "",
+) -> Message | None:
+    """Record `requested` in the ledger and text "Reply Y to confirm" (a transactional message).
+
+    Returns the confirmation message, or None when the customer is already subscribed or was asked
+    within the last day (a retried sign-up stores and sends nothing twice).
+    """
+    with transaction.atomic():
+        record = signup_requested(
+            customer=customer, source=source, wording=wording, now=now, ip=ip, user_agent=user_agent
+        )
+        if record is None:
+            return None
+        draft = MessageDraft(
+            customer=customer,
+            body=confirmation_prompt(customer.store),
+            idempotency_key=f"optin:{customer.pk}:{record.pk}",
+            kind=Message.Kind.TRANSACTIONAL,
+            valid_until=now + REQUEST_COOLDOWN,
+        )
+        created = messages_create(drafts=[draft], now=now)
+    return created[0] if created else None
+
+
+def customer_signup_confirm(*, customer: Customer, source: str, now: datetime, keyword: str = "") -> bool:
+    """Confirm a pending double opt-in; False when nothing was pending."""
+    with transaction.atomic():
+        customer.refresh_from_db(fields=["sms_consent", "sms_consent_at"])
+        if customer.sms_consent != Customer.Consent.PENDING:
+            return False
+        consent_change(
+            customer=customer,
+            action=ConsentRecord.Action.CONFIRMED,
+            source=source,
+            occurred_at=now,
+            wording=confirmation_prompt(customer.store),
+            keyword=keyword,
+        )
+    return True
