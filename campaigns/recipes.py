@@ -205,7 +205,7 @@ def segment_offer_sensitive(*, store: Store) -> Segment:
     return segment
 
 
-def _unique_slug(store: Store, base: str) -> str:
+def unique_flow_slug(store: Store, base: str) -> str:
     taken = set(Flow.objects.filter(store=store, slug__startswith=base).values_list("slug", flat=True))
     if base not in taken:
         return base
@@ -222,7 +222,7 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
         flow = Flow.objects.create(
             store=store,
             name=recipe.title,
-            slug=_unique_slug(store, name.replace("_", "-")),
+            slug=unique_flow_slug(store, name.replace("_", "-")),
             status=Flow.Status.LIVE if live else Flow.Status.DRAFT,
             **recipe.flow,
         )

@@ -198,7 +198,7 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     allowed = _eligible_timezones(flow, {e.customer_id for e in entries}, now=now)
     entries = [e for e in entries if e.customer_id in allowed]
     entries = _without_reentry(flow, entries)
-    entries = _without_earlier_exits(flow, entries)
+    entries = without_earlier_exits(flow, entries)
     first = steps[0]
     runs = [
         FlowRun(
@@ -239,20 +239,26 @@ def _same_scope(entry: Entry, cart_id: str, checkout_id: str) -> bool:
 
 
 def _without_reentry(flow: Flow, entries: list[Entry]) -> list[Entry]:
-    """At most one run per customer (per cart when the trigger names one) in `reentry_days`."""
-    entries = sorted(entries, key=lambda e: (e.entered_at, e.trigger_key))
-    window = timedelta(days=flow.reentry_days)
-    earliest = entries[0].entered_at - window
-    recent: dict[int, list[tuple[str, str, datetime]]] = defaultdict(list)
+    if not entries:
+        return entries
+    earliest = min(e.entered_at for e in entries) - timedelta(days=flow.reentry_days)
     existing = FlowRun.objects.filter(
         flow=flow, customer_id__in={e.customer_id for e in entries}, entered_at__gte=earliest
     ).values_list("customer_id", "cart_id", "checkout_id", "entered_at", "trigger_key")
+    return reentry_filter(flow, entries, existing=list(existing))
+
+
+def reentry_filter(flow: Flow, entries: list[Entry], *, existing: list[tuple]) -> list[Entry]:
+    """At most one run per customer (per cart when the trigger names one) in `reentry_days`;
+    `existing` holds (customer id, cart id, checkout id, entered at, trigger key) of earlier runs."""
+    window = timedelta(days=flow.reentry_days)
+    recent: dict[int, list[tuple[str, str, datetime]]] = defaultdict(list)
     taken = set()
     for customer_id, cart_id, checkout_id, entered_at, trigger_key in existing:
         recent[customer_id].append((cart_id, checkout_id, entered_at))
         taken.add((customer_id, trigger_key))
     kept = []
-    for e in entries:
+    for e in sorted(entries, key=lambda e: (e.entered_at, e.trigger_key)):
         if (e.customer_id, e.trigger_key) in taken:
             continue
         blocked = flow.reentry_days and any(
@@ -266,7 +272,7 @@ def _without_reentry(flow: Flow, entries: list[Entry]) -> list[Entry]:
     return kept
 
 
-def _without_earlier_exits(flow: Flow, entries: list[Entry]) -> list[Entry]:
+def without_earlier_exits(flow: Flow, entries: list[Entry]) -> list[Entry]:
     """A late cart event whose order already arrived never starts a run."""
     exit_types = flow.exit_event_types
     if not exit_types or not entries:
@@ -279,10 +285,10 @@ def _without_earlier_exits(flow: Flow, entries: list[Entry]) -> list[Entry]:
     exits = defaultdict(list)
     for customer_id, occurred_at, props in found:
         exits[customer_id].append((occurred_at, props))
-    return [e for e in entries if not any(_exit_matches(e, at, props) for at, props in exits[e.customer_id])]
+    return [e for e in entries if not any(exit_matches(e, at, props) for at, props in exits[e.customer_id])]
 
 
-def _exit_matches(entry: Entry, occurred_at: datetime, props: dict) -> bool:
+def exit_matches(entry: Entry, occurred_at: datetime, props: dict) -> bool:
     cart, checkout = str(props.get("cart_id") or ""), str(props.get("checkout_id") or "")
     if (entry.cart_id or entry.checkout_id) and (cart or checkout):
         return _same_scope(entry, cart, checkout)

@@ -192,6 +192,18 @@ class FlowStep(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.get_kind_display()}"
 
+    def clean(self) -> None:
+        if self.kind == self.Kind.SEND and not (self.template_id or self.body.strip()):
+            raise ValidationError({"body": "A send step needs a template or a text."})
+        if self.kind == self.Kind.SPLIT and not self.segment_id:
+            raise ValidationError({"segment": "A split needs the segment that takes the yes branch."})
+        for name in ("yes_next", "no_next"):
+            target = getattr(self, name)
+            if target is not None and self.position is not None and target <= self.position:
+                raise ValidationError({name: "Branches go forward: name a later step's position."})
+        if self.window_end and not self.window_start:
+            raise ValidationError({"window_start": "Give the window's start too."})
+
     @property
     def delay(self) -> timedelta:
         return timedelta(**{self.delay_unit: self.delay_value})
