@@ -59,6 +59,10 @@ class BacktestReport:
     overlap_customers: int = 0
 
     @property
+    def exit_counts(self) -> dict[str, int]:
+        return dict(self.exits)
+
+    @property
     def messages(self) -> int:
         return sum(s.messages for s in self.steps)
 

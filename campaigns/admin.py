@@ -1,0 +1,1 @@
+from . import admin_flows  # noqa: F401
