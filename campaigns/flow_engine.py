@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import F
 
 from customers.models import Segment
 from customers.segments import members
@@ -62,7 +63,6 @@ class _Cursor:
     run: FlowRun
     step: FlowStep | None
     due: datetime
-    changed: bool = False
 
 
 def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:
@@ -85,11 +85,7 @@ def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[
             for cursor in active:
                 _advance(cursor, steps[cursor.run.flow_id], split_members, drafts, visits, now)
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
-        for cursor in cursors:
-            _settle(cursor)
-        FlowRun.objects.bulk_update(
-            [c.run for c in cursors], ["state", "current_step", "next_due_at", "exit_reason", "finished_at"]
-        )
+        _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
         created = messages_create(drafts=drafts, now=now) if drafts else []
     return len(runs), len(created)
@@ -101,7 +97,14 @@ def _claim(*, now: datetime, batch_size: int) -> list[FlowRun]:
     ).order_by("next_due_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return list(qs.select_related("flow", "customer__store")[:batch_size])
+    runs = list(qs.select_related("customer")[:batch_size])
+    # Flows and stores are few per batch: load each once rather than once per row.
+    flows = Flow.objects.select_related("store").in_bulk({r.flow_id for r in runs})
+    stores = {f.store_id: f.store for f in flows.values()}
+    for run in runs:
+        run.flow = flows[run.flow_id]
+        run.customer.store = stores[run.customer.store_id]
+    return runs
 
 
 def _steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
@@ -138,7 +141,6 @@ def _advance(
     cursor: _Cursor, steps: dict, split_members: dict, drafts: list, visits: list, now: datetime
 ) -> None:
     run, step = cursor.run, cursor.step
-    cursor.changed = True
     if step is None:
         _finish(run, now)
         return
@@ -181,13 +183,22 @@ def _finish(run: FlowRun, now: datetime) -> None:
     run.finished_at = now
 
 
-def _settle(cursor: _Cursor) -> None:
-    run = cursor.run
-    if run.state == FlowRun.State.ACTIVE:
-        run.current_step = cursor.step
-        run.next_due_at = cursor.due
-    else:
-        run.next_due_at = None
+def _save_runs(cursors: list[_Cursor], now: datetime) -> None:
+    """Writes the runs' new state with one UPDATE per distinct move (same step, same shift of the
+    due time), not one per run: runs of a batch mostly move alike, and a per-row CASE is slow."""
+    moves: dict[tuple, list[int]] = defaultdict(list)
+    for c in cursors:
+        run = c.run
+        if run.state == FlowRun.State.ACTIVE:
+            moves[(run.state, c.step.id, run.exit_reason, c.due - run.next_due_at)].append(run.id)
+        else:
+            moves[(run.state, None, run.exit_reason, None)].append(run.id)
+    for (state, step_id, reason, shift), ids in moves.items():
+        rows = FlowRun.objects.filter(id__in=ids)
+        if step_id is None:
+            rows.update(state=state, exit_reason=reason, next_due_at=None, finished_at=now)
+        else:
+            rows.update(current_step_id=step_id, exit_reason=reason, next_due_at=F("next_due_at") + shift)
 
 
 def _draft(run: FlowRun, step: FlowStep, due: datetime) -> MessageDraft:
