@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -119,6 +120,8 @@ class Flow(models.Model):
     def clean(self) -> None:
         if self.trigger == self.Trigger.EVENT and not self.event_type:
             raise ValidationError({"event_type": "Name the event that starts this flow."})
+        if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", self.date_property or ""):
+            raise ValidationError({"date_property": "A lower_snake_case name, e.g. birthday or anniversary."})
 
 
 class FlowTriggerFilter(models.Model):

@@ -90,7 +90,8 @@ def test_install_recipe_names_an_unknown_store():
 def test_schedules_are_installed_once():
     call_command("setup_schedules")
     call_command("setup_schedules")
-    assert sorted(Schedule.objects.values_list("func", "schedule_type")) == [
+    ours = Schedule.objects.filter(func__startswith="campaigns.flow_tasks.")
+    assert sorted(ours.values_list("func", "schedule_type")) == [
         ("campaigns.flow_tasks.date_triggers_task", Schedule.HOURLY),
         ("campaigns.flow_tasks.tick_task", Schedule.MINUTES),
     ]
