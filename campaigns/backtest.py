@@ -9,6 +9,7 @@ approximation: the app keeps no history of who was in a segment on a past day.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -156,27 +157,36 @@ def _exit_events(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int
     return found
 
 
-def _walk(entry, steps, report, tz, exits, split_members, now):
+def _walk(
+    entry: Entry,
+    steps: list[FlowStep],
+    report: BacktestReport,
+    tz: str,
+    exits: dict[int, list],
+    split_members: dict[int, set[int]],
+    now: datetime,
+) -> Iterator[datetime]:
     """Yields the times this run would have texted."""
     by_position = {s.position: (i, s) for i, s in enumerate(steps)}
     index, due = 0, entry.entered_at
     while index is not None and index < len(steps):
         step, result = steps[index], report.steps[index]
         due = step.due_after(due, tz)
-        if due > now:
-            report.still_waiting += 1
-            return
+        cutoff = min(due, now)
         goal = next(
             (
                 t
                 for t, at, props in exits[entry.customer_id]
-                if entry.entered_at <= at <= due and exit_matches(entry, at, props)
+                if entry.entered_at <= at <= cutoff and exit_matches(entry, at, props)
             ),
             None,
         )
         if goal:
             result.exited += 1
             report.exits[f"goal: {goal}"] += 1
+            return
+        if due > now:
+            report.still_waiting += 1
             return
         result.reached += 1
         following = index + 1

@@ -277,3 +277,36 @@ def test_a_late_cart_whose_order_is_already_in_never_starts(store):
     )
 
     assert runs(flow) == []
+
+
+def test_a_product_change_signal_queues_the_back_in_stock_check(store, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from customers.signals import products_changed
+
+    flow = recipe_install(store=store, name="back_in_stock", live=True)
+    boots = make_product(store, "boots", stock=0)
+    now = timezone.now()
+    ana = make_customer(store)
+    record(ana, "back_in_stock_requested", now - timedelta(days=1), product=boots)
+    restock = change(boots, "stock", 0, 4, now)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        products_changed.send(sender=None, store=store, product_changes=[restock.id])
+
+    assert [r.customer_id for r in runs(flow)] == [ana.id]
+
+
+def test_the_daily_task_runs_the_date_triggers_of_every_store(store):
+    from django.utils import timezone
+
+    from campaigns.flow_tasks import date_triggers_task
+
+    flow = recipe_install(store=store, name="win_back", live=True)
+    now = timezone.now()
+    lapsed = make_customer(
+        store, order_count=1, first_order_at=now - timedelta(days=91), last_order_at=now - timedelta(days=91)
+    )
+
+    assert date_triggers_task() == 1
+    assert [r.customer_id for r in runs(flow)] == [lapsed.id]
