@@ -163,6 +163,21 @@ def bench_throughput(store: Store, customers: list[Customer]) -> tuple[float, fl
     return elapsed, baseline, report.runs_advanced
 
 
+def cleanup(store: Store) -> None:
+    """Deletes the benchmark's rows leaf tables first, which is much quicker than one deep cascade."""
+    from campaigns.models import FlowStepVisit, Link
+
+    for model, path in [
+        (FlowStepVisit, "run__flow__store"),
+        (Link, "store"),
+        (Message, "store"),
+        (FlowRun, "flow__store"),
+        (Event, "store"),
+    ]:
+        model.objects.filter(**{path: store}).delete()
+    store.delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100_000)
@@ -191,7 +206,7 @@ def main() -> None:
         print(f"  ratio {rate / base_rate:.3f}× of the bulk UPDATE")
     finally:
         if not args.keep:
-            store.delete()
+            cleanup(store)
 
 
 if __name__ == "__main__":
