@@ -94,7 +94,7 @@ def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[
 def _claim(*, now: datetime, batch_size: int) -> list[FlowRun]:
     qs = FlowRun.objects.filter(
         state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
-    ).order_by("next_due_at", "id")
+    ).order_by("next_due_at")
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     runs = list(qs.select_related("customer")[:batch_size])
