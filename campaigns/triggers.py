@@ -77,9 +77,10 @@ def money(amount: Decimal, currency: str) -> str:
 
 def _decimal(value: object) -> Decimal | None:
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def filter_matches(rule: FlowTriggerFilter, properties: dict) -> bool:
@@ -195,6 +196,9 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     steps = list(flow.steps.order_by("position"))
     if not steps:
         return 0
+    entries = [e for e in entries if e.entered_at >= _too_old(flow, steps, now)]
+    if not entries:
+        return 0
     allowed = _eligible_timezones(flow, {e.customer_id for e in entries}, now=now)
     entries = [e for e in entries if e.customer_id in allowed]
     entries = _without_reentry(flow, entries)
@@ -219,6 +223,14 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     with transaction.atomic():
         created = FlowRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)
     return len(created)
+
+
+def _too_old(flow: Flow, steps: list, now: datetime) -> datetime:
+    """Entries before this would find every step overdue (e.g. a history import): they start no run."""
+    span = sum((step.delay for step in steps), timedelta()) + flow.max_lateness
+    if any(step.window_start for step in steps):
+        span += timedelta(days=1)
+    return now - span
 
 
 def _eligible_timezones(flow: Flow, customer_ids: set[int], *, now: datetime) -> dict[int, str]:

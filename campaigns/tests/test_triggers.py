@@ -310,3 +310,12 @@ def test_the_daily_task_runs_the_date_triggers_of_every_store(store):
 
     assert date_triggers_task() == 1
     assert [r.customer_id for r in runs(flow)] == [lapsed.id]
+
+
+def test_events_too_old_for_any_step_start_no_run(store):
+    flow = recipe_install(store=store, name="cart_recovery", live=True)  # last step 24 h after the cart
+    ana = make_customer(store)
+
+    check(record(ana, "cart_updated", T0 - timedelta(days=3), cart_id="ancient"))
+
+    assert runs(flow) == []
