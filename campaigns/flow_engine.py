@@ -132,7 +132,8 @@ def _next_after(
     step: FlowStep, by_position: dict[int, FlowStep], position: int | None = None
 ) -> FlowStep | None:
     if position is not None:
-        return by_position.get(position)
+        # Branches only go forward, so a run always ends, even if a step was edited past validation.
+        return by_position.get(position) if position > step.position else None
     later = [p for p in by_position if p > step.position]
     return by_position[min(later)] if later else None
 
