@@ -164,3 +164,33 @@ def test_two_ticks_racing_on_postgresql_create_no_duplicate_messages():
     assert sum(r.runs_advanced for r in reports) == 400
     assert all(r.runs_advanced > 0 for r in reports), "both workers should have shared the work"
     assert FlowStepVisit.objects.count() == 400
+
+
+@pytest.mark.django_db
+def test_a_split_sends_each_branch_its_own_way():
+    from customers.models import Segment
+
+    store = make_store()
+    austin = Segment.objects.create(
+        store=store,
+        name="Austin",
+        slug="austin",
+        rules={"type": "profile", "field": "city", "op": "eq", "value": "Austin"},
+    )
+    flow = Flow.objects.create(store=store, name="Local", slug="local", status="live", event_type="x")
+    FlowStep.objects.create(flow=flow, position=1, kind="split", segment=austin, no_next=3)
+    FlowStep.objects.create(flow=flow, position=2, kind="send", body="Hi Austin")
+    FlowStep.objects.create(flow=flow, position=3, kind="send", body="Hi all")
+    FlowStep.objects.create(flow=flow, position=4, kind="end")
+    FlowStep.objects.create(flow=flow, position=5, kind="send", body="never reached")
+    local, remote = make_customer(store, city="Austin"), make_customer(store, city="Reno")
+    enrol(flow, [local, remote])
+
+    tick(now=T0)
+
+    bodies = {
+        c: list(Message.objects.filter(customer=c).order_by("id").values_list("body", flat=True))
+        for c in (local, remote)
+    }
+    assert bodies == {local: ["Hi Austin", "Hi all"], remote: ["Hi all"]}
+    assert set(FlowRun.objects.values_list("state", flat=True)) == {"done"}
