@@ -193,7 +193,7 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     """Creates the runs the flow's entry segment, re-entry policy and exit events allow."""
     if not entries:
         return 0
-    steps = list(flow.steps.order_by("position"))
+    steps = sorted(flow.steps.all(), key=lambda step: step.position)
     if not steps:
         return 0
     entries = [e for e in entries if e.entered_at >= _too_old(flow, steps, now)]
@@ -364,7 +364,8 @@ def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     runs_exit_for_events(store=store, events=events, now=now)
     catalog = Catalog(store, events)
     created = 0
-    for flow in Flow.objects.filter(store=store, status=Flow.Status.LIVE).prefetch_related("filters"):
+    live = Flow.objects.filter(store=store, status=Flow.Status.LIVE).select_related("store", "entry_segment")
+    for flow in live.prefetch_related("filters", "steps"):
         created += runs_enroll(flow=flow, entries=event_entries(flow, events, catalog=catalog), now=now)
     return created
 

@@ -136,3 +136,26 @@ def test_a_draft_flow_enrols_no_one(store):
     cart(make_customer(store))
 
     assert not FlowRun.objects.filter(flow=draft).exists()
+
+
+def test_a_batch_costs_the_same_queries_for_five_carts_or_fifty(store, flow):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(n: int, offset: int) -> int:
+        events = [
+            record(
+                make_customer(store),
+                "cart_updated",
+                T0,
+                cart_id=f"{offset}-{i}",
+                cart_url="https://shop.example.com/c",
+            )
+            for i in range(n)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            events_check(store_id=store.id, event_ids=[e.id for e in events], now=T0)
+        return len(captured)
+
+    assert queries_for(5, 0) == queries_for(50, 1)
+    assert FlowRun.objects.filter(flow=flow).count() == 55
