@@ -308,11 +308,8 @@ class FlowAdmin(StoreScopedAdmin):
 
     def backtest_view(self, request: HttpRequest, flow_id: int):
         flow = self._flow_or_404(request, flow_id)
-        days = (
-            max(1, min(int(request.GET.get("days") or 30), 90))
-            if (request.GET.get("days") or "30").isdigit()
-            else 30
-        )
+        asked = request.GET.get("days", "")
+        days = max(1, min(int(asked), 90)) if asked.isdigit() else 30
         report = flow_backtest(flow=flow, now=timezone.now(), days=days)
         context = {
             **self.admin_site.each_context(request),
