@@ -436,7 +436,9 @@ def post_purchase_entries(flow: Flow, events: list[Event], *, catalog: Catalog) 
 def reward_threshold_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:
     """Balances that cross the threshold upward; a fall, or a rise from above it, enrols no one."""
     changes = [
-        e for e in events if e.type == "reward_balance_changed" and _decimal(e.properties.get("balance"))
+        e
+        for e in events
+        if e.type == "reward_balance_changed" and _decimal(e.properties.get("balance")) is not None
     ]
     if not changes:
         return []

@@ -319,3 +319,17 @@ def test_events_too_old_for_any_step_start_no_run(store):
     check(record(ana, "cart_updated", T0 - timedelta(days=3), cart_id="ancient"))
 
     assert runs(flow) == []
+
+
+def test_a_fall_to_zero_and_a_rise_in_one_batch_is_a_crossing(store):
+    flow = recipe_install(store=store, name="loyalty_nudge", live=True)
+    Flow.objects.filter(id=flow.id).update(reentry_days=0)
+    ana = make_customer(store)
+    check(record(ana, "reward_balance_changed", T0, balance="20"))
+    assert len(runs(flow)) == 1
+
+    check(
+        record(ana, "reward_balance_changed", T0 + timedelta(hours=1), balance="0"),
+        record(ana, "reward_balance_changed", T0 + timedelta(hours=2), balance="15"),
+    )
+    assert len(runs(flow)) == 2
