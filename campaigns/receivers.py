@@ -1,1 +1,32 @@
 """Where campaigns listens to customers: customers never imports campaigns."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+from django_q.tasks import async_task
+
+from customers.signals import events_recorded, products_changed
+
+
+@receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
+def queue_event_triggers(sender, *, store, event_ids, **kwargs) -> None:
+    ids = list(event_ids)
+    transaction.on_commit(lambda: async_task("campaigns.flow_tasks.events_check_task", store.id, ids))
+
+
+@receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")
+def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
+    ids = list(product_changes)
+    transaction.on_commit(
+        lambda: async_task("campaigns.flow_tasks.product_changes_check_task", store.id, ids)
+    )
+
+
+@receiver(post_migrate, dispatch_uid="campaigns.flows.schedules")
+def install_schedules(sender, app_config=None, **kwargs) -> None:
+    if app_config is not None and app_config.label == "campaigns":
+        from .schedules import schedules_install
+
+        schedules_install(using=kwargs.get("using", "default"))

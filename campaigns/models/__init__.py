@@ -1,5 +1,5 @@
 from .broadcasts import Campaign
-from .flows import Flow, FlowRun, FlowStep
+from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .inbound import InboundMessage, Keyword
 from .outbox import Message
@@ -10,6 +10,8 @@ __all__ = [
     "Flow",
     "FlowRun",
     "FlowStep",
+    "FlowStepVisit",
+    "FlowTriggerFilter",
     "GuardrailDecision",
     "InboundMessage",
     "Keyword",

@@ -1,0 +1,224 @@
+"""The per-minute tick: advance due flow runs in batches and hand their texts to the outbox.
+
+A batch is claimed inside one transaction (on PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED,
+so several workers share the due runs and none takes a run another holds); the runs' new state,
+their step visits and their messages are written in that same transaction. A second tick finds
+nothing due, and the message's unique idempotency key (`run:<id>:step:<id>`) is the second lock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+
+from customers.models import Segment
+from customers.segments import members
+
+from .models import Flow, FlowRun, FlowStep, FlowStepVisit
+from .outbox import MessageDraft, messages_create
+from .rendering import render_message
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class TickReport:
+    runs_advanced: int
+    messages_created: int
+    messages_released: int
+
+
+def tick(*, now: datetime, batch_size: int = BATCH_SIZE) -> TickReport:
+    runs, messages = runs_advance_due(now=now, batch_size=batch_size)
+    return TickReport(
+        runs_advanced=runs, messages_created=messages, messages_released=sending_release_due(now=now)
+    )
+
+
+def sending_release_due(*, now: datetime) -> int:
+    """The send path's share of the tick: held messages whose window opened, retries now due."""
+    if importlib.util.find_spec("campaigns.sending") is None:
+        return 0
+    release = getattr(importlib.import_module("campaigns.sending"), "messages_release_due", None)
+    return release(now=now) or 0 if release else 0
+
+
+def runs_advance_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:
+    runs = messages = 0
+    while True:
+        claimed, created = runs_advance_batch(now=now, batch_size=batch_size)
+        runs, messages = runs + claimed, messages + created
+        if claimed < batch_size:
+            return runs, messages
+
+
+@dataclass
+class _Cursor:
+    run: FlowRun
+    step: FlowStep | None
+    due: datetime
+
+
+def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:
+    with transaction.atomic():
+        runs = _claim(now=now, batch_size=batch_size)
+        if not runs:
+            return 0, 0
+        steps = _steps_by_flow({r.flow_id for r in runs})
+        cursors = [
+            _Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at)
+            for r in runs
+        ]
+        drafts: list[MessageDraft] = []
+        visits: list[FlowStepVisit] = []
+        active = cursors
+        while active:
+            split_members = _split_members(
+                [c for c in active if c.step and c.step.kind == FlowStep.Kind.SPLIT], now
+            )
+            for cursor in active:
+                _advance(cursor, steps[cursor.run.flow_id], split_members, drafts, visits, now)
+            active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
+        _save_runs(cursors, now)
+        FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
+        created = messages_create(drafts=drafts, now=now) if drafts else []
+    return len(runs), len(created)
+
+
+def _claim(*, now: datetime, batch_size: int) -> list[FlowRun]:
+    qs = FlowRun.objects.filter(
+        state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
+    ).order_by("next_due_at")
+    if connection.features.has_select_for_update_skip_locked:
+        qs = qs.select_for_update(skip_locked=True, of=("self",))
+    runs = list(qs.select_related("customer")[:batch_size])
+    # Flows and stores are few per batch: load each once rather than once per row.
+    flows = Flow.objects.select_related("store").in_bulk({r.flow_id for r in runs})
+    stores = {f.store_id: f.store for f in flows.values()}
+    for run in runs:
+        run.flow = flows[run.flow_id]
+        run.customer.store = stores[run.customer.store_id]
+    return runs
+
+
+def _steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
+    found: dict[int, dict[str, dict]] = defaultdict(lambda: {"id": {}, "position": {}})
+    for step in FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template").order_by("position"):
+        found[step.flow_id]["id"][step.id] = step
+        found[step.flow_id]["position"][step.position] = step
+    return found
+
+
+def _split_members(cursors: list[_Cursor], now: datetime) -> dict[int, set[int]]:
+    """Membership of each split segment among the runs standing at it: one query per segment."""
+    wanted: dict[int, set[int]] = defaultdict(set)
+    for c in cursors:
+        if c.step.segment_id:
+            wanted[c.step.segment_id].add(c.run.customer_id)
+    segments = Segment.objects.in_bulk(list(wanted)).values()
+    return {
+        s.id: set(members(s, now=now).filter(id__in=wanted[s.id]).values_list("id", flat=True))
+        for s in segments
+    }
+
+
+def _next_after(
+    step: FlowStep, by_position: dict[int, FlowStep], position: int | None = None
+) -> FlowStep | None:
+    if position is not None:
+        # Branches only go forward, so a run always ends, even if a step was edited past validation.
+        return by_position.get(position) if position > step.position else None
+    later = [p for p in by_position if p > step.position]
+    return by_position[min(later)] if later else None
+
+
+def _advance(
+    cursor: _Cursor, steps: dict, split_members: dict, drafts: list, visits: list, now: datetime
+) -> None:
+    run, step = cursor.run, cursor.step
+    if step is None:
+        _finish(run, now)
+        return
+    late = now - cursor.due > run.flow.max_lateness
+    following = _next_after(step, steps["position"])
+    if step.kind == FlowStep.Kind.SEND:
+        if late:
+            minutes = int((now - cursor.due).total_seconds() // 60)
+            visits.append(
+                FlowStepVisit(run=run, step=step, outcome="skipped", reason=f"late by {minutes} min", at=now)
+            )
+            run.exit_reason = "late"
+        else:
+            drafts.append(_draft(run, step, cursor.due))
+            visits.append(FlowStepVisit(run=run, step=step, outcome="sent", at=now))
+            run.exit_reason = ""
+    elif step.kind == FlowStep.Kind.SPLIT:
+        yes = not step.segment_id or run.customer_id in split_members.get(step.segment_id, set())
+        visits.append(FlowStepVisit(run=run, step=step, outcome="yes" if yes else "no", at=now))
+        following = (
+            _next_after(step, steps["position"], step.yes_next)
+            if yes
+            else (_next_after(step, steps["position"], step.no_next) if step.no_next else None)
+        )
+    elif step.kind == FlowStep.Kind.END:
+        visits.append(FlowStepVisit(run=run, step=step, outcome="ended", at=now))
+        following = None
+    else:
+        visits.append(FlowStepVisit(run=run, step=step, outcome="waited", at=now))
+    if following is None:
+        _finish(run, now)
+        cursor.step = None
+        return
+    cursor.due = following.due_after(cursor.due, run.customer.timezone or run.customer.store.default_timezone)
+    cursor.step = following
+
+
+def _finish(run: FlowRun, now: datetime) -> None:
+    run.state = FlowRun.State.SKIPPED if run.exit_reason == "late" else FlowRun.State.DONE
+    run.finished_at = now
+
+
+def _save_runs(cursors: list[_Cursor], now: datetime) -> None:
+    """Writes the runs' new state with one UPDATE per distinct move (same step, same shift of the
+    due time), not one per run: runs of a batch mostly move alike, and a per-row CASE is slow."""
+    moves: dict[tuple, list[int]] = defaultdict(list)
+    for c in cursors:
+        run = c.run
+        if run.state == FlowRun.State.ACTIVE:
+            moves[(run.state, c.step.id, run.exit_reason, c.due - run.next_due_at)].append(run.id)
+        else:
+            moves[(run.state, None, run.exit_reason, None)].append(run.id)
+    for (state, step_id, reason, shift), ids in moves.items():
+        rows = FlowRun.objects.filter(id__in=ids)
+        if step_id is None:
+            rows.update(state=state, exit_reason=reason, next_due_at=None, finished_at=now)
+        else:
+            rows.update(current_step_id=step_id, exit_reason=reason, next_due_at=F("next_due_at") + shift)
+
+
+def _draft(run: FlowRun, step: FlowStep, due: datetime) -> MessageDraft:
+    variant = "B" if step.body_b and run.id % 2 else ("A" if step.body_b else "")
+    rendered = render_message(
+        template_body=step.body_b if variant == "B" else step.text,
+        customer=run.customer,
+        snapshot=run.context,
+        utm_campaign=run.flow.slug,
+        utm_content=f"step-{step.position}{variant.lower()}",
+        offer_code=step.offer_code,
+    )
+    return MessageDraft(
+        customer=run.customer,
+        body=rendered.body,
+        idempotency_key=f"run:{run.id}:step:{step.id}",
+        links=rendered.links,
+        flow_run_id=run.id,
+        flow_step_id=step.id,
+        variant=variant,
+        valid_until=due + run.flow.max_lateness,
+    )

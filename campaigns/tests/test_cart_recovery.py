@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.flow_engine import tick
+from campaigns.models import FlowRun, Link
+from campaigns.recipes import recipe_install
+from campaigns.triggers import events_check
+from customers.signals import events_recorded
+
+from .flowkit import T0, make_customer, make_store, record, texts
+
+pytestmark = pytest.mark.django_db
+CART_URL = "https://shop.example.com/cart/c1"
+
+
+@pytest.fixture
+def store():
+    return make_store()
+
+
+@pytest.fixture
+def flow(store):
+    return recipe_install(store=store, name="cart_recovery", live=True)
+
+
+def cart(customer, at=T0, cart_id="c1"):
+    event = record(
+        customer, "cart_updated", at, cart_id=cart_id, cart_url=f"https://shop.example.com/cart/{cart_id}"
+    )
+    events_check(store_id=customer.store_id, event_ids=[event.id], now=at)
+    return event
+
+
+def order(customer, at, cart_id="c1"):
+    event = record(customer, "order_placed", at, order_id=f"o-{cart_id}", cart_id=cart_id, total="40.00")
+    events_check(store_id=customer.store_id, event_ids=[event.id], now=at)
+    return event
+
+
+def ticks(*offsets):
+    for offset in offsets:
+        tick(now=T0 + offset)
+
+
+def links_to(body: str, url: str) -> bool:
+    if url in body:
+        return True
+    return any(link.target_url.startswith(url) for link in Link.objects.all() if link.code in body)
+
+
+def test_it_sends_step_one_sixty_minutes_after_the_cart(store, flow):
+    ana = make_customer(store)
+    cart(ana)
+
+    ticks(timedelta(minutes=59))
+    assert texts(flow) == []
+
+    ticks(timedelta(minutes=60))
+    [body] = texts(flow)
+    assert body.startswith("Your cart is saved. Finish checkout: ")
+    assert links_to(body, CART_URL)
+
+
+def test_it_sends_nothing_after_that_carts_order(store, flow):
+    ana = make_customer(store)
+    cart(ana)
+    ticks(timedelta(minutes=60))
+    order(ana, T0 + timedelta(hours=2))
+
+    ticks(timedelta(hours=5), timedelta(hours=24), timedelta(days=3))
+
+    assert len(texts(flow)) == 1
+    run = FlowRun.objects.get(flow=flow)
+    assert (run.state, run.exit_reason) == (FlowRun.State.EXITED, "goal: order_placed")
+
+
+def test_step_three_goes_only_to_offer_sensitive_customers(store, flow):
+    bargain_hunter = make_customer(store, discount_order_share=0.75, order_count=4)
+    full_price = make_customer(store, discount_order_share=0.0, order_count=4)
+    cart(bargain_hunter, cart_id="a")
+    cart(full_price, cart_id="b")
+
+    ticks(timedelta(minutes=60), timedelta(hours=5), timedelta(hours=24))
+
+    offers = [t for t in texts(flow) if "CART10" in t]
+    assert len(texts(flow, bargain_hunter)) == 3
+    assert len(texts(flow, full_price)) == 2
+    assert offers == texts(flow, bargain_hunter)[2:]
+    assert offers[0].startswith("Take 10% off for 2 hours: CART10. Checkout: ")
+    assert texts(flow, full_price)[1].startswith("Need help with size or shipping? Reply SIZE or SHIPPING.")
+
+
+def test_a_second_carts_order_does_not_exit_the_first_run(store, flow):
+    ana = make_customer(store)
+    cart(ana, cart_id="c1")
+    cart(ana, T0 + timedelta(minutes=10), cart_id="c2")
+    order(ana, T0 + timedelta(minutes=30), cart_id="c2")
+
+    ticks(timedelta(minutes=60), timedelta(hours=5))
+
+    first, second = FlowRun.objects.filter(flow=flow).order_by("entered_at")
+    assert (first.cart_id, first.state) == ("c1", FlowRun.State.ACTIVE)
+    assert (second.cart_id, second.state) == ("c2", FlowRun.State.EXITED)
+    assert len(texts(flow)) == 2
+    assert all(links_to(t, CART_URL) for t in texts(flow))
+
+
+def test_the_same_cart_updated_again_does_not_start_a_second_run(store, flow):
+    ana = make_customer(store)
+    cart(ana)
+    cart(ana, T0 + timedelta(minutes=20))
+
+    assert FlowRun.objects.filter(flow=flow).count() == 1
+
+
+def test_ingestions_signal_starts_the_run_after_commit(store, flow, django_capture_on_commit_callbacks):
+    # The queued task reads the clock itself, so this event happens now.
+    now = timezone.now()
+    ana = make_customer(store)
+    event = record(ana, "cart_updated", now, cart_id="c9", cart_url="https://shop.example.com/cart/c9")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        events_recorded.send(sender=None, store=store, event_ids=[event.id])
+
+    run = FlowRun.objects.get(flow=flow)
+    assert run.next_due_at == now + timedelta(minutes=60)
+    assert run.context["cart_link"] == "https://shop.example.com/cart/c9"
+
+
+def test_a_draft_flow_enrols_no_one(store):
+    draft = recipe_install(store=store, name="cart_recovery")
+    cart(make_customer(store))
+
+    assert not FlowRun.objects.filter(flow=draft).exists()
+
+
+def test_a_batch_costs_the_same_queries_for_five_carts_or_fifty(store, flow):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(n: int, offset: int) -> int:
+        events = [
+            record(
+                make_customer(store),
+                "cart_updated",
+                T0,
+                cart_id=f"{offset}-{i}",
+                cart_url="https://shop.example.com/c",
+            )
+            for i in range(n)
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            events_check(store_id=store.id, event_ids=[e.id for e in events], now=T0)
+        return len(captured)
+
+    assert queries_for(5, 0) == queries_for(50, 1)
+    assert FlowRun.objects.filter(flow=flow).count() == 55

@@ -1,0 +1,335 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from campaigns.flow_engine import tick
+from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit
+from campaigns.recipes import recipe_install
+from campaigns.triggers import (
+    date_triggers_check,
+    events_check,
+    product_changes_check,
+    replenishment_windows,
+)
+
+from .flowkit import T0, change, make_customer, make_product, make_store, record, texts
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store():
+    return make_store()
+
+
+def check(*events, now=None):
+    return events_check(store_id=events[0].store_id, event_ids=[e.id for e in events], now=now or T0)
+
+
+def runs(flow):
+    return list(FlowRun.objects.filter(flow=flow).order_by("customer_id"))
+
+
+def test_back_in_stock_texts_everyone_who_asked_in_the_window(store):
+    flow = recipe_install(store=store, name="back_in_stock", live=True)
+    boots = make_product(store, "boots", stock=0, name="Trail boots")
+    asked = [make_customer(store) for _ in range(3)]
+    for customer in asked:
+        record(customer, "back_in_stock_requested", T0 - timedelta(days=2), product=boots, product_id="boots")
+    long_ago = make_customer(store)
+    record(long_ago, "back_in_stock_requested", T0 - timedelta(days=45), product=boots, product_id="boots")
+    only_viewed = make_customer(store)
+    record(only_viewed, "product_viewed", T0 - timedelta(days=1), product=boots, product_id="boots")
+
+    restock = change(boots, "stock", 0, 12, T0)
+    product_changes_check(store_id=store.id, change_ids=[restock.id], now=T0)
+    tick(now=T0 + timedelta(minutes=1))
+
+    assert {r.customer_id for r in runs(flow)} == {c.id for c in asked}
+    assert texts(flow)[0].startswith("It's back ✅ Trail boots is in stock again. Grab it now: ")
+
+
+def test_back_in_stock_can_include_viewers_and_ignores_stock_that_was_already_there(store):
+    flow = recipe_install(store=store, name="back_in_stock", live=True)
+    Flow.objects.filter(id=flow.id).update(include_viewers=True)
+    boots = make_product(store, "boots", stock=3)
+    viewer = make_customer(store)
+    record(viewer, "product_viewed", T0 - timedelta(days=1), product=boots)
+
+    more = change(boots, "stock", 3, 10, T0)
+    product_changes_check(store_id=store.id, change_ids=[more.id], now=T0)
+    assert runs(flow) == []
+
+    restock = change(boots, "stock", 0, 5, T0 + timedelta(hours=1))
+    product_changes_check(store_id=store.id, change_ids=[restock.id], now=T0 + timedelta(hours=1))
+    assert [r.customer_id for r in runs(flow)] == [viewer.id]
+
+
+def test_price_drop_fires_only_at_the_threshold(store):
+    flow = recipe_install(store=store, name="price_drop", live=True)
+    lamp = make_product(store, "lamp", price=Decimal("100"))
+    viewer, carter = make_customer(store), make_customer(store)
+    record(viewer, "product_viewed", T0 - timedelta(days=3), product=lamp, product_id="lamp")
+    record(
+        carter,
+        "cart_updated",
+        T0 - timedelta(days=1),
+        cart_id="c1",
+        items=[{"product_id": "lamp", "name": "Lamp", "price": 100, "quantity": 1}],
+    )
+
+    small = change(lamp, "price", 100, 95, T0)
+    product_changes_check(store_id=store.id, change_ids=[small.id], now=T0)
+    assert runs(flow) == []
+
+    big = change(lamp, "price", 95, 85.5, T0 + timedelta(hours=1))
+    product_changes_check(store_id=store.id, change_ids=[big.id], now=T0 + timedelta(hours=1))
+    assert {r.customer_id for r in runs(flow)} == {viewer.id, carter.id}
+    assert runs(flow)[0].context["new_price"] == "$85.50"
+
+
+def test_replenishment_window_is_learned_from_repeat_purchases(store):
+    flow = recipe_install(store=store, name="replenishment", live=True)
+    beans = make_product(store, "beans", consumable=True, reorder_window_days=40)
+    buyers = [make_customer(store) for _ in range(3)]
+    start = T0 - timedelta(days=200)
+    windows, _ = replenishment_windows(store_id=store.id, products=[beans], default_days=30, now=T0)
+    assert windows[beans.id] == (40, "product")
+
+    for i, buyer in enumerate(buyers):
+        for n in range(3):
+            record(
+                buyer,
+                "order_placed",
+                start + timedelta(days=20 * n + i),
+                order_id=f"{i}-{n}",
+                items=[{"product_id": "beans", "quantity": 1}],
+            )
+
+    windows, _ = replenishment_windows(store_id=store.id, products=[beans], default_days=30, now=T0)
+    assert windows[beans.id] == (20, "learned")
+
+    late_buyer = make_customer(store)
+    record(late_buyer, "order_placed", T0 - timedelta(days=20, hours=1), product=beans, order_id="x")
+    date_triggers_check(store_id=store.id, now=T0 - timedelta(hours=2))
+    assert runs(flow) == []
+    date_triggers_check(store_id=store.id, now=T0)
+    assert [r.customer_id for r in runs(flow)] == [late_buyer.id]
+
+
+def test_replenishment_uses_the_default_until_it_can_learn(store):
+    beans = make_product(store, "beans", consumable=True)
+    windows, _ = replenishment_windows(store_id=store.id, products=[beans], default_days=30, now=T0)
+    assert windows[beans.id] == (30, "default")
+
+
+def test_win_back_waits_for_k_times_the_customers_own_gap(store):
+    flow = recipe_install(store=store, name="win_back", live=True)
+    monthly = make_customer(
+        store, order_count=4, first_order_at=T0 - timedelta(days=100), last_order_at=T0 - timedelta(days=10)
+    )
+    one_order = make_customer(store, order_count=1, first_order_at=T0, last_order_at=T0)
+
+    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=49))
+    assert runs(flow) == []
+    # own gap: 90 days / 3 = 30 days; k = 2, so 60 days after the last order
+    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=50, hours=1))
+    assert [r.customer_id for r in runs(flow)] == [monthly.id]
+    # one order: the 45-day default gap, 90 days
+    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=90, hours=1))
+    assert {r.customer_id for r in runs(flow)} == {monthly.id, one_order.id}
+    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=90, hours=2))
+    assert len(runs(flow)) == 2
+
+
+def test_reward_threshold_fires_only_on_the_upward_crossing(store):
+    flow = recipe_install(store=store, name="loyalty_nudge", live=True)
+    ana = make_customer(store)
+    steps = [("4.00", 0), ("12.00", 1), ("15.00", 1), ("3.00", 1), ("25.00", 2)]
+    for i, (balance, expected) in enumerate(steps):
+        check(record(ana, "reward_balance_changed", T0 + timedelta(days=40 * i), balance=balance))
+        assert FlowRun.objects.filter(flow=flow).count() == expected, balance
+
+    first = FlowRun.objects.filter(flow=flow).earliest("entered_at")
+    assert first.context["reward_amount"] == "$12.00"
+    assert first.context["redeem_link"] == "https://shop.example.com/rewards"
+
+
+def test_date_property_follows_the_customers_own_timezone(store):
+    flow = Flow.objects.create(
+        store=store,
+        name="Birthday",
+        slug="birthday",
+        status="live",
+        trigger="date_property",
+        reentry_days=300,
+    )
+    FlowStep.objects.create(flow=flow, position=1, kind="send", body="Happy birthday {{ first_name }}!")
+    tokyo = make_customer(store, timezone="Asia/Tokyo", birthday=date(1990, 11, 3))
+    la = make_customer(store, timezone="America/Los_Angeles", birthday=date(1985, 11, 3))
+    anniversary = make_customer(store, attributes={"anniversary": "2020-11-02"})
+
+    # 2026-11-02 16:00 UTC: already Nov 3 in Tokyo, still Nov 2 in Los Angeles.
+    now = datetime(2026, 11, 2, 16, 0, tzinfo=UTC)
+    date_triggers_check(store_id=store.id, now=now)
+    assert [r.customer_id for r in runs(flow)] == [tokyo.id]
+
+    date_triggers_check(store_id=store.id, now=now + timedelta(hours=16))
+    assert {r.customer_id for r in runs(flow)} == {tokyo.id, la.id}
+
+    Flow.objects.filter(id=flow.id).update(date_property="anniversary")
+    flow.refresh_from_db()
+    date_triggers_check(store_id=store.id, now=now)
+    assert anniversary.id in {r.customer_id for r in runs(flow)}
+
+
+def test_post_purchase_starts_days_after_delivery_for_the_category(store):
+    flow = recipe_install(store=store, name="post_purchase", live=True)
+    kettle = make_product(store, "kettle", category="kitchen", usage_tip="Descale it monthly.")
+    Flow.objects.filter(id=flow.id).update(category=kettle.category)
+    ana, bo = make_customer(store), make_customer(store)
+    record(ana, "order_placed", T0 - timedelta(days=2), order_id="o1", items=[{"product_id": "kettle"}])
+    record(bo, "order_placed", T0 - timedelta(days=2), order_id="o2", items=[{"product_id": "other"}])
+
+    check(record(ana, "order_delivered", T0, order_id="o1"), record(bo, "order_delivered", T0, order_id="o2"))
+
+    [run] = runs(flow)
+    assert (run.customer_id, run.entered_at) == (ana.id, T0 + timedelta(days=3))
+    tick(now=T0 + timedelta(days=3, minutes=1))
+    assert texts(flow) == [
+        "Pro tip for your Product kettle: Descale it monthly. https://shop.example.com/p/kettle"
+    ]
+
+
+def test_event_trigger_honours_property_filters_and_the_entry_segment(store):
+    flow = Flow.objects.create(
+        store=store, name="Big carts", slug="big", status="live", event_type="cart_updated"
+    )
+    FlowStep.objects.create(flow=flow, position=1, kind="send", body="Hi")
+    flow.filters.create(property="total", op="gte", value="100")
+    ana, bo = make_customer(store, city="Austin"), make_customer(store, city="Boston")
+
+    check(
+        record(ana, "cart_updated", T0, cart_id="1", total=150),
+        record(bo, "cart_updated", T0, cart_id="2", total=50),
+    )
+    assert [r.customer_id for r in runs(flow)] == [ana.id]
+
+    from customers.models import Segment
+
+    flow.entry_segment = Segment.objects.create(
+        store=store,
+        name="Boston",
+        slug="boston",
+        rules={"type": "profile", "field": "city", "op": "eq", "value": "Boston"},
+    )
+    flow.save()
+    check(
+        record(ana, "cart_updated", T0, cart_id="3", total=500),
+        record(bo, "cart_updated", T0, cart_id="4", total=500),
+    )
+    assert [r.customer_id for r in runs(flow)] == [ana.id, bo.id]
+
+
+def test_reentry_is_once_per_window_per_customer(store):
+    flow = recipe_install(store=store, name="loyalty_nudge", live=True)  # 30 days
+    ana = make_customer(store)
+    for days, balance in [(0, "20"), (1, "2"), (2, "20"), (31, "1"), (32, "30")]:
+        check(record(ana, "reward_balance_changed", T0 + timedelta(days=days), balance=balance))
+    assert [r.entered_at for r in runs(flow)] == [T0, T0 + timedelta(days=32)]
+
+
+def test_a_late_event_is_enrolled_but_its_overdue_step_is_skipped_not_sent(store):
+    flow = recipe_install(store=store, name="cart_recovery", live=True)
+    ana = make_customer(store)
+    late = record(
+        ana, "cart_updated", T0 - timedelta(hours=3), cart_id="old", cart_url="https://shop.example.com/c"
+    )
+
+    check(late)
+    tick(now=T0)
+
+    run = FlowRun.objects.get(flow=flow)
+    assert texts(flow) == []
+    visit = FlowStepVisit.objects.get(run=run, step__position=1)
+    assert (visit.outcome, visit.reason) == ("skipped", "late by 120 min")
+    # step 2 is still ahead (5 h after the cart), and is sent on time
+    assert run.state == FlowRun.State.ACTIVE
+    tick(now=T0 + timedelta(hours=2))
+    assert len(texts(flow)) == 1
+
+
+def test_a_late_cart_whose_order_is_already_in_never_starts(store):
+    flow = recipe_install(store=store, name="cart_recovery", live=True)
+    ana = make_customer(store)
+    check(record(ana, "order_placed", T0, order_id="o", cart_id="c"))
+    check(
+        record(
+            ana,
+            "cart_updated",
+            T0 - timedelta(minutes=30),
+            cart_id="c",
+            cart_url="https://shop.example.com/c",
+        )
+    )
+
+    assert runs(flow) == []
+
+
+def test_a_product_change_signal_queues_the_back_in_stock_check(store, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from customers.signals import products_changed
+
+    flow = recipe_install(store=store, name="back_in_stock", live=True)
+    boots = make_product(store, "boots", stock=0)
+    now = timezone.now()
+    ana = make_customer(store)
+    record(ana, "back_in_stock_requested", now - timedelta(days=1), product=boots)
+    restock = change(boots, "stock", 0, 4, now)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        products_changed.send(sender=None, store=store, product_changes=[restock.id])
+
+    assert [r.customer_id for r in runs(flow)] == [ana.id]
+
+
+def test_the_daily_task_runs_the_date_triggers_of_every_store(store):
+    from django.utils import timezone
+
+    from campaigns.flow_tasks import date_triggers_task
+
+    flow = recipe_install(store=store, name="win_back", live=True)
+    now = timezone.now()
+    lapsed = make_customer(
+        store, order_count=1, first_order_at=now - timedelta(days=91), last_order_at=now - timedelta(days=91)
+    )
+
+    assert date_triggers_task() == 1
+    assert [r.customer_id for r in runs(flow)] == [lapsed.id]
+
+
+def test_events_too_old_for_any_step_start_no_run(store):
+    flow = recipe_install(store=store, name="cart_recovery", live=True)  # last step 24 h after the cart
+    ana = make_customer(store)
+
+    check(record(ana, "cart_updated", T0 - timedelta(days=3), cart_id="ancient"))
+
+    assert runs(flow) == []
+
+
+def test_a_fall_to_zero_and_a_rise_in_one_batch_is_a_crossing(store):
+    flow = recipe_install(store=store, name="loyalty_nudge", live=True)
+    Flow.objects.filter(id=flow.id).update(reentry_days=0)
+    ana = make_customer(store)
+    check(record(ana, "reward_balance_changed", T0, balance="20"))
+    assert len(runs(flow)) == 1
+
+    check(
+        record(ana, "reward_balance_changed", T0 + timedelta(hours=1), balance="0"),
+        record(ana, "reward_balance_changed", T0 + timedelta(hours=2), balance="15"),
+    )
+    assert len(runs(flow)) == 2
