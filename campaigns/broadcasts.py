@@ -24,7 +24,7 @@ from customers.segments import members
 
 from .models import Campaign, Message
 from .outbox import MessageDraft, messages_create
-from .rendering import render_message
+from .rendering import render_messages
 
 logger = logging.getLogger(__name__)
 
@@ -63,26 +63,23 @@ def send_time(campaign: Campaign, tz_name: str) -> datetime:
 
 
 def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, datetime]) -> list[MessageDraft]:
-    drafts = []
-    for customer in customers:
-        rendered = render_message(
-            template_body=campaign.template.body,
+    rendered = render_messages(
+        template_body=campaign.template.body,
+        customers=customers,
+        utm_campaign=campaign.slug,
+        utm_content="broadcast",
+    )
+    return [
+        MessageDraft(
             customer=customer,
-            snapshot={},
-            utm_campaign=campaign.slug,
-            utm_content="broadcast",
+            body=text.body,
+            idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
+            links=text.links,
+            campaign_id=campaign.pk,
+            valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
         )
-        drafts.append(
-            MessageDraft(
-                customer=customer,
-                body=rendered.body,
-                idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
-                links=rendered.links,
-                campaign_id=campaign.pk,
-                valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
-            )
-        )
-    return drafts
+        for customer, text in zip(customers, rendered, strict=True)
+    ]
 
 
 def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Customer]:

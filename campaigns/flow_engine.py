@@ -8,8 +8,6 @@ nothing due, and the message's unique idempotency key (`run:<id>:step:<id>`) is 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +18,11 @@ from django.db.models import F
 from customers.models import Segment
 from customers.segments import members
 
+from .broadcasts import broadcasts_tick
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
 from .rendering import render_message
+from .sending import messages_release_due
 
 BATCH_SIZE = 1000
 
@@ -32,21 +32,20 @@ class TickReport:
     runs_advanced: int
     messages_created: int
     messages_released: int
+    campaigns_started: int = 0
 
 
 def tick(*, now: datetime, batch_size: int = BATCH_SIZE) -> TickReport:
+    """Everything due each minute: flow runs, broadcasts to prepare, held texts and retries to send."""
     runs, messages = runs_advance_due(now=now, batch_size=batch_size)
+    campaigns = broadcasts_tick(now=now)
+    released = messages_release_due(now=now)
     return TickReport(
-        runs_advanced=runs, messages_created=messages, messages_released=sending_release_due(now=now)
+        runs_advanced=runs,
+        messages_created=messages,
+        messages_released=len(released),
+        campaigns_started=len(campaigns),
     )
-
-
-def sending_release_due(*, now: datetime) -> int:
-    """The send path's share of the tick: held messages whose window opened, retries now due."""
-    if importlib.util.find_spec("campaigns.sending") is None:
-        return 0
-    release = getattr(importlib.import_module("campaigns.sending"), "messages_release_due", None)
-    return release(now=now) or 0 if release else 0
 
 
 def runs_advance_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""The django-q2 schedules flows need; installing them again changes nothing."""
+"""The django-q2 schedules the app runs on; installing them again changes nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ SCHEDULES = [
         "name": "flows: date-based triggers",
         "func": "campaigns.flow_tasks.date_triggers_task",
         "schedule_type": Schedule.HOURLY,
+    },
+    {
+        # Messages a crashed worker left `sending`, and sent ones whose status callback never came.
+        "name": "sending: reconcile",
+        "func": "campaigns.send_tasks.reconcile",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
     },
 ]
 

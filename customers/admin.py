@@ -18,6 +18,7 @@ from .ingest import TIMEZONES, product_save
 from .models import ApiKey, Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
 from .resources import CustomerConfirmImportForm, CustomerImportForm, CustomerResource
+from .segments.presets import presets_install
 
 TIMELINE_LENGTH = 50
 
@@ -55,8 +56,21 @@ class StoreAdmin(StoreScopedAdmin):
                     "messaging_service_sid",
                     "from_number",
                     "price_per_segment",
+                    "send_rate_per_second",
+                )
+            },
+        ),
+        (
+            "Guardrails",
+            {
+                "fields": (
                     "quiet_hours_start",
                     "quiet_hours_end",
+                    "cap_per_day",
+                    "cap_per_week",
+                    "cold_cap_per_week",
+                    "cold_after_days",
+                    "overlap_hours",
                 )
             },
         ),
@@ -76,6 +90,11 @@ class StoreAdmin(StoreScopedAdmin):
 
     def has_add_permission(self, request) -> bool:
         return sees_all_stores(request.user) and super().has_add_permission(request)
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            presets_install(store=obj)
 
 
 # --- customers --------------------------------------------------------------------------------

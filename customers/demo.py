@@ -17,6 +17,7 @@ from django.db import transaction
 
 from .ingest import customers_upsert, events_ingest, products_upsert
 from .models import Store
+from .segments.presets import presets_install
 
 SLUG = "demo"
 SITE = "https://shop.example.com"
@@ -357,6 +358,7 @@ def demo_load(
         if existing:
             existing.delete()
         store = demo_store_create()
+        presets_install(store=store)
         builder = _Builder(now=now, size=customers, seed=seed)
         products_upsert(store=store, payloads=builder.products, now=now)
         people = builder.customers()

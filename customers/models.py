@@ -196,7 +196,6 @@ class Customer(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "sms_consent"]),
-            models.Index(fields=["store", "total_spent"]),
             models.Index(fields=["store", "last_order_at"]),
             # segments: index-only counts of a store's customers, index-only ranks by LTV and AOV,
             # engagement tiers
@@ -262,9 +261,10 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["customer", "type", "occurred_at"]),
             models.Index(fields=["product", "type"]),
-            models.Index(fields=["store", "type", "occurred_at"]),
             # segments: "who did X in the window" read from the index alone
-            models.Index(fields=["store", "type", "occurred_at", "customer"], name="event_store_type_time_cust"),
+            models.Index(
+                fields=["store", "type", "occurred_at", "customer"], name="event_store_type_time_cust"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -139,7 +139,7 @@ def test_a_store_owner_sees_only_their_stores_rows(client, django_user_model, sh
 
 def test_marketing_staff_see_every_store(client, django_user_model, shop):
     user = owner_of(None, django_user_model, "staff")
-    user.groups.add(Group.objects.create(name="Marketing staff"))
+    user.groups.add(Group.objects.get_or_create(name="Marketing staff")[0])
     client.force_login(user)
 
     assert client.get("/admin/campaigns/campaign/").context["cl"].result_count == 1

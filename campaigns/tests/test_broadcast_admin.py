@@ -27,7 +27,10 @@ def summer_drop() -> Campaign:
         status=Campaign.Status.SCHEDULED,
     )
     campaign_materialize(campaign_id=campaign.pk, now=NOW)
-    ids = list(Message.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
+    texts = Message.objects.filter(campaign=campaign)
+    # The send task ran on the real clock, long after NOW: put every text back in the queue first.
+    texts.update(status=Message.Status.QUEUED, reason="")
+    ids = list(texts.order_by("pk").values_list("pk", flat=True))
     Message.objects.filter(pk__in=ids[:9]).update(status=Message.Status.DELIVERED)
     Message.objects.filter(pk__in=ids[9:12]).update(status=Message.Status.SENT)
     Message.objects.filter(pk__in=ids[12:13]).update(status=Message.Status.FAILED, error_code="21211")

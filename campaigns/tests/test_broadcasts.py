@@ -23,6 +23,8 @@ from customers.models import Customer, Segment
 from .inbound_helpers import everyone, make_customer, make_store, subscribed
 
 NOW = datetime(2026, 6, 2, 4, 0, tzinfo=UTC)
+# Inside the sending window in every US timezone, for tests about what happens after materializing.
+DAYTIME = datetime(2026, 6, 2, 17, 0, tzinfo=UTC)
 C = Campaign.Status
 S = Message.Status
 
@@ -236,10 +238,10 @@ def test_local_time_already_passed_moves_to_the_next_day():
 
 
 def test_pausing_holds_back_its_queued_texts_and_resuming_releases_them(store):
-    subscribed(store, "+14155550101", NOW)
-    subscribed(store, "+14155550102", NOW)
-    campaign = new_campaign(store)
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    subscribed(store, "+14155550101", DAYTIME)
+    subscribed(store, "+14155550102", DAYTIME)
+    campaign = new_campaign(store, send_at=DAYTIME)
+    campaign_materialize(campaign_id=campaign.pk, now=DAYTIME)
     sendable = Message.objects.filter(status=S.QUEUED).exclude(campaign_id__in=paused_campaign_ids())
 
     campaign_pause(campaign=campaign)
@@ -276,14 +278,14 @@ def test_state_changes_out_of_order_are_refused(store):
 
 
 def test_cancelling_suppresses_what_has_not_gone_out(store):
-    subscribed(store, "+14155550101", NOW)
-    subscribed(store, "+14155550102", NOW)
-    campaign = new_campaign(store)
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    subscribed(store, "+14155550101", DAYTIME)
+    subscribed(store, "+14155550102", DAYTIME)
+    campaign = new_campaign(store, send_at=DAYTIME)
+    campaign_materialize(campaign_id=campaign.pk, now=DAYTIME)
     gone = Message.objects.filter(campaign=campaign).first()
     Message.objects.filter(pk=gone.pk).update(status=S.SENT)
 
-    campaign_cancel(campaign=campaign, now=NOW)
+    campaign_cancel(campaign=campaign, now=DAYTIME)
 
     statuses = dict(Message.objects.filter(campaign=campaign).values_list("pk", "status"))
     assert statuses.pop(gone.pk) == S.SENT
@@ -293,9 +295,9 @@ def test_cancelling_suppresses_what_has_not_gone_out(store):
 
 def test_progress_counts_every_status_and_suppressions_by_reason(store):
     for i in range(10):
-        subscribed(store, f"+141555501{i:02d}", NOW)
-    campaign = new_campaign(store)
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+        subscribed(store, f"+141555501{i:02d}", DAYTIME)
+    campaign = new_campaign(store, send_at=DAYTIME)
+    campaign_materialize(campaign_id=campaign.pk, now=DAYTIME)
     ids = list(Message.objects.filter(campaign=campaign).order_by("pk").values_list("pk", flat=True))
     for pks, changes in [
         (ids[:3], {"status": S.DELIVERED}),
@@ -323,15 +325,15 @@ def test_progress_counts_every_status_and_suppressions_by_reason(store):
 
 
 def test_a_campaign_with_nothing_left_to_send_is_done(store):
-    subscribed(store, "+14155550101", NOW)
-    campaign = new_campaign(store)
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    subscribed(store, "+14155550101", DAYTIME)
+    campaign = new_campaign(store, send_at=DAYTIME)
+    campaign_materialize(campaign_id=campaign.pk, now=DAYTIME)
 
-    assert campaigns_finish(now=NOW) == 0
+    assert campaigns_finish(now=DAYTIME) == 0
     Message.objects.filter(campaign=campaign).update(status=S.DELIVERED)
-    assert campaigns_finish(now=NOW) == 1
+    assert campaigns_finish(now=DAYTIME) == 1
     campaign.refresh_from_db()
-    assert (campaign.status, campaign.finished_at) == (C.DONE, NOW)
+    assert (campaign.status, campaign.finished_at) == (C.DONE, DAYTIME)
 
 
 def test_the_tick_materializes_due_campaigns_through_the_task_queue(

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from campaigns.flow_engine import tick
-from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit
+from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Link
 from campaigns.recipes import recipe_install
 from campaigns.triggers import (
     date_triggers_check,
@@ -199,9 +199,10 @@ def test_post_purchase_starts_days_after_delivery_for_the_category(store):
     [run] = runs(flow)
     assert (run.customer_id, run.entered_at) == (ana.id, T0 + timedelta(days=3))
     tick(now=T0 + timedelta(days=3, minutes=1))
-    assert texts(flow) == [
-        "Pro tip for your Product kettle: Descale it monthly. https://shop.example.com/p/kettle"
-    ]
+    [text] = texts(flow)
+    tip, short_link = text.rsplit(" ", 1)
+    assert tip == "Pro tip for your Product kettle: Descale it monthly."
+    assert Link.objects.get(code=short_link.rsplit("/", 1)[1]).target_url == "https://shop.example.com/p/kettle"
 
 
 def test_event_trigger_honours_property_filters_and_the_entry_segment(store):

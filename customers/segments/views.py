@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime
 
@@ -12,7 +11,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
-from customers.models import ApiKey, Customer, Segment, Store
+from customers.auth import api_key_authenticate
+from customers.models import Customer, Segment, Store
 
 from . import InvalidRules, members
 from .compiler import compile_rules
@@ -30,11 +30,10 @@ def error(status: int, field: str, message: str) -> JsonResponse:
 def api_store(request: HttpRequest) -> Store | None:
     """The store whose (unrevoked) key is in `Authorization: Bearer <key>`."""
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not raw.strip():
+    if scheme.lower() != "bearer":
         return None
-    digest = hashlib.sha256(raw.strip().encode()).hexdigest()
-    key = ApiKey.objects.select_related("store").filter(key_hash=digest, revoked=False).first()
-    return key.store if key else None
+    api_key = api_key_authenticate(raw=raw.strip(), now=timezone.now())
+    return api_key.store if api_key else None
 
 
 def with_store(view):

@@ -124,7 +124,7 @@ def test_a_store_owner_sees_only_their_stores_segments(client, django_user_model
     other = Store.objects.create(slug="other", brand_name="Other", site_url="https://o.example.com")
     Segment.objects.create(store=store, name="Mine", slug="mine", rules=EMPTY)
     theirs = Segment.objects.create(store=other, name="Theirs", slug="theirs", rules=EMPTY)
-    owners = Group.objects.create(name="Store owner")
+    owners = Group.objects.get_or_create(name="Store owner")[0]
     owners.permissions.set(Permission.objects.filter(codename__endswith="_segment"))
     owner = django_user_model.objects.create_user("owner", password="pw-123456789", is_staff=True)
     owner.groups.add(owners)
@@ -143,7 +143,7 @@ def test_a_store_owner_sees_only_their_stores_segments(client, django_user_model
 def test_marketing_staff_see_every_store(client, django_user_model, store):
     other = Store.objects.create(slug="other", brand_name="Other", site_url="https://o.example.com")
     Segment.objects.create(store=other, name="Theirs", slug="theirs", rules=EMPTY)
-    staff = Group.objects.create(name="Marketing staff")
+    staff = Group.objects.get_or_create(name="Marketing staff")[0]
     staff.permissions.set(Permission.objects.filter(codename__endswith="_segment"))
     user = django_user_model.objects.create_user("marketer", password="pw-123456789", is_staff=True)
     user.groups.add(staff)

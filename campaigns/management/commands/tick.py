@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from campaigns.flow_engine import tick
+from campaigns.sending import messages_send_due
 
 
 def parse_now(value: str | None) -> datetime:
@@ -21,7 +22,10 @@ def parse_now(value: str | None) -> datetime:
 
 
 class Command(BaseCommand):
-    help = "Runs one flow tick in the foreground: advances due runs and queues their texts."
+    help = (
+        "Runs one tick in the foreground: advances due flow runs, starts due broadcasts, "
+        "releases held texts and sends everything due through the configured gateway."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--now", help="Act as if it were this time (ISO 8601), e.g. 2026-11-26T11:05:00Z")
@@ -29,7 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         now = parse_now(options["now"])
         report = tick(now=now)
+        sent = messages_send_due(now=now)
         self.stdout.write(
             f"tick at {now.isoformat()}: {report.runs_advanced} runs advanced, "
-            f"{report.messages_created} messages created, {report.messages_released} held messages released"
+            f"{report.messages_created} messages created, {report.campaigns_started} broadcasts started, "
+            f"{sent['sent']} messages sent"
         )

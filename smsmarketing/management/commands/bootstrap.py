@@ -1,4 +1,4 @@
-"""Prepares a development database: the demo store when empty, an admin login, the schedules."""
+"""Prepares a development database: demo store when empty, presets, keywords, schedules, admin login."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from campaigns.keywords import store_keywords_install
+from campaigns.schedules import schedules_install
 from customers.models import Store
+from customers.segments.presets import presets_install
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".admin-password"
 
@@ -21,6 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not Store.objects.exists():
             call_command("load_demo", stdout=self.stdout)
+        for store in Store.objects.all():
+            presets_install(store=store)
+            store_keywords_install(store=store)
+        schedules_install()
         password = admin_password()
         User = get_user_model()
         user = User.objects.filter(username="admin").first() or User(username="admin")
