@@ -7,7 +7,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from customers.signals import events_recorded, products_changed
+from customers.signals import consent_requested, events_recorded, products_changed
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
@@ -22,6 +22,12 @@ def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
     transaction.on_commit(
         lambda: async_task("campaigns.flow_tasks.product_changes_check_task", store.id, ids)
     )
+
+
+@receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
+def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
+    ids = list(record_ids)
+    transaction.on_commit(lambda: async_task("campaigns.signup.confirmations_send_task", ids))
 
 
 @receiver(post_migrate, dispatch_uid="campaigns.flows.schedules")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 from django.db import IntegrityError, transaction
+from django.utils import timezone as django_timezone
 from phonenumbers import timezone as phone_timezones
 
 from customers.consent import consent_change
@@ -136,6 +137,30 @@ def customer_signup_request(
         )
         created = messages_create(drafts=[draft], now=now)
     return created[0] if created else None
+
+
+def confirmations_send(*, record_ids: list[int], now: datetime) -> list[Message]:
+    """Text "Reply Y to confirm" for sign-ups the store's systems sent without consent evidence."""
+    records = ConsentRecord.objects.filter(
+        pk__in=record_ids,
+        action=ConsentRecord.Action.REQUESTED,
+        customer__sms_consent=Customer.Consent.PENDING,
+    ).select_related("customer__store")
+    drafts = [
+        MessageDraft(
+            customer=record.customer,
+            body=confirmation_prompt(record.customer.store),
+            idempotency_key=f"optin:{record.customer_id}:{record.pk}",
+            kind=Message.Kind.TRANSACTIONAL,
+            valid_until=now + REQUEST_COOLDOWN,
+        )
+        for record in records
+    ]
+    return messages_create(drafts=drafts, now=now)
+
+
+def confirmations_send_task(record_ids: list[int]) -> int:
+    return len(confirmations_send(record_ids=record_ids, now=django_timezone.now()))
 
 
 def customer_signup_confirm(*, customer: Customer, source: str, now: datetime, keyword: str = "") -> bool:

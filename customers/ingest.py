@@ -43,7 +43,7 @@ from .consent import STATUS_AFTER, consent_change
 from .models import Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
 from .schemas import Errors, ValidationFailed, join
-from .signals import customer_opted_out, events_recorded, products_changed
+from .signals import consent_requested, customer_opted_out, events_recorded, products_changed
 
 __all__ = [
     "IngestResult",
@@ -450,7 +450,7 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
     ]
     if len(changes) == 1:
         customer, consent = changes[0]
-        consent_change(
+        record = consent_change(
             customer=customer,
             action=consent.action,
             source=consent.source,
@@ -460,11 +460,12 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
             ip_address=consent.ip_address,
             user_agent=consent.user_agent,
         )
+        _confirmations_ask(store, [record])
         return
     if not changes:
         return
     # The same ledger rows and status moves as consent_change, written in bulk for imports.
-    ConsentRecord.objects.bulk_create(
+    records = ConsentRecord.objects.bulk_create(
         [
             ConsentRecord(
                 store=store,
@@ -485,10 +486,20 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
         customer.sms_consent = STATUS_AFTER[consent.action]
         customer.sms_consent_at = consent.occurred_at
     Customer.objects.bulk_update([c for c, _ in changes], ["sms_consent", "sms_consent_at"], batch_size=CHUNK)
+    _confirmations_ask(store, records)
     opted_out = [(c, k.source) for c, k in changes if k.action == ConsentRecord.Action.OPT_OUT]
     if opted_out:
         transaction.on_commit(
             lambda: [customer_opted_out.send(Customer, customer=c, source=s) for c, s in opted_out]
+        )
+
+
+def _confirmations_ask(store: Store, records: list[ConsentRecord]) -> None:
+    """A sign-up without evidence ("pending") is asked to confirm by text: double opt-in."""
+    requested = [r.pk for r in records if r.action == ConsentRecord.Action.REQUESTED]
+    if requested:
+        transaction.on_commit(
+            lambda: consent_requested.send(ConsentRecord, store=store, record_ids=requested)
         )
 
 

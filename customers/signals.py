@@ -11,5 +11,9 @@ events_recorded = Signal()
 # kwargs: store (Store), product_changes (list[int]) — ProductChange ids just recorded.
 products_changed = Signal()
 
+# kwargs: store (Store), record_ids (list[int]) — "requested" ConsentRecords from the API or an
+# import, whose customers are to be asked to confirm (double opt-in).
+consent_requested = Signal()
+
 # kwargs: customer (Customer), source (str)
 customer_opted_out = Signal()

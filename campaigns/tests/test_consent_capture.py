@@ -9,6 +9,7 @@ from campaigns.broadcasts import campaign_materialize
 from campaigns.models import Campaign, InboundMessage, Keyword, Message, MessageTemplate
 from campaigns.public_forms import signup_disclosure
 from campaigns.signup import confirmation_prompt, customer_signup_request
+from customers.auth import api_key_create
 from customers.models import ConsentRecord, Customer
 
 from .inbound_helpers import AUTH_TOKEN, everyone, make_customer, make_store, subscribed, text_in
@@ -213,3 +214,23 @@ def test_only_confirmed_numbers_get_a_broadcast(client, store):
     campaign_materialize(campaign_id=campaign.pk, now=NOW)
 
     assert list(Message.objects.filter(campaign=campaign).values_list("to", flat=True)) == ["+14155550102"]
+
+
+def test_an_api_sign_up_without_evidence_is_texted_reply_y_and_stays_pending(
+    client, store, django_capture_on_commit_callbacks
+):
+    _, key = api_key_create(store=store)
+    body = {"phone": PHONE, "first_name": "Maya", "sms_consent": {"status": "pending", "source": "checkout"}}
+
+    for _ in range(2):  # a retried request asks once
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/api/v1/customers", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+            )
+        assert response.status_code in (200, 201), response.content
+
+    maya = Customer.objects.get(store=store, phone=PHONE)
+    assert maya.sms_consent == Customer.Consent.PENDING
+    assert ledger(maya) == [(A.REQUESTED, "checkout")]
+    [prompt] = Message.objects.filter(customer=maya)
+    assert (prompt.body, prompt.kind) == (confirmation_prompt(store), Message.Kind.TRANSACTIONAL)
