@@ -456,7 +456,10 @@ def message_status_apply(*, message: Message, provider_status: str, error_code: 
     and a duplicate changes nothing.
     """
     target = PROVIDER_STATUS.get(provider_status)
-    if target is None or RANK.get(target, 0) <= RANK.get(message.status, 0):
+    # A suppressed message was never the provider's to report on: it stays suppressed.
+    if target is None or message.status == Status.SUPPRESSED:
+        return False
+    if RANK[target] <= RANK.get(message.status, 0):
         return False
     fields: dict[str, object] = {
         "status": target,

@@ -11,7 +11,6 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -26,35 +25,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from .keywords import inbound_receive
 from .models import Message
+from .sending import message_status_apply
 
 logger = logging.getLogger(__name__)
-
-S = Message.Status
-# How far along a message is; a callback may only move it to a higher rank.
-RANK = {
-    S.PENDING: 0,
-    S.HELD: 0,
-    S.QUEUED: 1,
-    S.SENDING: 2,
-    S.SENT: 3,
-    S.DELIVERED: 4,
-    S.UNDELIVERED: 4,
-    S.FAILED: 4,
-    S.SUPPRESSED: 5,
-}
-TWILIO_STATUS = {
-    "accepted": S.QUEUED,
-    "scheduled": S.QUEUED,
-    "queued": S.QUEUED,
-    "sending": S.SENDING,
-    "sent": S.SENT,
-    "delivered": S.DELIVERED,
-    "read": S.DELIVERED,
-    "undelivered": S.UNDELIVERED,
-    "failed": S.FAILED,
-    "canceled": S.FAILED,
-}
-
 
 def public_url(request: HttpRequest) -> str:
     return settings.PUBLIC_BASE_URL + request.get_full_path()
@@ -83,15 +56,14 @@ def twilio_signed(view):
 
 def message_status_update(*, sid: str, provider_status: str, error_code: str, now: datetime) -> int:
     """Move the message forward to the reported status; a late or repeated callback changes nothing."""
-    status = TWILIO_STATUS.get(provider_status.lower())
-    if not sid or status is None:
+    message = Message.objects.filter(provider_sid=sid).first() if sid else None
+    if message is None:
         return 0
-    behind = [s for s, rank in RANK.items() if rank < RANK[status]]
-    changes: dict[str, object] = {"status": status, "updated_at": now}
-    if error_code:
-        changes["error_code"] = error_code[:16]
-    with transaction.atomic():
-        return Message.objects.filter(provider_sid=sid, status__in=behind).update(**changes)
+    return int(
+        message_status_apply(
+            message=message, provider_status=provider_status.lower(), error_code=error_code, now=now
+        )
+    )
 
 
 @twilio_signed
