@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -25,6 +25,9 @@ from .rendering import render_message
 from .sending import messages_release_due
 
 BATCH_SIZE = 1000
+# A text due in the evening waits out the night (the longest quiet window, 20:00-09:00) and goes
+# in the morning; max lateness limits how late the tick may be, not the recipient's night.
+QUIET_NIGHT = timedelta(hours=14)
 
 
 @dataclass
@@ -219,5 +222,5 @@ def _draft(run: FlowRun, step: FlowStep, due: datetime) -> MessageDraft:
         flow_run_id=run.id,
         flow_step_id=step.id,
         variant=variant,
-        valid_until=due + run.flow.max_lateness,
+        valid_until=due + max(run.flow.max_lateness, QUIET_NIGHT),
     )

@@ -140,10 +140,15 @@ def customer_signup_request(
 
 
 def confirmations_send(*, record_ids: list[int], now: datetime) -> list[Message]:
-    """Text "Reply Y to confirm" for sign-ups the store's systems sent without consent evidence."""
+    """Text "Reply Y to confirm" for sign-ups the store's systems sent without consent evidence.
+
+    Only requests from the last day: a months-old pending sign-up in an import is not texted out
+    of the blue.
+    """
     records = ConsentRecord.objects.filter(
         pk__in=record_ids,
         action=ConsentRecord.Action.REQUESTED,
+        occurred_at__gt=now - REQUEST_COOLDOWN,
         customer__sms_consent=Customer.Consent.PENDING,
     ).select_related("customer__store")
     drafts = [

@@ -197,7 +197,7 @@ class _Builder:
             customer["sms_consent"] = {
                 "status": "pending",
                 "source": "popup",
-                "at": _iso(self.now - timedelta(days=1)),
+                "at": _iso(self.now - timedelta(days=2)),
             }
         self._history(customer["external_id"], i)
         return customer

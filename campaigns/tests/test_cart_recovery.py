@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from campaigns.flow_engine import tick
-from campaigns.models import FlowRun, Link
+from campaigns.models import FlowRun, Link, Message
 from campaigns.recipes import recipe_install
+from campaigns.sending import messages_send_due
 from campaigns.triggers import events_check
 from customers.signals import events_recorded
 
@@ -159,3 +160,21 @@ def test_a_batch_costs_the_same_queries_for_five_carts_or_fifty(store, flow):
 
     assert queries_for(5, 0) == queries_for(50, 1)
     assert FlowRun.objects.filter(flow=flow).count() == 55
+
+
+def test_a_cart_left_at_nine_pm_is_texted_at_eight_the_next_morning(store, flow):
+    evening = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)  # 21:00 in New York; step 1 due at 22:00
+    morning = datetime(2026, 11, 3, 13, 0, tzinfo=UTC)  # 08:00 in New York
+    ana = make_customer(store)
+    cart(ana, at=evening)
+
+    tick(now=evening + timedelta(hours=1, minutes=1))
+    [text] = Message.objects.filter(customer=ana)
+    assert (text.status, text.send_after) == (Message.Status.HELD, morning)
+
+    tick(now=morning - timedelta(minutes=1))
+    assert messages_send_due(now=morning - timedelta(minutes=1))["sent"] == 0
+    tick(now=morning)
+    assert messages_send_due(now=morning)["sent"] == 1
+    text.refresh_from_db()
+    assert (text.status, text.sent_at) == (Message.Status.SENT, morning)

@@ -234,3 +234,20 @@ def test_an_api_sign_up_without_evidence_is_texted_reply_y_and_stays_pending(
     assert ledger(maya) == [(A.REQUESTED, "checkout")]
     [prompt] = Message.objects.filter(customer=maya)
     assert (prompt.body, prompt.kind) == (confirmation_prompt(store), Message.Kind.TRANSACTIONAL)
+
+
+def test_an_imported_pending_sign_up_from_last_month_is_not_texted(
+    client, store, django_capture_on_commit_callbacks
+):
+    _, key = api_key_create(store=store)
+    old = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    body = {"phone": PHONE, "sms_consent": {"status": "pending", "source": "popup", "at": old}}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/api/v1/customers", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+        )
+
+    maya = Customer.objects.get(store=store, phone=PHONE)
+    assert ledger(maya) == [(A.REQUESTED, "popup")]
+    assert not Message.objects.filter(customer=maya).exists()
