@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from django.db.models import Q
-from phonenumbers import geocoder
 
 from customers.models import Customer, Store
+from customers.phones import phone_facts
 
 from .models import GuardrailDecision, Message, QuietHoursRule, Reason, UndeliverableNumber
 
@@ -391,78 +391,12 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-US_STATES = {
-    "Alabama": "AL",
-    "Alaska": "AK",
-    "Arizona": "AZ",
-    "Arkansas": "AR",
-    "California": "CA",
-    "Colorado": "CO",
-    "Connecticut": "CT",
-    "Delaware": "DE",
-    "Florida": "FL",
-    "Georgia": "GA",
-    "Hawaii": "HI",
-    "Idaho": "ID",
-    "Illinois": "IL",
-    "Indiana": "IN",
-    "Iowa": "IA",
-    "Kansas": "KS",
-    "Kentucky": "KY",
-    "Louisiana": "LA",
-    "Maine": "ME",
-    "Maryland": "MD",
-    "Massachusetts": "MA",
-    "Michigan": "MI",
-    "Minnesota": "MN",
-    "Mississippi": "MS",
-    "Missouri": "MO",
-    "Montana": "MT",
-    "Nebraska": "NE",
-    "Nevada": "NV",
-    "New Hampshire": "NH",
-    "New Jersey": "NJ",
-    "New Mexico": "NM",
-    "New York": "NY",
-    "North Carolina": "NC",
-    "North Dakota": "ND",
-    "Ohio": "OH",
-    "Oklahoma": "OK",
-    "Oregon": "OR",
-    "Pennsylvania": "PA",
-    "Rhode Island": "RI",
-    "South Carolina": "SC",
-    "South Dakota": "SD",
-    "Tennessee": "TN",
-    "Texas": "TX",
-    "Utah": "UT",
-    "Vermont": "VT",
-    "Virginia": "VA",
-    "Washington": "WA",
-    "West Virginia": "WV",
-    "Wisconsin": "WI",
-    "Wyoming": "WY",
-    "Washington D.C.": "DC",
-}
-
-
-@lru_cache(maxsize=2048)
-def _region_for_area(prefix: str) -> str:
-    try:
-        place = geocoder.description_for_number(phonenumbers.parse(prefix + "5550100"), "en")
-    except phonenumbers.NumberParseException:
-        return ""
-    if place in US_STATES:
-        return US_STATES[place]
-    tail = place.rsplit(", ", 1)
-    return tail[1] if len(tail) == 2 and len(tail[1]) == 2 else ""
-
-
 def region_for_phone(phone: str) -> str:
     """The US state of a number's area code, so state rules apply when no region is given."""
-    if not phone.startswith("+1") or len(phone) < 5:
+    try:
+        return phone_facts(phone).region
+    except phonenumbers.NumberParseException:
         return ""
-    return _region_for_area(phone[:5])
 
 
 def quiet_hours_rules_seed(*, using: str = "default") -> int:
