@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Store
 
 from .backtest import flow_backtest
@@ -24,8 +25,6 @@ from .flow_diagram import flow_diagram, sample_context, sample_customer, step_pr
 from .flow_io import FlowImportError, flow_export, flow_import
 from .models import Flow, FlowRun, FlowStep, FlowTriggerFilter
 from .recipes import RECIPES, recipe_install
-
-STORE_OWNER, MARKETING_STAFF = "Store owner", "Marketing staff"
 
 TRIGGER_FIELDS = {
     "event": ["event_type"],
@@ -37,32 +36,6 @@ TRIGGER_FIELDS = {
     "reward_threshold": ["reward_threshold"],
     "date_property": ["date_property"],
 }
-
-
-def sees_all_stores(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=MARKETING_STAFF).exists()
-
-
-def stores_for(user) -> QuerySet[Store]:
-    return Store.objects.all() if sees_all_stores(user) else Store.objects.filter(owners=user)
-
-
-class StoreScopedAdmin(admin.ModelAdmin):
-    store_path = "store"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if sees_all_stores(request.user):
-            return qs
-        return qs.filter(**{f"{self.store_path}__owners": request.user})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        related = db_field.related_model
-        if related is Store:
-            kwargs["queryset"] = stores_for(request.user)
-        elif hasattr(related, "store"):
-            kwargs["queryset"] = related.objects.filter(store__in=stores_for(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class FlowStepForm(forms.ModelForm):

@@ -11,37 +11,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from customers.models import Customer, Store
+from customers.admin_scoping import StoreScopedAdmin, sees_all_stores
+from customers.models import Customer
 
 from . import broadcasts
 from .keywords import inbound_mark_handled
 from .models import Campaign, InboundMessage, Keyword, Message
 from .why import campaigns_missed, messages_explained
-
-ALL_STORES_GROUP = "Marketing staff"
-
-
-def sees_all_stores(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=ALL_STORES_GROUP).exists()
-
-
-class StoreScopedAdmin(admin.ModelAdmin):
-    """Store owners see and pick only their own stores' rows; superusers and marketing staff see all."""
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if sees_all_stores(request.user):
-            return queryset
-        return queryset.filter(store__owners=request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if not sees_all_stores(request.user):
-            model = db_field.related_model
-            if model is Store:
-                kwargs["queryset"] = Store.objects.filter(owners=request.user)
-            elif any(f.name == "store" for f in model._meta.fields):
-                kwargs["queryset"] = model.objects.filter(store__owners=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Keyword)

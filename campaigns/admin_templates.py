@@ -7,12 +7,13 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
 from customers.segments import members
 
@@ -25,23 +26,6 @@ from .templating import TemplateError
 
 SAMPLE_SIZE = 5
 AUDIENCE_SAMPLE = 20_000  # larger audiences are measured on a random sample, to answer in seconds
-
-
-def visible_stores(user) -> QuerySet[Store]:
-    """Superusers and Marketing staff see every store; anyone else only the stores they own."""
-    if user.is_superuser or user.groups.filter(name="Marketing staff").exists():
-        return Store.objects.all()
-    return Store.objects.filter(owners=user)
-
-
-class StoreScopedAdmin(admin.ModelAdmin):
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).filter(store__in=visible_stores(request.user))
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "store":
-            kwargs["queryset"] = visible_stores(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -161,7 +145,7 @@ class MessageTemplateAdmin(StoreScopedAdmin):
             return None, None, _errors("body", "Send a JSON object.")
         if not isinstance(payload, dict):
             return None, None, _errors("body", "Send a JSON object.")
-        store = visible_stores(request.user).filter(pk=_int(payload.get("store"))).first()
+        store = stores_for(request.user).filter(pk=_int(payload.get("store"))).first()
         if store is None:
             return None, None, _errors("store", "Pick one of your stores.")
         return payload, store, None

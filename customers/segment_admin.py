@@ -14,6 +14,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .admin_scoping import StoreScopedAdmin, stores_for
 from .models import Customer, Segment, Store
 from .segments import InvalidRules, segment_errors
 from .segments import schema as rule_schema
@@ -22,16 +23,6 @@ from .segments.presets import PRESETS, presets_install
 from .segments.summary import summarize
 
 SAMPLE_SIZE = 10
-SEES_ALL_GROUP = "Marketing staff"
-
-
-def sees_every_store(user) -> bool:
-    return user.is_superuser or user.groups.filter(name=SEES_ALL_GROUP).exists()
-
-
-def visible_stores(user) -> QuerySet[Store]:
-    stores = Store.objects.order_by("brand_name")
-    return stores if sees_every_store(user) else stores.filter(owners=user)
 
 
 class SegmentForm(forms.ModelForm):
@@ -73,7 +64,7 @@ def builder_catalog(user, segment: Segment | None) -> dict:
         "units": rule_schema.UNITS,
         "segments": [
             {"id": s.pk, "name": s.name, "store": s.store_id}
-            for s in Segment.objects.filter(store__in=visible_stores(user)).order_by("name")
+            for s in Segment.objects.filter(store__in=stores_for(user)).order_by("name")
             if segment is None or s.pk != segment.pk
         ],
     }
@@ -138,7 +129,7 @@ def _sample_row(customer: Customer) -> dict:
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(StoreScopedAdmin):
     form = SegmentForm
     change_form_template = "admin/customers/segment/change_form.html"
     change_list_template = "admin/customers/segment/change_list.html"
@@ -163,23 +154,10 @@ class SegmentAdmin(admin.ModelAdmin):
         count_members(list(changelist.result_list), now=timezone.now())
         return changelist
 
-    # --- store-owner scoping -------------------------------------------------------------------
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Segment]:
-        segments = super().get_queryset(request)
-        if sees_every_store(request.user):
-            return segments
-        return segments.filter(store__owners=request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "store":
-            kwargs["queryset"] = visible_stores(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("rules", json.dumps({"type": "group", "match": "all", "children": []}))
-        stores = list(visible_stores(request.user)[:2])
+        stores = list(stores_for(request.user).order_by("brand_name")[:2])
         if len(stores) == 1:
             initial.setdefault("store", stores[0].pk)
         return initial
@@ -216,7 +194,7 @@ class SegmentAdmin(admin.ModelAdmin):
             return JsonResponse(
                 {"errors": [{"path": "", "message": "the body must be an object"}]}, status=400
             )
-        store = visible_stores(request.user).filter(pk=_int(body.get("store"))).first()
+        store = stores_for(request.user).order_by("brand_name").filter(pk=_int(body.get("store"))).first()
         if store is None:
             return JsonResponse(
                 {"errors": [{"path": "store", "message": "choose a store first"}]}, status=400
@@ -229,7 +207,7 @@ class SegmentAdmin(admin.ModelAdmin):
     def install_presets_view(self, request: HttpRequest):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        stores = visible_stores(request.user)
+        stores = stores_for(request.user).order_by("brand_name")
         if request.method == "POST":
             chosen = stores.filter(pk__in=request.POST.getlist("store"))
             total = sum(len(presets_install(store=store)) for store in chosen)
