@@ -21,7 +21,7 @@ from customers.segments import members
 from .broadcasts import broadcasts_tick
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
-from .rendering import render_message
+from .rendering import render_messages
 from .sending import messages_release_due
 
 BATCH_SIZE = 1000
@@ -77,7 +77,7 @@ def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[
             _Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at)
             for r in runs
         ]
-        drafts: list[MessageDraft] = []
+        sends: list[_Cursor] = []
         visits: list[FlowStepVisit] = []
         active = cursors
         while active:
@@ -85,11 +85,11 @@ def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[
                 [c for c in active if c.step and c.step.kind == FlowStep.Kind.SPLIT], now
             )
             for cursor in active:
-                _advance(cursor, steps[cursor.run.flow_id], split_members, drafts, visits, now)
+                _advance(cursor, steps[cursor.run.flow_id], split_members, sends, visits, now)
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
         _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
-        created = messages_create(drafts=drafts, now=now) if drafts else []
+        created = messages_create(drafts=_drafts(sends), now=now) if sends else []
     return len(runs), len(created)
 
 
@@ -141,7 +141,7 @@ def _next_after(
 
 
 def _advance(
-    cursor: _Cursor, steps: dict, split_members: dict, drafts: list, visits: list, now: datetime
+    cursor: _Cursor, steps: dict, split_members: dict, sends: list, visits: list, now: datetime
 ) -> None:
     run, step = cursor.run, cursor.step
     if step is None:
@@ -157,7 +157,7 @@ def _advance(
             )
             run.exit_reason = "late"
         else:
-            drafts.append(_draft(run, step, cursor.due))
+            sends.append(_Cursor(run=run, step=step, due=cursor.due))
             visits.append(FlowStepVisit(run=run, step=step, outcome="sent", at=now))
             run.exit_reason = ""
     elif step.kind == FlowStep.Kind.SPLIT:
@@ -204,23 +204,37 @@ def _save_runs(cursors: list[_Cursor], now: datetime) -> None:
             rows.update(current_step_id=step_id, exit_reason=reason, next_due_at=F("next_due_at") + shift)
 
 
-def _draft(run: FlowRun, step: FlowStep, due: datetime) -> MessageDraft:
-    variant = "B" if step.body_b and run.id % 2 else ("A" if step.body_b else "")
-    rendered = render_message(
-        template_body=step.body_b if variant == "B" else step.text,
-        customer=run.customer,
-        snapshot=run.context,
-        utm_campaign=run.flow.slug,
-        utm_content=f"step-{step.position}{variant.lower()}",
-        offer_code=step.offer_code,
-    )
-    return MessageDraft(
-        customer=run.customer,
-        body=rendered.body,
-        idempotency_key=f"run:{run.id}:step:{step.id}",
-        links=rendered.links,
-        flow_run_id=run.id,
-        flow_step_id=step.id,
-        variant=variant,
-        valid_until=due + max(run.flow.max_lateness, QUIET_NIGHT),
-    )
+def _variant(run: FlowRun, step: FlowStep) -> str:
+    return ("B" if run.id % 2 else "A") if step.body_b else ""
+
+
+def _drafts(sends: list[_Cursor]) -> list[MessageDraft]:
+    """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run."""
+    groups: dict[tuple[int, str], list[_Cursor]] = defaultdict(list)
+    for send in sends:
+        groups[(send.step.id, _variant(send.run, send.step))].append(send)
+    drafts = []
+    for (_, variant), group in groups.items():
+        step, flow = group[0].step, group[0].run.flow
+        rendered = render_messages(
+            template_body=step.body_b if variant == "B" else step.text,
+            customers=[send.run.customer for send in group],
+            snapshots=[send.run.context for send in group],
+            utm_campaign=flow.slug,
+            utm_content=f"step-{step.position}{variant.lower()}",
+            offer_code=step.offer_code,
+        )
+        drafts += [
+            MessageDraft(
+                customer=send.run.customer,
+                body=text.body,
+                idempotency_key=f"run:{send.run.id}:step:{step.id}",
+                links=text.links,
+                flow_run_id=send.run.id,
+                flow_step_id=step.id,
+                variant=variant,
+                valid_until=send.due + max(flow.max_lateness, QUIET_NIGHT),
+            )
+            for send, text in zip(group, rendered, strict=True)
+        ]
+    return drafts

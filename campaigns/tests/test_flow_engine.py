@@ -5,6 +5,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.flow_engine import tick
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Message
@@ -194,3 +195,18 @@ def test_a_split_sends_each_branch_its_own_way():
     }
     assert bodies == {local: ["Hi Austin", "Hi all"], remote: ["Hi all"]}
     assert set(FlowRun.objects.values_list("state", flat=True)) == {"done"}
+
+
+@pytest.mark.django_db
+def test_a_tick_costs_the_same_queries_for_five_runs_as_for_fifty():
+    def queries_for(count: int) -> int:
+        store = make_store(slug=f"shop-{count}")
+        flow = make_flow(store)
+        enrol(flow, [make_customer(store) for _ in range(count)])
+        with CaptureQueriesContext(connection) as captured:
+            tick(now=T0)
+        assert Message.objects.filter(flow_run__flow=flow).count() == count
+        Flow.objects.filter(id=flow.id).update(status="paused")
+        return len(captured)
+
+    assert queries_for(5) == queries_for(50)
