@@ -39,7 +39,7 @@ from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 from . import schemas
-from .consent import STATUS_AFTER, consent_change
+from .consent import STATUS_AFTER
 from .models import Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
 from .schemas import Errors, ValidationFailed, join
@@ -448,23 +448,9 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
         for customer, consent in latest.values()
         if customer.sms_consent != STATUS_AFTER[consent.action]
     ]
-    if len(changes) == 1:
-        customer, consent = changes[0]
-        record = consent_change(
-            customer=customer,
-            action=consent.action,
-            source=consent.source,
-            occurred_at=consent.occurred_at,
-            wording=consent.wording,
-            keyword=consent.keyword,
-            ip_address=consent.ip_address,
-            user_agent=consent.user_agent,
-        )
-        _confirmations_ask(store, [record])
-        return
     if not changes:
         return
-    # The same ledger rows and status moves as consent_change, written in bulk for imports.
+    # The same ledger rows and status moves as consent_change, written in bulk.
     records = ConsentRecord.objects.bulk_create(
         [
             ConsentRecord(
