@@ -72,3 +72,35 @@ def inbound_params(body: str, from_: str, *, to: str = STORE_NUMBER, **more: str
 
 def text_in(client: Client, body: str, from_: str, **more: str):
     return signed_post(client, "/webhooks/twilio/inbound", inbound_params(body, from_, **more))
+
+
+def summer_drop(store: Store, *, at: datetime):
+    """A scheduled broadcast of one short text to the whole store, materialized at `at`."""
+    from campaigns.broadcasts import campaign_materialize
+    from campaigns.models import Campaign, MessageTemplate
+
+    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live")
+    campaign = Campaign.objects.create(
+        store=store,
+        name="Summer drop",
+        slug="summer-drop",
+        template=template,
+        segment=everyone(store),
+        send_at=at,
+        status=Campaign.Status.SCHEDULED,
+    )
+    campaign_materialize(campaign_id=campaign.pk, now=at)
+    return campaign
+
+
+def store_owner(django_user_model, store: Store | None, permissions, username: str = "owner"):
+    """A staff user in the "Store owner" group with `permissions`, owning `store` if given."""
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username, password="pw-123456789", is_staff=True)
+    group, _ = Group.objects.get_or_create(name="Store owner")
+    group.permissions.set(permissions)
+    user.groups.add(group)
+    if store is not None:
+        store.owners.add(user)
+    return user

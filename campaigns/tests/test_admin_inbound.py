@@ -5,11 +5,10 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import Group, Permission
 
-from campaigns.broadcasts import campaign_materialize
 from campaigns.models import Campaign, InboundMessage, Message, MessageTemplate
 from customers.models import ConsentRecord
 
-from .inbound_helpers import everyone, make_store, subscribed
+from .inbound_helpers import everyone, make_store, store_owner, subscribed, summer_drop
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 
@@ -18,28 +17,14 @@ NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 def shop(db):
     store = make_store()
     maya = subscribed(store, "+14155550101", NOW, first_name="Maya", city="Austin")
-    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live")
-    campaign = Campaign.objects.create(
-        store=store,
-        name="Summer drop",
-        slug="summer-drop",
-        template=template,
-        segment=everyone(store),
-        send_at=NOW,
-        status=Campaign.Status.SCHEDULED,
-    )
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    campaign = summer_drop(store, at=NOW)
     return store, maya, campaign
 
 
 def owner_of(store, django_user_model, username="owner"):
-    user = django_user_model.objects.create_user(username, password="pw-123456", is_staff=True)
-    group, _ = Group.objects.get_or_create(name="Store owner")
-    group.permissions.set(Permission.objects.filter(content_type__app_label="campaigns"))
-    user.groups.add(group)
-    if store is not None:
-        store.owners.add(user)
-    return user
+    return store_owner(
+        django_user_model, store, Permission.objects.filter(content_type__app_label="campaigns"), username
+    )
 
 
 def test_why_this_text_lists_the_trigger_segment_and_decision(admin_client, shop):

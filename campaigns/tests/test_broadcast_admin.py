@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from campaigns.broadcasts import campaign_materialize
-from campaigns.models import Campaign, Message, MessageTemplate
+from campaigns.models import Campaign, Message
 
-from .inbound_helpers import everyone, make_store, subscribed
+from .inbound_helpers import make_store, subscribed
+from .inbound_helpers import summer_drop as summer_drop_campaign
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 
@@ -16,17 +16,7 @@ def summer_drop() -> Campaign:
     store = make_store()
     for i in range(20):
         subscribed(store, f"+141555501{i:02d}", NOW)
-    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live")
-    campaign = Campaign.objects.create(
-        store=store,
-        name="Summer drop",
-        slug="summer-drop",
-        template=template,
-        segment=everyone(store),
-        send_at=NOW,
-        status=Campaign.Status.SCHEDULED,
-    )
-    campaign_materialize(campaign_id=campaign.pk, now=NOW)
+    campaign = summer_drop_campaign(store, at=NOW)
     texts = Message.objects.filter(campaign=campaign)
     # The send task ran on the real clock, long after NOW: put every text back in the queue first.
     texts.update(status=Message.Status.QUEUED, reason="")

@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from campaigns.flow_engine import tick
@@ -15,15 +15,12 @@ from campaigns.recipes import recipe_install
 from campaigns.triggers import events_check
 
 from .flowkit import T0, make_customer, make_store, record
+from .inbound_helpers import store_owner
 
 
 @pytest.fixture
 def owner(django_user_model):
-    user = django_user_model.objects.create_user("owner", password="pw-123456", is_staff=True)
-    group, _ = Group.objects.get_or_create(name="Store owner")
-    group.permissions.set(Permission.objects.filter(content_type__app_label="campaigns"))
-    user.groups.add(group)
-    return user
+    return store_owner(django_user_model, None, Permission.objects.filter(content_type__app_label="campaigns"))
 
 
 @pytest.mark.django_db

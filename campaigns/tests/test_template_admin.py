@@ -4,13 +4,14 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 
 from campaigns.models import MessageTemplate
 from conftest import SCREENSHOTS
 from customers.models import Event, Segment
 
 from .fields_support import NOW, make_customer, make_product, make_store
+from .inbound_helpers import store_owner
 
 BACK = ("It's back ✅ {{ product_name|default:\"Your pick\" }} is in stock again. "
         "Grab it now: {{ product_link }}")
@@ -29,13 +30,9 @@ def _post(client, url, **payload):
 
 
 def _owner(django_user_model, store, username="owner"):
-    user = django_user_model.objects.create_user(username, password="pw-123456789", is_staff=True)
-    group, _ = Group.objects.get_or_create(name="Store owner")
-    group.permissions.set(Permission.objects.filter(codename__endswith="messagetemplate"))
-    user.groups.add(group)
-    if store is not None:
-        store.owners.add(user)
-    return user
+    return store_owner(
+        django_user_model, store, Permission.objects.filter(codename__endswith="messagetemplate"), username
+    )
 
 
 def test_the_preview_renders_a_customer_with_meter_checks_and_creep(admin_client, demo):
