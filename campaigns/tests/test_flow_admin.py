@@ -20,7 +20,8 @@ from .inbound_helpers import store_owner
 
 @pytest.fixture
 def owner(django_user_model):
-    return store_owner(django_user_model, None, Permission.objects.filter(content_type__app_label="campaigns"))
+    campaigns_permissions = Permission.objects.filter(content_type__app_label="campaigns")
+    return store_owner(django_user_model, None, campaigns_permissions)
 
 
 @pytest.mark.django_db
