@@ -1,7 +1,9 @@
 """What a customer's text means: keyword families, store keywords, and what the app does about it.
 
-Matching ignores case, spaces and punctuation ("S.T.O.P", " stop! ", "Opt-out"); a short phrase
-made of an opt-out word and filler ("stop texting me", "please unsubscribe me") is an opt-out too.
+Matching ignores case, spaces, punctuation, width and accents ("S.T.O.P", " stop! ", "Opt-out",
+full-width "ｓｔｏｐ", French "Arrêt"); a short phrase made of an opt-out word and filler ("stop
+texting me", "please unsubscribe me") is an opt-out too, and so is a message that is one opt-out
+word with one typo ("stopp", "sotp"): a lost STOP costs far more than a wrongly honoured one.
 Twilio's `OptOutType` (sent when Advanced Opt-Out is on) wins over the body, and then Twilio has
 already replied, so the app records the change and stays silent.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,10 +46,11 @@ STORE_KEYWORD = "store_keyword"
 MESSAGE = "message"
 
 FAMILIES: dict[str, set[str]] = {
-    OPT_OUT: {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"},
+    # ARRET and AIDE: the French words carriers require where stores text Canadian numbers.
+    OPT_OUT: {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "ARRET"},
     OPT_IN: {"START", "UNSTOP"},
     CONFIRM: {"YES", "Y"},
-    HELP: {"HELP", "INFO"},
+    HELP: {"HELP", "INFO", "AIDE"},
     PREFERENCE: {"DEALS", "DEAL", "DROPS", "DROP", "RESTOCKS", "RESTOCK"},
     JOIN: {"JOIN", "SUBSCRIBE"},
 }
@@ -56,6 +60,8 @@ TOPIC_LABELS = {"deals": "deals", "drops": "new drops", "restocks": "restocks"}
 
 OPT_OUT_TWILIO = {"STOP": OPT_OUT, "START": OPT_IN, "HELP": HELP}
 OPT_OUT_VERBS = FAMILIES[OPT_OUT] | {"UNSUB", "REMOVE"}
+# Shorter words have too many everyday neighbours one edit away (END: AND, SEND).
+TYPO_MIN_LENGTH = 4
 # Words that may surround an opt-out verb without changing its meaning.
 FILLER = set(
     "PLEASE PLS PLZ NOW THANKS THANK YOU THX ME MY IT THIS ALL THE FROM LIST TEXT TEXTS TEXTING "
@@ -80,12 +86,40 @@ class Match:
     word: str = ""
 
 
+def normalized(body: str) -> str:
+    """Full-width and compatibility forms folded (NFKC), accents dropped, upper case."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", body))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
 def words(body: str) -> list[str]:
-    return re.sub(r"[^\w\s]|_", "", body.upper().replace("'", "")).split()
+    return re.sub(r"[^\w\s]|_", "", normalized(body).replace("'", "")).split()
 
 
 def compact(body: str) -> str:
     return "".join(words(body))
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """One letter added, dropped, changed, or two neighbours swapped (Damerau distance 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        i, j = diffs[0], diffs[-1]
+        return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _opt_out_typo(tokens: list[str]) -> str:
+    """The opt-out word a one-word message misspells, or ""."""
+    if len(tokens) != 1:
+        return ""
+    candidates = sorted(verb for verb in FAMILIES[OPT_OUT] if len(verb) >= TYPO_MIN_LENGTH)
+    return next((verb for verb in candidates if one_edit_apart(tokens[0], verb)), "")
 
 
 def _is_opt_out_phrase(tokens: list[str]) -> bool:
@@ -109,6 +143,8 @@ def classify(body: str, *, opt_out_type: str = "", store_words: frozenset[str] =
         return Match(STORE_KEYWORD, word)
     if _is_opt_out_phrase(words(body)):
         return Match(OPT_OUT, " ".join(words(body))[:30])
+    if _opt_out_typo(words(body)):
+        return Match(OPT_OUT, word[:30])
     return Match(MESSAGE)
 
 
