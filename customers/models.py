@@ -213,6 +213,20 @@ class Customer(models.Model):
         return self.sms_consent == self.Consent.SUBSCRIBED
 
 
+class AppendOnlyError(Exception):
+    """A ledger row was to be changed or deleted; the ledger only grows."""
+
+
+class ConsentRecordQuerySet(models.QuerySet):
+    """No bulk change or delete: a customer's erasure removes their rows through the cascade."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Consent records are never updated; append a new record instead.")
+
+    def delete(self):
+        raise AppendOnlyError("Consent records are never deleted; append a new record instead.")
+
+
 class ConsentRecord(models.Model):
     """Append-only ledger of every opt-in, confirmation and opt-out, with its evidence."""
 
@@ -233,11 +247,21 @@ class ConsentRecord(models.Model):
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = ConsentRecordQuerySet.as_manager()
+
     class Meta:
         indexes = [models.Index(fields=["customer", "occurred_at"])]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} via {self.source}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Consent records are never updated; append a new record instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Consent records are never deleted; append a new record instead.")
 
 
 class Event(models.Model):
