@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,13 +20,12 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from customers.consent import consent_change
-from customers.models import ConsentRecord, Customer, Event, Store
+from customers.ingest import consent_change, customer_event_record, customer_for_phone
+from customers.models import ConsentRecord, Customer, Store
 
 from .models import InboundMessage, Keyword
 from .signup import (
     confirmation_prompt,
-    customer_for_phone,
     customer_signup_confirm,
     phone_e164,
     signup_requested,
@@ -224,17 +222,12 @@ def _opt_in(customer: Customer, match: Match, to: str, twilio_replied: bool, now
 
 def _preference(customer: Customer, match: Match, now: datetime) -> Handled:
     topic = TOPICS[match.word.rstrip("S")]
-    if topic not in customer.topics:
-        customer.topics = [*customer.topics, topic]
-        customer.save(update_fields=["topics", "updated_at"])
-    Event.objects.create(
-        store_id=customer.store_id,
+    topics = customer.topics if topic in customer.topics else [*customer.topics, topic]
+    customer_event_record(
         customer=customer,
         type="preference_set",
-        occurred_at=now,
-        received_at=now,
-        properties={"topics": customer.topics, "source": "keyword", "keyword": match.word},
-        idempotency_key=f"preference:{uuid.uuid4().hex}",
+        properties={"topics": topics, "source": "keyword", "keyword": match.word},
+        now=now,
     )
     label = TOPIC_LABELS[topic]
     return Handled(

@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import uuid
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
+from customers.ingest import customer_event_record
 from customers.links import check_link_domain, link_domain_error
-from customers.models import Customer, Event, Store
-from customers.signals import events_recorded
+from customers.models import Event, Store
 
 from .models import Link
 
@@ -76,14 +75,13 @@ def is_preview_fetch(user_agent: str) -> bool:
 
 
 def link_click(*, link: Link, now: datetime, user_agent: str = "") -> Event:
-    """Record one tap on a short link: an `sms_clicked` event and the customer's last click time."""
+    """Record one tap on a short link: an `sms_clicked` event (ingestion moves the customer's last
+    click time) and the link's counters. Every tap is its own click: no key ties it to the link."""
     with transaction.atomic():
-        event = Event.objects.create(
-            store_id=link.store_id,
-            customer_id=link.customer_id,
+        event = customer_event_record(
+            customer=link.customer,
             type="sms_clicked",
-            occurred_at=now,
-            received_at=now,
+            now=now,
             properties={
                 "link_code": link.code,
                 "url": link.target_url,
@@ -92,16 +90,9 @@ def link_click(*, link: Link, now: datetime, user_agent: str = "") -> Event:
                 "utm_content": link.utm_content,
                 "user_agent": user_agent[:300],
             },
-            # Every tap is its own click: the key is unique per request, never derived from the link.
-            idempotency_key=f"sms_clicked:{link.code}:{uuid.uuid4().hex}",
         )
-        Customer.objects.filter(pk=link.customer_id).filter(
-            Q(last_sms_click_at__isnull=True) | Q(last_sms_click_at__lt=now)
-        ).update(last_sms_click_at=now)
         Link.objects.filter(pk=link.pk).update(
             clicks=F("clicks") + 1, last_clicked_at=now,
         )
         Link.objects.filter(pk=link.pk, first_clicked_at__isnull=True).update(first_clicked_at=now)
-        store = link.store
-        transaction.on_commit(lambda: events_recorded.send(Store, store=store, event_ids=[event.id]))
     return event

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from django.db import transaction
 
-from customers.consent import consent_change
-from customers.models import ConsentRecord, Customer, Event
+from customers.ingest import consent_change, customer_event_record
+from customers.models import ConsentRecord, Customer
 
 TOPIC_CHOICES = [("deals", "Deals"), ("drops", "Drops (new arrivals)"), ("restocks", "Restocks")]
 FREQUENCY_CHOICES = [
@@ -27,21 +26,18 @@ def customer_preferences_update(
     source: str,
     now: datetime,
 ) -> Customer:
-    """Store the choices and record a `preference_set` event for segments and the timeline."""
+    """Record a `preference_set` event: ingestion sets topics and categories from it, as it does
+    for one sent through the API, and flows and segments see it."""
     with transaction.atomic():
-        customer.topics = topics
-        customer.favorite_categories = categories
         customer.frequency = frequency
-        customer.save(update_fields=["topics", "favorite_categories", "frequency", "updated_at"])
-        Event.objects.create(
-            store_id=customer.store_id,
+        customer.save(update_fields=["frequency", "updated_at"])
+        customer_event_record(
             customer=customer,
             type="preference_set",
-            occurred_at=now,
-            received_at=now,
             properties={"topics": topics, "categories": categories, "frequency": frequency, "source": source},
-            idempotency_key=f"preference:{uuid.uuid4().hex}",
+            now=now,
         )
+        customer.refresh_from_db(fields=["topics", "favorite_categories"])
     return customer
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import phonenumbers
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone as django_timezone
-from phonenumbers import timezone as phone_timezones
 
 from customers.consent import consent_change
+from customers.ingest import customer_for_phone  # noqa: F401 (the sign-up page imports it from here)
 from customers.models import ConsentRecord, Customer, Store
 
 from .models import Message
@@ -32,31 +32,6 @@ def phone_e164(raw: str, *, region: str = "US") -> str | None:
     if not phonenumbers.is_valid_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _timezone_for(phone: str, store: Store) -> tuple[str, str]:
-    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(phone))
-    if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
-        return zones[0], Customer.TimezoneSource.PHONE
-    return store.default_timezone, Customer.TimezoneSource.STORE
-
-
-def customer_for_phone(*, store: Store, phone: str, first_name: str = "") -> Customer:
-    """The store's customer with this E.164 number, created without consent if new."""
-    customer = Customer.objects.filter(store=store, phone=phone).first()
-    if customer is not None:
-        customer.store = store
-        return customer
-    timezone, source = _timezone_for(phone, store)
-    try:
-        with transaction.atomic():
-            customer = Customer.objects.create(
-                store=store, phone=phone, first_name=first_name, timezone=timezone, timezone_source=source
-            )
-    except IntegrityError:  # created by a concurrent request a moment ago
-        customer = Customer.objects.get(store=store, phone=phone)
-    customer.store = store
-    return customer
 
 
 def confirmation_prompt(store: Store) -> str:

@@ -1,54 +1,11 @@
-"""The consent ledger: every change of a customer's SMS consent goes through here."""
+"""The consent ledger: every change of a customer's SMS consent goes through `consent_change`.
+
+It lives with the other ways in (customers/ingest.py), so an opt-out is also an event on the
+customer's timeline; ConsentRecord itself refuses to be changed or deleted.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from .ingest import STATUS_AFTER, consent_change
 
-from django.db import transaction
-
-from .models import ConsentRecord, Customer
-from .signals import customer_opted_out
-
-STATUS_AFTER = {
-    ConsentRecord.Action.OPT_IN: Customer.Consent.SUBSCRIBED,
-    ConsentRecord.Action.CONFIRMED: Customer.Consent.SUBSCRIBED,
-    ConsentRecord.Action.REQUESTED: Customer.Consent.PENDING,
-    ConsentRecord.Action.OPT_OUT: Customer.Consent.UNSUBSCRIBED,
-}
-
-
-def consent_change(
-    *,
-    customer: Customer,
-    action: str,
-    source: str,
-    occurred_at: datetime,
-    wording: str = "",
-    keyword: str = "",
-    ip_address: str | None = None,
-    user_agent: str = "",
-) -> ConsentRecord:
-    """Append to the ledger and move the customer's status; an opt-out is announced after commit."""
-    action = ConsentRecord.Action(action)
-    with transaction.atomic():
-        record = ConsentRecord.objects.create(
-            store_id=customer.store_id,
-            customer=customer,
-            action=action,
-            source=source,
-            wording=wording,
-            keyword=keyword,
-            ip_address=ip_address,
-            user_agent=user_agent[:300],
-            occurred_at=occurred_at,
-        )
-        customer.sms_consent = STATUS_AFTER[action]
-        customer.sms_consent_at = occurred_at
-        Customer.objects.filter(pk=customer.pk).update(
-            sms_consent=customer.sms_consent, sms_consent_at=occurred_at
-        )
-        if action == ConsentRecord.Action.OPT_OUT:
-            transaction.on_commit(
-                lambda: customer_opted_out.send(Customer, customer=customer, source=source)
-            )
-    return record
+__all__ = ["STATUS_AFTER", "consent_change"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,7 +40,6 @@ from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 from . import schemas
-from .consent import STATUS_AFTER
 from .models import Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
 from .schemas import Errors, ValidationFailed, join
@@ -50,6 +50,9 @@ __all__ = [
     "ProductsResult",
     "UpsertResult",
     "ValidationFailed",
+    "consent_change",
+    "customer_event_record",
+    "customer_for_phone",
     "customers_upsert",
     "events_ingest",
     "product_save",
@@ -473,6 +476,7 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
         customer.sms_consent_at = consent.occurred_at
     Customer.objects.bulk_update([c for c, _ in changes], ["sms_consent", "sms_consent_at"], batch_size=CHUNK)
     _confirmations_ask(store, records)
+    _opt_outs_on_timeline(store, records)
     opted_out = [(c, k.source) for c, k in changes if k.action == ConsentRecord.Action.OPT_OUT]
     if opted_out:
         transaction.on_commit(
@@ -933,3 +937,120 @@ def product_save(*, product: Product, now: datetime) -> list[ProductChange]:
                 lambda: products_changed.send(Product, store=store, product_changes=change_ids)
             )
     return stored
+
+
+# --- the app's own writes: one customer, one event, one consent change -------------------------
+# Link taps, keyword replies, the preference page and the sign-up pages come in here, so what they
+# record updates the customer's metrics and reaches flows and segments like an API event does.
+
+STATUS_AFTER = {
+    ConsentRecord.Action.OPT_IN: Customer.Consent.SUBSCRIBED,
+    ConsentRecord.Action.CONFIRMED: Customer.Consent.SUBSCRIBED,
+    ConsentRecord.Action.REQUESTED: Customer.Consent.PENDING,
+    ConsentRecord.Action.OPT_OUT: Customer.Consent.UNSUBSCRIBED,
+}
+
+
+def customer_for_phone(*, store: Store, phone: str, first_name: str = "") -> Customer:
+    """The store's customer with this E.164 number, created without consent if new."""
+    customer = Customer.objects.filter(store=store, phone=phone).first()
+    if customer is None:
+        values = {"first_name": first_name} if first_name else {}
+        # A concurrent request may create the same number a moment earlier: keep theirs.
+        Customer.objects.bulk_create(
+            [_new_customer(store, _Target(None, "", phone, values))], ignore_conflicts=True
+        )
+        customer = Customer.objects.get(store=store, phone=phone)
+    customer.store = store
+    return customer
+
+
+def customer_event_record(
+    *,
+    customer: Customer,
+    type: str,
+    properties: dict[str, Any],
+    now: datetime,
+    occurred_at: datetime | None = None,
+    idempotency_key: str = "",
+) -> Event | None:
+    """Store one event the app saw itself (a tap, a reply); None when its key was already stored.
+
+    Without a key every call is its own event (each tap on a link is a click).
+    """
+    event = Event(
+        store_id=customer.store_id,
+        customer=customer,
+        type=type,
+        occurred_at=occurred_at or now,
+        received_at=now,
+        properties=properties,
+        idempotency_key=idempotency_key or f"{type}:{uuid.uuid4().hex}",
+    )
+    with transaction.atomic():
+        stored = _events_insert([event])
+        _customers_refresh(stored)
+        _events_announce(customer.store, stored)
+    return stored[0] if stored else None
+
+
+def _events_announce(store: Store, events: list[Event]) -> None:
+    event_ids = [event.pk for event in events]
+    if event_ids:
+        transaction.on_commit(lambda: events_recorded.send(Event, store=store, event_ids=event_ids))
+
+
+def _opt_outs_on_timeline(store: Store, records: list[ConsentRecord]) -> None:
+    """Each opt-out in the ledger is also an `sms_opted_out` event on the customer's timeline."""
+    events = [
+        Event(
+            store_id=record.store_id,
+            customer_id=record.customer_id,
+            type="sms_opted_out",
+            occurred_at=record.occurred_at,
+            received_at=record.recorded_at,
+            properties={"source": record.source, "keyword": record.keyword},
+            idempotency_key=f"sms_opted_out:{record.pk}",
+        )
+        for record in records
+        if record.action == ConsentRecord.Action.OPT_OUT
+    ]
+    _events_announce(store, _events_insert(events))
+
+
+def consent_change(
+    *,
+    customer: Customer,
+    action: str,
+    source: str,
+    occurred_at: datetime,
+    wording: str = "",
+    keyword: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> ConsentRecord:
+    """Append to the ledger and move the customer's status; an opt-out is announced after commit."""
+    action = ConsentRecord.Action(action)
+    with transaction.atomic():
+        record = ConsentRecord.objects.create(
+            store_id=customer.store_id,
+            customer=customer,
+            action=action,
+            source=source,
+            wording=wording,
+            keyword=keyword,
+            ip_address=ip_address,
+            user_agent=user_agent[:300],
+            occurred_at=occurred_at,
+        )
+        customer.sms_consent = STATUS_AFTER[action]
+        customer.sms_consent_at = occurred_at
+        Customer.objects.filter(pk=customer.pk).update(
+            sms_consent=customer.sms_consent, sms_consent_at=occurred_at
+        )
+        if action == ConsentRecord.Action.OPT_OUT:
+            _opt_outs_on_timeline(customer.store, [record])
+            transaction.on_commit(
+                lambda: customer_opted_out.send(Customer, customer=customer, source=source)
+            )
+    return record

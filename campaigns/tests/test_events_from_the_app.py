@@ -1,0 +1,107 @@
+"""What customers do through the app (taps, replies, the preference page) arrives like any event:
+stored by ingestion, on the timeline, and announced to flows."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from customers.ingest import customers_upsert
+from customers.models import Customer, Event
+from customers.signals import events_recorded
+
+from .inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
+
+NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
+PHONE = "+14155550101"
+
+
+@pytest.fixture
+def store(db, settings):
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    return make_store()
+
+
+@pytest.fixture
+def announced(django_capture_on_commit_callbacks):
+    """`with announced() as seen:` collects the event types announced through `events_recorded`."""
+
+    @contextmanager
+    def listening():
+        seen: list[str] = []
+
+        def listener(sender, *, event_ids, **kwargs):
+            seen.extend(Event.objects.filter(pk__in=event_ids).values_list("type", flat=True))
+
+        events_recorded.connect(listener)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield seen
+        finally:
+            events_recorded.disconnect(listener)
+
+    return listening
+
+
+def timeline(customer: Customer) -> list[str]:
+    return list(customer.events.order_by("occurred_at", "pk").values_list("type", flat=True))
+
+
+def test_a_stop_reply_is_on_the_timeline_as_sms_opted_out(client, store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30))
+
+    with announced() as seen:
+        text_in(client, "STOP", PHONE)
+
+    assert timeline(customer) == ["sms_opted_out"]
+    assert customer.events.get().properties == {"source": "keyword", "keyword": "STOP"}
+    assert seen == ["sms_opted_out"]
+
+
+def test_an_opt_out_on_the_preference_page_is_on_the_timeline(client, store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30))
+
+    with announced() as seen:
+        client.post(f"/prefs/{customer.prefs_token}", {"opt_out": "on"})
+
+    assert timeline(customer)[-1] == "sms_opted_out"
+    assert "sms_opted_out" in seen
+
+
+def test_an_unsubscribe_sent_through_the_api_is_on_the_timeline(store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30))
+
+    with announced() as seen:
+        customers_upsert(
+            store=store,
+            payloads=[{"phone": PHONE, "sms_consent": {"status": "unsubscribed", "source": "crm"}}],
+            now=NOW,
+        )
+
+    assert timeline(customer) == ["sms_opted_out"]
+    assert seen == ["sms_opted_out"]
+
+
+def test_a_preference_reply_is_announced_and_sets_the_topic(client, store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30), topics=["deals"])
+
+    with announced() as seen:
+        text_in(client, "DROPS", PHONE)
+
+    customer.refresh_from_db()
+    assert customer.topics == ["deals", "drops"]
+    assert seen == ["preference_set"]
+
+
+def test_the_preference_page_is_announced_like_an_api_event(client, store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30), topics=["deals"])
+
+    with announced() as seen:
+        client.post(f"/prefs/{customer.prefs_token}", {"topics": ["restocks"], "frequency": "monthly"})
+
+    customer.refresh_from_db()
+    assert (customer.topics, customer.frequency) == (["restocks"], "monthly")
+    assert seen == ["preference_set"]
