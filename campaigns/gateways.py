@@ -22,6 +22,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from customers.models import Store
+from customers.senders import store_sender as sender_for
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +77,6 @@ class GatewayError(Exception):
     def ambiguous(self) -> bool:
         """The provider may have accepted the text before the call failed: look before resending."""
         return self.code in AMBIGUOUS_CODES
-
-
-def sender_for(store: Store) -> str:
-    """The Messaging Service SID or from-number a store sends from (store first, then settings)."""
-    return (
-        store.messaging_service_sid
-        or store.from_number
-        or settings.TWILIO_MESSAGING_SERVICE_SID
-        or settings.TWILIO_FROM_NUMBER
-    )
 
 
 class ConsoleGateway:

@@ -15,13 +15,14 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from customers.ingest import consent_change, customer_event_record, customer_for_phone
+from customers.ingest import consent_change, customer_event_record, customer_for_phone, phone_opt_out
 from customers.models import ConsentRecord, Customer, Store
+from customers.senders import stores_for_sender
 
 from .models import InboundMessage, Keyword
 from .signup import (
@@ -53,6 +54,9 @@ FAMILIES: dict[str, set[str]] = {
     JOIN: {"JOIN", "SUBSCRIBE"},
 }
 RESERVED = frozenset().union(*FAMILIES.values())
+# Providers that send no message id may deliver a webhook again: the same text from the same
+# number to the same sender within this window is taken to be that replay.
+REPLAY_WINDOW = timedelta(minutes=10)
 TOPICS = {"DEAL": "deals", "DROP": "drops", "RESTOCK": "restocks"}
 TOPIC_LABELS = {"deals": "deals", "drops": "new drops", "restocks": "restocks"}
 
@@ -146,24 +150,22 @@ def classify(body: str, *, opt_out_type: str = "", store_words: frozenset[str] =
     return Match(MESSAGE)
 
 
-def store_for(*, to: str, messaging_service_sid: str) -> Store | None:
-    match = Q(from_number=to) if to else Q(pk__in=[])
-    if messaging_service_sid:
-        match |= Q(messaging_service_sid=messaging_service_sid)
-    stores = list(Store.objects.filter(match)[:2])
-    by_number = [s for s in stores if to and s.from_number == to]
-    return (by_number or stores or [None])[0]
+DEFAULT_HELP = "Questions about your order? We're here to help."
+RATES = "Msg & data rates may apply."
 
 
-def help_text(store: Store) -> str:
-    about = store.help_text.strip() or "Questions about your order? We're here to help."
+def help_text(store: Store | None) -> str:
+    """The reply to HELP; without a store (a reply no single store can be told from) the default."""
+    if store is None:
+        return f"{DEFAULT_HELP} {RATES} Reply STOP to cancel."
+    about = store.help_text.strip() or DEFAULT_HELP
     contact = store.contact_email or store.site_url
-    return (
-        f"{store.brand_name}: {about} Contact: {contact}. Msg & data rates may apply. Reply STOP to cancel."
-    )
+    return f"{store.brand_name}: {about} Contact: {contact}. {RATES} Reply STOP to cancel."
 
 
-def opt_out_text(store: Store) -> str:
+def opt_out_text(store: Store | None) -> str:
+    if store is None:
+        return "You're unsubscribed and will get no more texts from this number."
     return f"{store.brand_name}: You're unsubscribed and will get no more texts. Reply START to resubscribe."
 
 
@@ -257,6 +259,40 @@ def _handle(customer: Customer, match: Match, params: Mapping[str, str], now: da
     return Handled(InboundMessage.Outcome.MESSAGE, handled=False)
 
 
+def store_for_reply(*, to: str, messaging_service_sid: str, phone: str | None) -> Store | None:
+    """The one store a reply is for, or None when none or several could be meant.
+
+    Several stores on one sender (the default sender, most often) are told apart by which of them
+    has the number as a customer.
+    """
+    stores = stores_for_sender(to=to, messaging_service_sid=messaging_service_sid)
+    found = list(stores[:2])
+    if len(found) == 2 and phone:
+        found = list(stores.filter(customers__phone=phone)[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def _unmatched(inbound: InboundMessage, phone: str, now: datetime) -> Handled:
+    """A reply no single store can be told from: a STOP counts for every store, HELP is answered."""
+    match = classify(inbound.body, opt_out_type=inbound.opt_out_type)
+    inbound.keyword = match.word
+    twilio_replied = bool(inbound.opt_out_type)
+    if match.family == OPT_OUT:
+        sender = inbound.to_number or inbound.messaging_service_sid
+        phone_opt_out(
+            phone=phone,
+            source="keyword",
+            occurred_at=now,
+            wording=f"Texted {match.word} to {sender}, which no single store could be told from: "
+            "opted out of every store with this number",
+            keyword=match.word,
+        )
+        return Handled(InboundMessage.Outcome.OPTED_OUT, "" if twilio_replied else opt_out_text(None))
+    if match.family == HELP:
+        return Handled(InboundMessage.Outcome.HELP, "" if twilio_replied else help_text(None))
+    return Handled(InboundMessage.Outcome.UNKNOWN_STORE, handled=False)
+
+
 def _receive(params: Mapping[str, str], sid: str, now: datetime) -> str:
     body = params.get("Body", "")
     inbound = InboundMessage(
@@ -268,37 +304,60 @@ def _receive(params: Mapping[str, str], sid: str, now: datetime) -> str:
         opt_out_type=params.get("OptOutType", "")[:8],
         received_at=now,
     )
-    store = store_for(to=inbound.to_number, messaging_service_sid=inbound.messaging_service_sid)
     phone = phone_e164(inbound.from_number)
-    if store is None or phone is None:
-        logger.warning("Inbound text to %s from %s matches no store or number", inbound.to_number, phone)
-        inbound.outcome = (
-            InboundMessage.Outcome.UNKNOWN_STORE if store is None else InboundMessage.Outcome.MESSAGE
+    store = store_for_reply(
+        to=inbound.to_number, messaging_service_sid=inbound.messaging_service_sid, phone=phone
+    )
+    if phone is None:
+        logger.warning("Inbound text from %r, not a phone number", inbound.from_number)
+        result = Handled(InboundMessage.Outcome.MESSAGE, handled=False)
+    elif store is None:
+        logger.warning("Inbound text to %s matches no single store", inbound.to_number)
+        result = _unmatched(inbound, phone, now)
+    else:
+        customer = customer_for_phone(store=store, phone=phone)
+        store_words = frozenset(
+            Keyword.objects.filter(store=store, active=True).values_list("word", flat=True)
         )
-        inbound.store = store
-        inbound.save()
-        return ""
-    customer = customer_for_phone(store=store, phone=phone)
-    store_words = frozenset(Keyword.objects.filter(store=store, active=True).values_list("word", flat=True))
-    match = classify(body, opt_out_type=inbound.opt_out_type, store_words=store_words)
-    result = _handle(customer, match, params, now)
-    inbound.store, inbound.customer, inbound.keyword = store, customer, match.word
+        match = classify(body, opt_out_type=inbound.opt_out_type, store_words=store_words)
+        result = _handle(customer, match, params, now)
+        inbound.customer, inbound.keyword = customer, match.word
+    inbound.store = store
     inbound.outcome, inbound.reply, inbound.handled = result.outcome, result.reply, result.handled
     inbound.handled_at = now if result.handled else None
     inbound.save()
     return result.reply
 
 
+def _replay_of(params: Mapping[str, str], now: datetime) -> InboundMessage | None:
+    """The same text from the same number to the same sender, received within REPLAY_WINDOW."""
+    return (
+        InboundMessage.objects.filter(
+            provider_sid="",
+            from_number=params.get("From", "")[:32],
+            to_number=params.get("To", "")[:32],
+            body=params.get("Body", ""),
+            received_at__gt=now - REPLAY_WINDOW,
+            received_at__lte=now,
+        )
+        .order_by("-received_at")
+        .first()
+    )
+
+
 def inbound_receive(*, params: Mapping[str, str], now: datetime) -> str:
     """Act on one inbound text (Twilio's webhook parameters); returns the reply, "" for none.
 
-    A webhook Twilio delivers twice (same MessageSid) is acted on once and answered the same way.
+    A webhook Twilio delivers twice (same MessageSid) is acted on once and answered the same way;
+    without a MessageSid, the same text from the same number within REPLAY_WINDOW is that replay.
     """
     sid = (params.get("MessageSid") or params.get("SmsSid") or "")[:64]
     if sid and (seen := InboundMessage.objects.filter(provider_sid=sid).first()):
         return seen.reply
     try:
         with transaction.atomic():
+            if not sid and (seen := _replay_of(params, now)):
+                return seen.reply
             return _receive(params, sid, now)
     except IntegrityError:
         seen = InboundMessage.objects.filter(provider_sid=sid).first() if sid else None

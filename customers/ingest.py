@@ -55,6 +55,7 @@ __all__ = [
     "customer_for_phone",
     "customers_upsert",
     "events_ingest",
+    "phone_opt_out",
     "product_save",
     "products_upsert",
 ]
@@ -1054,3 +1055,43 @@ def consent_change(
                 lambda: customer_opted_out.send(Customer, customer=customer, source=source)
             )
     return record
+
+
+def phone_opt_out(
+    *, phone: str, source: str, occurred_at: datetime, wording: str, keyword: str = ""
+) -> list[ConsentRecord]:
+    """Opt this number out of every store that has it as a customer, one ledger row each.
+
+    For a STOP that no single store can be told from: it must not be lost, so it counts for all.
+    """
+    with transaction.atomic():
+        customers = list(
+            Customer.objects.filter(phone=phone).exclude(sms_consent=Customer.Consent.UNSUBSCRIBED)
+        )
+        records = ConsentRecord.objects.bulk_create(
+            [
+                ConsentRecord(
+                    store_id=customer.store_id,
+                    customer=customer,
+                    action=ConsentRecord.Action.OPT_OUT,
+                    source=source,
+                    wording=wording,
+                    keyword=keyword,
+                    occurred_at=occurred_at,
+                )
+                for customer in customers
+            ]
+        )
+        Customer.objects.filter(pk__in=[c.pk for c in customers]).update(
+            sms_consent=Customer.Consent.UNSUBSCRIBED, sms_consent_at=occurred_at
+        )
+        stores = Store.objects.in_bulk({c.store_id for c in customers})
+        for store in stores.values():
+            _opt_outs_on_timeline(store, [r for r in records if r.store_id == store.pk])
+        for customer in customers:
+            customer.store = stores[customer.store_id]
+            customer.sms_consent = Customer.Consent.UNSUBSCRIBED
+        transaction.on_commit(
+            lambda: [customer_opted_out.send(Customer, customer=c, source=source) for c in customers]
+        )
+    return records

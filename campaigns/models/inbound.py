@@ -53,7 +53,8 @@ class InboundMessage(models.Model):
         PREFERENCE = "preference", "Preference set"
         KEYWORD = "keyword", "Store keyword"
         MESSAGE = "message", "Message for the staff"
-        UNKNOWN_STORE = "unknown_store", "Sent to a number no store uses"
+        # No single store uses the number (or several share it): the store is left empty.
+        UNKNOWN_STORE = "unknown_store", "No single store matched"
 
     store = models.ForeignKey(
         "customers.Store", null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_messages"
@@ -85,7 +86,11 @@ class InboundMessage(models.Model):
                 fields=["provider_sid"], condition=~Q(provider_sid=""), name="inbound_sid_once"
             )
         ]
-        indexes = [models.Index(fields=["store", "handled", "received_at"])]
+        indexes = [
+            models.Index(fields=["store", "handled", "received_at"]),
+            # a number's texts: replays without a MessageSid, a conversation
+            models.Index(fields=["from_number", "received_at"], name="inbound_from_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_number}: {self.body[:40]}"
