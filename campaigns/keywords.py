@@ -159,8 +159,10 @@ def help_text(store: Store | None) -> str:
     if store is None:
         return f"{DEFAULT_HELP} {RATES} Reply STOP to cancel."
     about = store.help_text.strip() or DEFAULT_HELP
+    if not about.startswith(store.brand_name):
+        about = f"{store.brand_name}: {about}"
     contact = store.contact_email or store.site_url
-    return f"{store.brand_name}: {about} Contact: {contact}. {RATES} Reply STOP to cancel."
+    return f"{about} Contact: {contact}. {RATES} Reply STOP to cancel."
 
 
 def opt_out_text(store: Store | None) -> str:
