@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from campaigns.models import Link
 from customers.ingest import customers_upsert
 from customers.models import Customer, Event
+from customers.segments import rules_members
 from customers.signals import events_recorded
 
 from .inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
@@ -105,3 +107,20 @@ def test_the_preference_page_is_announced_like_an_api_event(client, store, annou
     customer.refresh_from_db()
     assert (customer.topics, customer.frequency) == (["restocks"], "monthly")
     assert seen == ["preference_set"]
+
+
+def test_a_tap_on_a_link_is_an_sms_clicked_event_segments_and_flows_see(client, store, announced):
+    customer = subscribed(store, PHONE, NOW - timedelta(days=30))
+    Link.objects.create(
+        store=store, customer=customer, code="Tap0000001", target_url="https://shop.example.com/p/1"
+    )
+    clicked = {"type": "event", "event": "sms_clicked", "window": {"last": 1, "unit": "days"}}
+
+    with announced() as seen:
+        client.get("/l/Tap0000001")
+
+    assert seen == ["sms_clicked"]
+    customer.refresh_from_db()
+    assert customer.last_sms_click_at == customer.events.get().occurred_at
+    tapped_at = customer.last_sms_click_at
+    assert list(rules_members(store, {"type": "group", "children": [clicked]}, now=tapped_at)) == [customer]
