@@ -312,7 +312,8 @@ def _receive(params: Mapping[str, str], sid: str, now: datetime) -> str:
     )
     if phone is None:
         logger.warning("Inbound text from %r, not a phone number", inbound.from_number)
-        result = Handled(InboundMessage.Outcome.MESSAGE, handled=False)
+        outcome = InboundMessage.Outcome.MESSAGE if store else InboundMessage.Outcome.UNKNOWN_STORE
+        result = Handled(outcome, handled=False)
     elif store is None:
         logger.warning("Inbound text to %s matches no single store", inbound.to_number)
         result = _unmatched(inbound, phone, now)
