@@ -14,6 +14,7 @@ STATUS_AFTER = {
     ConsentRecord.Action.CONFIRMED: Customer.Consent.SUBSCRIBED,
     ConsentRecord.Action.REQUESTED: Customer.Consent.PENDING,
     ConsentRecord.Action.OPT_OUT: Customer.Consent.UNSUBSCRIBED,
+    ConsentRecord.Action.REFUSED: None,  # an attempt on record; the status stays
 }
 
 
@@ -42,11 +43,12 @@ def consent_change(
             user_agent=user_agent[:300],
             occurred_at=occurred_at,
         )
-        customer.sms_consent = STATUS_AFTER[action]
-        customer.sms_consent_at = occurred_at
-        Customer.objects.filter(pk=customer.pk).update(
-            sms_consent=customer.sms_consent, sms_consent_at=occurred_at
-        )
+        if STATUS_AFTER[action] is not None:
+            customer.sms_consent = STATUS_AFTER[action]
+            customer.sms_consent_at = occurred_at
+            Customer.objects.filter(pk=customer.pk).update(
+                sms_consent=customer.sms_consent, sms_consent_at=occurred_at
+            )
         if action == ConsentRecord.Action.OPT_OUT:
             transaction.on_commit(
                 lambda: customer_opted_out.send(Customer, customer=customer, source=source)
