@@ -317,6 +317,15 @@ def test_the_segment_builder_refuses_another_stores_ids(owner, stores):
     assert other_store.json()["errors"][0]["path"] == "store"
     assert other_segment.json()["diff"] is None  # B's saved segment was not compared against
     assert_nothing_of_b(other_segment, theirs)
+    reference = post_json(
+        owner,
+        "customers_segment_preview",
+        {
+            "store": mine[Store].pk,
+            "rules": {**tree, "children": [{"type": "segment", "segment": theirs[Segment].pk}]},
+        },
+    )
+    assert f"no segment {theirs[Segment].pk} in this store" in reference.json()["errors"][0]["message"]
 
 
 def test_the_template_preview_refuses_another_stores_ids(owner, stores):
