@@ -29,18 +29,20 @@ def rate_hit(*, scope: str, key: str, rate: Rate, now: datetime) -> int | None:
         return None  # 0 turns the limit off
     stamp = int(now.timestamp())
     window = stamp // rate.seconds
+    left = (window + 1) * rate.seconds - stamp
     digest = hashlib.sha256(f"{scope}:{key}".encode()).hexdigest()[:32]  # no numbers in the cache table
-    cache_key = f"rate:{digest}:{window}"
+    base = f"rate:{digest}:{window}"
     cache = caches[settings.RATE_LIMIT_CACHE]
-    cache.add(cache_key, 0, timeout=rate.seconds)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # the entry expired between add and incr
-        cache.set(cache_key, 1, timeout=rate.seconds)
-        count = 1
-    if count <= rate.limit:
-        return None
-    return (window + 1) * rate.seconds - stamp
+    # The database cache's incr() reads then writes, so parallel requests could all pass; add() is
+    # atomic in every shared cache (a unique key in the table, SET NX in Redis). Each hit claims the
+    # next free numbered slot; the count kept beside them only says where to start looking.
+    slot = cache.get(f"{base}:n", 0)
+    while slot < rate.limit:
+        if cache.add(f"{base}:{slot}", 1, timeout=left):
+            cache.set(f"{base}:n", slot + 1, timeout=left)
+            return None
+        slot += 1
+    return left
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.sending import messages_send_due
@@ -173,3 +175,19 @@ def test_an_ipv6_client_counts_as_its_64_and_a_proxy_header_is_trusted_only_when
     )
 
     assert (first.status_code, neighbour.status_code, proxied.status_code) == (404, 429, 404)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_hits_pass_no_more_than_the_limit():
+    rate, at = Rate(limit=10, seconds=3600), datetime(2026, 6, 2, 15, 10, tzinfo=UTC)
+
+    def hits(_: int) -> list[int | None]:
+        try:
+            return [rate_hit(scope="test", key="flood", rate=rate, now=at) for _ in range(5)]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = [answer for batch in pool.map(hits, range(6)) for answer in batch]
+
+    assert answers.count(None) == 10
