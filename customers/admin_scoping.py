@@ -79,7 +79,7 @@ class _ScopedFields:
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if formfield is not None and hasattr(formfield, "queryset"):
             formfield.queryset = _scope(formfield.queryset, request, self.admin_site)
-        if formfield is not None and db_field.name == self.store_path and not request.user.is_superuser:
+        if self.shared_rows and db_field.name == self.store_path and not request.user.is_superuser:
             formfield.required = True  # a row for every store is the superuser's to add
         return formfield
 
