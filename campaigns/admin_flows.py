@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from customers.admin_scoping import StoreScopedAdmin, stores_for
+from customers.admin_scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.models import Store
 
 from .backtest import flow_backtest
@@ -64,8 +64,9 @@ class FlowStepForm(forms.ModelForm):
         }
 
 
-class FlowStepInline(admin.StackedInline):
+class FlowStepInline(StoreScopedInline, admin.StackedInline):
     model = FlowStep
+    store_path = "flow__store"
     form = FlowStepForm
     extra = 0
     ordering = ["position"]
@@ -76,11 +77,6 @@ class FlowStepInline(admin.StackedInline):
         ("Message", {"fields": ["template", "body", "offer_code", "body_b", "preview"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in ("template", "segment"):
-            kwargs["queryset"] = db_field.related_model.objects.filter(store__in=stores_for(request.user))
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="Condition")
     def condition(self, step: FlowStep) -> str:
@@ -99,8 +95,9 @@ class FlowStepInline(admin.StackedInline):
         return format_html('<span class="flow-preview">{}</span><br><small>for {}</small>', text, customer)
 
 
-class FlowTriggerFilterInline(admin.TabularInline):
+class FlowTriggerFilterInline(StoreScopedInline, admin.TabularInline):
     model = FlowTriggerFilter
+    store_path = "flow__store"
     extra = 0
     verbose_name = "event property filter"
 

@@ -11,7 +11,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from customers.admin_scoping import StoreScopedAdmin, sees_all_stores
+from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer
 
 from . import broadcasts
@@ -182,9 +182,7 @@ class MessageAdmin(StoreScopedAdmin):
         return [path("why/<int:customer_id>/", why, name="campaigns_message_why"), *super().get_urls()]
 
     def why_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
-        customers = Customer.objects.select_related("store")
-        if not sees_all_stores(request.user):
-            customers = customers.filter(store__owners=request.user)
+        customers = Customer.objects.select_related("store").filter(store__in=stores_for(request.user))
         customer = get_object_or_404(customers, pk=customer_id)
         now = timezone.now()
         context = {

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from customers.admin_scoping import StoreScopedAdmin
+
 from .models import GuardrailDecision, QuietHoursRule, UndeliverableNumber
 
 
 @admin.register(QuietHoursRule)
-class QuietHoursRuleAdmin(admin.ModelAdmin):
+class QuietHoursRuleAdmin(StoreScopedAdmin):
+    """A rule without a store is the state's rule for every store: owners read it, add their own."""
+
+    shared_rows = True
     list_display = ["region", "store", "window_start", "window_end", "max_per_24h", "note"]
     list_filter = ["store", "region"]
     list_select_related = ["store"]
@@ -16,7 +21,8 @@ class QuietHoursRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(GuardrailDecision)
-class GuardrailDecisionAdmin(admin.ModelAdmin):
+class GuardrailDecisionAdmin(StoreScopedAdmin):
+    store_path = "message__store"
     list_display = ["decided_at", "message", "stage", "outcome", "reason", "held_until", "detail"]
     list_filter = ["stage", "outcome", "reason"]
     list_select_related = ["message"]
@@ -29,9 +35,12 @@ class GuardrailDecisionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the record of why a text went (or did not): it goes only with its message
+
 
 @admin.register(UndeliverableNumber)
-class UndeliverableNumberAdmin(admin.ModelAdmin):
+class UndeliverableNumberAdmin(StoreScopedAdmin):
     """Deleting a row lets texts go to the number again (e.g. after the customer fixed it)."""
 
     list_display = ["phone", "store", "error_code", "recorded_at"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
 
 from customers.models import Customer, Store
@@ -44,7 +44,10 @@ def opt_out_label(store: Store) -> str:
     return f"Stop all texts from {store.brand_name}"
 
 
-RESUBSCRIBE_LABEL = "Text me again (we'll send a text to confirm)"
+def restart_hint(store: Store) -> str:
+    """How an opted-out subscriber starts texts again: from the phone, never from a web page."""
+    where = f"text START to {store.from_number}" if store.from_number else "reply START to our last text"
+    return f"You're unsubscribed. To get texts from {store.brand_name} again, {where}."
 
 
 class PreferencesForm(forms.Form):
@@ -61,7 +64,6 @@ class PreferencesForm(forms.Form):
         label="How often?", choices=FREQUENCY_CHOICES, widget=forms.RadioSelect, required=False
     )
     opt_out = forms.BooleanField(required=False)
-    resubscribe = forms.BooleanField(label=RESUBSCRIBE_LABEL, required=False)
 
     def __init__(self, *args: object, customer: Customer, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -71,9 +73,10 @@ class PreferencesForm(forms.Form):
         if not names:
             del self.fields["categories"]
         self.fields["opt_out"].label = opt_out_label(store)
+        self.helper = FormHelper()
         if customer.sms_consent == Customer.Consent.UNSUBSCRIBED:
             del self.fields["opt_out"]
-        else:
-            del self.fields["resubscribe"]
-        self.helper = FormHelper()
+            # The page's context carries the hint: HTML() is a template, the store's name is data.
+            hint = HTML('<p class="alert alert-info">{{ restart_hint }}</p>')
+            self.helper.layout = Layout(hint, *self.fields)
         self.helper.add_input(Submit("submit", "Save my choices", css_class="btn-primary"))

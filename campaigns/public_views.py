@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -11,18 +14,33 @@ from django.utils import timezone
 from customers.models import Customer, Store
 
 from .preferences import customer_opt_out_from_page, customer_preferences_update
-from .public_forms import RESUBSCRIBE_LABEL, PreferencesForm, SignupForm, opt_out_label, signup_disclosure
+from .public_forms import PreferencesForm, SignupForm, opt_out_label, restart_hint, signup_disclosure
 from .signup import customer_for_phone, customer_signup_request
+from .throttle import Rate, client_ip, rate_hit, too_many_requests
 
 
 def _client(request: HttpRequest) -> tuple[str | None, str]:
     return request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")
 
 
+def _limited(scope: str, key: str, rate: tuple[int, int], now: datetime) -> int | None:
+    return rate_hit(scope=scope, key=key, rate=Rate(*rate), now=now)
+
+
 def signup(request: HttpRequest, slug: str) -> HttpResponse:
     store = get_object_or_404(Store, slug=slug)
+    now = timezone.now()
+    if request.method == "POST":
+        # Each sign-up can text a number: one address cannot text many, nor anyone one number often.
+        wait = _limited("signup-ip", client_ip(request), settings.RATE_LIMIT_SIGNUP_PER_IP, now)
+        if wait:
+            return too_many_requests(request, wait)
     form = SignupForm(request.POST or None, store=store)
     if request.method == "POST" and form.is_valid():
+        phone = form.cleaned_data["phone"]
+        wait = _limited("signup-number", phone, settings.RATE_LIMIT_SIGNUP_PER_NUMBER, now)
+        if wait:
+            return too_many_requests(request, wait)
         ip, user_agent = _client(request)
         with transaction.atomic():
             customer = customer_for_phone(
@@ -32,7 +50,7 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
                 customer=customer,
                 source="signup_page",
                 wording=signup_disclosure(store),
-                now=timezone.now(),
+                now=now,
                 ip=ip,
                 user_agent=user_agent,
             )
@@ -53,9 +71,8 @@ def _initial(customer: Customer) -> dict[str, object]:
     }
 
 
-def _save_preferences(request: HttpRequest, customer: Customer, data: dict) -> str:
+def _save_preferences(request: HttpRequest, customer: Customer, data: dict, now: datetime) -> str:
     ip, user_agent = _client(request)
-    now = timezone.now()
     with transaction.atomic():
         customer_preferences_update(
             customer=customer,
@@ -71,24 +88,24 @@ def _save_preferences(request: HttpRequest, customer: Customer, data: dict) -> s
                 customer=customer, wording=wording, now=now, ip=ip, user_agent=user_agent
             )
             return "You're unsubscribed: we won't text you again."
-        if data.get("resubscribe"):
-            customer_signup_request(
-                customer=customer,
-                source="preference_page",
-                wording=RESUBSCRIBE_LABEL,
-                now=now,
-                ip=ip,
-                user_agent=user_agent,
-            )
-            return "Check your phone: reply Y to the text we just sent to confirm."
     return "Your choices are saved."
 
 
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    now = timezone.now()
+    # Every request counts against the address, so guessing tokens is as slow as saving choices.
+    wait = _limited("prefs-ip", client_ip(request), settings.RATE_LIMIT_PREFS_PER_IP, now)
+    if wait:
+        return too_many_requests(request, wait)
     customer = get_object_or_404(Customer.objects.select_related("store"), prefs_token=token)
+    if request.method == "POST":
+        wait = _limited("prefs-number", customer.phone, settings.RATE_LIMIT_PREFS_PER_NUMBER, now)
+        if wait:
+            return too_many_requests(request, wait)
     form = PreferencesForm(request.POST or None, customer=customer, initial=_initial(customer))
     if request.method == "POST" and form.is_valid():
-        messages.success(request, _save_preferences(request, customer, form.cleaned_data))
+        messages.success(request, _save_preferences(request, customer, form.cleaned_data, now))
         return redirect("public:preferences", token=token)
-    context = {"store": customer.store, "customer": customer, "form": form}
+    context = {"store": customer.store, "customer": customer, "form": form,
+               "restart_hint": restart_hint(customer.store)}
     return render(request, "campaigns/preferences.html", context)

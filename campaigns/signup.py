@@ -95,9 +95,23 @@ def customer_signup_request(
     """Record `requested` in the ledger and text "Reply Y to confirm" (a transactional message).
 
     Returns the confirmation message, or None when the customer is already subscribed or was asked
-    within the last day (a retried sign-up stores and sends nothing twice).
+    within the last day (a retried sign-up stores and sends nothing twice). A number that opted out
+    is not texted from a web page (anyone can type a number there): the ledger records the refused
+    attempt, and only a keyword from the phone itself (START, UNSTOP) subscribes it again.
     """
     with transaction.atomic():
+        customer.refresh_from_db(fields=["sms_consent", "sms_consent_at"])
+        if customer.sms_consent == Customer.Consent.UNSUBSCRIBED:
+            consent_change(
+                customer=customer,
+                action=ConsentRecord.Action.REFUSED,
+                source=source,
+                occurred_at=now,
+                wording=wording,
+                ip_address=ip,
+                user_agent=user_agent,
+            )
+            return None
         record = signup_requested(
             customer=customer, source=source, wording=wording, now=now, ip=ip, user_agent=user_agent
         )

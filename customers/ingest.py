@@ -450,7 +450,7 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
     changes = [
         (customer, consent)
         for customer, consent in latest.values()
-        if customer.sms_consent != STATUS_AFTER[consent.action]
+        if STATUS_AFTER[consent.action] not in (None, customer.sms_consent)
     ]
     if not changes:
         return
@@ -949,6 +949,7 @@ STATUS_AFTER = {
     ConsentRecord.Action.CONFIRMED: Customer.Consent.SUBSCRIBED,
     ConsentRecord.Action.REQUESTED: Customer.Consent.PENDING,
     ConsentRecord.Action.OPT_OUT: Customer.Consent.UNSUBSCRIBED,
+    ConsentRecord.Action.REFUSED: None,  # an attempt on record; the status stays
 }
 
 
@@ -1044,11 +1045,12 @@ def consent_change(
             user_agent=user_agent[:300],
             occurred_at=occurred_at,
         )
-        customer.sms_consent = STATUS_AFTER[action]
-        customer.sms_consent_at = occurred_at
-        Customer.objects.filter(pk=customer.pk).update(
-            sms_consent=customer.sms_consent, sms_consent_at=occurred_at
-        )
+        if STATUS_AFTER[action] is not None:
+            customer.sms_consent = STATUS_AFTER[action]
+            customer.sms_consent_at = occurred_at
+            Customer.objects.filter(pk=customer.pk).update(
+                sms_consent=customer.sms_consent, sms_consent_at=occurred_at
+            )
         if action == ConsentRecord.Action.OPT_OUT:
             _opt_outs_on_timeline(customer.store, [record])
             transaction.on_commit(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -64,8 +66,33 @@ class Store(models.Model):
         help_text="Messages per second from this store; empty: 1 long code, 3 toll-free, 100 short code",
     )
 
+    class Meta:
+        # Inbound texts and STOPs find their store by the number or service they were sent to.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["from_number"], condition=~Q(from_number=""), name="store_from_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["messaging_service_sid"],
+                condition=~Q(messaging_service_sid=""),
+                name="store_messaging_service_unique",
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.brand_name
+
+    def clean(self) -> None:
+        self.from_number = re.sub(r"[\s().-]", "", self.from_number)
+        self.messaging_service_sid = self.messaging_service_sid.strip()
+        errors = {}
+        for field, what in (("from_number", "number"), ("messaging_service_sid", "Messaging Service")):
+            value = getattr(self, field)
+            holder = Store.objects.exclude(pk=self.pk).filter(**{field: value}).first() if value else None
+            if holder is not None:
+                errors[field] = f"“{holder}” already sends from this {what}: a sender belongs to one store."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Category(models.Model):
@@ -235,6 +262,7 @@ class ConsentRecord(models.Model):
         REQUESTED = "requested", "Confirmation requested"
         CONFIRMED = "confirmed", "Confirmed"
         OPT_OUT = "opt_out", "Opted out"
+        REFUSED = "refused", "Sign-up refused: opted out, only a keyword restarts"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="consent_records")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")

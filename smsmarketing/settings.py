@@ -94,6 +94,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 
+# The database cache by default: every web process (and the worker) shares it with no extra
+# service; its table is created by migrate. Redis for scale-out: CACHE_URL=redis://host:6379/1.
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://django_cache")}
+if CACHES["default"]["BACKEND"].endswith("DatabaseCache"):
+    # Culling would drop rate-limit counters early while a flood fills the table.
+    CACHES["default"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 100_000)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -149,3 +156,24 @@ SMS_STUCK_AFTER_SECONDS = env.int("SMS_STUCK_AFTER_SECONDS", default=600)
 SMS_STATUS_CHECK_AFTER_SECONDS = env.int("SMS_STATUS_CHECK_AFTER_SECONDS", default=3600)
 if SMS_STUCK_AFTER_SECONDS <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("SMS_STUCK_AFTER_SECONDS must exceed the task timeout.")
+
+# --- public pages ---
+RATE_LIMIT_CACHE = "default"
+RATE_LIMIT_IP_HEADER = env.str("RATE_LIMIT_IP_HEADER", default="")
+
+
+def _rate(name: str, default: str) -> tuple[int, int]:
+    """"10/h" → (10, 3600): hits per window; 0 turns the limit off. Bad values stop the start."""
+    value = env.str(name, default=default)
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    count, _, per = value.partition("/")
+    digits, unit = per[:-1] or "1", per[-1:]
+    if not (count.isdigit() and digits.isdigit() and unit in units and int(digits) > 0):
+        raise ImproperlyConfigured(f"{name} must look like 10/h or 5/10m (hits per window), not {value!r}")
+    return int(count), int(digits) * units[unit]
+
+
+RATE_LIMIT_SIGNUP_PER_IP = _rate("RATE_LIMIT_SIGNUP_PER_IP", "10/h")
+RATE_LIMIT_SIGNUP_PER_NUMBER = _rate("RATE_LIMIT_SIGNUP_PER_NUMBER", "3/h")
+RATE_LIMIT_PREFS_PER_IP = _rate("RATE_LIMIT_PREFS_PER_IP", "60/h")
+RATE_LIMIT_PREFS_PER_NUMBER = _rate("RATE_LIMIT_PREFS_PER_NUMBER", "10/h")

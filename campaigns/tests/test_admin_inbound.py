@@ -102,7 +102,10 @@ def test_the_inbox_marks_messages_handled(admin_client, admin_user, shop):
 
 def test_a_store_owner_sees_only_their_stores_rows(client, django_user_model, shop):
     store, maya, campaign = shop
-    other = make_store(slug="other", brand_name="Other Shop", from_number="+18445550199")
+    other = make_store(
+        slug="other", brand_name="Other Shop", from_number="+18445550199",
+        messaging_service_sid="MG" + "9" * 32,
+    )
     stranger = subscribed(other, "+14155550155", NOW)
     InboundMessage.objects.create(
         store=other,
@@ -132,7 +135,10 @@ def test_marketing_staff_see_every_store(client, django_user_model, shop):
 
 def test_a_campaign_is_added_as_a_draft_and_a_foreign_template_is_refused(admin_client, shop):
     store, _, campaign = shop
-    other = make_store(slug="other", brand_name="Other Shop", from_number="+18445550199")
+    other = make_store(
+        slug="other", brand_name="Other Shop", from_number="+18445550199",
+        messaging_service_sid="MG" + "9" * 32,
+    )
     foreign = MessageTemplate.objects.create(store=other, name="Theirs", body="Not ours")
     form = {
         "store": store.pk,

@@ -91,18 +91,17 @@ def test_opting_out_on_the_page(client, customer):
     )
 
 
-def test_an_unsubscribed_customer_can_ask_to_be_texted_again_with_confirmation(client, customer):
+def test_an_unsubscribed_customer_is_sent_no_text_from_the_page(client, customer):
     Customer.objects.filter(pk=customer.pk).update(sms_consent=Customer.Consent.UNSUBSCRIBED)
 
     page = client.get(url(customer))
-    assert "resubscribe" in page.context["form"].fields
     assert "opt_out" not in page.context["form"].fields
     client.post(url(customer), {"resubscribe": "on"})
 
     customer.refresh_from_db()
-    assert customer.sms_consent == Customer.Consent.PENDING
-    assert customer.consent_records.get().source == "preference_page"
-    assert "Reply Y to confirm" in Message.objects.get(customer=customer).body
+    assert customer.sms_consent == Customer.Consent.UNSUBSCRIBED
+    assert "text START to" in page.content.decode()
+    assert not Message.objects.filter(customer=customer).exists()
 
 
 def test_a_store_without_categories_shows_no_category_field(client, db):
