@@ -22,7 +22,8 @@ from django_q.tasks import async_task
 from customers.models import Customer
 from customers.segments import members
 
-from .models import Campaign, Message
+from .models import Campaign, GuardrailDecision, Message
+from .models.outbox import Note
 from .outbox import MessageDraft, messages_create
 from .rendering import render_messages
 
@@ -191,8 +192,15 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
         campaign = _move(
             campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
         )
-        Message.objects.filter(campaign=campaign, status__in=[S.PENDING, S.HELD, S.QUEUED]).update(
-            status=S.SUPPRESSED, reason="campaign_cancelled", updated_at=now
+        Message.objects.filter(campaign=campaign).transition(
+            source=[S.PENDING, S.HELD, S.QUEUED],
+            target=S.SUPPRESSED,
+            now=now,
+            stage=GuardrailDecision.Stage.CREATE,
+            decision=Note(
+                GuardrailDecision.Outcome.SUPPRESS, "campaign_cancelled", detail="its campaign was cancelled"
+            ),
+            reason="campaign_cancelled",
         )
     return campaign
 

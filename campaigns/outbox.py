@@ -27,7 +27,8 @@ from customers.models import Customer
 from . import guardrails
 from .bulk import rows_insert
 from .models import GuardrailDecision, Link, Message
-from .sending import decisions_record, enqueue_after_commit, messages_supersede
+from .models.outbox import decisions_record
+from .sending import enqueue_after_commit, messages_supersede
 
 KEY_CHUNK = 5000
 GSM7 = set(
