@@ -105,6 +105,9 @@ class Flow(models.Model):
         blank=True, editable=False, help_text="Why the tick paused this flow; cleared when it goes live."
     )
     error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    dates_checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last look for date-based entries (win-back, ...)"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="flow_slug_per_store")]
