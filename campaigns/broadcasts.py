@@ -22,6 +22,8 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from customers.models import Customer
 from customers.segments import members
 
+from .circuit import unavailable_since
+from .gateways import sender_for
 from .models import Campaign, GuardrailDecision, Message
 from .models.outbox import Note
 from .outbox import MessageDraft, messages_create
@@ -233,9 +235,15 @@ def campaigns_due(*, now: datetime) -> list[int]:
     )
 
 
+def provider_unavailable_since(campaign: Campaign) -> datetime | None:
+    """Since when the campaign's sender has been answering "try later" (its breaker is open)."""
+    return unavailable_since(senders=[sender_for(campaign.store) or campaign.store.slug])
+
+
 @dataclass
 class Progress:
     materialized: int = 0
+    provider_unavailable_since: datetime | None = None
     by_status: dict[str, int] = field(default_factory=dict)
     suppressed_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -273,7 +281,7 @@ class Progress:
 
 def campaign_progress(campaign: Campaign) -> Progress:
     rows = Message.objects.filter(campaign=campaign).values("status", "reason").annotate(n=Count("pk"))
-    progress = Progress()
+    progress = Progress(provider_unavailable_since=provider_unavailable_since(campaign))
     for row in rows:
         progress.materialized += row["n"]
         progress.by_status[row["status"]] = progress.by_status.get(row["status"], 0) + row["n"]
