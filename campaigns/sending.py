@@ -499,7 +499,8 @@ def message_fail(
     attempts = message.attempts + 1
     fields = {"attempts": attempts, "error_code": error.code[:16], "error_message": error.message[:300]}
     if error.retryable:
-        retry_at = max(now + backoff(attempts), not_before or now)
+        # While the breaker is open the provider sets the pace, not this text's own tries.
+        retry_at = not_before or now + backoff(attempts)
         with transaction.atomic():
             _hold_for_retry(ids=[message.id], until=retry_at, now=now, detail=str(error)[:200], **fields)
         return

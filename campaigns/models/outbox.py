@@ -74,6 +74,12 @@ def _check(sources: Iterable[str], target: str) -> list[str]:
     return sources
 
 
+def initial_status(target: str) -> str:
+    """A new message's first state: the move from pending its first decision makes."""
+    _check([Message.Status.PENDING], target)
+    return str(target)
+
+
 class MessageQuerySet(models.QuerySet):
     def transition(
         self,

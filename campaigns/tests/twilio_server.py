@@ -141,7 +141,11 @@ class TwilioServer:
 
     def _create(self, form: dict[str, str], account: str) -> tuple[int, dict | None]:
         if self.down_status:
-            return self.down_status, {"code": 20500, "message": "Service unavailable", "status": self.down_status}
+            return self.down_status, {
+                "code": 20500,
+                "message": "Service unavailable",
+                "status": self.down_status,
+            }
         answer = self._next_answer()
         if answer.delay:
             with self.lock:
