@@ -234,13 +234,16 @@ class Message(models.Model):
         """Move this message from the state it was loaded in (and, when sending, this worker's
         claim) to `target`; False if another worker or callback moved it first."""
         _check([self.status], target)
-        with transaction.atomic():
-            expected = Message.objects.filter(id=self.id, status=self.status)
-            if self.status == Message.Status.SENDING:
-                expected = expected.filter(claim_token=self.claim_token)
+        expected = Message.objects.filter(id=self.id, status=self.status)
+        if self.status == Message.Status.SENDING:
+            expected = expected.filter(claim_token=self.claim_token)
+        if stage and decision:
+            with transaction.atomic():
+                changed = expected.update(status=target, status_changed_at=now, **fields)
+                if changed:
+                    decisions_record(messages=[(self.id, decision)], stage=stage, now=now)
+        else:  # one UPDATE is atomic on its own
             changed = expected.update(status=target, status_changed_at=now, **fields)
-            if changed and stage and decision:
-                decisions_record(messages=[(self.id, decision)], stage=stage, now=now)
         if changed:
             self.status = target
             for name, value in fields.items():

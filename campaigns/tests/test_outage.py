@@ -36,8 +36,14 @@ def summer_drop(shop, make_subscriber):
     return phones
 
 
-def test_a_fifteen_minute_outage_ends_with_every_text_sent_once(twilio_backend, summer_drop, admin_client):
-    twilio_backend.go_down(503)
+@pytest.mark.parametrize("outage", ["503", "connection refused"])
+def test_a_fifteen_minute_outage_ends_with_every_text_sent_once(
+    twilio_backend, summer_drop, admin_client, settings, outage
+):
+    if outage == "503":
+        twilio_backend.go_down(503)
+    else:  # nothing listens there: the connection is refused
+        settings.TWILIO_API_BASE_URL = "http://127.0.0.1:9"
     for now in minutes(0, 15):
         tick(now=now)
 
@@ -50,6 +56,7 @@ def test_a_fifteen_minute_outage_ends_with_every_text_sent_once(twilio_backend, 
     assert "Provider unavailable since" in page
 
     twilio_backend.come_back()
+    settings.TWILIO_API_BASE_URL = twilio_backend.url
     for now in minutes(15, 30):
         tick(now=now)
 
