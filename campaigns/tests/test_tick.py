@@ -12,7 +12,7 @@ from django_q.conf import Conf
 from campaigns.models import Campaign, Flow, FlowRun, FlowStep, Message, MessageTemplate, SendRateBucket
 from campaigns.outbox import MessageDraft, messages_create
 from campaigns.sending import messages_send
-from campaigns.tick import tick, tick_failures
+from campaigns.tick import STAGES, tick, tick_failures, tick_task
 
 from .flowkit import T0
 from .inbound_helpers import everyone
@@ -135,3 +135,17 @@ def test_a_tick_at_a_later_now_does_not_delay_real_texts(twilio_backend, shop, m
     assert messages_send(message_ids=[text.pk], now=real_now) == 1
     assert [form["Body"] for form in twilio_backend.creates] == ["From the walk-through", "Real"]
     assert Message.objects.get(pk=early.pk).status == "sent"
+
+
+def test_the_schedule_runs_the_same_stages_as_tasks(
+    twilio_backend, shop, make_subscriber, django_capture_on_commit_callbacks
+):
+    ada = make_subscriber()
+    draft = MessageDraft(customer=ada, body="Your code: 1234", idempotency_key="t", kind="transactional")
+    messages_create(drafts=[draft], now=timezone.now())
+    Message.objects.update(enqueued_at=None)  # as if its send task had been lost
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tick_task() == len(STAGES)
+
+    assert bodies_to(twilio_backend) == {ada.phone: ["Your code: 1234"]}
