@@ -112,6 +112,8 @@ def test_a_campaign_that_raises_is_paused_with_its_error(twilio_backend, shop, m
     assert "shoe_size" in campaign.error
     page = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/progress/").content.decode()
     assert "Paused after an error" in page and "shoe_size" in page
+    change = admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
+    assert "shoe_size" in change
     assert twilio_backend.creates == []
 
 
