@@ -133,11 +133,11 @@ class FlowAdmin(StoreScopedAdmin):
     search_fields = ["name", "slug", "event_type"]
     list_select_related = ["store"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["diagram"]
+    readonly_fields = ["diagram", "error", "error_at"]
     inlines = [FlowTriggerFilterInline, FlowStepInline]
     actions = ["make_live", "make_draft", "pause", "export_json", "backtest"]
     fieldsets = [
-        (None, {"fields": ["store", "name", "slug", "status", "priority"]}),
+        (None, {"fields": ["store", "name", "slug", "status", "priority", "error", "error_at"]}),
         ("Diagram", {"fields": ["diagram"]}),
         (
             "Trigger",
@@ -202,7 +202,8 @@ class FlowAdmin(StoreScopedAdmin):
             if empty.exists():
                 self.message_user(request, "A flow needs at least one step to go live.", messages.ERROR)
                 queryset = queryset.exclude(pk__in=empty)
-        n = queryset.update(status=status)
+        cleared = {"error": "", "error_at": None} if status == Flow.Status.LIVE else {}
+        n = queryset.update(status=status, **cleared)
         self.message_user(request, f"{n} flow(s) now {status}.")
 
     @admin.action(description="Make live", permissions=["change"])

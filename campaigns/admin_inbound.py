@@ -57,7 +57,15 @@ class CampaignAdmin(StoreScopedAdmin):
     search_fields = ["name", "slug"]
     list_select_related = ["store"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["status", "recipients_count", "materialized_at", "finished_at", "progress_link"]
+    readonly_fields = [
+        "status",
+        "error",
+        "provider",
+        "recipients_count",
+        "materialized_at",
+        "finished_at",
+        "progress_link",
+    ]
     fields = [
         "store",
         "name",
@@ -91,6 +99,11 @@ class CampaignAdmin(StoreScopedAdmin):
         url = reverse("admin:campaigns_campaign_progress", args=[campaign.pk])
         done = campaign.total - campaign.waiting
         return format_html('<a href="{}">{} of {} handled</a>', url, done, campaign.total)
+
+    @admin.display(description="Provider")
+    def provider(self, campaign: Campaign) -> str:
+        since = broadcasts.provider_unavailable_since(campaign) if campaign.pk else None
+        return f"provider unavailable since {since:%Y-%m-%d %H:%M} UTC" if since else "answering"
 
     @admin.display(description="Progress page")
     def progress_link(self, campaign: Campaign) -> str:

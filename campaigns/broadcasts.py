@@ -4,7 +4,9 @@ A campaign is materialized in bulk: its subscribed members become outbox message
 each keyed `campaign:<id>:<customer id>`, so running it twice creates nothing twice. With a local
 send time ("10:00 in their timezone") each timezone is materialized when its moment comes, so the
 guardrails (quiet hours, caps) judge every text at the time it really goes out.
-Sending is the outbox's job; it skips messages of paused campaigns (`paused_campaign_ids`).
+The tick's prepare stage (`tick.py`) materializes due campaigns, each on its own: one that fails
+is paused with its error. Sending is the outbox's job; it skips texts of paused campaigns
+(`paused_campaign_ids`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
-from django_q.tasks import async_task
 
 from customers.models import Customer
 from customers.segments import members
 
-from .models import Campaign, Message
+from .circuit import unavailable_since
+from .gateways import sender_for
+from .models import Campaign, GuardrailDecision, Message
+from .models.outbox import Note
 from .outbox import MessageDraft, messages_create
 from .rendering import render_messages
 
@@ -156,10 +159,6 @@ def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> N
             Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).update(status=C.DONE, finished_at=now)
 
 
-def campaign_materialize_task(campaign_id: int) -> int:
-    return campaign_materialize(campaign_id=campaign_id, now=timezone.now())
-
-
 def _move(campaign: Campaign, allowed: set[str], **changes: object) -> Campaign:
     with transaction.atomic():
         moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(**changes)
@@ -182,7 +181,14 @@ def campaign_pause(*, campaign: Campaign) -> Campaign:
 
 def campaign_resume(*, campaign: Campaign) -> Campaign:
     campaign.refresh_from_db(fields=["status", "paused_from"])
-    return _move(campaign, {C.PAUSED}, status=campaign.paused_from or C.SCHEDULED, paused_from="")
+    return _move(
+        campaign,
+        {C.PAUSED},
+        status=campaign.paused_from or C.SCHEDULED,
+        paused_from="",
+        error="",
+        error_at=None,
+    )
 
 
 def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
@@ -191,8 +197,15 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
         campaign = _move(
             campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
         )
-        Message.objects.filter(campaign=campaign, status__in=[S.PENDING, S.HELD, S.QUEUED]).update(
-            status=S.SUPPRESSED, reason="campaign_cancelled", updated_at=now
+        Message.objects.filter(campaign=campaign).transition(
+            source=[S.PENDING, S.HELD, S.QUEUED],
+            target=S.SUPPRESSED,
+            now=now,
+            stage=GuardrailDecision.Stage.CREATE,
+            decision=Note(
+                GuardrailDecision.Outcome.SUPPRESS, "campaign_cancelled", detail="its campaign was cancelled"
+            ),
+            reason="campaign_cancelled",
         )
     return campaign
 
@@ -212,19 +225,25 @@ def campaigns_finish(*, now: datetime) -> int:
         )
 
 
-def broadcasts_tick(*, now: datetime) -> list[int]:
-    """Queue materialization of due campaigns and close finished ones; for the scheduler's tick."""
+def campaigns_due(*, now: datetime) -> list[int]:
+    """Campaigns whose recipients are (still) to be prepared; the tick's prepare stage takes them."""
     preparing = Q(status=C.SCHEDULED) | Q(status=C.SENDING, materialized_at__isnull=True)
-    due = list(Campaign.objects.filter(preparing, send_at__lte=now).values_list("pk", flat=True))
-    for pk in due:
-        transaction.on_commit(lambda pk=pk: async_task("campaigns.broadcasts.campaign_materialize_task", pk))
-    campaigns_finish(now=now)
-    return due
+    return list(
+        Campaign.objects.filter(preparing, send_at__lte=now)
+        .order_by("send_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def provider_unavailable_since(campaign: Campaign) -> datetime | None:
+    """Since when the campaign's sender has been answering "try later" (its breaker is open)."""
+    return unavailable_since(senders=[sender_for(campaign.store) or campaign.store.slug])
 
 
 @dataclass
 class Progress:
     materialized: int = 0
+    provider_unavailable_since: datetime | None = None
     by_status: dict[str, int] = field(default_factory=dict)
     suppressed_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -262,7 +281,7 @@ class Progress:
 
 def campaign_progress(campaign: Campaign) -> Progress:
     rows = Message.objects.filter(campaign=campaign).values("status", "reason").annotate(n=Count("pk"))
-    progress = Progress()
+    progress = Progress(provider_unavailable_since=provider_unavailable_since(campaign))
     for row in rows:
         progress.materialized += row["n"]
         progress.by_status[row["status"]] = progress.by_status.get(row["status"], 0) + row["n"]

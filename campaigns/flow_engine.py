@@ -1,4 +1,4 @@
-"""The per-minute tick: advance due flow runs in batches and hand their texts to the outbox.
+"""The tick's advance stage: advance due flow runs in batches and hand their texts to the outbox.
 
 A batch is claimed inside one transaction (on PostgreSQL with SELECT ... FOR UPDATE SKIP LOCKED,
 so several workers share the due runs and none takes a run another holds); the runs' new state,
@@ -18,11 +18,9 @@ from django.db.models import F
 from customers.models import Segment
 from customers.segments import members
 
-from .broadcasts import broadcasts_tick
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
 from .rendering import render_messages
-from .sending import messages_release_due
 
 BATCH_SIZE = 1000
 # A text due in the evening waits out the night (the longest quiet window, 20:00-09:00) and goes
@@ -30,31 +28,12 @@ BATCH_SIZE = 1000
 QUIET_NIGHT = timedelta(hours=14)
 
 
-@dataclass
-class TickReport:
-    runs_advanced: int
-    messages_created: int
-    messages_released: int
-    campaigns_started: int = 0
-
-
-def tick(*, now: datetime, batch_size: int = BATCH_SIZE) -> TickReport:
-    """Everything due each minute: flow runs, broadcasts to prepare, held texts and retries to send."""
-    runs, messages = runs_advance_due(now=now, batch_size=batch_size)
-    campaigns = broadcasts_tick(now=now)
-    released = messages_release_due(now=now)
-    return TickReport(
-        runs_advanced=runs,
-        messages_created=messages,
-        messages_released=len(released),
-        campaigns_started=len(campaigns),
-    )
-
-
-def runs_advance_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:
+def runs_advance_due(
+    *, now: datetime, batch_size: int = BATCH_SIZE, flow_id: int | None = None
+) -> tuple[int, int]:
     runs = messages = 0
     while True:
-        claimed, created = runs_advance_batch(now=now, batch_size=batch_size)
+        claimed, created = runs_advance_batch(now=now, batch_size=batch_size, flow_id=flow_id)
         runs, messages = runs + claimed, messages + created
         if claimed < batch_size:
             return runs, messages
@@ -67,9 +46,11 @@ class _Cursor:
     due: datetime
 
 
-def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[int, int]:
+def runs_advance_batch(
+    *, now: datetime, batch_size: int = BATCH_SIZE, flow_id: int | None = None
+) -> tuple[int, int]:
     with transaction.atomic():
-        runs = _claim(now=now, batch_size=batch_size)
+        runs = _claim(now=now, batch_size=batch_size, flow_id=flow_id)
         if not runs:
             return 0, 0
         steps = _steps_by_flow({r.flow_id for r in runs})
@@ -93,10 +74,12 @@ def runs_advance_batch(*, now: datetime, batch_size: int = BATCH_SIZE) -> tuple[
     return len(runs), len(created)
 
 
-def _claim(*, now: datetime, batch_size: int) -> list[FlowRun]:
+def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> list[FlowRun]:
     qs = FlowRun.objects.filter(
         state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
     ).order_by("next_due_at")
+    if flow_id is not None:  # the tick advances one flow at a time, so one flow's error stops no other
+        qs = qs.filter(flow_id=flow_id)
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     runs = list(qs.select_related("customer")[:batch_size])

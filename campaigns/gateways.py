@@ -27,7 +27,8 @@ from customers.senders import store_sender as sender_for
 logger = logging.getLogger(__name__)
 
 OPTED_OUT_CODES = {"21610"}
-UNDELIVERABLE_CODES = {"21211", "21614"}
+# 30006 arrives in a status callback (landline or unreachable carrier), the others on create.
+UNDELIVERABLE_CODES = {"21211", "21614", "30006"}
 AMBIGUOUS_CODES = {"timeout", "connection"}
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 

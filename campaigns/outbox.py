@@ -27,7 +27,8 @@ from customers.models import Customer
 from . import guardrails
 from .bulk import rows_insert
 from .models import GuardrailDecision, Link, Message
-from .sending import decisions_record, enqueue_after_commit, messages_supersede
+from .models.outbox import decisions_record, initial_status
+from .sending import enqueue_after_commit, messages_supersede
 
 KEY_CHUNK = 5000
 GSM7 = set(
@@ -185,7 +186,7 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
 
 
 def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -> None:
-    row["status"] = str(verdict.status)
+    row["status"] = initial_status(verdict.status)
     row["reason"] = "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason)
     row["send_after"] = row["planned_at"] = verdict.held_until or now
     if verdict.status == Message.Status.QUEUED:

@@ -6,30 +6,20 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     {
-        "name": "flows: tick",
-        "func": "campaigns.flow_tasks.tick_task",
+        # Queues each stage of the tick (campaigns/tick.py) as its own task.
+        "name": "tick",
+        "func": "campaigns.tick.tick_task",
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
-    {
-        # Hourly, so each customer's date comes round in their own timezone; a run is created once
-        # per trigger key however often this runs.
-        "name": "flows: date-based triggers",
-        "func": "campaigns.flow_tasks.date_triggers_task",
-        "schedule_type": Schedule.HOURLY,
-    },
-    {
-        # Messages a crashed worker left `sending`, and sent ones whose status callback never came.
-        "name": "sending: reconcile",
-        "func": "campaigns.send_tasks.reconcile",
-        "schedule_type": Schedule.MINUTES,
-        "minutes": 5,
-    },
 ]
+# Earlier schedules whose work is now a stage of the tick.
+REPLACED = ["flows: tick", "flows: date-based triggers", "sending: reconcile"]
 
 
 def schedules_install(*, using: str = "default") -> list[str]:
-    """Creates or corrects the schedules; returns the names created."""
+    """Creates or corrects the schedules and removes replaced ones; returns the names created."""
+    Schedule.objects.using(using).filter(name__in=REPLACED).delete()
     created = []
     for spec in SCHEDULES:
         values = {k: v for k, v in spec.items() if k != "name"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from .sending import messages_reconcile, messages_release_due, messages_send, sends_fan_out
+from .sending import messages_send, sends_fan_out
 
 
 def send_batch(message_ids: list[int]) -> int:
@@ -13,12 +13,3 @@ def send_batch(message_ids: list[int]) -> int:
 
 def send_fan_out(message_ids: list[int]) -> int:
     return sends_fan_out(message_ids=message_ids)
-
-
-def release_due() -> int:
-    """Run by the per-minute tick: held messages whose window opened, retries that are due."""
-    return len(messages_release_due(now=timezone.now()))
-
-
-def reconcile() -> dict[str, int]:
-    return messages_reconcile(now=timezone.now())

@@ -1,17 +1,21 @@
-"""Delivery: claim, check again, pace, hand to the provider, record; retries and reconciliation.
+"""Delivery: claim, check again, pace, hand to the provider, record; outages and reconciliation.
 
 A message moves queued → sending (claimed in its own transaction) → sent → delivered /
-undelivered / failed. Every change is a conditional UPDATE on the state the worker expects, so a
-second worker, a re-run task or the reconciler can never send the same row twice.
+undelivered / failed, through the lifecycle in `models/outbox.py`: every change is a conditional
+UPDATE on the state the worker expects, so a second worker, a re-run task or the reconciler can
+never send the same row twice. A "try later" answer holds the text with backoff until its
+`valid_until`; the circuit breaker (`circuit.py`) stops calling a provider that is down.
 """
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,9 +28,20 @@ from customers.consent import consent_change
 from customers.models import Customer, Store
 
 from . import guardrails
-from .bulk import rows_insert
-from .gateways import Accepted, Gateway, GatewayError, ProviderMessage, gateway_from_settings, sender_for
+from .circuit import OPEN, PROBE, circuit_admit, circuit_failure, circuit_success
+from .gateways import (
+    AMBIGUOUS_CODES,
+    OPTED_OUT_CODES,
+    UNDELIVERABLE_CODES,
+    Accepted,
+    Gateway,
+    GatewayError,
+    ProviderMessage,
+    gateway_from_settings,
+    sender_for,
+)
 from .models import GuardrailDecision, Message, Reason, SendRateBucket, UndeliverableNumber
+from .models.outbox import TRANSITIONS, Note, decisions_record
 
 Status = Message.Status
 Outcome = GuardrailDecision.Outcome
@@ -52,14 +67,26 @@ PROVIDER_STATUS = {
 RANK = {Status.SENDING: 1, Status.SENT: 2, Status.DELIVERED: 3, Status.UNDELIVERED: 3, Status.FAILED: 3}
 PROVIDER_CLOCK_SKEW = timedelta(minutes=5)
 RECONCILE_LIMIT = 500
+# Set by a foreground tick: it sends in-process, so nothing is handed to a cluster that may not run.
+_foreground = contextvars.ContextVar("foreground_sending", default=False)
 
 
 # --- enqueueing ------------------------------------------------------------------------------
 
 
+@contextmanager
+def foreground() -> Iterator[None]:
+    """Within this block, created and released texts are left for the caller's own send stage."""
+    token = _foreground.set(True)
+    try:
+        yield
+    finally:
+        _foreground.reset(token)
+
+
 def enqueue_after_commit(message_ids: list[int]) -> None:
     """Queue send tasks in batches once the rows they name are committed."""
-    if not message_ids:
+    if not message_ids or _foreground.get():
         return
     if len(message_ids) <= settings.SMS_SEND_BATCH_SIZE:
         transaction.on_commit(lambda: async_task("campaigns.send_tasks.send_batch", message_ids))
@@ -74,78 +101,71 @@ def sends_fan_out(*, message_ids: list[int]) -> int:
     return -(-len(message_ids) // size)
 
 
-def decisions_record(
-    *, messages: Iterable[tuple[int, guardrails.Verdict]], stage: str, now: datetime
-) -> None:
-    rows_insert(
-        model=GuardrailDecision,
-        columns=["message_id", "stage", "outcome", "reason", "detail", "held_until", "decided_at"],
-        rows=[
-            (message_id, str(stage), str(v.outcome), str(v.reason), v.detail[:200], v.held_until, now)
-            for message_id, v in messages
-        ],
-    )
-
-
 def verdicts_apply(
     *, proposals: list[guardrails.Proposal], stage: str, now: datetime, from_status: str
 ) -> list[int]:
     """Store each stored message's verdict (expecting `from_status`); returns the ids now queued."""
-    allowed = [p.message_id for p in proposals if p.verdict.outcome == Outcome.ALLOW]
-    held = [p for p in proposals if p.verdict.outcome == Outcome.HOLD]
-    suppressed: dict[str, list[int]] = defaultdict(list)
+    groups: dict[tuple, list[guardrails.Proposal]] = defaultdict(list)
     for p in proposals:
-        if p.verdict.outcome == Outcome.SUPPRESS:
-            suppressed[p.verdict.reason].append(p.message_id)
-    pending = Message.objects.filter(status=from_status)
-    for chunk in _chunks(allowed):
-        pending.filter(id__in=chunk).update(
-            status=Status.QUEUED,
-            reason="",
-            send_after=now,
-            planned_at=now,
-            status_changed_at=now,
-            claim_token=None,
-            enqueued_at=None,
-        )
-    for reason, ids in suppressed.items():
-        for chunk in _chunks(ids):
-            pending.filter(id__in=chunk).update(
-                status=Status.SUPPRESSED, reason=reason, status_changed_at=now, claim_token=None
+        # Holds share a few opening times (one per timezone and window): one UPDATE per group.
+        groups[(p.verdict.outcome, p.verdict.reason, p.verdict.held_until)].append(p)
+    allowed: list[int] = []
+    for (outcome, reason, held_until), group in groups.items():
+        decisions = {p.message_id: p.verdict for p in group}
+        rows = Message.objects.filter(id__in=list(decisions))
+        if outcome == Outcome.ALLOW:
+            allowed += rows.transition(
+                source=from_status,
+                target=Status.QUEUED,
+                now=now,
+                stage=stage,
+                decision=decisions,
+                reason="",
+                send_after=now,
+                planned_at=now,
+                claim_token=None,
+                enqueued_at=None,
             )
-    # Holds share a few opening times (one per timezone and window): one UPDATE per time.
-    until: dict[tuple[str, datetime], list[int]] = defaultdict(list)
-    for p in held:
-        until[(p.verdict.reason, p.verdict.held_until)].append(p.message_id)
-    for (reason, held_until), ids in until.items():
-        for chunk in _chunks(ids):
-            pending.filter(id__in=chunk).update(
-                status=Status.HELD,
+        elif outcome == Outcome.HOLD:
+            rows.transition(
+                source=from_status,
+                target=Status.HELD,
+                now=now,
+                stage=stage,
+                decision=decisions,
                 reason=reason,
                 send_after=held_until,
                 planned_at=held_until,
-                status_changed_at=now,
                 claim_token=None,
             )
-    superseded = [mid for p in proposals for mid in p.verdict.superseded]
-    messages_supersede(message_ids=superseded, now=now)
-    decisions_record(messages=[(p.message_id, p.verdict) for p in proposals], stage=stage, now=now)
+        else:
+            rows.transition(
+                source=from_status,
+                target=Status.SUPPRESSED,
+                now=now,
+                stage=stage,
+                decision=decisions,
+                reason=reason,
+                claim_token=None,
+            )
+    messages_supersede(message_ids=[mid for p in proposals for mid in p.verdict.superseded], now=now)
     return allowed
 
 
 def messages_supersede(*, message_ids: list[int], now: datetime) -> None:
     if not message_ids:
         return
-    changed = list(
-        Message.objects.filter(id__in=message_ids, status__in=guardrails.UNSENT).values_list("id", flat=True)
-    )
-    Message.objects.filter(id__in=changed).update(
-        status=Status.SUPPRESSED, reason=Reason.SUPERSEDED, status_changed_at=now
-    )
     verdict = guardrails.Verdict(
         Outcome.SUPPRESS, Reason.SUPERSEDED, detail="a higher-priority text took its place"
     )
-    decisions_record(messages=[(mid, verdict) for mid in changed], stage=Stage.CREATE, now=now)
+    Message.objects.filter(id__in=message_ids).transition(
+        source=guardrails.UNSENT,
+        target=Status.SUPPRESSED,
+        now=now,
+        stage=Stage.CREATE,
+        decision=verdict,
+        reason=Reason.SUPERSEDED,
+    )
 
 
 def _proposals(messages: Iterable[Message]) -> list[guardrails.Proposal]:
@@ -166,13 +186,8 @@ def _proposals(messages: Iterable[Message]) -> list[guardrails.Proposal]:
 # --- the tick --------------------------------------------------------------------------------
 
 
-def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
-    """Release held messages whose time came (checked again) and queue sends that are due.
-
-    Returns the ids of queued messages due now; with `enqueue` their send tasks are queued after
-    commit (a message queued by another pass within the last five minutes is left to that pass);
-    without, every due message is returned for the caller to send in the foreground.
-    """
+def messages_release_held(*, now: datetime) -> int:
+    """Held texts whose time came go through the guardrails again: queued, held on, or dropped."""
     with transaction.atomic():
         held = list(
             Message.objects.filter(status=Status.HELD, send_after__lte=now).only(
@@ -181,6 +196,17 @@ def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
         )
         proposals = guardrails.evaluate(proposals=_proposals(held), stage=Stage.RELEASE, now=now)
         verdicts_apply(proposals=proposals, stage=Stage.RELEASE, now=now, from_status=Status.HELD)
+    return len(held)
+
+
+def messages_due(*, now: datetime, enqueue: bool = True) -> list[int]:
+    """The queued texts due now, most important first.
+
+    With `enqueue` their send tasks are queued after commit (a text queued by another pass within
+    the last five minutes is left to that pass); without, every due text is returned for the
+    caller to send in the foreground.
+    """
+    with transaction.atomic():
         due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now)
         if enqueue:
             due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(minutes=5)))
@@ -192,15 +218,28 @@ def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
     return ids
 
 
+def messages_release_due(*, now: datetime, enqueue: bool = True) -> list[int]:
+    """Release held texts whose time came, then take the due ones (see `messages_due`)."""
+    messages_release_held(now=now)
+    return messages_due(now=now, enqueue=enqueue)
+
+
+def messages_send_ids(*, message_ids: list[int], now: datetime, gateway: Gateway | None = None) -> int:
+    """Send the given texts in this process, a batch at a time; returns how many the provider took."""
+    gateway = gateway or gateway_from_settings()
+    size = settings.SMS_SEND_BATCH_SIZE
+    return sum(
+        messages_send(message_ids=message_ids[start : start + size], now=now, gateway=gateway)
+        for start in range(0, len(message_ids), size)
+    )
+
+
 def messages_send_due(*, now: datetime, gateway: Gateway | None = None) -> dict[str, int]:
     """One foreground pass (`manage.py send_due`): reconcile, release, send everything due."""
     gateway = gateway or gateway_from_settings()
     reconciled = messages_reconcile(now=now, gateway=gateway)
     ids = messages_release_due(now=now, enqueue=False)
-    sent = 0
-    size = settings.SMS_SEND_BATCH_SIZE
-    for start in range(0, len(ids), size):
-        sent += messages_send(message_ids=ids[start : start + size], now=now, gateway=gateway)
+    sent = messages_send_ids(message_ids=ids, now=now, gateway=gateway)
     return {"due": len(ids), "sent": sent, **reconciled}
 
 
@@ -209,15 +248,11 @@ def messages_send_due(*, now: datetime, gateway: Gateway | None = None) -> dict[
 
 def messages_claim(*, message_ids: list[int], now: datetime) -> list[Message]:
     """Take queued, due messages for this worker; rows another worker took are skipped."""
-    token = uuid.uuid4()
-    claimable = Message.objects.filter(id__in=message_ids, status=Status.QUEUED, send_after__lte=now)
+    claimable = Message.objects.filter(id__in=message_ids)
     paused = _paused_campaigns()
     if paused is not None:
         claimable = claimable.exclude(campaign_id__in=paused)
-    with transaction.atomic():
-        claimable.update(status=Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now)
-        claimed = list(Message.objects.filter(id__in=message_ids, claim_token=token).select_related("store"))
-    return claimed
+    return claimable.claim_due(now=now, token=uuid.uuid4())
 
 
 def _paused_campaigns():
@@ -254,34 +289,100 @@ def messages_send(*, message_ids: list[int], now: datetime, gateway: Gateway | N
     for message in allowed:
         by_sender[sender_for(message.store) or message.store.slug].append(message)
     started = time.monotonic()
+    return sum(
+        _send_group(sender=sender, messages=messages, now=now, gateway=gateway, started=started)
+        for sender, messages in by_sender.items()
+    )
+
+
+def _send_group(
+    *, sender: str, messages: list[Message], now: datetime, gateway: Gateway, started: float
+) -> int:
+    admission = circuit_admit(sender=sender, now=now)
+    if admission.state == OPEN:
+        messages_wait_for_provider(messages=messages, until=admission.open_until, now=now)
+        return 0
+    if admission.state == PROBE:  # one text tells whether the provider is back
+        messages_wait_for_provider(messages=messages[1:], until=admission.open_until, now=now)
+        messages = messages[:1]
+    slots = rate_slots_reserve(sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now)
+    messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
+    answers = []
+    open_until = None
+    for message, slot in zip(messages, slots, strict=False):
+        _wait(started, (slot - now).total_seconds())
+        answer = provider_answer(message=message, gateway=gateway)
+        answers.append((message, slot, answer))
+        if isinstance(answer, GatewayError) and answer.retryable:
+            open_until = circuit_failure(
+                sender=sender, error=str(answer), now=now, probe=admission.state == PROBE
+            )
+            if open_until:  # the provider is down: the rest of the group waits without calling it
+                messages_wait_for_provider(
+                    messages=messages[len(answers) : len(slots)], until=open_until, now=now
+                )
+                break
+    if answers and not (isinstance(answers[-1][2], GatewayError) and answers[-1][2].retryable):
+        circuit_success(sender=sender)
     accepted = 0
-    for sender, messages in by_sender.items():
-        slots = rate_slots_reserve(
-            sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now
-        )
-        messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
-        answers = []
-        for message, slot in zip(messages, slots, strict=False):
-            _wait(started, (slot - now).total_seconds())
-            answers.append((message, slot, provider_answer(message=message, gateway=gateway)))
-        # One commit for the group: a crash before it leaves the texts `sending`, and the
-        # reconciler finds them at the provider.
-        with transaction.atomic():
-            for message, slot, answer in answers:
-                accepted += answer_record(message=message, answer=answer, now=slot)
+    # One commit for the group: a crash before it leaves the texts `sending`, and the
+    # reconciler finds them at the provider.
+    with transaction.atomic():
+        for message, slot, answer in answers:
+            accepted += answer_record(message=message, answer=answer, now=slot, not_before=open_until)
     return accepted
 
 
 def messages_unclaim(*, messages: list[Message], now: datetime, not_before: datetime) -> None:
     """Hand back claimed messages the sender cannot take within the pacing horizon."""
     if messages:
-        Message.objects.filter(id__in=[m.id for m in messages], status=Status.SENDING).update(
-            status=Status.QUEUED,
+        Message.objects.filter(id__in=[m.id for m in messages]).transition(
+            source=Status.SENDING,
+            target=Status.QUEUED,
+            now=now,
             send_after=not_before,
             enqueued_at=None,
             claim_token=None,
-            status_changed_at=now,
         )
+
+
+def messages_wait_for_provider(*, messages: list[Message], until: datetime, now: datetime) -> None:
+    """Hold claimed texts, without calling the provider, until its breaker lets a probe through."""
+    if messages:
+        _hold_for_retry(
+            ids=[m.id for m in messages], until=until, now=now, detail="provider unavailable: circuit open"
+        )
+
+
+def _hold_for_retry(
+    *, ids: list[int], until: datetime, now: datetime, detail: str, **fields: object
+) -> list[int]:
+    """Held until `until`, or dropped as expired if that is past the text's `valid_until`."""
+    rows = Message.objects.filter(id__in=ids)
+    held = rows.filter(Q(valid_until__isnull=True) | Q(valid_until__gt=until)).transition(
+        source=Status.SENDING,
+        target=Status.HELD,
+        now=now,
+        stage=Stage.PROVIDER,
+        decision=Note(Outcome.HOLD, Reason.RETRY, detail=detail, held_until=until),
+        reason=Reason.RETRY,
+        send_after=until,
+        planned_at=until,
+        claim_token=None,
+        enqueued_at=None,
+        **fields,
+    )
+    rows.filter(valid_until__lte=until).transition(
+        source=Status.SENDING,
+        target=Status.SUPPRESSED,
+        now=now,
+        stage=Stage.PROVIDER,
+        decision=Note(Outcome.SUPPRESS, Reason.EXPIRED, detail=f"{detail}; the next try is past valid until"),
+        reason=Reason.EXPIRED,
+        claim_token=None,
+        **fields,
+    )
+    return held
 
 
 def _wait(started: float, offset_seconds: float) -> None:
@@ -315,7 +416,7 @@ def rate_slots_reserve(*, sender: str, rate: float, count: int, now: datetime) -
     with transaction.atomic():
         SendRateBucket.objects.get_or_create(sender=sender, defaults={"next_slot_at": now})
         bucket = SendRateBucket.objects.select_for_update().get(sender=sender)
-        start = max(now, bucket.next_slot_at)
+        start = _free_from(bucket.next_slot_at, now)
         fits = max(0, int((horizon - start) / step))
         slots = [start + i * step for i in range(min(count, fits))]
         if slots:
@@ -326,7 +427,16 @@ def rate_slots_reserve(*, sender: str, rate: float, count: int, now: datetime) -
 
 def slots_free_at(sender: str, now: datetime) -> datetime:
     bucket = SendRateBucket.objects.filter(sender=sender).values_list("next_slot_at", flat=True).first()
-    return max(now, bucket) if bucket else now
+    return _free_from(bucket, now) if bucket else now
+
+
+def _free_from(next_slot_at: datetime, now: datetime) -> datetime:
+    """The first free slot from `now`. Slots are only handed out within the horizon, so a stored
+    slot beyond it was reserved by a run acting at a later `--now` (a demo, a test): it is not this
+    moment's and is ignored, so real texts never wait behind a simulated future."""
+    if now <= next_slot_at <= now + timedelta(seconds=settings.SMS_RATE_HORIZON_SECONDS + 60):
+        return next_slot_at
+    return now
 
 
 # --- one message -----------------------------------------------------------------------------
@@ -343,11 +453,15 @@ def provider_answer(*, message: Message, gateway: Gateway) -> Accepted | Provide
 
 
 def answer_record(
-    *, message: Message, answer: Accepted | ProviderMessage | GatewayError, now: datetime
+    *,
+    message: Message,
+    answer: Accepted | ProviderMessage | GatewayError,
+    now: datetime,
+    not_before: datetime | None = None,
 ) -> int:
     """Store the provider's answer on the message; 1 if it took the text."""
     if isinstance(answer, GatewayError):
-        message_fail(message=message, error=answer, now=now)
+        message_fail(message=message, error=answer, now=now, not_before=not_before)
         return 0
     message_accepted(message=message, sid=answer.sid, provider_status=answer.status, now=now)
     return 1
@@ -355,17 +469,16 @@ def answer_record(
 
 def _already_at_provider(message: Message, gateway: Gateway) -> ProviderMessage | None:
     """After a timeout the provider may have the text already: look before sending again."""
-    if message.error_code not in {"timeout", "connection"}:
+    if message.error_code not in AMBIGUOUS_CODES:
         return None
     return gateway.find(to=message.to, body=message.body, since=message.created_at - PROVIDER_CLOCK_SKEW)
 
 
 def message_accepted(*, message: Message, sid: str, provider_status: str, now: datetime) -> bool:
     """Record the provider's SID; one conditional UPDATE, so no transaction of its own."""
-    changed = Message.objects.filter(
-        id=message.id, status=Status.SENDING, claim_token=message.claim_token
-    ).update(
-        status=Status.SENT,
+    return message.transition(
+        target=Status.SENT,
+        now=now,
         provider_sid=sid,
         provider_status=provider_status,
         sent_at=now,
@@ -374,51 +487,42 @@ def message_accepted(*, message: Message, sid: str, provider_status: str, now: d
         error_code="",
         error_message="",
         reason="",
-        status_changed_at=now,
         sender=sender_for(message.store)[:34],
     )
-    return bool(changed)
 
 
-def message_fail(*, message: Message, error: GatewayError, now: datetime) -> None:
-    """Record a provider error: retry later, or fail for good with the customer-side effect."""
+def message_fail(
+    *, message: Message, error: GatewayError, now: datetime, not_before: datetime | None = None
+) -> None:
+    """Record a provider error: "try later" holds the text with backoff until its `valid_until`
+    (however many tries that takes); anything else fails it for good with the customer-side effect."""
     attempts = message.attempts + 1
-    if error.retryable and attempts < settings.SMS_MAX_ATTEMPTS:
-        retry_at = now + backoff(attempts)
-        verdict = guardrails.Verdict(Outcome.HOLD, Reason.RETRY, held_until=retry_at, detail=str(error)[:200])
-        fields = {
-            "status": Status.QUEUED,
-            "send_after": retry_at,
-            "planned_at": retry_at,
-            "enqueued_at": None,
-        }
-    else:
-        reason = {
-            "opted_out": Reason.PROVIDER_OPT_OUT,
-            "undeliverable": Reason.NUMBER_UNDELIVERABLE,
-            "retryable": Reason.RETRIES_EXHAUSTED,
-        }.get(error.kind, Reason.PROVIDER_REJECTED)
-        verdict = guardrails.Verdict(Outcome.SUPPRESS, reason, detail=str(error)[:200])
-        fields = {"status": Status.FAILED, "reason": reason}
+    fields = {"attempts": attempts, "error_code": error.code[:16], "error_message": error.message[:300]}
+    if error.retryable:
+        # While the breaker is open the provider sets the pace, not this text's own tries.
+        retry_at = not_before or now + backoff(attempts)
+        with transaction.atomic():
+            _hold_for_retry(ids=[message.id], until=retry_at, now=now, detail=str(error)[:200], **fields)
+        return
+    reason = {
+        "opted_out": Reason.PROVIDER_OPT_OUT,
+        "undeliverable": Reason.NUMBER_UNDELIVERABLE,
+    }.get(error.kind, Reason.PROVIDER_REJECTED)
     with transaction.atomic():
-        changed = Message.objects.filter(
-            id=message.id, status=Status.SENDING, claim_token=message.claim_token
-        ).update(
-            attempts=attempts,
-            error_code=error.code[:16],
-            error_message=error.message[:300],
+        if message.transition(
+            target=Status.FAILED,
+            now=now,
+            stage=Stage.PROVIDER,
+            decision=Note(Outcome.SUPPRESS, reason, detail=str(error)[:200]),
+            reason=reason,
             claim_token=None,
-            status_changed_at=now,
             **fields,
-        )
-        if not changed:
-            return
-        decisions_record(messages=[(message.id, verdict)], stage=Stage.PROVIDER, now=now)
-        _customer_side_effect(message=message, code=error.code, now=now)
+        ):
+            _customer_side_effect(message=message, code=error.code, now=now)
 
 
 def _customer_side_effect(*, message: Message, code: str, now: datetime) -> None:
-    if code in {"21610"}:
+    if code in OPTED_OUT_CODES:
         customer = Customer.objects.get(id=message.customer_id)
         if customer.sms_consent != Customer.Consent.UNSUBSCRIBED:
             consent_change(
@@ -429,7 +533,7 @@ def _customer_side_effect(*, message: Message, code: str, now: datetime) -> None
                 keyword="21610",
                 wording="The carrier reports the recipient replied STOP (Twilio error 21610).",
             )
-    elif code in {"21211", "21614", "30006"}:
+    elif code in UNDELIVERABLE_CODES:
         UndeliverableNumber.objects.bulk_create(
             [
                 UndeliverableNumber(
@@ -459,24 +563,18 @@ def message_status_apply(*, message: Message, provider_status: str, error_code: 
     # A suppressed message was never the provider's to report on: it stays suppressed.
     if target is None or message.status == Status.SUPPRESSED:
         return False
-    if RANK[target] <= RANK.get(message.status, 0):
+    if RANK[target] <= RANK.get(message.status, 0) or target not in TRANSITIONS[message.status]:
         return False
-    fields: dict[str, object] = {
-        "status": target,
-        "provider_status": provider_status,
-        "status_changed_at": now,
-    }
+    fields: dict[str, object] = {"provider_status": provider_status}
     if target == Status.DELIVERED:
         fields["delivered_at"] = now
     if error_code:
         fields["error_code"] = error_code[:16]
     with transaction.atomic():
-        changed = Message.objects.filter(id=message.id, status=message.status).update(**fields)
+        changed = message.transition(target=target, now=now, **fields)
         if changed and error_code:
             _customer_side_effect(message=message, code=error_code, now=now)
-    if changed:
-        message.status = target
-    return bool(changed)
+    return changed
 
 
 # --- reconciliation --------------------------------------------------------------------------
@@ -509,7 +607,6 @@ def messages_reconcile(*, now: datetime, gateway: Gateway | None = None) -> dict
             continue
         if found:
             if message_accepted(message=message, sid=found.sid, provider_status=found.status, now=now):
-                message.status = Status.SENT
                 message_status_apply(
                     message=message, provider_status=found.status, error_code=found.error_code, now=now
                 )
@@ -532,22 +629,20 @@ def messages_reconcile(*, now: datetime, gateway: Gateway | None = None) -> dict
 
 
 def _requeue(message: Message, now: datetime) -> bool:
-    with transaction.atomic():
-        changed = Message.objects.filter(
-            id=message.id, status=Status.SENDING, claim_token=message.claim_token
-        ).update(
-            status=Status.QUEUED, send_after=now, enqueued_at=None, claim_token=None, status_changed_at=now
-        )
-        if changed:
-            _note(message, "not at the provider after a crash, queued again", now)
-    return bool(changed)
+    return message.transition(
+        target=Status.QUEUED,
+        now=now,
+        stage=Stage.PROVIDER,
+        decision=Note(Outcome.ALLOW, Reason.OK, detail="not at the provider after a crash, queued again"),
+        send_after=now,
+        enqueued_at=None,
+        claim_token=None,
+    )
 
 
 def _note(message: Message, detail: str, now: datetime) -> None:
     decisions_record(
-        messages=[(message.id, guardrails.Verdict(Outcome.ALLOW, Reason.OK, detail=detail))],
-        stage=Stage.PROVIDER,
-        now=now,
+        messages=[(message.id, Note(Outcome.ALLOW, Reason.OK, detail=detail))], stage=Stage.PROVIDER, now=now
     )
 
 

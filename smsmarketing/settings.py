@@ -145,7 +145,11 @@ LOGGING = {
 # --- sending ---
 SMS_PROVIDER_TIMEOUT = env.float("SMS_PROVIDER_TIMEOUT", default=10.0)
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=100)
-SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=5)
+# A provider that answers "try later" this many times in a row is left alone (circuit open) for
+# SMS_CIRCUIT_OPEN_SECONDS, doubling up to SMS_CIRCUIT_MAX_OPEN_SECONDS, then probed with one text.
+SMS_CIRCUIT_THRESHOLD = env.int("SMS_CIRCUIT_THRESHOLD", default=5)
+SMS_CIRCUIT_OPEN_SECONDS = env.int("SMS_CIRCUIT_OPEN_SECONDS", default=30)
+SMS_CIRCUIT_MAX_OPEN_SECONDS = env.int("SMS_CIRCUIT_MAX_OPEN_SECONDS", default=300)
 SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=30)
 SMS_RETRY_MAX_SECONDS = env.int("SMS_RETRY_MAX_SECONDS", default=3600)
 SMS_RATE_LIMIT = env.bool("SMS_RATE_LIMIT", default=True)

@@ -2,7 +2,7 @@ from .broadcasts import Campaign
 from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .inbound import InboundMessage, Keyword
-from .outbox import Message
+from .outbox import Message, ProviderCircuit
 from .templates import Link, MessageTemplate
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "Keyword",
     "Link",
     "Message",
+    "ProviderCircuit",
     "MessageTemplate",
     "QuietHoursRule",
     "Reason",

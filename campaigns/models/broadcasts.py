@@ -36,6 +36,10 @@ class Campaign(models.Model):
     recipients_count = models.PositiveIntegerField(default=0, editable=False)
     materialized_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
+    error = models.TextField(
+        blank=True, editable=False, help_text="Why the tick paused this campaign; cleared when it resumes."
+    )
+    error_at = models.DateTimeField(null=True, blank=True, editable=False)
     preparing_until = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="A worker is preparing its recipients until then."
     )

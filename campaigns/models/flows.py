@@ -101,6 +101,13 @@ class Flow(models.Model):
     priority = models.PositiveSmallIntegerField(
         default=50, help_text="Higher wins when two flows would text the same customer."
     )
+    error = models.TextField(
+        blank=True, editable=False, help_text="Why the tick paused this flow; cleared when it goes live."
+    )
+    error_at = models.DateTimeField(null=True, blank=True, editable=False)
+    dates_checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Last look for date-based entries (win-back, ...)"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="flow_slug_per_store")]

@@ -1,8 +1,140 @@
-"""The outbox: every text the app ever sends is one row here."""
+"""The outbox: every text the app ever sends is one row here, and the one owner of its status.
+
+A message's life, read top to bottom:
+
+    pending --decide--> queued --claim--> sending --provider--> sent --callback--> delivered / undelivered
+       |                 |  ^               |                                      (forward only)
+       |                 v  | release       +-- try later (5xx, 429, timeout) --> held until ... (backoff)
+       |                held <--------------+
+       +--------------> suppressed (reason)                                      failed (final code)
+
+`TRANSITIONS` lists every allowed move. A move is a conditional UPDATE from the expected state (the
+claim: a row another worker moved first is left alone) and writes its decision row for the rows
+that moved. Nothing else writes `status`.
+"""
 
 from __future__ import annotations
 
-from django.db import models
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from django.db import models, transaction
+
+CHUNK = 5000
+
+
+class TransitionError(ValueError):
+    """A move the lifecycle does not allow (a bug in the caller, never a race)."""
+
+
+class Decision(Protocol):
+    outcome: str
+    reason: str
+    detail: str
+    held_until: datetime | None
+
+
+@dataclass(frozen=True)
+class Note:
+    """A decision that is not the policy's: a provider answer, a cancellation, a crash settled."""
+
+    outcome: str
+    reason: str
+    detail: str = ""
+    held_until: datetime | None = None
+
+
+def decisions_record(*, messages: Iterable[tuple[int, Decision]], stage: str, now: datetime) -> None:
+    from .guardrails import GuardrailDecision
+
+    GuardrailDecision.objects.bulk_create(
+        [
+            GuardrailDecision(
+                message_id=message_id,
+                stage=str(stage),
+                outcome=str(d.outcome),
+                reason=str(d.reason),
+                detail=d.detail[:200],
+                held_until=d.held_until,
+                decided_at=now,
+            )
+            for message_id, d in messages
+        ],
+        batch_size=2000,
+    )
+
+
+def _check(sources: Iterable[str], target: str) -> list[str]:
+    sources = [str(s) for s in sources]
+    for source in sources:
+        if target not in TRANSITIONS[source]:
+            raise TransitionError(f"a message cannot move from {source} to {target}")
+    return sources
+
+
+def initial_status(target: str) -> str:
+    """A new message's first state: the move from pending its first decision makes."""
+    _check([Message.Status.PENDING], target)
+    return str(target)
+
+
+class MessageQuerySet(models.QuerySet):
+    def transition(
+        self,
+        *,
+        source: str | Iterable[str],
+        target: str,
+        now: datetime,
+        stage: str | None = None,
+        decision: Decision | Mapping[int, Decision] | None = None,
+        **fields: object,
+    ) -> list[int]:
+        """Move the rows of this queryset that are in `source` to `target`; returns the ids moved.
+
+        With `stage` and `decision` (one for all, or one per id), the decision is recorded for
+        exactly the rows that moved.
+        """
+        sources = _check([source] if isinstance(source, str) else source, target)
+        moved: list[int] = []
+        with transaction.atomic():
+            candidates = self.filter(status__in=sources).select_for_update(**_skip_locked())
+            ids = list(candidates.values_list("id", flat=True))
+            for start in range(0, len(ids), CHUNK):
+                chunk = ids[start : start + CHUNK]
+                Message.objects.filter(id__in=chunk, status__in=sources).update(
+                    status=target, status_changed_at=now, **fields
+                )
+                moved.extend(chunk)
+            if stage and decision and moved:
+                by_id = decision if isinstance(decision, Mapping) else dict.fromkeys(moved, decision)
+                decisions_record(messages=[(mid, by_id[mid]) for mid in moved], stage=stage, now=now)
+        return moved
+
+    def claim_due(self, *, now: datetime, token: object) -> list[Message]:
+        """Take this queryset's queued, due messages for one worker; rows another worker took are skipped."""
+        with transaction.atomic():
+            ids = list(
+                self.filter(status=Message.Status.QUEUED, send_after__lte=now)
+                .select_for_update(**_skip_locked())
+                .values_list("id", flat=True)
+            )
+            Message.objects.filter(id__in=ids, status=Message.Status.QUEUED).update(
+                status=Message.Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now
+            )
+            return list(Message.objects.filter(id__in=ids, claim_token=token).select_related("store"))
+
+
+def _skip_locked() -> dict[str, object]:
+    from django.db import connection
+
+    if connection.features.has_select_for_update_skip_locked:
+        return {"skip_locked": True, "of": ("self",)}
+    return {}
+
+
+MessageManager = models.Manager.from_queryset(MessageQuerySet)
 
 
 class Message(models.Model):
@@ -76,6 +208,8 @@ class Message(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True, help_text="Last status poll at the provider")
 
+    objects = MessageManager()
+
     class Meta:
         indexes = [
             models.Index(fields=["status", "send_after"]),
@@ -87,3 +221,66 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.body[:40]}"
+
+    def transition(
+        self,
+        *,
+        target: str,
+        now: datetime,
+        stage: str | None = None,
+        decision: Decision | None = None,
+        **fields: object,
+    ) -> bool:
+        """Move this message from the state it was loaded in (and, when sending, this worker's
+        claim) to `target`; False if another worker or callback moved it first."""
+        _check([self.status], target)
+        expected = Message.objects.filter(id=self.id, status=self.status)
+        if self.status == Message.Status.SENDING:
+            expected = expected.filter(claim_token=self.claim_token)
+        if stage and decision:
+            with transaction.atomic():
+                changed = expected.update(status=target, status_changed_at=now, **fields)
+                if changed:
+                    decisions_record(messages=[(self.id, decision)], stage=stage, now=now)
+        else:  # one UPDATE is atomic on its own
+            changed = expected.update(status=target, status_changed_at=now, **fields)
+        if changed:
+            self.status = target
+            for name, value in fields.items():
+                if not hasattr(value, "resolve_expression"):
+                    setattr(self, name, value)
+        return bool(changed)
+
+
+S = Message.Status
+TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING: {S.QUEUED, S.HELD, S.SUPPRESSED},
+    S.HELD: {S.QUEUED, S.HELD, S.SUPPRESSED},
+    S.QUEUED: {S.SENDING, S.QUEUED, S.HELD, S.SUPPRESSED},
+    # Back to queued or held: the rate limit could not take it, or the provider said "try later";
+    # straight to delivered: a callback can overtake the commit of the provider's answer.
+    S.SENDING: {S.SENT, S.QUEUED, S.HELD, S.SUPPRESSED, S.FAILED, S.DELIVERED, S.UNDELIVERED},
+    S.SENT: {S.DELIVERED, S.UNDELIVERED, S.FAILED},
+    S.DELIVERED: set(),
+    S.UNDELIVERED: set(),
+    S.FAILED: set(),
+    S.SUPPRESSED: set(),
+}
+
+
+class ProviderCircuit(models.Model):
+    """Whether a sender's provider answers: a breaker shared by every worker, one row per sender.
+
+    Closed: texts go out. Open (`open_until` in the future): nobody calls the provider; texts wait.
+    When `open_until` passes, one worker sends one text as a probe (half-open): an answer closes
+    the breaker, another "try later" opens it again for longer.
+    """
+
+    sender = models.CharField(max_length=40, unique=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Consecutive 'try later' answers")
+    unavailable_since = models.DateTimeField(null=True, blank=True)
+    open_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return self.sender

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from campaigns.backtest import flow_backtest
-from campaigns.flow_engine import tick
 from campaigns.models import FlowRun, Message
 from campaigns.recipes import recipe_install
+from campaigns.tick import tick
 from campaigns.triggers import events_check
 
 from .flowkit import T0, make_customer, make_store, record

@@ -6,18 +6,19 @@ import pytest
 
 from campaigns.broadcasts import (
     CampaignStateError,
-    broadcasts_tick,
     campaign_cancel,
     campaign_materialize,
     campaign_pause,
     campaign_progress,
     campaign_resume,
     campaign_schedule,
+    campaigns_due,
     campaigns_finish,
     local_send_at,
     paused_campaign_ids,
 )
 from campaigns.models import Campaign, Message, MessageTemplate
+from campaigns.tick import tick
 from customers.models import Customer, Segment
 
 from .inbound_helpers import everyone, make_customer, make_store, subscribed
@@ -209,12 +210,12 @@ def test_the_tick_keeps_preparing_a_local_time_campaign_until_the_last_timezone(
     subscribed(store, "+12125550101", NOW, timezone="America/New_York")
     campaign = new_campaign(store, local_send_time=time(10, 0), send_at=datetime(2026, 1, 1, tzinfo=UTC))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        assert broadcasts_tick(now=NOW) == [campaign.pk]
+    assert campaigns_due(now=NOW) == [campaign.pk]
+    tick(now=NOW)
 
     campaign.refresh_from_db()
     assert campaign.materialized_at is not None
-    assert broadcasts_tick(now=NOW) == []
+    assert campaigns_due(now=NOW) == []
 
 
 def test_local_time_across_the_autumn_dst_change():
@@ -343,9 +344,9 @@ def test_the_tick_materializes_due_campaigns_through_the_task_queue(
     due = new_campaign(store)
     later = new_campaign(store, slug="later", send_at=datetime(2100, 1, 1, tzinfo=UTC))
 
+    assert campaigns_due(now=NOW) == [due.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        queued = broadcasts_tick(now=NOW)
+        tick(now=NOW, in_process=False)
 
-    assert queued == [due.pk]
     assert Message.objects.filter(campaign=due).count() == 1
     assert not Message.objects.filter(campaign=later).exists()

@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.flow_engine import tick
 from campaigns.models import Message
 from campaigns.recipes import recipe_install
-from campaigns.sending import messages_send_due
+from campaigns.tick import tick
 from customers.auth import api_key_create
 
 from .conftest import AUTH_TOKEN, SERVICE_SID
@@ -54,8 +53,7 @@ def test_the_first_cart_text_reaches_twilio_and_a_stop_reply_ends_every_later_te
     post_event(client, key, "cart-1", "c1", django_capture_on_commit_callbacks)
 
     due = CART_AT + timedelta(minutes=61)
-    tick(now=due)
-    assert messages_send_due(now=due)["sent"] == 1
+    assert tick(now=due).messages_sent == 1
 
     [form] = twilio_backend.creates
     assert form["To"] == "+12125550100"
@@ -76,7 +74,6 @@ def test_the_first_cart_text_reaches_twilio_and_a_stop_reply_ends_every_later_te
     post_event(client, key, "cart-2", "c2", django_capture_on_commit_callbacks)
     for later in (due, due + timedelta(hours=5), due + timedelta(days=1)):
         tick(now=later)
-        messages_send_due(now=later)
     assert len(twilio_backend.creates) == 1
     assert not Message.objects.filter(kind=Message.Kind.MARKETING).exclude(
         status__in=[Message.Status.SENT, Message.Status.SUPPRESSED]

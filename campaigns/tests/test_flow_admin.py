@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.flow_engine import tick
 from campaigns.flow_io import flow_export
 from campaigns.models import Flow
 from campaigns.recipes import recipe_install
+from campaigns.tick import tick
 from campaigns.triggers import events_check
 
 from .flowkit import T0, make_customer, make_store, record

@@ -90,11 +90,8 @@ def test_install_recipe_names_an_unknown_store():
 def test_schedules_are_installed_once():
     call_command("setup_schedules")
     call_command("setup_schedules")
-    ours = Schedule.objects.filter(func__startswith="campaigns.flow_tasks.")
-    assert sorted(ours.values_list("func", "schedule_type")) == [
-        ("campaigns.flow_tasks.date_triggers_task", Schedule.HOURLY),
-        ("campaigns.flow_tasks.tick_task", Schedule.MINUTES),
-    ]
+    ours = Schedule.objects.filter(func__startswith="campaigns.")
+    assert list(ours.values_list("func", "schedule_type")) == [("campaigns.tick.tick_task", Schedule.MINUTES)]
 
 
 def test_tick_command_takes_a_time(capsys):

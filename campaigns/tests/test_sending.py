@@ -98,7 +98,7 @@ def test_it_sends_from_a_number(twilio_backend, make_subscriber, shop):
 
 
 @pytest.mark.parametrize(("http_status", "code"), [(429, 20429), (500, 20500)])
-def test_throttling_and_server_errors_are_retried_with_backoff(
+def test_throttling_and_server_errors_hold_the_text_with_backoff(
     twilio_backend, make_subscriber, http_status, code
 ):
     twilio_backend.fail_next(http_status, code)
@@ -106,30 +106,32 @@ def test_throttling_and_server_errors_are_retried_with_backoff(
 
     assert send(message) == 0
     message = refreshed(message)
-    assert (message.status, message.attempts, message.error_code) == ("queued", 1, str(code))
+    assert (message.status, message.attempts, message.error_code) == ("held", 1, str(code))
     assert NOON + timedelta(seconds=15) <= message.send_after <= NOON + timedelta(seconds=30)
-    assert send(message, now=NOON + timedelta(seconds=10)) == 0  # not due yet: nothing sent
+    assert messages_send_due(now=NOON + timedelta(seconds=10))["sent"] == 0  # not due yet
 
-    assert send(message, now=NOON + timedelta(seconds=30)) == 1
+    assert messages_send_due(now=NOON + timedelta(seconds=30))["sent"] == 1
     assert refreshed(message).status == "sent"
     assert len(twilio_backend.creates) == 2
 
 
-def test_backoff_grows_and_gives_up_at_the_limit(twilio_backend, make_subscriber, settings):
-    settings.SMS_MAX_ATTEMPTS = 3
-    message = create(make_subscriber())
+def test_backoff_grows_and_the_text_waits_until_its_valid_until(twilio_backend, make_subscriber):
+    message = create(make_subscriber(), valid_until=NOON + timedelta(minutes=4))
     now = NOON
     waits = []
-    for _ in range(3):
+    while True:
         twilio_backend.fail_next(503)
-        send(message, now=now)
+        messages_send_due(now=now)
         message = refreshed(message)
-        if message.status == "queued":
-            waits.append(message.send_after - now)
-            now = message.send_after
+        if message.status != "held":
+            break
+        waits.append(message.send_after - now)
+        now = message.send_after
 
-    assert (message.status, message.reason, message.attempts) == ("failed", "retries_exhausted", 3)
+    assert (message.status, message.reason) == ("suppressed", "expired")
+    assert message.attempts == len(waits) + 1 >= 3
     assert timedelta(seconds=15) <= waits[0] <= timedelta(seconds=30) < waits[1] <= timedelta(seconds=60)
+    assert len(twilio_backend.creates) == message.attempts
 
 
 def test_a_timeout_is_retried_once_the_provider_is_checked(twilio_backend, make_subscriber):
@@ -138,9 +140,9 @@ def test_a_timeout_is_retried_once_the_provider_is_checked(twilio_backend, make_
 
     send(message)
     message = refreshed(message)
-    assert (message.status, message.error_code) == ("queued", "timeout")
+    assert (message.status, message.error_code) == ("held", "timeout")
 
-    send(message, now=message.send_after)
+    messages_send_due(now=message.send_after)
     assert refreshed(message).status == "sent"
     assert len(twilio_backend.messages) == 1
     assert [r.method for r in twilio_backend.requests] == ["POST", "GET", "POST"]
@@ -151,7 +153,7 @@ def test_a_timeout_after_the_provider_took_the_text_is_not_sent_twice(twilio_bac
     message = create(make_subscriber(phone="+12125550100"))
 
     send(message)
-    send(message, now=refreshed(message).send_after)
+    messages_send_due(now=refreshed(message).send_after)
 
     message = refreshed(message)
     [only] = twilio_backend.messages
@@ -290,13 +292,13 @@ def test_the_rate_limit_hands_out_no_slot_beyond_the_horizon(db, settings):
 def test_a_busy_sender_hands_its_messages_back_for_later(twilio_backend, make_subscriber, shop):
     shop.send_rate_per_second = None  # long code: 1 per second
     shop.save()
-    SendRateBucket.objects.create(sender=SERVICE_SID, next_slot_at=NOON + timedelta(minutes=10))
+    SendRateBucket.objects.create(sender=SERVICE_SID, next_slot_at=NOON + timedelta(seconds=90))
     message = create(make_subscriber())
 
     assert send(message) == 0
 
     message = refreshed(message)
-    assert (message.status, message.send_after) == ("queued", NOON + timedelta(minutes=10))
+    assert (message.status, message.send_after) == ("queued", NOON + timedelta(seconds=90))
     assert twilio_backend.creates == []
 
 

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.flow_engine import tick
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Link
 from campaigns.recipes import recipe_install
+from campaigns.tick import tick
 from campaigns.triggers import (
     date_triggers_check,
     events_check,
@@ -298,19 +298,22 @@ def test_a_product_change_signal_queues_the_back_in_stock_check(store, django_ca
     assert [r.customer_id for r in runs(flow)] == [ana.id]
 
 
-def test_the_daily_task_runs_the_date_triggers_of_every_store(store):
-    from django.utils import timezone
-
-    from campaigns.flow_tasks import date_triggers_task
+def test_the_ticks_enrol_stage_runs_the_date_triggers_once_an_hour(store):
+    from campaigns.tick import TickReport, stage_enrol
 
     flow = recipe_install(store=store, name="win_back", live=True)
-    now = timezone.now()
+    now = T0
     lapsed = make_customer(
         store, order_count=1, first_order_at=now - timedelta(days=91), last_order_at=now - timedelta(days=91)
     )
+    report = TickReport()
 
-    assert date_triggers_task() == 1
+    stage_enrol(now=now, report=report, in_process=True)
+    stage_enrol(now=now + timedelta(minutes=1), report=report, in_process=True)
+
+    assert report.runs_enrolled == 1
     assert [r.customer_id for r in runs(flow)] == [lapsed.id]
+    assert Flow.objects.get(pk=flow.pk).dates_checked_at == now
 
 
 def test_events_too_old_for_any_step_start_no_run(store):

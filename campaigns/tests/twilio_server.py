@@ -2,7 +2,8 @@
 
 It answers the Messages API the way Twilio does (create, fetch, list), records every request,
 and plays scripted answers for the next creates: success, an HTTP error with a Twilio error code
-(429, 500, 21610, 21211, ...), or a slow answer that outlasts the client's timeout.
+(429, 500, 21610, 21211, ...), or a slow answer that outlasts the client's timeout; or it is down
+(every create answers 503) until it comes back.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class TwilioServer:
         self.requests: list[Recorded] = []
         self.messages: dict[str, dict] = {}
         self.script: deque[Answer] = deque()
+        self.down_status: int | None = None  # an outage: every create answers this until it is over
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.httpd.daemon_threads = True
@@ -76,6 +78,12 @@ class TwilioServer:
         self.answer_next(
             Answer(http_status=http_status, code=code or http_status, message=message or "error")
         )
+
+    def go_down(self, http_status: int = 503) -> None:
+        self.down_status = http_status
+
+    def come_back(self) -> None:
+        self.down_status = None
 
     def slow_next(self, delay: float, accept: bool = True) -> None:
         self.answer_next(Answer(delay=delay, accept=accept))
@@ -132,6 +140,12 @@ class TwilioServer:
         return resource
 
     def _create(self, form: dict[str, str], account: str) -> tuple[int, dict | None]:
+        if self.down_status:
+            return self.down_status, {
+                "code": 20500,
+                "message": "Service unavailable",
+                "status": self.down_status,
+            }
         answer = self._next_answer()
         if answer.delay:
             with self.lock:

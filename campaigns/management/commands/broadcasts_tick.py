@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
-from campaigns.broadcasts import broadcasts_tick
+from campaigns.tick import TickReport, stage_prepare
+
+from .tick import parse_now
 
 
 class Command(BaseCommand):
-    help = "Prepare the broadcast campaigns that are due and close the finished ones (run every minute)."
+    help = "The tick's prepare stage alone: due broadcast campaigns become texts, finished ones close."
 
-    def handle(self, *args, **options) -> None:
-        queued = broadcasts_tick(now=timezone.now())
-        self.stdout.write(f"{len(queued)} campaign(s) queued for preparing.")
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--now", help="ISO time to act at (default: the current time)")
+
+    def handle(self, *args, now: str | None = None, **options) -> None:
+        report = TickReport()
+        stage_prepare(now=parse_now(now), report=report, in_process=True)
+        self.stdout.write(f"{report.campaigns_started} campaign(s) prepared, {report.messages_created} texts")

@@ -6,7 +6,7 @@ from campaigns.schedules import SCHEDULES, schedules_install
 
 
 class Command(BaseCommand):
-    help = "Creates the django-q2 schedules for flows (also done after every migrate); safe to repeat."
+    help = "Creates the django-q2 schedules for the tick (also done after every migrate); safe to repeat."
 
     def handle(self, *args, **options):
         created = schedules_install()

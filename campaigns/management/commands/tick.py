@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from campaigns.flow_engine import tick
-from campaigns.sending import messages_send_due
+from campaigns.tick import STAGES, tick
 
 
 def parse_now(value: str | None) -> datetime:
@@ -23,8 +22,9 @@ def parse_now(value: str | None) -> datetime:
 
 class Command(BaseCommand):
     help = (
-        "Runs one tick in the foreground: advances due flow runs, starts due broadcasts, "
-        "releases held texts and sends everything due through the configured gateway."
+        "Runs one tick in this process, no cluster needed (cron: every minute): "
+        + ", ".join(s.name for s in STAGES)
+        + ". Texts that are due are sent here, through the configured gateway."
     )
 
     def add_arguments(self, parser):
@@ -33,9 +33,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         now = parse_now(options["now"])
         report = tick(now=now)
-        sent = messages_send_due(now=now)
-        self.stdout.write(
-            f"tick at {now.isoformat()}: {report.runs_advanced} runs advanced, "
-            f"{report.messages_created} messages created, {report.campaigns_started} broadcasts started, "
-            f"{sent['sent']} messages sent"
-        )
+        self.stdout.write(f"tick at {now.isoformat()}: {report}")

@@ -1,0 +1,219 @@
+"""The tick: everything due, as a list of named stages run in order.
+
+    enrol       date-based triggers (win-back, replenishment, dates), each flow once an hour
+    advance     due flow runs, a flow at a time
+    prepare     due broadcasts become outbox texts, a campaign at a time
+    release     held texts whose time came go through the guardrails again
+    send        due texts go to the provider
+    reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
+
+`manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
+django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
+stage hands batches to the workers. A flow or campaign that raises is paused with its error
+stored and shown in the admin; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from . import flow_engine, triggers
+from .broadcasts import campaign_materialize, campaigns_due, campaigns_finish
+from .models import Campaign, Flow, FlowRun
+from .sending import (
+    foreground,
+    messages_due,
+    messages_reconcile,
+    messages_release_held,
+    messages_send_ids,
+)
+
+logger = logging.getLogger(__name__)
+
+DATE_TRIGGERS = [Flow.Trigger.WIN_BACK, Flow.Trigger.REPLENISHMENT, Flow.Trigger.DATE_PROPERTY]
+DATE_TRIGGER_EVERY = timedelta(hours=1)
+ERROR_LENGTH = 2000
+
+
+@dataclass
+class TickReport:
+    runs_enrolled: int = 0
+    runs_advanced: int = 0
+    messages_created: int = 0
+    campaigns_started: int = 0
+    messages_released: int = 0
+    messages_sent: int = 0
+    paused: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.runs_advanced} runs advanced, {self.messages_created} messages created, "
+            f"{self.campaigns_started} broadcasts started, {self.messages_sent} messages sent"
+        )
+        return text + (f"; paused after an error: {', '.join(self.paused)}" if self.paused else "")
+
+
+# --- isolation -------------------------------------------------------------------------------
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+
+
+def flow_pause_on_error(*, flow_id: int, error: BaseException, now: datetime) -> None:
+    logger.exception("Flow %s paused by the tick", flow_id, exc_info=error)
+    Flow.objects.filter(pk=flow_id, status=Flow.Status.LIVE).update(
+        status=Flow.Status.PAUSED, error=_error_text(error), error_at=now
+    )
+
+
+def campaign_pause_on_error(*, campaign_id: int, error: BaseException, now: datetime) -> None:
+    logger.exception("Campaign %s paused by the tick", campaign_id, exc_info=error)
+    Campaign.objects.filter(
+        pk=campaign_id, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
+    ).update(
+        paused_from=F("status"),
+        status=Campaign.Status.PAUSED,
+        error=_error_text(error),
+        error_at=now,
+        preparing_until=None,
+    )
+
+
+def tick_failures(*, flows: Q | None = None, campaigns: Q | None = None) -> list[dict[str, object]]:
+    """Flows and campaigns the tick paused after an error, newest first (for the admin home)."""
+    found = [
+        {"kind": "flow", "object": f, "error": f.error, "at": f.error_at}
+        for f in Flow.objects.filter(flows or Q(), status=Flow.Status.PAUSED).exclude(error="")
+    ] + [
+        {"kind": "campaign", "object": c, "error": c.error, "at": c.error_at}
+        for c in Campaign.objects.filter(campaigns or Q(), status=Campaign.Status.PAUSED).exclude(error="")
+    ]
+    return sorted(found, key=lambda item: item["at"], reverse=True)
+
+
+# --- the stages ------------------------------------------------------------------------------
+
+
+def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
+    stale = Q(dates_checked_at__isnull=True) | Q(dates_checked_at__lte=now - DATE_TRIGGER_EVERY)
+    stale |= Q(dates_checked_at__gt=now)
+    live = Flow.objects.filter(status=Flow.Status.LIVE, trigger__in=DATE_TRIGGERS)
+    for flow in live.filter(stale).select_related("store"):
+        if not Flow.objects.filter(stale, pk=flow.pk).update(dates_checked_at=now):
+            continue  # another worker took it
+        try:
+            with transaction.atomic():
+                report.runs_enrolled += triggers.runs_enroll(
+                    flow=flow, entries=triggers.daily_entries(flow, now=now), now=now
+                )
+        except Exception as error:
+            flow_pause_on_error(flow_id=flow.pk, error=error, now=now)
+            report.paused.append(f"flow {flow.name}")
+
+
+def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    due = FlowRun.objects.filter(
+        state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
+    )
+    for flow_id in due.order_by().values_list("flow_id", flat=True).distinct():
+        try:
+            runs, created = flow_engine.runs_advance_due(now=now, flow_id=flow_id)
+        except Exception as error:
+            flow_pause_on_error(flow_id=flow_id, error=error, now=now)
+            report.paused.append(f"flow {Flow.objects.get(pk=flow_id).name}")
+            continue
+        report.runs_advanced += runs
+        report.messages_created += created
+
+
+def stage_prepare(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    for campaign_id in campaigns_due(now=now):
+        report.campaigns_started += 1
+        if in_process:
+            report.messages_created += campaign_prepare(campaign_id=campaign_id, now=now)
+        else:  # a large campaign takes a while: one task each
+            transaction.on_commit(
+                lambda pk=campaign_id: async_task("campaigns.tick.campaign_prepare_task", pk)
+            )
+    campaigns_finish(now=now)
+
+
+def campaign_prepare(*, campaign_id: int, now: datetime) -> int:
+    try:
+        return campaign_materialize(campaign_id=campaign_id, now=now)
+    except Exception as error:
+        campaign_pause_on_error(campaign_id=campaign_id, error=error, now=now)
+        return 0
+
+
+def campaign_prepare_task(campaign_id: int) -> int:
+    return campaign_prepare(campaign_id=campaign_id, now=timezone.now())
+
+
+def stage_release(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    report.messages_released += messages_release_held(now=now)
+
+
+def stage_send(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    if in_process:
+        report.messages_sent += messages_send_ids(message_ids=messages_due(now=now, enqueue=False), now=now)
+    else:
+        messages_due(now=now, enqueue=True)
+
+
+def stage_reconcile(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    messages_reconcile(now=now)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[..., None]
+
+
+STAGES = [
+    Stage("enrol", stage_enrol),
+    Stage("advance", stage_advance),
+    Stage("prepare", stage_prepare),
+    Stage("release", stage_release),
+    Stage("send", stage_send),
+    Stage("reconcile", stage_reconcile),
+]
+
+
+def tick(*, now: datetime, in_process: bool = True) -> TickReport:
+    """Run every stage at `now`. In process, texts are sent here and no task is queued."""
+    report = TickReport()
+    with foreground() if in_process else nullcontext():
+        for stage in STAGES:
+            stage.run(now=now, report=report, in_process=in_process)
+    return report
+
+
+# --- django-q2 -------------------------------------------------------------------------------
+
+
+def stage_task(name: str) -> str:
+    """One stage as a task: a stage that fails (and is retried) holds up no other."""
+    [stage] = [s for s in STAGES if s.name == name]
+    report = TickReport()
+    stage.run(now=timezone.now(), report=report, in_process=False)
+    return str(report)
+
+
+def tick_task() -> int:
+    """The per-minute schedule: queue each stage as its own task."""
+    for stage in STAGES:
+        async_task("campaigns.tick.stage_task", stage.name)
+    return len(STAGES)
