@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.flow_engine import tick
+from campaigns.tick import tick
 from campaigns.models import InboundMessage
 from campaigns.sending import messages_send_due
 from customers.demo import demo_store_create
