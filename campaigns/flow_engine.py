@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -18,6 +18,7 @@ from django.db.models import F
 from customers.models import Segment
 from customers.segments import members
 
+from . import guardrails
 from .broadcasts import broadcasts_tick
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
@@ -25,9 +26,6 @@ from .rendering import render_messages
 from .sending import messages_release_due
 
 BATCH_SIZE = 1000
-# A text due in the evening waits out the night (the longest quiet window, 20:00-09:00) and goes
-# in the morning; max lateness limits how late the tick may be, not the recipient's night.
-QUIET_NIGHT = timedelta(hours=14)
 
 
 @dataclass
@@ -210,6 +208,7 @@ def _variant(run: FlowRun, step: FlowStep) -> str:
 
 def _drafts(sends: list[_Cursor]) -> list[MessageDraft]:
     """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run."""
+    valid_until = _valid_until(sends)
     groups: dict[tuple[int, str], list[_Cursor]] = defaultdict(list)
     for send in sends:
         groups[(send.step.id, _variant(send.run, send.step))].append(send)
@@ -233,8 +232,29 @@ def _drafts(sends: list[_Cursor]) -> list[MessageDraft]:
                 flow_run_id=send.run.id,
                 flow_step_id=step.id,
                 variant=variant,
-                valid_until=send.due + max(flow.max_lateness, QUIET_NIGHT),
+                priority=flow.priority,
+                valid_until=valid_until[send.run.id],
             )
             for send, text in zip(group, rendered, strict=True)
         ]
     return drafts
+
+
+def _valid_until(sends: list[_Cursor]) -> dict[int, datetime]:
+    """A step due outside the recipient's sending window waits for it; max lateness counts from
+    the moment the window lets it go, so an evening text goes the next morning."""
+    stores = {s.run.flow.store_id: s.run.flow.store for s in sends}
+    rules = guardrails.state_rules(stores)
+    result = {}
+    for send in sends:
+        customer, store = send.run.customer, send.run.flow.store
+        region = (customer.region or guardrails.region_for_phone(customer.phone)).upper()
+        opens = guardrails.first_chance(
+            at=send.due,
+            store=store,
+            rule=rules.get((store.id, region)),
+            timezone=customer.timezone,
+            step=guardrails.step_window(send.step),
+        )
+        result[send.run.id] = opens + send.run.flow.max_lateness
+    return result

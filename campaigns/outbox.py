@@ -101,6 +101,8 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
             priority=r["priority"],
             valid_until=r["valid_until"],
             confirms_opt_out=r["confirms_opt_out"],
+            run_id=r["flow_run_id"],
+            step_id=r["flow_step_id"],
         )
         for r in rows
     ]

@@ -7,6 +7,7 @@ from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -39,8 +40,14 @@ class Store(models.Model):
     )
     contact_email = models.EmailField(blank=True)
     rewards_url = models.URLField(blank=True)
-    quiet_hours_start = models.TimeField(default=time(8, 0))
-    quiet_hours_end = models.TimeField(default=time(21, 0))
+    send_window_start = models.TimeField(
+        default=time(8, 0),
+        help_text="Marketing texts go from this local time (the recipient's timezone), e.g. 08:00",
+    )
+    send_window_end = models.TimeField(
+        default=time(21, 0),
+        help_text="…until this local time, e.g. 21:00; later texts wait for the next morning",
+    )
     price_per_segment = models.DecimalField(max_digits=8, decimal_places=5, default=Decimal("0.0083"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -66,6 +73,17 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return self.brand_name
+
+    def clean(self) -> None:
+        super().clean()
+        start, end = self.send_window_start, self.send_window_end
+        if start is not None and end is not None and start >= end:
+            raise ValidationError(
+                {
+                    "send_window_end": "The sending window ends after it starts, the same day "
+                    "(e.g. 08:00 to 21:00): these are the hours texts may go, not quiet hours."
+                }
+            )
 
 
 class Category(models.Model):
