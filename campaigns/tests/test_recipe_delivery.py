@@ -150,7 +150,8 @@ def test_cart_recovery_sends_nothing_after_the_carts_order(store, twilio_backend
     ana = Phone(twilio_backend, subscriber(store))
     happen(store, ana.phone, "cart_updated", T0, cart_id="c1", **cart_items())
     drive(T0 + minutes(60), phones=[ana])
-    happen(store, ana.phone, "order_placed", T0 + timedelta(hours=2), order_id="o1", cart_id="c1", total=40, items=MUG)
+    ordered = T0 + timedelta(hours=2)
+    happen(store, ana.phone, "order_placed", ordered, order_id="o1", cart_id="c1", total=40, items=MUG)
 
     drive(T0 + timedelta(hours=5), T0 + timedelta(hours=24), phones=[ana])
 
@@ -185,6 +186,10 @@ def test_checkout_abandon_sends_at_45_minutes_and_the_next_day(store, twilio_bac
     ]
 
 
+def line(product) -> list[dict]:
+    return [{"product_id": product.external_id, "name": product.name, "price": 20, "quantity": 1}]
+
+
 def restock(store: Store, product_id: str, at: datetime, **values) -> list[int]:
     return products_upsert(store=store, payloads=[{"id": product_id, **values}], now=at).change_ids
 
@@ -193,9 +198,10 @@ def test_back_in_stock_texts_who_asked_when_stock_returns(store, twilio_backend)
     recipe_install(store=store, name="back_in_stock", live=True)
     asked = Phone(twilio_backend, subscriber(store))
     other = Phone(twilio_backend, subscriber(store))
-    happen(store, asked.phone, "back_in_stock_requested", T0 - timedelta(days=2), product_id="vitamin-c-serum")
+    serum = "vitamin-c-serum"  # out of stock in the demo catalogue
+    happen(store, asked.phone, "back_in_stock_requested", T0 - timedelta(days=2), product_id=serum)
 
-    product_changes_check(store_id=store.id, change_ids=restock(store, "vitamin-c-serum", T0, stock=40), now=T0)
+    product_changes_check(store_id=store.id, change_ids=restock(store, serum, T0, stock=40), now=T0)
     drive(T0, phones=[asked, other])
 
     [(when, body)] = asked.arrived
@@ -223,8 +229,7 @@ def test_post_purchase_tip_arrives_three_days_after_delivery(store, twilio_backe
     recipe_install(store=store, name="post_purchase", live=True)
     ana = Phone(twilio_backend, subscriber(store))
     product = store.products.filter(usage_tip__gt="").first()
-    happen(store, ana.phone, "order_placed", T0 - timedelta(days=5), order_id="o1", total=30,
-           items=[{"product_id": product.external_id, "name": product.name, "price": 30, "quantity": 1}])  # fmt: skip
+    happen(store, ana.phone, "order_placed", T0 - timedelta(days=5), order_id="o1", total=30, items=line(product))
     happen(store, ana.phone, "order_delivered", T0 - timedelta(days=3), order_id="o1")
 
     drive(T0, phones=[ana])
@@ -240,8 +245,7 @@ def test_replenishment_reminds_when_the_consumable_runs_low(store, twilio_backen
     product = store.products.filter(consumable=True, reorder_window_days__isnull=False).first()
     windows, _ = replenishment_windows(store_id=store.id, products=[product], default_days=30, now=T0)
     bought = T0 - timedelta(days=windows[product.id][0])
-    happen(store, ana.phone, "order_placed", bought, order_id="o1", total=20,
-           items=[{"product_id": product.external_id, "name": product.name, "price": 20, "quantity": 1}])  # fmt: skip
+    happen(store, ana.phone, "order_placed", bought, order_id="o1", total=20, items=line(product))
 
     date_triggers_check(store_id=store.id, now=T0)
     drive(T0, phones=[ana])
