@@ -229,7 +229,8 @@ def test_post_purchase_tip_arrives_three_days_after_delivery(store, twilio_backe
     recipe_install(store=store, name="post_purchase", live=True)
     ana = Phone(twilio_backend, subscriber(store))
     product = store.products.filter(usage_tip__gt="").first()
-    happen(store, ana.phone, "order_placed", T0 - timedelta(days=5), order_id="o1", total=30, items=line(product))
+    ordered = T0 - timedelta(days=5)
+    happen(store, ana.phone, "order_placed", ordered, order_id="o1", total=20, items=line(product))
     happen(store, ana.phone, "order_delivered", T0 - timedelta(days=3), order_id="o1")
 
     drive(T0, phones=[ana])
