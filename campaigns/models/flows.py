@@ -208,6 +208,15 @@ class FlowStep(models.Model):
             raise ValidationError({"window_start": "Give the window's start too."})
         if self.window_start and self.window_end and self.window_end <= self.window_start:
             raise ValidationError({"window_end": "The window ends after it starts, the same day."})
+        from ..template_checks import ERROR, step_checks
+
+        problems = {
+            name: [c.message for c in checks if c.level == ERROR]
+            for name, checks in step_checks(self).items()
+        }
+        problems = {name: messages for name, messages in problems.items() if messages}
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def delay(self) -> timedelta:
