@@ -33,6 +33,7 @@ from .models import FlowStep, GuardrailDecision, Message, QuietHoursRule, Reason
 Outcome = GuardrailDecision.Outcome
 Stage = GuardrailDecision.Stage
 DAY = timedelta(hours=24)
+Window = tuple[time, time]
 WEEK = timedelta(days=7)
 MONTH = timedelta(days=30)
 # The subscriber's own choice on the preference page: at most one marketing text per span.
@@ -320,37 +321,75 @@ def evaluate(*, proposals: list[Proposal], stage: str, now: datetime) -> list[Pr
     """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`."""
     if not proposals:
         return proposals
-    customer_ids = sorted({p.customer_id for p in proposals})
-    stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
-    rules = state_rules(stores)
-    steps = _step_windows({p.step_id for p in proposals if p.step_id})
-    recipients, regions = _recipients(customer_ids, stores, now)
-    marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
-    monthly = any(r.frequency == "monthly" for r in recipients.values())
-    horizon = max([MONTH if monthly else WEEK] + [timedelta(hours=s.overlap_hours) for s in stores.values()])
-    slots = _slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list)
+    batch = _Batch.load(proposals, stage=stage, now=now)
     for proposal in sorted(proposals, key=lambda p: -p.priority):
-        store = stores[proposal.store_id]
-        recipient = recipients.get(
+        batch.decide(proposal, now=now, may_supersede=stage == Stage.CREATE)
+    return proposals
+
+
+def dry_run(*, texts: list[tuple[datetime, Proposal]]) -> list[Proposal]:
+    """The policy over texts each at its own time, writing nothing (the backtest): every proposal
+    gets the verdict it would have had then, given the customer's stored texts and the dry run's
+    earlier ones. Engagement is judged at the first text's time."""
+    if not texts:
+        return []
+    first = min(at for at, _ in texts)
+    batch = _Batch.load([p for _, p in texts], stage=Stage.CREATE, now=first)
+    for at, proposal in sorted(texts, key=lambda t: (t[0], -t[1].priority)):
+        batch.decide(proposal, now=at, may_supersede=False)
+    return [p for _, p in texts]
+
+
+@dataclass
+class _Batch:
+    """What deciding a batch needs, loaded in a few queries."""
+
+    stores: dict[int, Store]
+    rules: dict[tuple[int, str], QuietHoursRule]
+    steps: dict[int, Window]
+    recipients: dict[int, Recipient]
+    regions: dict[int, str]
+    slots: defaultdict[int, list[Slot]]
+
+    @classmethod
+    def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
+        customer_ids = sorted({p.customer_id for p in proposals})
+        stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
+        recipients, regions = _recipients(customer_ids, stores, now)
+        marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
+        monthly = any(r.frequency == "monthly" for r in recipients.values())
+        overlaps = [timedelta(hours=s.overlap_hours) for s in stores.values()]
+        horizon = max([MONTH if monthly else WEEK, *overlaps])
+        return cls(
+            stores=stores,
+            rules=state_rules(stores),
+            steps=_step_windows({p.step_id for p in proposals if p.step_id}),
+            recipients=recipients,
+            regions=regions,
+            slots=_slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list),
+        )
+
+    def decide(self, proposal: Proposal, *, now: datetime, may_supersede: bool) -> None:
+        store = self.stores[proposal.store_id]
+        recipient = self.recipients.get(
             proposal.customer_id,
             Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
         )
-        others, run_counted = _others(slots[proposal.customer_id], proposal)
-        rule = rules.get((store.id, regions.get(proposal.customer_id, "")))
+        others, run_counted = _others(self.slots[proposal.customer_id], proposal)
+        rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         proposal.verdict = decide(
             kind=proposal.kind,
             priority=proposal.priority,
             valid_until=proposal.valid_until,
             confirms_opt_out=proposal.confirms_opt_out,
             recipient=recipient,
-            limits=_limits(store, rule, recipient, steps.get(proposal.step_id)),
+            limits=_limits(store, rule, recipient, self.steps.get(proposal.step_id)),
             slots=others,
-            may_supersede=stage == Stage.CREATE,
+            may_supersede=may_supersede,
             now=now,
             run_counted=run_counted,
         )
-        _book(slots[proposal.customer_id], proposal, now)
-    return proposals
+        _book(self.slots[proposal.customer_id], proposal, now)
 
 
 def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], bool]:
@@ -381,9 +420,6 @@ def _book(slots: list[Slot], proposal: Proposal, now: datetime) -> None:
             run_id=proposal.run_id,
         )
     )
-
-
-Window = tuple[time, time]
 
 
 def send_window(store: Store, rule: QuietHoursRule | None, step: Window | None = None) -> Window:
