@@ -106,6 +106,7 @@ def test_export_action_and_backtest_page(admin_client):
 
     backtest = admin_client.get(f"/admin/campaigns/flow/{flow.pk}/backtest/?days=30")
     assert "Customers texted" in backtest.content.decode()
+    assert "Would be sent" in backtest.content.decode()
 
 
 @pytest.mark.browser
