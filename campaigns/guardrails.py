@@ -120,13 +120,15 @@ def decide(
     slots: list[Slot],
     may_supersede: bool,
     now: datetime,
-    run_counted: bool = False,
+    own_run: list[Slot] | None = None,
 ) -> Verdict:
     """The policy for one message at `now`; `slots` are the customer's other marketing texts.
 
-    `slots` never hold the message's own run; `run_counted` says the run already counted
-    against the caps (an earlier step of it is planned or sent), so this text does not again.
+    `own_run` are the texts of the message's own flow run: they never hold or suppress it, and
+    once the run has one, the run has counted against the store's caps. A state's legal limit
+    still counts every text.
     """
+    own_run = own_run or []
     refused = _consent_verdict(kind, confirms_opt_out, recipient)
     if refused:
         return refused
@@ -150,9 +152,9 @@ def decide(
     if overlap.not_before > at:
         at, reason, yielded_to = overlap.not_before, Reason.OVERLAP, overlap.after
         detail = f"yielded to {_named(overlap.after)}: a lower-priority text already sent"
-    counted = [] if run_counted else [s for s in slots if s.message_id not in overlap.superseded]
+    kept = [s for s in slots if s.message_id not in overlap.superseded]
     for _ in range(4):  # caps and the window can push each other later; a few rounds settle it
-        cap = _cap_release(at, counted, limits)
+        cap = _cap_release(at, [] if own_run else kept, kept + own_run, limits)
         if cap.at > at:
             at, reason, yielded_to = cap.at, cap.reason, cap.yielded_to
             detail = f"{cap.detail}; yielded to {_named(cap.yielded_to)}"
@@ -233,15 +235,16 @@ class _Cap:
     yielded_to: int | None = None
 
 
-def _cap_release(at: datetime, slots: list[Slot], limits: Limits) -> _Cap:
-    """The earliest time from `at` on when every rolling cap has room for one more text."""
-    caps = _caps(limits)
-    if not slots and all(cap > 0 for cap, *_ in caps):
-        return _Cap(at)
-    latest_first = sorted(_once_per_run(slots), key=lambda s: s.at, reverse=True)
+def _cap_release(at: datetime, counted: list[Slot], every: list[Slot], limits: Limits) -> _Cap:
+    """The earliest time from `at` on when every rolling cap has room for one more text: the
+    store's caps over `counted` (a run once), the state's legal limit over `every` text."""
     best = _Cap(at)
-    for cap, span, reason, label in caps:
-        recent = [s for s in latest_first if s.at > at - span]
+    checks = [(cap, _once_per_run(counted)) for cap in _caps(limits)]
+    if limits.state_per_day is not None:
+        legal = (limits.state_per_day, DAY, Reason.STATE_CAP, f"state limit {limits.state_per_day} per 24 h")
+        checks.append((legal, every))
+    for (cap, span, reason, label), slots in checks:
+        recent = sorted((s for s in slots if s.at > at - span), key=lambda s: s.at, reverse=True)
         if len(recent) >= cap:
             binding = recent[cap - 1] if cap > 0 else None
             free_at = binding.at + span if binding else datetime.max.replace(tzinfo=UTC) - span
@@ -251,11 +254,8 @@ def _cap_release(at: datetime, slots: list[Slot], limits: Limits) -> _Cap:
 
 
 def _caps(limits: Limits) -> list[tuple[int, timedelta, str, str]]:
-    per_day, reason = limits.per_day, Reason.FREQUENCY_CAP
-    if limits.state_per_day is not None and limits.state_per_day < per_day:
-        per_day, reason = limits.state_per_day, Reason.STATE_CAP
     caps = [
-        (per_day, DAY, reason, f"{per_day} per 24 h"),
+        (limits.per_day, DAY, Reason.FREQUENCY_CAP, f"{limits.per_day} per 24 h"),
         (limits.per_week, WEEK, Reason.FREQUENCY_CAP, f"{limits.per_week} per 7 days"),
     ]
     if limits.chosen in CHOSEN_SPANS:
@@ -375,7 +375,7 @@ class _Batch:
             proposal.customer_id,
             Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
         )
-        others, run_counted = _others(self.slots[proposal.customer_id], proposal)
+        others, own_run = _others(self.slots[proposal.customer_id], proposal)
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         proposal.verdict = decide(
             kind=proposal.kind,
@@ -387,22 +387,22 @@ class _Batch:
             slots=others,
             may_supersede=may_supersede,
             now=now,
-            run_counted=run_counted,
+            own_run=own_run,
         )
         _book(self.slots[proposal.customer_id], proposal, now)
 
 
-def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], bool]:
-    """The customer's texts other than this one and its own run's, and whether the run counted."""
-    others, run_counted = [], False
+def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], list[Slot]]:
+    """The customer's texts other than this one: of other sources, and of its own run."""
+    others, own_run = [], []
     for slot in slots:
         if slot.message_id is not None and slot.message_id == proposal.message_id:
             continue
         if proposal.run_id is not None and slot.run_id == proposal.run_id:
-            run_counted = True
-            continue
-        others.append(slot)
-    return others, run_counted
+            own_run.append(slot)
+        else:
+            others.append(slot)
+    return others, own_run
 
 
 def _book(slots: list[Slot], proposal: Proposal, now: datetime) -> None:

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from campaigns.flow_engine import tick
+from campaigns.guardrails import Limits, Recipient, Slot, decide
 from campaigns.models import Message
 from campaigns.outbox import MessageDraft, messages_create
 from campaigns.recipes import recipe_install
@@ -145,3 +146,20 @@ def test_a_send_window_must_end_after_it_starts(start, end):
 
     assert "send_window_end" in raised.value.message_dict
     assert "not quiet hours" in raised.value.message_dict["send_window_end"][0]
+
+
+def test_a_states_legal_limit_counts_every_text_of_a_run():
+    now = T0
+    own_run = [Slot(at=now - timedelta(hours=h), priority=90, message_id=h, run_id=7) for h in (20, 21, 22)]
+    subscribed = Recipient(consent="subscribed", timezone="America/New_York")
+
+    def verdict(state_per_day):
+        return decide(
+            kind="marketing", priority=90, valid_until=now + timedelta(days=2), confirms_opt_out=False,
+            recipient=subscribed, limits=Limits(state_per_day=state_per_day), slots=[],
+            may_supersede=False, now=now, own_run=own_run,
+        )  # fmt: skip
+
+    assert verdict(None).outcome == "allow"  # the store's caps counted the run once already
+    held = verdict(3)
+    assert (held.outcome, held.reason, held.held_until) == ("hold", "state_cap", now + timedelta(hours=2))
