@@ -73,11 +73,6 @@ class Epoch(Func):
 # --- shared helpers -------------------------------------------------------------------------------
 
 
-def money(amount: Decimal, currency: str) -> str:
-    """The `money` template filter's formatting: "CA$25", "$12.50"."""
-    return format_money(amount, currency)
-
-
 def _decimal(value: object) -> Decimal | None:
     try:
         number = Decimal(str(value))
@@ -161,7 +156,7 @@ def event_context(store: Store, event: Event, catalog: Catalog) -> dict[str, str
     elif isinstance(props.get("items"), list) and props["items"] and isinstance(props["items"][0], dict):
         context["product_name"] = str(props["items"][0].get("name") or "")
     if event.type == "reward_balance_changed" and _decimal(props.get("balance")) is not None:
-        context["reward_amount"] = money(_decimal(props["balance"]), store.currency)
+        context["reward_amount"] = format_money(_decimal(props["balance"]), store.currency)
     if store.rewards_url:
         context["redeem_link"] = store.rewards_url
     for key in CART_FLOW_IDS + ("order_id",):
@@ -562,8 +557,8 @@ def _interested_entries(
         context = product_context(change.product)
         if change.field == "price":
             context |= {
-                "old_price": money(change.old_value, flow.store.currency),
-                "new_price": money(change.new_value, flow.store.currency),
+                "old_price": format_money(change.old_value, flow.store.currency),
+                "new_price": format_money(change.new_value, flow.store.currency),
             }
         entries += [
             Entry(
