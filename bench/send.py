@@ -80,8 +80,8 @@ def bench_store(count: int) -> Store:
             "brand_name": "Bench Goods",
             "site_url": "https://bench.example.com",
             "messaging_service_sid": "MG" + "c" * 32,
-            "quiet_hours_start": clock(0),
-            "quiet_hours_end": clock(23, 59, 59, 999999),
+            "send_window_start": clock(0),
+            "send_window_end": clock(23, 59, 59, 999999),
             "send_rate_per_second": 0,
         },
     )

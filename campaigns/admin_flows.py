@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from customers.admin_scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.models import Store
@@ -25,6 +25,7 @@ from .flow_diagram import flow_diagram, sample_context, sample_customer, step_pr
 from .flow_io import FlowImportError, flow_export, flow_import
 from .models import Flow, FlowRun, FlowStep, FlowTriggerFilter
 from .recipes import RECIPES, recipe_install
+from .template_checks import ERROR, Check, step_checks
 
 TRIGGER_FIELDS = {
     "event": ["event_type"],
@@ -70,11 +71,11 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
     form = FlowStepForm
     extra = 0
     ordering = ["position"]
-    readonly_fields = ["condition", "preview"]
+    readonly_fields = ["condition", "preview", "checks"]
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
         ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
-        ("Message", {"fields": ["template", "body", "offer_code", "body_b", "preview"]}),
+        ("Message", {"fields": ["template", "body", "offer_code", "body_b", "preview", "checks"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
 
@@ -86,6 +87,15 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
         no = f"step {step.no_next}" if step.no_next else "the end"
         return f"In “{step.segment}” → {yes}; otherwise → {no}"
 
+    @admin.display(description="Checks")
+    def checks(self, step: FlowStep) -> str:
+        found = step_warnings(step) if step.pk else []
+        if not found:
+            return "—"
+        return format_html_join(
+            "", '<div class="flow-check flow-check-{}">{}</div>', ((c.level, c.message) for c in found)
+        )
+
     @admin.display(description="Rendered preview")
     def preview(self, step: FlowStep) -> str:
         if not step.pk or step.kind != FlowStep.Kind.SEND:
@@ -93,6 +103,15 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
         customer = sample_customer(step.flow)
         text = step_preview(step, customer=customer, context=sample_context(step.flow))
         return format_html('<span class="flow-preview">{}</span><br><small>for {}</small>', text, customer)
+
+
+def step_warnings(step: FlowStep) -> list[Check]:
+    """Warnings and hints on a step's texts (errors never get saved): creep, opt-out wording, links."""
+    first = not FlowStep.objects.filter(
+        flow_id=step.flow_id, kind=FlowStep.Kind.SEND, position__lt=step.position
+    ).exists()
+    found = step_checks(step, is_first_in_flow=first)
+    return [c for checks in found.values() for c in checks if c.level != ERROR]
 
 
 class FlowTriggerFilterInline(StoreScopedInline, admin.TabularInline):
@@ -183,6 +202,13 @@ class FlowAdmin(StoreScopedAdmin):
         if not flow.pk:
             return "Save the flow to see its diagram."
         return render_to_string("campaigns/flows/diagram.html", flow_diagram(flow))
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        steps = form.instance.steps.filter(kind=FlowStep.Kind.SEND).select_related("flow__store", "template")
+        for step in steps:
+            for check in step_warnings(step):
+                messages.warning(request, f"Step {step.position}: {check.message}")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

@@ -1,25 +1,29 @@
 """“If this flow had been live for the last 30 days”: replay stored events, write nothing.
 
 Entries come from the same selectors the live triggers use and pass the same entry segment,
-re-entry and exit rules; each run is then walked through the steps in time, ending early when a
-stored exit event for it arrived first. Segment membership (entry and splits) is today's, the one
-approximation: the app keeps no history of who was in a segment on a past day.
+re-entry and exit rules. Each run is then walked with the tick's own step function
+(`flow_engine.run_advance`), ending early when a stored exit event for it arrived first, and its
+texts go through the sending policy in a dry run (`guardrails.dry_run`), each at its own time:
+the numbers are what would have been sent, held and suppressed, per step and per reason.
+Segment membership (entry and splits), consent and engagement are today's, the approximation:
+the app keeps no history of them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
-from customers.models import Event, ProductChange
+from customers.models import Customer, Event, ProductChange
 from customers.segments import members
 
-from .models import Flow, FlowStep, Message
+from . import guardrails
+from .flow_engine import Cursor, run_advance, steps_by_flow, texts_valid_until
+from .models import Flow, FlowRun, FlowStep, Message
 from .triggers import (
     Catalog,
     Entry,
@@ -45,6 +49,13 @@ class StepResult:
     no: int = 0
     exited: int = 0
     skipped: int = 0
+    sent: int = 0  # allowed when due
+    held: int = 0  # held, then sent when the window or a cap allowed, within its validity
+    suppressed: Counter = field(default_factory=Counter)  # by reason
+
+    @property
+    def suppressed_by_reason(self) -> dict[str, int]:
+        return dict(self.suppressed)
 
 
 @dataclass
@@ -67,18 +78,25 @@ class BacktestReport:
     def messages(self) -> int:
         return sum(s.messages for s in self.steps)
 
+    @property
+    def delivered(self) -> int:
+        return sum(s.sent + s.held for s in self.steps)
+
+    @property
+    def suppressed(self) -> dict[str, int]:
+        return dict(sum((s.suppressed for s in self.steps), Counter()))
+
 
 def flow_backtest(*, flow: Flow, now: datetime, days: int = 30) -> BacktestReport:
     start = now - timedelta(days=days)
     report = BacktestReport(flow=flow, start=start, end=now)
-    steps = list(flow.steps.order_by("position").select_related("segment"))
+    steps = list(flow.steps.order_by("position").select_related("segment", "template"))
     report.steps = [StepResult(step=s) for s in steps]
     entries = _entries(flow, start=start, now=now)
     if not entries or not steps:
         return report
-    timezones = _eligible(flow, entries, now=now)
-    entries = [e for e in entries if e.customer_id in timezones]
-    entries = reentry_filter(flow, entries, existing=[])
+    customers = _eligible(flow, entries, now=now)
+    entries = reentry_filter(flow, [e for e in entries if e.customer_id in customers], existing=[])
     report.runs = len(entries)
     exits = _exit_events(flow, entries, now=now)
     split_members = {
@@ -90,11 +108,12 @@ def flow_backtest(*, flow: Flow, now: datetime, days: int = 30) -> BacktestRepor
         for s in steps
         if s.kind == FlowStep.Kind.SPLIT and s.segment_id
     }
-    texted: set[tuple[int, date]] = set()
+    walk = _Walk(flow, steps, report, exits, split_members, now)
+    for number, entry in enumerate(entries, start=1):
+        walk.run(entry, customers[entry.customer_id], run_id=-number)
+    went = _police(flow, walk.sends, report)
     tz = ZoneInfo(flow.store.default_timezone)
-    for entry in entries:
-        for at in _walk(entry, steps, report, timezones[entry.customer_id], exits, split_members, now):
-            texted.add((entry.customer_id, at.astimezone(tz).date()))
+    texted = {(cid, at.astimezone(tz).date()) for cid, at in went}
     report.customers_texted = len({cid for cid, _ in texted})
     report.overlap_customers = _overlap(flow, texted, start=start, tz=tz)
     return report
@@ -131,15 +150,18 @@ def _entries(flow: Flow, *, start: datetime, now: datetime) -> list[Entry]:
     return list(seen.values())
 
 
-def _eligible(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, str]:
-    from customers.models import Customer
-
+def _eligible(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, Customer]:
     qs = (
         members(flow.entry_segment, now=now)
         if flow.entry_segment_id
         else Customer.objects.filter(store=flow.store)
     )
-    return dict(qs.filter(id__in={e.customer_id for e in entries}).values_list("id", "timezone"))
+    found = qs.filter(id__in={e.customer_id for e in entries}).only(
+        "id", "store_id", "phone", "timezone", "region"
+    )
+    for customer in found:
+        customer.store = flow.store
+    return {c.id: c for c in found}
 
 
 def _exit_events(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, list]:
@@ -157,51 +179,92 @@ def _exit_events(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int
     return found
 
 
-def _walk(
-    entry: Entry,
-    steps: list[FlowStep],
-    report: BacktestReport,
-    tz: str,
-    exits: dict[int, list],
-    split_members: dict[int, set[int]],
-    now: datetime,
-) -> Iterator[datetime]:
-    """Yields the times this run would have texted."""
-    by_position = {s.position: (i, s) for i, s in enumerate(steps)}
-    index, due = 0, entry.entered_at
-    while index is not None and index < len(steps):
-        step, result = steps[index], report.steps[index]
-        due = step.due_after(due, tz)
-        cutoff = min(due, now)
-        goal = next(
+class _Walk:
+    """Runs walked through the steps with the tick's step function, each step at its due time."""
+
+    def __init__(self, flow, steps, report, exits, split_members, now) -> None:
+        self.flow, self.report, self.now = flow, report, now
+        self.exits, self.split_members = exits, split_members
+        self.by_flow = steps_by_flow({flow.id})[flow.id]
+        self.index = {s.id: i for i, s in enumerate(steps)}
+        self.first = steps[0]
+        self.sends: list[Cursor] = []
+
+    def run(self, entry: Entry, customer: Customer, *, run_id: int) -> None:
+        run = FlowRun(
+            id=run_id,
+            flow=self.flow,
+            customer=customer,
+            entered_at=entry.entered_at,
+            context=entry.context,
+            cart_id=entry.cart_id,
+            checkout_id=entry.checkout_id,
+            trigger_key=entry.trigger_key,
+        )
+        tz = customer.timezone or self.flow.store.default_timezone
+        cursor = Cursor(run=run, step=self.first, due=self.first.due_after(entry.entered_at, tz))
+        while cursor.step is not None:
+            result = self.report.steps[self.index[cursor.step.id]]
+            goal = self._goal(entry, min(cursor.due, self.now))
+            if goal:
+                result.exited += 1
+                self.report.exits[f"goal: {goal}"] += 1
+                return
+            if cursor.due > self.now:
+                self.report.still_waiting += 1
+                return
+            result.reached += 1
+            visits: list = []
+            sent_before = len(self.sends)
+            run_advance(cursor, self.by_flow, self.split_members, self.sends, visits, cursor.due)
+            result.messages += len(self.sends) - sent_before
+            result.yes += sum(v.outcome == "yes" for v in visits)
+            result.no += sum(v.outcome == "no" for v in visits)
+        self.report.exits["completed"] += 1
+
+    def _goal(self, entry: Entry, until: datetime) -> str | None:
+        return next(
             (
-                t
-                for t, at, props in exits[entry.customer_id]
-                if entry.entered_at <= at <= cutoff and exit_matches(entry, at, props)
+                event_type
+                for event_type, at, props in self.exits[entry.customer_id]
+                if entry.entered_at <= at <= until and exit_matches(entry, at, props)
             ),
             None,
         )
-        if goal:
-            result.exited += 1
-            report.exits[f"goal: {goal}"] += 1
-            return
-        if due > now:
-            report.still_waiting += 1
-            return
-        result.reached += 1
-        following = index + 1
-        if step.kind == FlowStep.Kind.SEND:
-            result.messages += 1
-            yield due
-        elif step.kind == FlowStep.Kind.SPLIT:
-            yes = not step.segment_id or entry.customer_id in split_members.get(step.segment_id, set())
-            result.yes, result.no = result.yes + yes, result.no + (not yes)
-            target = step.yes_next if yes else step.no_next
-            following = by_position[target][0] if target in by_position else (following if yes else None)
-        elif step.kind == FlowStep.Kind.END:
-            following = None
-        index = following
-    report.exits["completed"] += 1
+
+
+def _police(flow: Flow, sends: list[Cursor], report: BacktestReport) -> list[tuple[int, datetime]]:
+    """The policy's dry run over the walked texts; returns (customer, when it would go) per text."""
+    valid_until = texts_valid_until(sends)
+    texts = [
+        (
+            send.due,
+            guardrails.Proposal(
+                customer_id=send.run.customer_id,
+                store_id=flow.store_id,
+                kind=Message.Kind.MARKETING,
+                priority=flow.priority,
+                valid_until=valid_until[(send.run.id, send.step.id)],
+                run_id=send.run.id,
+                step_id=send.step.id,
+            ),
+        )
+        for send in sends
+    ]
+    guardrails.dry_run(texts=texts)
+    index = {s.step.id: s for s in report.steps}
+    went = []
+    for (due, proposal), send in zip(texts, sends, strict=True):
+        result, verdict = index[send.step.id], proposal.verdict
+        if verdict.outcome == guardrails.Outcome.ALLOW:
+            result.sent += 1
+            went.append((proposal.customer_id, due))
+        elif verdict.outcome == guardrails.Outcome.HOLD:
+            result.held += 1
+            went.append((proposal.customer_id, verdict.held_until))
+        else:
+            result.suppressed[str(verdict.reason)] += 1
+    return went
 
 
 def _overlap(flow: Flow, texted: set[tuple[int, date]], *, start: datetime, tz: ZoneInfo) -> int:

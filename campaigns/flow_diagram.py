@@ -12,7 +12,8 @@ from customers.models import Customer
 
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit, Message
 from .rendering import render_message
-from .triggers import money, product_context
+from .templating import format_money
+from .triggers import product_context
 
 
 @dataclass
@@ -55,7 +56,8 @@ def trigger_label(flow: Flow) -> str:
         T.REPLENISHMENT: f"reorder window after an order with a consumable (default {flow.days_after} days)",
         T.WIN_BACK: f"no order for {flow.winback_multiplier.normalize()} × own gap "
         f"(default gap {flow.winback_default_gap_days} days)",
-        T.REWARD_THRESHOLD: f"reward balance crosses {money(flow.reward_threshold, flow.store.currency)} up",
+        T.REWARD_THRESHOLD: "reward balance crosses "
+        f"{format_money(flow.reward_threshold, flow.store.currency)} up",
         T.DATE_PROPERTY: f"{flow.date_property}, in the customer's timezone",
     }
     label = labels[flow.trigger]
@@ -69,7 +71,7 @@ def sample_context(flow: Flow) -> dict[str, object]:
         "cart_link": f"{site}/cart",
         "checkout_link": f"{site}/checkout",
         "redeem_link": store.rewards_url or site,
-        "reward_amount": money(flow.reward_threshold + Decimal(5), store.currency),
+        "reward_amount": format_money(flow.reward_threshold + Decimal(5), store.currency),
         "last_category_bought": "",
     }
     product = flow.product or store.products.select_related("category").order_by("id").first()

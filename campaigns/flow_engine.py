@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -18,14 +18,12 @@ from django.db.models import F
 from customers.models import Segment
 from customers.segments import members
 
+from . import guardrails
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
 from .rendering import render_messages
 
 BATCH_SIZE = 1000
-# A text due in the evening waits out the night (the longest quiet window, 20:00-09:00) and goes
-# in the morning; max lateness limits how late the tick may be, not the recipient's night.
-QUIET_NIGHT = timedelta(hours=14)
 
 
 def runs_advance_due(
@@ -40,7 +38,7 @@ def runs_advance_due(
 
 
 @dataclass
-class _Cursor:
+class Cursor:
     run: FlowRun
     step: FlowStep | None
     due: datetime
@@ -53,12 +51,12 @@ def runs_advance_batch(
         runs = _claim(now=now, batch_size=batch_size, flow_id=flow_id)
         if not runs:
             return 0, 0
-        steps = _steps_by_flow({r.flow_id for r in runs})
+        steps = steps_by_flow({r.flow_id for r in runs})
         cursors = [
-            _Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at)
+            Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at)
             for r in runs
         ]
-        sends: list[_Cursor] = []
+        sends: list[Cursor] = []
         visits: list[FlowStepVisit] = []
         active = cursors
         while active:
@@ -66,7 +64,7 @@ def runs_advance_batch(
                 [c for c in active if c.step and c.step.kind == FlowStep.Kind.SPLIT], now
             )
             for cursor in active:
-                _advance(cursor, steps[cursor.run.flow_id], split_members, sends, visits, now)
+                run_advance(cursor, steps[cursor.run.flow_id], split_members, sends, visits, now)
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
         _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
@@ -92,7 +90,7 @@ def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> lis
     return runs
 
 
-def _steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
+def steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
     found: dict[int, dict[str, dict]] = defaultdict(lambda: {"id": {}, "position": {}})
     for step in FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template").order_by("position"):
         found[step.flow_id]["id"][step.id] = step
@@ -100,7 +98,7 @@ def _steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
     return found
 
 
-def _split_members(cursors: list[_Cursor], now: datetime) -> dict[int, set[int]]:
+def _split_members(cursors: list[Cursor], now: datetime) -> dict[int, set[int]]:
     """Membership of each split segment among the runs standing at it: one query per segment."""
     wanted: dict[int, set[int]] = defaultdict(set)
     for c in cursors:
@@ -123,9 +121,12 @@ def _next_after(
     return by_position[min(later)] if later else None
 
 
-def _advance(
-    cursor: _Cursor, steps: dict, split_members: dict, sends: list, visits: list, now: datetime
+def run_advance(
+    cursor: Cursor, steps: dict, split_members: dict, sends: list, visits: list, now: datetime
 ) -> None:
+    """The step function: one step of one run at `now`, in memory. Appends the text to send and
+    the visit, moves the cursor to the next step and its due time; the tick and the backtest
+    both walk runs with it."""
     run, step = cursor.run, cursor.step
     if step is None:
         _finish(run, now)
@@ -140,7 +141,7 @@ def _advance(
             )
             run.exit_reason = "late"
         else:
-            sends.append(_Cursor(run=run, step=step, due=cursor.due))
+            sends.append(Cursor(run=run, step=step, due=cursor.due))
             visits.append(FlowStepVisit(run=run, step=step, outcome="sent", at=now))
             run.exit_reason = ""
     elif step.kind == FlowStep.Kind.SPLIT:
@@ -169,7 +170,7 @@ def _finish(run: FlowRun, now: datetime) -> None:
     run.finished_at = now
 
 
-def _save_runs(cursors: list[_Cursor], now: datetime) -> None:
+def _save_runs(cursors: list[Cursor], now: datetime) -> None:
     """Writes the runs' new state with one UPDATE per distinct move (same step, same shift of the
     due time), not one per run: runs of a batch mostly move alike, and a per-row CASE is slow."""
     moves: dict[tuple, list[int]] = defaultdict(list)
@@ -191,9 +192,10 @@ def _variant(run: FlowRun, step: FlowStep) -> str:
     return ("B" if run.id % 2 else "A") if step.body_b else ""
 
 
-def _drafts(sends: list[_Cursor]) -> list[MessageDraft]:
+def _drafts(sends: list[Cursor]) -> list[MessageDraft]:
     """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run."""
-    groups: dict[tuple[int, str], list[_Cursor]] = defaultdict(list)
+    valid_until = texts_valid_until(sends)
+    groups: dict[tuple[int, str], list[Cursor]] = defaultdict(list)
     for send in sends:
         groups[(send.step.id, _variant(send.run, send.step))].append(send)
     drafts = []
@@ -216,8 +218,29 @@ def _drafts(sends: list[_Cursor]) -> list[MessageDraft]:
                 flow_run_id=send.run.id,
                 flow_step_id=step.id,
                 variant=variant,
-                valid_until=send.due + max(flow.max_lateness, QUIET_NIGHT),
+                priority=flow.priority,
+                valid_until=valid_until[(send.run.id, step.id)],
             )
             for send, text in zip(group, rendered, strict=True)
         ]
     return drafts
+
+
+def texts_valid_until(sends: list[Cursor]) -> dict[tuple[int, int], datetime]:
+    """A step due outside the recipient's sending window waits for it; max lateness counts from
+    the moment the window lets it go, so an evening text goes the next morning."""
+    stores = {s.run.flow.store_id: s.run.flow.store for s in sends}
+    rules = guardrails.state_rules(stores)
+    result = {}
+    for send in sends:
+        customer, store = send.run.customer, send.run.flow.store
+        region = (customer.region or guardrails.region_for_phone(customer.phone)).upper()
+        opens = guardrails.first_chance(
+            at=send.due,
+            store=store,
+            rule=rules.get((store.id, region)),
+            timezone=customer.timezone,
+            step=guardrails.step_window(send.step),
+        )
+        result[(send.run.id, send.step.id)] = opens + send.run.flow.max_lateness
+    return result

@@ -4,8 +4,12 @@
 queries and calls it per message. Outbox creation, the release of held messages and the last
 check before the provider call all go through `evaluate`.
 
-Transactional texts (confirmations, replies) skip caps, overlap and quiet hours, but never reach
-an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`).
+Transactional texts (confirmations, replies) skip caps, overlap and the sending window, but never
+reach an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`).
+
+A flow run is one conversation: its texts never hold or suppress each other, the run counts once
+against the caps (its first text is the one that is counted), and its later steps only yield to
+other texts of higher priority. A text that yields says which text it yielded to.
 """
 
 from __future__ import annotations
@@ -20,15 +24,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from django.db.models import Q
 
+from customers.engagement import is_cold
 from customers.models import Customer, Store
 from customers.phones import phone_facts
 
-from .models import GuardrailDecision, Message, QuietHoursRule, Reason, UndeliverableNumber
+from .models import FlowStep, GuardrailDecision, Message, QuietHoursRule, Reason, UndeliverableNumber
 
 Outcome = GuardrailDecision.Outcome
 Stage = GuardrailDecision.Stage
 DAY = timedelta(hours=24)
+Window = tuple[time, time]
 WEEK = timedelta(days=7)
+MONTH = timedelta(days=30)
+# The subscriber's own choice on the preference page: at most one marketing text per span.
+CHOSEN_SPANS = {"weekly": (WEEK, "week"), "monthly": (MONTH, "month")}
 CHUNK = 5000
 
 # Statuses that use up a customer's cap: planned (created) or gone out (right before sending).
@@ -57,6 +66,7 @@ class Recipient:
     timezone: str
     cold: bool = False
     undeliverable: bool = False
+    frequency: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class Limits:
     per_week: int = 3
     state_per_day: int | None = None
     overlap: timedelta = timedelta(hours=12)
+    chosen: str = ""  # the subscriber's frequency choice, a key of CHOSEN_SPANS
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Slot:
     priority: int
     message_id: int | None = None
     unsent: bool = False
+    run_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Verdict:
     held_until: datetime | None = None
     detail: str = ""
     superseded: tuple[int, ...] = ()
+    yielded_to: int | None = None
 
     @property
     def status(self) -> str:
@@ -107,8 +120,15 @@ def decide(
     slots: list[Slot],
     may_supersede: bool,
     now: datetime,
+    own_run: list[Slot] | None = None,
 ) -> Verdict:
-    """The policy for one message at `now`; `slots` are the customer's other marketing texts."""
+    """The policy for one message at `now`; `slots` are the customer's other marketing texts.
+
+    `own_run` are the texts of the message's own flow run: they never hold or suppress it, and
+    once the run has one, the run has counted against the store's caps. A state's legal limit
+    still counts every text.
+    """
+    own_run = own_run or []
     refused = _consent_verdict(kind, confirms_opt_out, recipient)
     if refused:
         return refused
@@ -119,22 +139,25 @@ def decide(
     if kind == Message.Kind.TRANSACTIONAL:
         return Verdict(Outcome.ALLOW, Reason.OK)
 
-    at, reason, detail = now, Reason.OK, ""
+    at, reason, detail, yielded_to = now, Reason.OK, "", None
     overlap = _overlap(priority, slots, limits.overlap, now, may_supersede)
     if overlap.blocked_by is not None:
-        other = f"message {overlap.blocked_by}" if overlap.blocked_by else "another text in this batch"
         return Verdict(
             Outcome.SUPPRESS,
             Reason.OVERLAP,
-            detail=f"{other} within {_hours(limits.overlap)} h has priority >= {priority}",
+            detail=f"yielded to {_named(overlap.blocked_by)}: within {_hours(limits.overlap)} h, "
+            f"priority {overlap.blocked_priority} >= {priority}",
+            yielded_to=overlap.blocked_by or None,
         )
     if overlap.not_before > at:
-        at, reason, detail = overlap.not_before, Reason.OVERLAP, "after a lower-priority text already sent"
-    counted = [s for s in slots if s.message_id not in overlap.superseded]
-    for _ in range(3):  # caps and the window can push each other later; a few rounds settle it
-        capped_at, cap_reason, cap_detail = _cap_release(at, counted, limits)
-        if capped_at > at:
-            at, reason, detail = capped_at, cap_reason, cap_detail
+        at, reason, yielded_to = overlap.not_before, Reason.OVERLAP, overlap.after
+        detail = f"yielded to {_named(overlap.after)}: a lower-priority text already sent"
+    kept = [s for s in slots if s.message_id not in overlap.superseded]
+    for _ in range(4):  # caps and the window can push each other later; a few rounds settle it
+        cap = _cap_release(at, [] if own_run else kept, kept + own_run, limits)
+        if cap.at > at:
+            at, reason, yielded_to = cap.at, cap.reason, cap.yielded_to
+            detail = f"{cap.detail}; yielded to {_named(cap.yielded_to)}"
         opens = window_opens(at, recipient.timezone, limits.window_start, limits.window_end)
         if opens == at:
             break
@@ -148,8 +171,20 @@ def decide(
             reason,
             detail=f"{detail}; next chance {at:%Y-%m-%d %H:%M} UTC "
             f"is after valid until {valid_until:%Y-%m-%d %H:%M} UTC",
+            yielded_to=yielded_to,
         )
-    return Verdict(Outcome.HOLD, reason, held_until=at, detail=detail, superseded=overlap.superseded)
+    return Verdict(
+        Outcome.HOLD,
+        reason,
+        held_until=at,
+        detail=detail,
+        superseded=overlap.superseded,
+        yielded_to=yielded_to,
+    )
+
+
+def _named(message_id: int | None) -> str:
+    return f"message {message_id}" if message_id else "another text in this batch"
 
 
 def _consent_verdict(kind: str, confirms_opt_out: bool, recipient: Recipient) -> Verdict | None:
@@ -167,7 +202,9 @@ def _consent_verdict(kind: str, confirms_opt_out: bool, recipient: Recipient) ->
 @dataclass
 class _Overlap:
     blocked_by: int | None = None
+    blocked_priority: int = 0
     not_before: datetime = datetime.min.replace(tzinfo=UTC)
+    after: int | None = None
     superseded: tuple[int, ...] = ()
 
 
@@ -180,35 +217,63 @@ def _overlap(
         if abs(slot.at - now) >= window:
             continue
         if slot.priority >= priority:
-            result.blocked_by = slot.message_id or 0
+            result.blocked_by, result.blocked_priority = slot.message_id or 0, slot.priority
             return result
         if slot.unsent and may_supersede and slot.message_id is not None:
             replaced.append(slot.message_id)
-        else:
-            result.not_before = max(result.not_before, slot.at + window)
+        elif slot.at + window > result.not_before:
+            result.not_before, result.after = slot.at + window, slot.message_id
     result.superseded = tuple(replaced)
     return result
 
 
-def _cap_release(at: datetime, slots: list[Slot], limits: Limits) -> tuple[datetime, str, str]:
-    """The earliest time from `at` on when every rolling cap has room for one more text."""
-    if not slots and limits.per_day > 0 and limits.per_week > 0 and limits.state_per_day != 0:
-        return at, Reason.OK, ""
-    latest_first = sorted((s.at for s in slots), reverse=True)
-    per_day = limits.per_day
-    state_binds = limits.state_per_day is not None and limits.state_per_day < per_day
-    if state_binds:
-        per_day = limits.state_per_day
-    best, reason, detail = at, Reason.OK, ""
-    for cap, span, label in ((per_day, DAY, "24 h"), (limits.per_week, WEEK, "7 days")):
-        recent = [t for t in latest_first if t > at - span]
+@dataclass
+class _Cap:
+    at: datetime
+    reason: str = Reason.OK
+    detail: str = ""
+    yielded_to: int | None = None
+
+
+def _cap_release(at: datetime, counted: list[Slot], every: list[Slot], limits: Limits) -> _Cap:
+    """The earliest time from `at` on when every rolling cap has room for one more text: the
+    store's caps over `counted` (a run once), the state's legal limit over `every` text."""
+    best = _Cap(at)
+    checks = [(cap, _once_per_run(counted)) for cap in _caps(limits)]
+    if limits.state_per_day is not None:
+        legal = (limits.state_per_day, DAY, Reason.STATE_CAP, f"state limit {limits.state_per_day} per 24 h")
+        checks.append((legal, every))
+    for (cap, span, reason, label), slots in checks:
+        recent = sorted((s for s in slots if s.at > at - span), key=lambda s: s.at, reverse=True)
         if len(recent) >= cap:
-            free_at = recent[cap - 1] + span if cap > 0 else datetime.max.replace(tzinfo=UTC) - span
-            if free_at > best:
-                best = free_at
-                reason = Reason.STATE_CAP if state_binds and span == DAY else Reason.FREQUENCY_CAP
-                detail = f"{cap} per {label}"
-    return best, reason, detail
+            binding = recent[cap - 1] if cap > 0 else None
+            free_at = binding.at + span if binding else datetime.max.replace(tzinfo=UTC) - span
+            if free_at > best.at:
+                best = _Cap(free_at, reason, label, binding.message_id if binding else None)
+    return best
+
+
+def _caps(limits: Limits) -> list[tuple[int, timedelta, str, str]]:
+    caps = [
+        (limits.per_day, DAY, Reason.FREQUENCY_CAP, f"{limits.per_day} per 24 h"),
+        (limits.per_week, WEEK, Reason.FREQUENCY_CAP, f"{limits.per_week} per 7 days"),
+    ]
+    if limits.chosen in CHOSEN_SPANS:
+        span, word = CHOSEN_SPANS[limits.chosen]
+        caps.append((1, span, Reason.CHOSEN_FREQUENCY, f"the subscriber chose at most one a {word}"))
+    return caps
+
+
+def _once_per_run(slots: list[Slot]) -> list[Slot]:
+    """A run is one conversation: it counts once, by its first text."""
+    first: dict[int, Slot] = {}
+    single: list[Slot] = []
+    for slot in slots:
+        if slot.run_id is None:
+            single.append(slot)
+        elif slot.run_id not in first or slot.at < first[slot.run_id].at:
+            first[slot.run_id] = slot
+    return single + list(first.values())
 
 
 def window_opens(at: datetime, tz_name: str, start: time, end: time) -> datetime:
@@ -247,6 +312,8 @@ class Proposal:
     valid_until: datetime | None
     confirms_opt_out: bool = False
     message_id: int | None = None
+    run_id: int | None = None
+    step_id: int | None = None
     verdict: Verdict | None = field(default=None)
 
 
@@ -254,36 +321,88 @@ def evaluate(*, proposals: list[Proposal], stage: str, now: datetime) -> list[Pr
     """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`."""
     if not proposals:
         return proposals
-    customer_ids = sorted({p.customer_id for p in proposals})
-    stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
-    rules = _state_rules(stores)
-    recipients, regions = _recipients(customer_ids, stores, now)
-    marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
-    horizon = max([WEEK] + [timedelta(hours=s.overlap_hours) for s in stores.values()])
-    slots = _slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list)
+    batch = _Batch.load(proposals, stage=stage, now=now)
     for proposal in sorted(proposals, key=lambda p: -p.priority):
-        store = stores[proposal.store_id]
-        recipient = recipients.get(
-            proposal.customer_id, Recipient(consent=Customer.Consent.NONE, timezone="UTC")
+        batch.decide(proposal, now=now, may_supersede=stage == Stage.CREATE)
+    return proposals
+
+
+def dry_run(*, texts: list[tuple[datetime, Proposal]]) -> list[Proposal]:
+    """The policy over texts each at its own time, writing nothing (the backtest): every proposal
+    gets the verdict it would have had then, given the customer's stored texts and the dry run's
+    earlier ones. Engagement is judged at the first text's time."""
+    if not texts:
+        return []
+    first = min(at for at, _ in texts)
+    batch = _Batch.load([p for _, p in texts], stage=Stage.CREATE, now=first)
+    for at, proposal in sorted(texts, key=lambda t: (t[0], -t[1].priority)):
+        batch.decide(proposal, now=at, may_supersede=False)
+    return [p for _, p in texts]
+
+
+@dataclass
+class _Batch:
+    """What deciding a batch needs, loaded in a few queries."""
+
+    stores: dict[int, Store]
+    rules: dict[tuple[int, str], QuietHoursRule]
+    steps: dict[int, Window]
+    recipients: dict[int, Recipient]
+    regions: dict[int, str]
+    slots: defaultdict[int, list[Slot]]
+
+    @classmethod
+    def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
+        customer_ids = sorted({p.customer_id for p in proposals})
+        stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
+        recipients, regions = _recipients(customer_ids, stores, now)
+        marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
+        monthly = any(r.frequency == "monthly" for r in recipients.values())
+        overlaps = [timedelta(hours=s.overlap_hours) for s in stores.values()]
+        horizon = max([MONTH if monthly else WEEK, *overlaps])
+        return cls(
+            stores=stores,
+            rules=state_rules(stores),
+            steps=_step_windows({p.step_id for p in proposals if p.step_id}),
+            recipients=recipients,
+            regions=regions,
+            slots=_slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list),
         )
-        own = [
-            s
-            for s in slots[proposal.customer_id]
-            if s.message_id is None or s.message_id != proposal.message_id
-        ]
+
+    def decide(self, proposal: Proposal, *, now: datetime, may_supersede: bool) -> None:
+        store = self.stores[proposal.store_id]
+        recipient = self.recipients.get(
+            proposal.customer_id,
+            Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
+        )
+        others, own_run = _others(self.slots[proposal.customer_id], proposal)
+        rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         proposal.verdict = decide(
             kind=proposal.kind,
             priority=proposal.priority,
             valid_until=proposal.valid_until,
             confirms_opt_out=proposal.confirms_opt_out,
             recipient=recipient,
-            limits=_limits(store, rules.get((store.id, regions.get(proposal.customer_id, ""))), recipient),
-            slots=own,
-            may_supersede=stage == Stage.CREATE,
+            limits=_limits(store, rule, recipient, self.steps.get(proposal.step_id)),
+            slots=others,
+            may_supersede=may_supersede,
             now=now,
+            own_run=own_run,
         )
-        _book(slots[proposal.customer_id], proposal, now)
-    return proposals
+        _book(self.slots[proposal.customer_id], proposal, now)
+
+
+def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], list[Slot]]:
+    """The customer's texts other than this one: of other sources, and of its own run."""
+    others, own_run = [], []
+    for slot in slots:
+        if slot.message_id is not None and slot.message_id == proposal.message_id:
+            continue
+        if proposal.run_id is not None and slot.run_id == proposal.run_id:
+            own_run.append(slot)
+        else:
+            others.append(slot)
+    return others, own_run
 
 
 def _book(slots: list[Slot], proposal: Proposal, now: datetime) -> None:
@@ -298,28 +417,66 @@ def _book(slots: list[Slot], proposal: Proposal, now: datetime) -> None:
             priority=proposal.priority,
             message_id=proposal.message_id,
             unsent=True,
+            run_id=proposal.run_id,
         )
     )
 
 
-def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient) -> Limits:
-    start, end = store.quiet_hours_start, store.quiet_hours_end
-    state_per_day = None
+def send_window(store: Store, rule: QuietHoursRule | None, step: Window | None = None) -> Window:
+    """The local hours a marketing text may go: the store's window, narrowed by the state's rule
+    and by the flow step's own window (a step window outside the legal one is ignored)."""
+    window = (store.send_window_start, store.send_window_end)
     if rule is not None:
-        start, end = max(start, rule.window_start), min(end, rule.window_end)
-        state_per_day = rule.max_per_24h
+        window = _narrowed(window, (rule.window_start, rule.window_end))
+    if step is not None:
+        window = _narrowed(window, step)
+    return window
+
+
+def _narrowed(window: Window, inner: Window) -> Window:
+    start, end = max(window[0], inner[0]), min(window[1], inner[1])
+    return (start, end) if start < end else window
+
+
+def first_chance(
+    *, at: datetime, store: Store, rule: QuietHoursRule | None, timezone: str, step: Window | None = None
+) -> datetime:
+    """When a marketing text due at `at` can first go, by the window alone."""
+    start, end = send_window(store, rule, step)
+    return window_opens(at, timezone or store.default_timezone, start, end)
+
+
+def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None) -> Limits:
+    start, end = send_window(store, rule, step)
     per_week = min(store.cap_per_week, store.cold_cap_per_week) if recipient.cold else store.cap_per_week
     return Limits(
         window_start=start,
         window_end=end,
         per_day=store.cap_per_day,
         per_week=per_week,
-        state_per_day=state_per_day,
+        state_per_day=rule.max_per_24h if rule is not None else None,
         overlap=timedelta(hours=store.overlap_hours),
+        chosen=recipient.frequency,
     )
 
 
-def _state_rules(stores: dict[int, Store]) -> dict[tuple[int, str], QuietHoursRule]:
+def step_window(step: FlowStep) -> Window | None:
+    """A step's own window; a start alone is a time to wait for (see FlowStep.due_after), not a window."""
+    if step.window_start is not None and step.window_end is not None and step.window_start < step.window_end:
+        return (step.window_start, step.window_end)
+    return None
+
+
+def _step_windows(step_ids: set[int]) -> dict[int, Window]:
+    if not step_ids:
+        return {}
+    steps = FlowStep.objects.filter(id__in=step_ids, window_end__isnull=False).only(
+        "id", "window_start", "window_end"
+    )
+    return {s.id: w for s in steps if (w := step_window(s)) is not None}
+
+
+def state_rules(stores: dict[int, Store]) -> dict[tuple[int, str], QuietHoursRule]:
     rules = QuietHoursRule.objects.filter(Q(store__isnull=True) | Q(store_id__in=stores))
     defaults = {r.region: r for r in rules if r.store_id is None}
     result = {(store_id, region): rule for store_id in stores for region, rule in defaults.items()}
@@ -340,8 +497,7 @@ def _recipients(
         "timezone",
         "region",
         "last_sms_click_at",
-        "sms_consent_at",
-        "created_at",
+        "frequency",
     )
     undeliverable = set(
         UndeliverableNumber.objects.filter(store_id__in=stores).values_list("store_id", "phone")
@@ -349,13 +505,17 @@ def _recipients(
     for chunk in _chunks(customer_ids):
         wanted = set(chunk)
         rows = Customer.objects.filter(_among("id", chunk)).values_list(*fields)
-        for cid, store_id, phone, consent, tz, region, clicked, consented, created in rows:
-            if cid not in wanted:
+        for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
+            if cid not in wanted or store_id not in stores:
                 continue
-            store = stores.get(store_id)
-            engaged = clicked or consented or created
-            cold = bool(store and engaged and engaged < now - timedelta(days=store.cold_after_days))
-            recipients[cid] = Recipient(consent, tz, cold, (store_id, phone) in undeliverable)
+            store = stores[store_id]
+            recipients[cid] = Recipient(
+                consent=consent,
+                timezone=tz or store.default_timezone,
+                cold=is_cold(clicked, now=now, cold_after_days=store.cold_after_days),
+                undeliverable=(store_id, phone) in undeliverable,
+                frequency=frequency,
+            )
             regions[cid] = (region or region_for_phone(phone)).upper()
     return recipients, regions
 
@@ -370,11 +530,13 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
             kind=Message.Kind.MARKETING,
             status__in=statuses,
             planned_at__gte=since,
-        ).values_list("id", "customer_id", "planned_at", "priority", "status")
-        for mid, cid, at, priority, status in rows:
+        ).values_list("id", "customer_id", "planned_at", "priority", "status", "flow_run_id")
+        for mid, cid, at, priority, status, run_id in rows:
             if cid not in wanted:
                 continue
-            slots[cid].append(Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT))
+            slots[cid].append(
+                Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT, run_id=run_id)
+            )
     return slots
 
 

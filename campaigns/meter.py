@@ -128,6 +128,15 @@ def measure(text: str) -> Measure:
     return Measure("UCS-2", len(text), sum(costs), _segments(costs, 70, 67), chars, ())
 
 
+STORED_ENCODING = {"GSM-7": "gsm7", "UCS-2": "ucs2"}  # Message.Encoding's values
+
+
+def encoding_and_segments(body: str) -> tuple[str, int]:
+    """What the outbox stores for a text: its encoding and the segments it is billed as (>= 1)."""
+    measured = measure(body)
+    return STORED_ENCODING[measured.encoding], max(measured.segments, 1)
+
+
 def gsm_friendly(text: str) -> str:
     """`text` with every character that has a GSM-7 stand-in replaced by it."""
     return "".join(s if (s := suggestion_for(c)) is not None and c not in GSM7 else c for c in text)

@@ -26,19 +26,12 @@ from customers.models import Customer
 
 from . import guardrails
 from .bulk import rows_insert
+from .meter import encoding_and_segments
 from .models import GuardrailDecision, Link, Message
 from .models.outbox import decisions_record, initial_status
 from .sending import enqueue_after_commit, messages_supersede
 
 KEY_CHUNK = 5000
-GSM7 = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENDED = set("^{}\\[~]|€\f")
-GSM7_ALL = GSM7 | GSM7_EXTENDED
-
-
 @dataclass
 class PendingLink:
     code: str
@@ -61,18 +54,6 @@ class MessageDraft:
     valid_until: datetime | None = None
     priority: int | None = None
     confirms_opt_out: bool = False
-
-
-def encoding_and_segments(body: str) -> tuple[str, int]:
-    """GSM-7 (160 / 153 per part, extension characters count twice) or UCS-2 (70 / 67)."""
-    chars = set(body)
-    if chars <= GSM7_ALL:
-        length = len(body) + (
-            sum(body.count(c) for c in chars & GSM7_EXTENDED) if chars & GSM7_EXTENDED else 0
-        )
-        return Message.Encoding.GSM7, 1 if length <= 160 else -(-length // 153)
-    length = sum(2 if ord(c) > 0xFFFF else 1 for c in body)
-    return Message.Encoding.UCS2, 1 if length <= 70 else -(-length // 67)
 
 
 def default_priority(draft: MessageDraft) -> int:
@@ -102,6 +83,8 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
             priority=r["priority"],
             valid_until=r["valid_until"],
             confirms_opt_out=r["confirms_opt_out"],
+            run_id=r["flow_run_id"],
+            step_id=r["flow_step_id"],
         )
         for r in rows
     ]

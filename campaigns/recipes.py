@@ -230,5 +230,7 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
             spec = dict(spec)
             if spec.get("segment"):
                 spec["segment"] = segment_offer_sensitive(store=store)
-            FlowStep.objects.create(flow=flow, position=position, **spec)
+            step = FlowStep(flow=flow, position=position, **spec)
+            step.full_clean(validate_unique=False)
+            step.save()
     return flow

@@ -178,6 +178,8 @@ def _proposals(messages: Iterable[Message]) -> list[guardrails.Proposal]:
             valid_until=m.valid_until,
             confirms_opt_out=m.confirms_opt_out,
             message_id=m.id,
+            run_id=m.flow_run_id,
+            step_id=m.flow_step_id,
         )
         for m in messages
     ]
@@ -191,7 +193,8 @@ def messages_release_held(*, now: datetime) -> int:
     with transaction.atomic():
         held = list(
             Message.objects.filter(status=Status.HELD, send_after__lte=now).only(
-                "id", "customer_id", "store_id", "kind", "priority", "valid_until", "confirms_opt_out"
+                "id", "customer_id", "store_id", "kind", "priority", "valid_until", "confirms_opt_out",
+                "flow_run_id", "flow_step_id",
             )
         )
         proposals = guardrails.evaluate(proposals=_proposals(held), stage=Stage.RELEASE, now=now)

@@ -7,6 +7,7 @@ and earlier exit events with a few queries per flow, never one per customer.
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,10 +35,12 @@ from customers.models import Customer, Event, Product, ProductChange, Store
 from customers.segments import members
 
 from .models import Flow, FlowRun, FlowTriggerFilter
+from .templating import format_money
+
+logger = logging.getLogger(__name__)
 
 CART_FLOW_IDS = ("cart_id", "checkout_id")
 MIN_LEARNED_INTERVALS = 5
-CURRENCY_SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
 
 
 @dataclass
@@ -68,11 +71,6 @@ class Epoch(Func):
 
 
 # --- shared helpers -------------------------------------------------------------------------------
-
-
-def money(amount: Decimal, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -158,7 +156,7 @@ def event_context(store: Store, event: Event, catalog: Catalog) -> dict[str, str
     elif isinstance(props.get("items"), list) and props["items"] and isinstance(props["items"][0], dict):
         context["product_name"] = str(props["items"][0].get("name") or "")
     if event.type == "reward_balance_changed" and _decimal(props.get("balance")) is not None:
-        context["reward_amount"] = money(_decimal(props["balance"]), store.currency)
+        context["reward_amount"] = format_money(_decimal(props["balance"]), store.currency)
     if store.rewards_url:
         context["redeem_link"] = store.rewards_url
     for key in CART_FLOW_IDS + ("order_id",):
@@ -348,6 +346,16 @@ def _exit_q(event: Event) -> Q:
     return same_customer & same_cart
 
 
+def _enroll_isolated(flow: Flow, entries_of, now: datetime) -> int:
+    """One flow whose trigger check fails does not stop the batch for the store's other flows."""
+    try:
+        with transaction.atomic():
+            return runs_enroll(flow=flow, entries=entries_of(flow), now=now)
+    except Exception:
+        logger.exception("trigger check failed for flow %s (%s)", flow.pk, flow.slug)
+        return 0
+
+
 # --- event triggers -------------------------------------------------------------------------------
 
 
@@ -366,7 +374,7 @@ def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     created = 0
     live = Flow.objects.filter(store=store, status=Flow.Status.LIVE).select_related("store", "entry_segment")
     for flow in live.prefetch_related("filters", "steps"):
-        created += runs_enroll(flow=flow, entries=event_entries(flow, events, catalog=catalog), now=now)
+        created += _enroll_isolated(flow, lambda f: event_entries(f, events, catalog=catalog), now)
     return created
 
 
@@ -457,6 +465,8 @@ def reward_threshold_entries(flow: Flow, events: list[Event], *, catalog: Catalo
 
 
 def _balances_before(changes: list[Event]) -> dict[int, Decimal]:
+    """Each customer's balance before the batch. The earlier event is read whole: a JSON key in a
+    subquery comes back as a bare number on SQLite, which the JSON field cannot decode."""
     earliest = min(e.occurred_at for e in changes)
     last_before = (
         Event.objects.filter(
@@ -464,12 +474,16 @@ def _balances_before(changes: list[Event]) -> dict[int, Decimal]:
         )
         .exclude(id__in=[e.id for e in changes])
         .order_by("-occurred_at", "-id")
-        .values("properties__balance")[:1]
+        .values("id")[:1]
     )
-    rows = Customer.objects.filter(id__in={e.customer_id for e in changes}).annotate(
-        prev=Subquery(last_before)
+    ids = (
+        Customer.objects.filter(id__in={e.customer_id for e in changes})
+        .annotate(prev=Subquery(last_before))
+        .exclude(prev__isnull=True)
+        .values_list("prev", flat=True)
     )
-    return {cid: _decimal(prev) or Decimal("0") for cid, prev in rows.values_list("id", "prev")}
+    rows = Event.objects.filter(id__in=list(ids)).values_list("customer_id", "properties")
+    return {cid: _decimal(props.get("balance")) or Decimal("0") for cid, props in rows}
 
 
 # --- product changes ------------------------------------------------------------------------------
@@ -488,7 +502,7 @@ def product_changes_check(*, store_id: int, change_ids: list[int], now: datetime
         status=Flow.Status.LIVE,
         trigger__in=[Flow.Trigger.BACK_IN_STOCK, Flow.Trigger.PRICE_DROP],
     ):
-        created += runs_enroll(flow=flow, entries=product_change_entries(flow, changes, now=now), now=now)
+        created += _enroll_isolated(flow, lambda f: product_change_entries(f, changes, now=now), now)
     return created
 
 
@@ -543,8 +557,8 @@ def _interested_entries(
         context = product_context(change.product)
         if change.field == "price":
             context |= {
-                "old_price": money(change.old_value, flow.store.currency),
-                "new_price": money(change.new_value, flow.store.currency),
+                "old_price": format_money(change.old_value, flow.store.currency),
+                "new_price": format_money(change.new_value, flow.store.currency),
             }
         entries += [
             Entry(
@@ -575,7 +589,7 @@ def date_triggers_check(*, store_id: int, now: datetime) -> int:
         status=Flow.Status.LIVE,
         trigger__in=[Flow.Trigger.WIN_BACK, Flow.Trigger.REPLENISHMENT, Flow.Trigger.DATE_PROPERTY],
     ).select_related("store"):
-        created += runs_enroll(flow=flow, entries=daily_entries(flow, now=now), now=now)
+        created += _enroll_isolated(flow, lambda f: daily_entries(f, now=now), now)
     return created
 
 

@@ -64,8 +64,8 @@ class StoreAdmin(StoreScopedAdmin):
             "Guardrails",
             {
                 "fields": (
-                    "quiet_hours_start",
-                    "quiet_hours_end",
+                    "send_window_start",
+                    "send_window_end",
                     "cap_per_day",
                     "cap_per_week",
                     "cold_cap_per_week",

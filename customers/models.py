@@ -41,8 +41,14 @@ class Store(models.Model):
     )
     contact_email = models.EmailField(blank=True)
     rewards_url = models.URLField(blank=True)
-    quiet_hours_start = models.TimeField(default=time(8, 0))
-    quiet_hours_end = models.TimeField(default=time(21, 0))
+    send_window_start = models.TimeField(
+        default=time(8, 0),
+        help_text="Marketing texts go from this local time (the recipient's timezone), e.g. 08:00",
+    )
+    send_window_end = models.TimeField(
+        default=time(21, 0),
+        help_text="…until this local time, e.g. 21:00; later texts wait for the next morning",
+    )
     price_per_segment = models.DecimalField(max_digits=8, decimal_places=5, default=Decimal("0.0083"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -83,6 +89,7 @@ class Store(models.Model):
         return self.brand_name
 
     def clean(self) -> None:
+        super().clean()
         self.from_number = re.sub(r"[\s().-]", "", self.from_number)
         self.messaging_service_sid = self.messaging_service_sid.strip()
         errors = {}
@@ -91,6 +98,12 @@ class Store(models.Model):
             holder = Store.objects.exclude(pk=self.pk).filter(**{field: value}).first() if value else None
             if holder is not None:
                 errors[field] = f"“{holder}” already sends from this {what}: a sender belongs to one store."
+        start, end = self.send_window_start, self.send_window_end
+        if start is not None and end is not None and start >= end:
+            errors["send_window_end"] = (
+                "The sending window ends after it starts, the same day "
+                "(e.g. 08:00 to 21:00): these are the hours texts may go, not quiet hours."
+            )
         if errors:
             raise ValidationError(errors)
 

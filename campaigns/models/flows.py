@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -213,6 +213,17 @@ class FlowStep(models.Model):
                 raise ValidationError({name: "Branches go forward: name a later step's position."})
         if self.window_end and not self.window_start:
             raise ValidationError({"window_start": "Give the window's start too."})
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise ValidationError({"window_end": "The window ends after it starts, the same day."})
+        from ..template_checks import ERROR, step_checks
+
+        problems = {
+            name: [c.message for c in checks if c.level == ERROR]
+            for name, checks in step_checks(self).items()
+        }
+        problems = {name: messages for name, messages in problems.items() if messages}
+        if problems:
+            raise ValidationError(problems)
 
     @property
     def delay(self) -> timedelta:
@@ -224,21 +235,16 @@ class FlowStep(models.Model):
 
     def due_after(self, previous: datetime, tz: str) -> datetime:
         """When this step runs, given the previous step ran at `previous`, in the customer's timezone."""
-        from zoneinfo import ZoneInfo
+        from campaigns.guardrails import window_opens
 
         due = previous + self.delay
         if self.window_start is None:
             return due
-        local = due.astimezone(ZoneInfo(tz))
-        end = self.window_end or self.window_start
-        if self.window_start <= local.time() <= end:
-            return due
-        opening = local.replace(
-            hour=self.window_start.hour, minute=self.window_start.minute, second=0, microsecond=0
-        )
-        if opening <= local:
-            opening += timedelta(days=1)
-        return opening
+        # A start alone is a time to wait for: a one-minute window.
+        end = self.window_end or (datetime.combine(date.min, self.window_start) + timedelta(minutes=1)).time()
+        if end <= self.window_start:
+            end = time.max
+        return window_opens(due, tz, self.window_start, end)
 
     def delay_label(self) -> str:
         label = f"{self.delay_value} {self.delay_unit}" if self.delay_value else "at once"

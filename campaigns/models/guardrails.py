@@ -17,6 +17,7 @@ class Reason(models.TextChoices):
     EXPIRED = "expired", "Past its valid-until time"
     QUIET_HOURS = "quiet_hours", "Outside the sending window in the recipient's time"
     FREQUENCY_CAP = "frequency_cap", "Frequency cap reached"
+    CHOSEN_FREQUENCY = "chosen_frequency", "The subscriber's chosen frequency (weekly / monthly) reached"
     STATE_CAP = "state_cap", "State limit on marketing texts per 24 h reached"
     OVERLAP = "overlap", "Another text for this customer within the overlap window"
     SUPERSEDED = "superseded", "Replaced by a higher-priority text within the overlap window"

@@ -51,7 +51,7 @@ def test_it_replays_the_last_thirty_days_without_writing_anything():
     assert not FlowRun.objects.exists() and not Message.objects.exists()
 
 
-def test_it_counts_customers_another_live_flow_texted_the_same_day():
+def test_a_higher_priority_live_flows_text_suppresses_the_replayed_ones():
     store = make_store()
     other = recipe_install(store=store, name="checkout_abandon", live=True)
     quick, slow, sensitive = carts(store)
@@ -64,7 +64,26 @@ def test_it_counts_customers_another_live_flow_texted_the_same_day():
 
     report = flow_backtest(flow=recipe_install(store=store, name="cart_recovery"), now=NOW)
 
-    assert report.overlap_customers == 1
+    # checkout abandon (priority 95) texted slow 10 minutes before cart recovery's (90) step 1
+    assert report.suppressed == {"overlap": 2}
+    assert [(s.messages, s.sent) for s in report.steps] == [(2, 1), (2, 1), (0, 0), (1, 1)]
+    assert report.customers_texted == 1
+    assert report.overlap_customers == 0
+
+
+def test_an_evening_text_is_counted_as_held_for_the_morning():
+    store = make_store()
+    flow = recipe_install(store=store, name="cart_recovery")
+    ana = make_customer(store)
+    evening = T0.replace(hour=1, minute=30)  # 20:30 in New York the day before; step 1 due 21:30
+    record(ana, "cart_updated", evening, cart_id="e", cart_url="https://shop.example.com/c/e")
+
+    report = flow_backtest(flow=flow, now=NOW)
+
+    first, second = report.steps[:2]
+    assert (first.messages, first.sent, first.held) == (1, 0, 1)
+    assert (second.messages, second.held) == (1, 1)  # due 01:30, also held for the morning
+    assert report.suppressed == {}
 
 
 def test_backtest_command_prints_the_report(capsys):
@@ -76,4 +95,5 @@ def test_backtest_command_prints_the_report(capsys):
 
     out = capsys.readouterr().out
     assert "runs: 3, messages: 5, customers texted: 2" in out
-    assert "step 1 send  reached      2  messages      2" in out
+    assert "step 1 send  reached      2  messages      2  sent 2  held 0  suppressed 0" in out
+    assert "would be sent: 5, suppressed: 0" in out

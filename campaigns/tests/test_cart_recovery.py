@@ -52,48 +52,6 @@ def links_to(body: str, url: str) -> bool:
     return any(link.target_url.startswith(url) for link in Link.objects.all() if link.code in body)
 
 
-def test_it_sends_step_one_sixty_minutes_after_the_cart(store, flow):
-    ana = make_customer(store)
-    cart(ana)
-
-    ticks(timedelta(minutes=59))
-    assert texts(flow) == []
-
-    ticks(timedelta(minutes=60))
-    [body] = texts(flow)
-    assert body.startswith("Your cart is saved. Finish checkout: ")
-    assert links_to(body, CART_URL)
-
-
-def test_it_sends_nothing_after_that_carts_order(store, flow):
-    ana = make_customer(store)
-    cart(ana)
-    ticks(timedelta(minutes=60))
-    order(ana, T0 + timedelta(hours=2))
-
-    ticks(timedelta(hours=5), timedelta(hours=24), timedelta(days=3))
-
-    assert len(texts(flow)) == 1
-    run = FlowRun.objects.get(flow=flow)
-    assert (run.state, run.exit_reason) == (FlowRun.State.EXITED, "goal: order_placed")
-
-
-def test_step_three_goes_only_to_offer_sensitive_customers(store, flow):
-    bargain_hunter = make_customer(store, discount_order_share=0.75, order_count=4)
-    full_price = make_customer(store, discount_order_share=0.0, order_count=4)
-    cart(bargain_hunter, cart_id="a")
-    cart(full_price, cart_id="b")
-
-    ticks(timedelta(minutes=60), timedelta(hours=5), timedelta(hours=24))
-
-    offers = [t for t in texts(flow) if "CART10" in t]
-    assert len(texts(flow, bargain_hunter)) == 3
-    assert len(texts(flow, full_price)) == 2
-    assert offers == texts(flow, bargain_hunter)[2:]
-    assert offers[0].startswith("Take 10% off for 2 hours: CART10. Checkout: ")
-    assert texts(flow, full_price)[1].startswith("Need help with size or shipping? Reply SIZE or SHIPPING.")
-
-
 def test_a_second_carts_order_does_not_exit_the_first_run(store, flow):
     ana = make_customer(store)
     cart(ana, cart_id="c1")

@@ -40,7 +40,7 @@ def post_event(client, key: str, event_id: str, cart_id: str, capture) -> None:
 @pytest.fixture
 def live_cart_recovery(shop):
     shop.allowed_link_domains = ["shop.example.com"]
-    shop.quiet_hours_start, shop.quiet_hours_end = datetime.min.time(), datetime.max.time()
+    shop.send_window_start, shop.send_window_end = datetime.min.time(), datetime.max.time()
     shop.save()
     return recipe_install(store=shop, name="cart_recovery", live=True)
 

@@ -8,9 +8,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from campaigns.admin_flows import FlowStepForm
 from campaigns.flow_io import flow_export
-from campaigns.models import Flow
-from campaigns.recipes import recipe_install
+from campaigns.models import Flow, FlowStep
+from campaigns.recipes import RECIPES, recipe_install
+from campaigns.template_checks import step_checks
 from campaigns.tick import tick
 from campaigns.triggers import events_check
 
@@ -104,6 +106,7 @@ def test_export_action_and_backtest_page(admin_client):
 
     backtest = admin_client.get(f"/admin/campaigns/flow/{flow.pk}/backtest/?days=30")
     assert "Customers texted" in backtest.content.decode()
+    assert "Would be sent" in backtest.content.decode()
 
 
 @pytest.mark.browser
@@ -127,3 +130,54 @@ def test_it_installs_cart_recovery_edits_step_two_and_the_diagram_follows(admin_
     assert "wait 6 hours" in text and "T + 7 h" in text
     assert "wait 4 hours" not in text
     assert page.locator("#id_steps-1-delay_value").input_value() == "6"
+
+
+@pytest.mark.django_db
+def test_a_step_with_an_unknown_field_is_refused_with_a_suggestion():
+    flow = recipe_install(store=make_store(), name="cart_recovery")
+    step = flow.steps.get(position=1)
+    form = FlowStepForm(
+        data={"position": 1, "kind": "send", "delay_value": 60, "delay_unit": "minutes",
+              "body": "Finish here: {{ cart_lnk }}", "body_b": "Hi {{ frist_name }}"},  # fmt: skip
+        instance=step,
+    )
+
+    assert not form.is_valid()
+    assert form.errors["body"] == ["Unknown field cart_lnk. Did you mean cart_link?"]
+    assert "Did you mean first_name?" in form.errors["body_b"][0]
+
+
+@pytest.mark.django_db
+def test_a_step_linking_off_the_stores_domains_is_refused_on_import(admin_client):
+    store = make_store()
+    data = flow_export(flow=recipe_install(store=make_store("src"), name="cart_recovery"))
+    data["steps"][0]["body"] = "Your cart: https://elsewhere.example.net/cart"
+    upload = SimpleUploadedFile("flow.json", json.dumps(data).encode(), content_type="application/json")
+
+    response = admin_client.post("/admin/campaigns/flow/import/", {"store": store.pk, "file": upload})
+
+    page = response.content.decode()
+    assert "steps[0].body" in page and "elsewhere.example.net" in page
+    assert not Flow.objects.filter(store=store).exists()
+
+
+@pytest.mark.django_db
+def test_creep_and_opt_out_findings_show_on_the_steps_of_the_flow_page(admin_client):
+    flow = recipe_install(store=make_store(), name="cart_recovery")
+    FlowStep.objects.filter(flow=flow, position=1).update(
+        body="We noticed you looked at this 7 times: {{ cart_link }}"
+    )
+
+    page = admin_client.get(f"/admin/campaigns/flow/{flow.pk}/change/").content.decode()
+
+    assert "Tells the customer they are being watched." in page
+    assert "The first message of a flow should say how to opt out" in page
+
+
+@pytest.mark.django_db
+def test_every_recipes_steps_pass_the_template_checks():
+    store = make_store()
+    for name in RECIPES:
+        flow = recipe_install(store=store, name=name)
+        for step in flow.steps.all():
+            assert not [c for checks in step_checks(step).values() for c in checks if c.level == "error"]

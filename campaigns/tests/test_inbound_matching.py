@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.tick import tick
 from campaigns.models import InboundMessage
 from campaigns.sending import messages_send_due
+from campaigns.tick import tick
 from customers.demo import demo_store_create
 from customers.models import ConsentRecord, Customer
 from customers.senders import store_sender

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.meter import Measure, audience_stats, gsm_friendly, measure
+from campaigns.meter import Measure, audience_stats, encoding_and_segments, gsm_friendly, measure
 
 # Published limits (GSM 03.38; Twilio "What the heck is a segment?"): 160 GSM-7 characters fit in
 # one segment, 153 per segment once concatenated; 70 UCS-2 units, 67 once concatenated.
@@ -104,3 +104,12 @@ def test_audience_stats_summarise_segments_and_cost():
     assert stats.ucs2_share == pytest.approx(1 / 5)
     assert stats.estimated_cost == Decimal("0.06")  # 8 segments × $0.0079
     assert stats.histogram == {1: 3, 2: 1, 3: 1}
+
+
+def test_the_outbox_stores_the_segments_the_meter_counts():
+    # 306 septets would fit two segments of 153, but the "€" escape pair cannot straddle them
+    body = "a" * 152 + "€" + "a" * 152
+
+    assert measure(body).segments == 3
+    assert encoding_and_segments(body) == ("gsm7", 3)
+    assert encoding_and_segments("a" * 151 + "€" + "a" * 153) == ("gsm7", 2)

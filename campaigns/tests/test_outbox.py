@@ -100,7 +100,7 @@ def test_it_counts_encoding_and_segments(body, expected):
 
 def open_all_day(store) -> None:
     """Send tasks run at the real time: a window open all day keeps these tests clock-free."""
-    store.quiet_hours_start, store.quiet_hours_end = time(0), time(23, 59, 59, 999999)
+    store.send_window_start, store.send_window_end = time(0), time(23, 59, 59, 999999)
     store.save()
 
 

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_worker_process_sends_the_queued_text(twilio_server, shop, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (DATABASE_URL=postgres://...): qcluster runs in another process")
-    shop.quiet_hours_start, shop.quiet_hours_end = time(0), time(23, 59, 59, 999999)
+    shop.send_window_start, shop.send_window_end = time(0), time(23, 59, 59, 999999)
     shop.save()
     ada = Customer.objects.create(
         store=shop,

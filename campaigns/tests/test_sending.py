@@ -258,7 +258,7 @@ def test_a_customer_at_22_local_gets_the_text_at_8(twilio_backend, make_subscrib
 def test_the_tick_releases_due_texts_and_queues_their_sends(
     twilio_backend, make_subscriber, shop, django_capture_on_commit_callbacks
 ):
-    shop.quiet_hours_start, shop.quiet_hours_end = time(0), time(23, 59, 59, 999999)
+    shop.send_window_start, shop.send_window_end = time(0), time(23, 59, 59, 999999)
     shop.save()
     now = timezone.now()
     message = create(make_subscriber(), now=now - timedelta(minutes=1))

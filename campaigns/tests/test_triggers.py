@@ -14,6 +14,7 @@ from campaigns.triggers import (
     product_changes_check,
     replenishment_windows,
 )
+from customers.models import Segment, Store
 
 from .flowkit import T0, change, make_customer, make_product, make_store, record, texts
 
@@ -154,7 +155,7 @@ def test_reward_threshold_fires_only_on_the_upward_crossing(store):
         assert FlowRun.objects.filter(flow=flow).count() == expected, balance
 
     first = FlowRun.objects.filter(flow=flow).earliest("entered_at")
-    assert first.context["reward_amount"] == "$12.00"
+    assert first.context["reward_amount"] == "$12"
     assert first.context["redeem_link"] == "https://shop.example.com/rewards"
 
 
@@ -337,3 +338,46 @@ def test_a_fall_to_zero_and_a_rise_in_one_batch_is_a_crossing(store):
         record(ana, "reward_balance_changed", T0 + timedelta(hours=2), balance="15"),
     )
     assert len(runs(flow)) == 2
+
+
+def test_a_cad_price_drop_says_the_price_as_the_money_filter_does(store):
+    Store.objects.filter(id=store.id).update(currency="CAD")
+    store.refresh_from_db()
+    flow = recipe_install(store=store, name="price_drop", live=True)
+    lamp = make_product(store, "lamp", price=Decimal("30"))
+    viewer = make_customer(store)
+    record(viewer, "product_viewed", T0 - timedelta(days=3), product=lamp, product_id="lamp")
+
+    drop = change(lamp, "price", 30, 25, T0)
+    product_changes_check(store_id=store.id, change_ids=[drop.id], now=T0)
+
+    assert runs(flow)[0].context["new_price"] == "CA$25"
+    assert runs(flow)[0].context["old_price"] == "CA$30"
+
+
+def test_a_balance_given_as_a_json_number_crosses_after_earlier_balances(store):
+    flow = recipe_install(store=store, name="loyalty_nudge", live=True)
+    ana = make_customer(store)
+    check(record(ana, "reward_balance_changed", T0, balance=4))
+    check(record(ana, "reward_balance_changed", T0 + timedelta(days=1), balance=7.5))
+    assert runs(flow) == []
+
+    check(record(ana, "reward_balance_changed", T0 + timedelta(days=2), balance=12))
+
+    assert [r.context["reward_amount"] for r in runs(flow)] == ["$12"]
+
+
+def test_one_flow_whose_trigger_check_fails_does_not_stop_the_others(store, caplog):
+    broken = recipe_install(store=store, name="checkout_abandon", live=True)
+    cart = recipe_install(store=store, name="cart_recovery", live=True)
+    # Rules saved past validation (e.g. by an older version): compiling them raises for this flow.
+    segment = Segment.objects.create(store=store, name="Broken", rules={"type": "group", "match": "all"})
+    Segment.objects.filter(id=segment.id).update(rules={"type": "nonsense"})
+    Flow.objects.filter(id=broken.id).update(entry_segment=segment, event_type="cart_updated")
+    ana = make_customer(store)
+
+    check(record(ana, "cart_updated", T0, cart_id="c1"))
+
+    assert runs(broken) == []
+    assert [r.cart_id for r in runs(cart)] == ["c1"]
+    assert f"trigger check failed for flow {broken.id}" in caplog.text

@@ -28,13 +28,13 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Rank
 
+from customers.engagement import engagement_tier_q
 from customers.models import Customer, Event, Product, Segment, Store
 
 from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
 
 EVERYONE = Q(pk__isnull=False)
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
-HOT_DAYS, WARM_DAYS = 14, 60
 
 
 def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
@@ -126,13 +126,7 @@ class _Compiler:
         return Q(**{f"{field}__{flipped}": at(value)})
 
     def engagement(self, tier: str) -> Q:
-        hot_since = self.now - timedelta(days=HOT_DAYS)
-        warm_since = self.now - timedelta(days=WARM_DAYS)
-        if tier == "hot":
-            return Q(last_sms_click_at__gte=hot_since)
-        if tier == "warm":
-            return Q(last_sms_click_at__gte=warm_since, last_sms_click_at__lt=hot_since)
-        return Q(last_sms_click_at__lt=warm_since) | Q(last_sms_click_at__isnull=True)
+        return engagement_tier_q(tier, now=self.now, cold_after_days=self.store.cold_after_days)
 
     def rank(self, node: dict) -> Q:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""

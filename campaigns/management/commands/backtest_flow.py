@@ -29,10 +29,12 @@ class Command(BaseCommand):
         out(
             f"  runs: {report.runs}, messages: {report.messages}, customers texted: {report.customers_texted}"
         )
+        out(f"  would be sent: {report.delivered}, suppressed: {report.suppressed or 0}")
         for s in report.steps:
             out(
                 f"  step {s.step.position} {s.step.kind:<5} reached {s.reached:>6}  "
-                f"messages {s.messages:>6}  yes/no {s.yes}/{s.no}  exited here {s.exited}"
+                f"messages {s.messages:>6}  sent {s.sent}  held {s.held}  "
+                f"suppressed {s.suppressed_by_reason or 0}  yes/no {s.yes}/{s.no}  exited here {s.exited}"
             )
         out(f"  ended: {dict(report.exits)}; still waiting: {report.still_waiting}")
         out(f"  texted the same day by another live flow: {report.overlap_customers} customers")
