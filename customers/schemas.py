@@ -14,6 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 CLOCK_SKEW = timedelta(minutes=5)
+# NUL: PostgreSQL refuses it in text and jsonb. A lone UTF-16 surrogate ("\ud800", valid JSON):
+# no database encodes it, so it would fail at write time instead of here.
+UNCLEAN = re.compile("[\x00\ud800-\udfff]")
+UNCLEAN_MESSAGE = "must not contain NUL characters or lone UTF-16 surrogates such as \\ud800"
+MIN_YEAR, MAX_YEAR = 1900, 2200
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOPICS = ("deals", "drops", "restocks")
 
@@ -44,6 +49,31 @@ def join(path: str, name: str | int) -> str:
     return f"{path}.{name}" if path else name
 
 
+def is_clean_text(value: str) -> bool:
+    return not UNCLEAN.search(value)
+
+
+def unclean_text_path(value: Any, path: str = "") -> str | None:
+    """The path of the first key or text in parsed JSON that is not clean, else None.
+
+    Walks without recursion: a body nested as deep as the JSON parser allows is still read.
+    """
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not is_clean_text(value):
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not is_clean_text(key):
+                    return path or "body"
+                stack.append((item, join(path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, join(path, index)) for index, item in enumerate(value))
+    return None
+
+
 def text(
     value: Any, path: str, errors: Errors, *, max_length: int = 200, allow_int: bool = False
 ) -> str | None:
@@ -53,8 +83,8 @@ def text(
         errors.add(path, "must be a string")
         return None
     value = value.strip()
-    if "\x00" in value:
-        errors.add(path, "must not contain NUL characters")
+    if not is_clean_text(value):
+        errors.add(path, UNCLEAN_MESSAGE)
         return None
     if len(value) > max_length:
         errors.add(path, f"must be at most {max_length} characters")
@@ -176,10 +206,14 @@ def day(value: Any, path: str, errors: Errors) -> date | None:
         errors.add(path, "must be a date, e.g. 1990-04-21")
         return None
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError:
         errors.add(path, "must be a date, e.g. 1990-04-21")
         return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        errors.add(path, f"must be a date from {MIN_YEAR} to {MAX_YEAR}")
+        return None
+    return parsed
 
 
 # --- event properties -------------------------------------------------------------------------

@@ -188,7 +188,7 @@ class SegmentAdmin(StoreScopedAdmin):
             raise PermissionDenied
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return JsonResponse({"errors": [{"path": "", "message": "the body is not JSON"}]}, status=400)
         if not isinstance(body, dict):
             return JsonResponse(
@@ -253,7 +253,9 @@ class SegmentAdmin(StoreScopedAdmin):
 
 
 def _int(value: object) -> int | None:
+    """An id, or None for anything a primary key cannot be (so no lookup overflows the database)."""
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if 0 < number < 2**63 else None
