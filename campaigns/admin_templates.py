@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
-from customers.schemas import UNCLEAN_MESSAGE, unclean_text_path
+from customers.schemas import json_problem
 from customers.segments import InvalidRules, members
 
 from . import creep, meter
@@ -153,9 +153,9 @@ class MessageTemplateAdmin(StoreScopedAdmin):
             return None, None, _errors("body", "Send a JSON object.")
         if not isinstance(payload, dict):
             return None, None, _errors("body", "Send a JSON object.")
-        unclean = unclean_text_path(payload)
-        if unclean is not None:
-            return None, None, _errors(unclean, UNCLEAN_MESSAGE)
+        problem = json_problem(payload)
+        if problem is not None:
+            return None, None, _errors(problem.field, problem.message)
         if len(str(payload.get("body", ""))) > MAX_PREVIEW_CHARS:
             # Longer than any text can be: the checks would only say so after reading it all.
             return None, None, _errors("body", f"must be at most {MAX_PREVIEW_CHARS:,} characters")

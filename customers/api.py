@@ -20,7 +20,7 @@ from .auth import api_key_authenticate
 from .ingest import ValidationFailed, customers_upsert, events_ingest, products_upsert
 from .models import Customer, Store
 from .phones import InvalidPhone, phone_normalize
-from .schemas import UNCLEAN_MESSAGE, unclean_text_path
+from .schemas import json_problem
 
 MAX_BATCH = 1000
 
@@ -88,10 +88,10 @@ def _json_body(request: HttpRequest, store: Store) -> Any:
         raise ApiError(400, "body", f"is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "body", "must be a JSON object")
-    unclean = unclean_text_path(body)
-    if unclean is not None:
+    problem = json_problem(body)
+    if problem is not None:
         # One check for every field, free properties and attributes included.
-        raise ApiError(400, unclean, UNCLEAN_MESSAGE)
+        raise ApiError(400, problem.field, problem.message)
     _check_store(body, store)
     return body
 

@@ -198,6 +198,9 @@ def _scalars(rules: Any, errors: list[RuleError]) -> bool:
                 errors.append(RuleError(path, f"the rule tree is too large (at most {MAX_DEPTH} nested "
                                               f"groups and {MAX_NODES} conditions)"))
                 return False
+            if isinstance(value, list) and len(value) > MAX_LIST:
+                errors.append(RuleError(path, f"has {len(value):,} items; at most {MAX_LIST}"))
+                continue
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in reversed(list(items)):
                 if isinstance(key, str) and not is_clean_text(key):
