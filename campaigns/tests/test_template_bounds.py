@@ -30,7 +30,9 @@ def post(client, url: str, payload) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
-@pytest.mark.parametrize("amount", ["1e100000000", "-1e100000000", "1e999999999999999999", "1e9999999999999999999"])
+@pytest.mark.parametrize(
+    "amount", ["1e100000000", "-1e100000000", "1e999999999999999999", "1e9999999999999999999"]
+)
 def test_the_money_filter_leaves_an_amount_no_price_reaches_as_it_came(amount):
     started = time.process_time()
     text = render("Total {{ total|money }}", {"total": amount})
