@@ -43,6 +43,7 @@ from .schema import (
 )
 
 EVERYONE = Q(pk__isnull=False)
+EMPTY = {"type": "group", "match": "all", "children": []}
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 HOT_DAYS, WARM_DAYS = 14, 60
 
@@ -54,7 +55,7 @@ EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError, KeyError, Attribute
 
 def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
     """The tree as one Q; InvalidRules when it fails the schema or cannot be evaluated at `now`."""
-    rules = rules or {"type": "group", "children": []}
+    rules = rules or EMPTY
     check(rules)
     try:
         return _Compiler(store, now, seen).node(rules)
