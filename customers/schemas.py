@@ -50,6 +50,7 @@ class Errors(list):
 def join(path: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{path}[{name}]"
+    name = name or '""'  # an empty key still gets a field name the client can read
     return f"{path}.{name}" if path else name
 
 

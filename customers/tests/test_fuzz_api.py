@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from customers.auth import api_key_create
@@ -76,6 +76,7 @@ PRODUCT = any_of_keys(
 
 def check(response, before: tuple[int, ...]) -> None:
     assert response.status_code < 500, response.content
+    event(f"{response.status_code}")
     if response.status_code >= 400:
         assert all(e["field"] for e in response.json()["errors"])
         assert stored() == before
