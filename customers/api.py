@@ -20,7 +20,7 @@ from .auth import api_key_authenticate
 from .ingest import ValidationFailed, customers_upsert, events_ingest, products_upsert
 from .models import Customer, Store
 from .phones import InvalidPhone, phone_normalize
-from .schemas import json_problem
+from .schemas import UNCLEAN_MESSAGE, is_clean_text, json_problem
 
 MAX_BATCH = 1000
 
@@ -144,6 +144,8 @@ def customers(request: HttpRequest, store: Store) -> JsonResponse:
 
 @api_view(("GET",))
 def customer_detail(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+    if not is_clean_text(identifier):
+        raise ApiError(400, "customer", UNCLEAN_MESSAGE)
     lookup = Q(external_id=identifier)
     if identifier.startswith("+"):
         try:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from customers.auth import api_key_authenticate
 from customers.models import Customer, Segment, Store
+from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
 
 from . import InvalidRules, members
 from .compiler import compile_rules
@@ -107,7 +108,9 @@ def _segment(store: Store, segment_id: int) -> Segment | None:
 def _positive_int(value: str | None, default: int) -> int | None:
     if value is None or value == "":
         return default
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²" is a digit to isdigit()
+        return None
+    return int(value) or None
 
 
 @with_store
@@ -162,6 +165,8 @@ def segment_explain(request: HttpRequest, store: Store, segment_id: int, ident: 
     segment = _segment(store, segment_id)
     if segment is None:
         return error(404, "id", f"No segment {segment_id} in this store.")
+    if not is_clean_text(ident):
+        return error(400, "customer", UNCLEAN_MESSAGE)
     customer = _find_customer(store, ident)
     if customer is None:
         return error(404, "customer", f"No customer with external id or phone {ident!r} in this store.")

@@ -19,9 +19,12 @@ LONE = "\ud800"
 
 
 @pytest.fixture
-def post(client):
-    key = api_key_create(store=store_make(), name="shop")[1]
+def key():
+    return api_key_create(store=store_make(), name="shop")[1]
 
+
+@pytest.fixture
+def post(client, key):
     def send(path: str, body):
         data = body if isinstance(body, str) else json.dumps(body)
         return client.post(f"/api/v1/{path}", data, content_type="application/json",
@@ -118,3 +121,11 @@ def test_values_out_of_range_are_400_naming_the_field(post, path, body, field):
     assert response.status_code == 400
     assert field in fields(response)
     assert nothing_stored()
+
+
+
+@pytest.mark.parametrize("identifier, status", [("c%00", 400), ("c%ED%A0%80", 404)])
+def test_a_customer_looked_up_by_an_id_no_database_reads_is_a_4xx(client, key, identifier, status):
+    # Django keeps broken UTF-8 in a path percent-encoded, so only NUL reaches the lookup.
+    response = client.get(f"/api/v1/customers/{identifier}", headers={"Authorization": f"Bearer {key}"})
+    assert (response.status_code, fields(response)) == (status, ["customer"])

@@ -162,3 +162,18 @@ def test_explain_refuses_a_moment_out_of_range_naming_at(api, store, at):
     response = api(f"/api/v1/segments/{segment.pk}/explain/c1?at={at.replace('+', '%2B')}")
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == ["at"]
+
+
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("explain/%00", "customer"),
+        ("members?page=%C2%B2", "page"),
+        ("members?page_size=99999999999999999999", "page_size"),
+    ],
+)
+def test_members_and_explain_refuse_parameters_no_database_reads(api, store, url, field):
+    segment = Segment.objects.create(store=store, name="Carts", slug="carts", rules=group(cart(last=30)))
+    response = api(f"/api/v1/segments/{segment.pk}/{url}")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.json()["errors"]] == [field]
