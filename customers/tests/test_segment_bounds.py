@@ -126,7 +126,8 @@ def test_a_stored_rule_that_cannot_be_evaluated_breaks_only_its_own_segment(api,
     assert api(f"/api/v1/segments/{fine.pk}/members").json()["count"] == 1
 
     changelist = admin_client.get("/admin/customers/segment/")
-    assert changelist.status_code == 200 and "Austin" in changelist.content.decode()
+    assert changelist.status_code == 200
+    assert "Cannot be counted (children[0].window.last: must be at most" in changelist.content.decode()
     assert admin_client.get(f"/admin/customers/segment/{broken.pk}/change/").status_code == 200
     status, body = builder(admin_client, store, broken.rules)
     assert (status, paths(body)) == (200, ["children[0].window.last"])
