@@ -168,8 +168,10 @@ def validate(rules: Any, *, segment_lookup=None, self_id: int | None = None) -> 
     not exist); with it, references are checked and a reference back to `self_id` is refused.
     """
     errors: list[RuleError] = []
-    if _scalars(rules, errors):
+    scalar_errors: list[RuleError] = []
+    if _scalars(rules, scalar_errors):
         _Checker(errors, segment_lookup, self_id).group(rules, "", depth=0)
+    errors += scalar_errors  # after the checker's, so its more specific message wins for a path
     first_per_path = {}
     for error in errors:
         first_per_path.setdefault(error.path, error)
@@ -214,8 +216,9 @@ def _scalars(rules: Any, errors: list[RuleError]) -> bool:
                 errors.append(RuleError(path, f"must be at most {MAX_TEXT} characters"))
         elif isinstance(value, float) and not math.isfinite(value):
             errors.append(RuleError(path, "must be a finite number"))
-        elif isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > MAX_NUMBER:
-            errors.append(RuleError(path, f"must be at most {MAX_NUMBER:,} in size"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > 2**53:
+            # past what a float holds exactly and near what a 64-bit database integer holds
+            errors.append(RuleError(path, "is too large a number"))
     return len(errors) < MAX_ERRORS
 
 
