@@ -19,6 +19,9 @@ Conditions:
     segment     {"segment": <id>, "op": "in" | "not_in"}
 An event filter is {"property": "product" | "category" | "margin_class" | "<property key>",
 "op": ..., "value": ...}.
+
+Every tree is bounded (depth, children, texts, numbers, windows, dates: the MAX_* below), so a tree
+that validates can always be compiled and run.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from customers.schemas import is_clean_text
+from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
 
 MATCHES = ("all", "any", "none")
 
@@ -206,12 +209,12 @@ def _scalars(rules: Any, errors: list[RuleError]) -> bool:
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in reversed(list(items)):
                 if isinstance(key, str) and not is_clean_text(key):
-                    errors.append(RuleError(path, "has a key that is not clean text"))
+                    errors.append(RuleError(path, f"has a key that {UNCLEAN_MESSAGE}"))
                     continue
                 stack.append((item, join(path, key), depth + 1))
         elif isinstance(value, str):
             if not is_clean_text(value):
-                errors.append(RuleError(path, "must not contain lone UTF-16 surrogates or NUL characters"))
+                errors.append(RuleError(path, UNCLEAN_MESSAGE))
             elif len(value) > MAX_TEXT:
                 errors.append(RuleError(path, f"must be at most {MAX_TEXT} characters"))
         elif isinstance(value, float) and not math.isfinite(value):
