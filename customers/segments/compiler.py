@@ -48,8 +48,9 @@ UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "day
 HOT_DAYS, WARM_DAYS = 14, 60
 
 
-# What building a Q from a tree can raise when the tree slipped past the schema (a row stored
-# before a bound existed): each becomes InvalidRules, so one broken segment never breaks a page.
+# What building a Q can still raise for a tree the schema accepts (date arithmetic past
+# datetime's range for an unusual `now`): each becomes InvalidRules, so one segment that cannot
+# be evaluated never breaks a page that lists many.
 EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError, KeyError, AttributeError)
 
 
