@@ -15,17 +15,19 @@ from django.utils.html import format_html, format_html_join
 
 from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
-from customers.segments import members
+from customers.schemas import json_problem
+from customers.segments import InvalidRules, members
 
 from . import creep, meter
 from .models import MessageTemplate
 from .models.templates import CreepTerm
 from .rendering import preview_snapshots, render_messages
 from .template_checks import ERROR, check_template
-from .templating import TemplateError
+from .templating import MAX_BODY_CHARS, TemplateError
 
 SAMPLE_SIZE = 5
 AUDIENCE_SAMPLE = 20_000  # larger audiences are measured on a random sample, to answer in seconds
+MAX_PREVIEW_CHARS = 10 * MAX_BODY_CHARS
 
 
 class MessageTemplateForm(forms.ModelForm):
@@ -117,7 +119,10 @@ class MessageTemplateAdmin(StoreScopedAdmin):
         payload, store, error = self._read(request)
         if error:
             return error
-        return JsonResponse(template_preview(payload, store=store))
+        try:
+            return JsonResponse(template_preview(payload, store=store))
+        except InvalidRules as exc:
+            return _errors("segment", f"The segment's rules cannot be evaluated: {exc}", status=409)
 
     def audience_view(self, request: HttpRequest) -> JsonResponse:
         payload, store, error = self._read(request)
@@ -126,7 +131,10 @@ class MessageTemplateAdmin(StoreScopedAdmin):
         segment = _segment(store, payload.get("segment"))
         if segment is None:
             return _errors("segment", "Pick a segment of this store.")
-        audience = members(segment, now=timezone.now()).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+        try:
+            audience = members(segment, now=timezone.now()).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+        except InvalidRules as exc:
+            return _errors("segment", f"The segment's rules cannot be evaluated: {exc}", status=409)
         try:
             result = meter.audience_meter(template_body=str(payload.get("body", "")), store=store,
                                           customers=audience, sample_size=AUDIENCE_SAMPLE)
@@ -141,10 +149,16 @@ class MessageTemplateAdmin(StoreScopedAdmin):
             raise PermissionDenied
         try:
             payload = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):
             return None, None, _errors("body", "Send a JSON object.")
         if not isinstance(payload, dict):
             return None, None, _errors("body", "Send a JSON object.")
+        problem = json_problem(payload)
+        if problem is not None:
+            return None, None, _errors(problem.field, problem.message)
+        if len(str(payload.get("body", ""))) > MAX_PREVIEW_CHARS:
+            # Longer than any text can be: the checks would only say so after reading it all.
+            return None, None, _errors("body", f"must be at most {MAX_PREVIEW_CHARS:,} characters")
         store = stores_for(request.user).filter(pk=_int(payload.get("store"))).first()
         if store is None:
             return None, None, _errors("store", "Pick one of your stores.")
@@ -152,10 +166,12 @@ class MessageTemplateAdmin(StoreScopedAdmin):
 
 
 def _int(value: object) -> int | None:
+    """An id, or None for anything a primary key cannot be (so no lookup overflows the database)."""
     try:
-        return int(str(value))
+        number = int(str(value))
     except (TypeError, ValueError):
         return None
+    return number if 0 < number < 2**63 else None
 
 
 def _errors(field: str, message: str, status: int = 400) -> JsonResponse:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from customers.models import Category, Product, Segment, Store
+from customers.segments import validate
 
 from .models import Flow, FlowStep, FlowTriggerFilter, MessageTemplate
 from .recipes import unique_flow_slug
@@ -137,6 +138,8 @@ def _segment_in(store: Store, spec: dict | None, field: str) -> Segment | None:
         return None
     if not isinstance(spec, dict) or not spec.get("slug"):
         raise FlowImportError(f"{field}.slug", "a segment needs a slug")
+    for error in validate(spec.get("rules") or {})[:1]:
+        raise FlowImportError(f"{field}.rules.{error.path}".rstrip("."), error.message)
     segment, _ = Segment.objects.get_or_create(
         store=store,
         slug=spec["slug"],

@@ -18,6 +18,9 @@ MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 MAX_FIELDS = 30
 MAX_VALUE_CHARS = 300
 MAX_RENDERED_CHARS = 1600
+# Amounts of 10**15 and more are not prices; formatting "1e100000000" digit by digit would take
+# minutes of CPU, so such input is left as it came.
+MAX_MONEY_DIGITS = 15
 
 NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::\s*(?:\"([^\"]*)\"|'([^']*)'|(\d+)))?\s*\Z")
@@ -85,8 +88,22 @@ class Money:
         return self.amount != 0
 
 
+def money_amount(value: object) -> Decimal | None:
+    """A finite amount of fewer than MAX_MONEY_DIGITS whole digits, read from a number or a text
+    such as "$1,234.50"; None for anything else."""
+    try:
+        amount = Decimal(str(value).replace(",", "").strip().lstrip("$£€¥"))
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount.adjusted() >= MAX_MONEY_DIGITS:
+        return None
+    return amount
+
+
 def format_money(amount: Decimal | int | float | str, currency: str, places: int | None = None) -> str:
-    value = Decimal(str(amount))
+    value = money_amount(amount)
+    if value is None:
+        return str(amount)
     if places is None:
         whole = value == value.to_integral_value() or currency in ZERO_DECIMAL_CURRENCIES
         places = 0 if whole else 2
@@ -257,13 +274,10 @@ def _apply(value: object, f: Filter, currency: str) -> object:
 
 def _money(value: object, places: str | None, currency: str) -> object:
     if isinstance(value, Money):
-        amount, currency = value.amount, value.currency
+        amount, currency = money_amount(value.amount), value.currency
     else:
-        try:
-            amount = Decimal(str(value).replace(",", "").lstrip("$£€¥"))
-        except InvalidOperation:
-            return value
-    if not amount.is_finite():
+        amount = money_amount(value)
+    if amount is None:
         return value
     return format_money(amount, currency, None if places is None else int(places))
 

@@ -20,6 +20,7 @@ from .auth import api_key_authenticate
 from .ingest import ValidationFailed, customers_upsert, events_ingest, products_upsert
 from .models import Customer, Store
 from .phones import InvalidPhone, phone_normalize
+from .schemas import UNCLEAN_MESSAGE, is_clean_text, json_problem
 
 MAX_BATCH = 1000
 
@@ -81,15 +82,16 @@ def _json_body(request: HttpRequest, store: Store) -> Any:
         raw = request.body
     except RequestDataTooBig as exc:
         raise ApiError(413, "body", "is larger than the API accepts; send smaller batches") from exc
-    if b"\\u0000" in raw or b"\x00" in raw:
-        # PostgreSQL cannot store NUL in text or jsonb.
-        raise ApiError(400, "body", "must not contain NUL characters")
     try:
         body = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "body", f"is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "body", "must be a JSON object")
+    problem = json_problem(body)
+    if problem is not None:
+        # One check for every field, free properties and attributes included.
+        raise ApiError(400, problem.field, problem.message)
     _check_store(body, store)
     return body
 
@@ -142,6 +144,8 @@ def customers(request: HttpRequest, store: Store) -> JsonResponse:
 
 @api_view(("GET",))
 def customer_detail(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+    if not is_clean_text(identifier):
+        raise ApiError(400, "customer", UNCLEAN_MESSAGE)
     lookup = Q(external_id=identifier)
     if identifier.startswith("+"):
         try:

@@ -192,7 +192,7 @@ def _profile_value(name: str, value: Any, path: str, errors: Errors) -> Any:
     if name == "reward_points":
         return schemas.integer(value, path, errors, minimum=None)
     if name == "attributes":
-        return schemas.obj(value, path, errors)
+        return schemas.free_object(value, path, errors)
     raise ValueError(name)
 
 
@@ -801,7 +801,7 @@ def _product_clean(value: Any, path: str, errors: Errors) -> _ProductInput | Non
         "price": lambda v, p: schemas.number(v, p, errors),
         "stock": lambda v, p: schemas.integer(v, p, errors, minimum=None),
         "consumable": lambda v, p: schemas.boolean(v, p, errors),
-        "reorder_window_days": lambda v, p: schemas.integer(v, p, errors, minimum=1),
+        "reorder_window_days": lambda v, p: schemas.integer(v, p, errors, minimum=1, maximum=3650),
         "usage_tip": lambda v, p: schemas.text(v, p, errors, max_length=300),
     }
     values = {}

@@ -6,6 +6,8 @@ returns the cleaned value, so a whole batch is checked before anything is writte
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,6 +16,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 CLOCK_SKEW = timedelta(minutes=5)
+# NUL: PostgreSQL refuses it in text and jsonb. A lone UTF-16 surrogate ("\ud800", valid JSON):
+# no database encodes it, so it would fail at write time instead of here.
+UNCLEAN = re.compile("[\x00\ud800-\udfff]")
+UNCLEAN_MESSAGE = "must not contain NUL characters or lone UTF-16 surrogates such as \\ud800"
+MIN_YEAR, MAX_YEAR = 1900, 2200
+# Free JSON (a customer's attributes, an event's properties): enough for any order, not a dump.
+MAX_FREE_KEYS, MAX_KEY_CHARS, MAX_FREE_CHARS = 200, 100, 64_000
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOPICS = ("deals", "drops", "restocks")
 
@@ -41,7 +50,37 @@ class Errors(list):
 def join(path: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{path}[{name}]"
+    name = name or '""'  # an empty key still gets a field name the client can read
     return f"{path}.{name}" if path else name
+
+
+def is_clean_text(value: str) -> bool:
+    return not UNCLEAN.search(value)
+
+
+def json_problem(value: Any, path: str = "") -> FieldError | None:
+    """The first key or value in parsed JSON that no database stores faithfully, else None: a text
+    with NUL or a lone surrogate, or a number too large for a float (JSON's 1e400 reads as inf).
+
+    Walks without recursion: a body nested as deep as the JSON parser allows is still read.
+    """
+    stack = [(value, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not is_clean_text(value):
+                return FieldError(path or "body", UNCLEAN_MESSAGE)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return FieldError(path or "body", "must be a finite number")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not is_clean_text(key):
+                    return FieldError(path or "body", f"has a key that {UNCLEAN_MESSAGE}")
+                stack.append((item, join(path, key)))
+        elif isinstance(value, list):
+            stack.extend((item, join(path, index)) for index, item in enumerate(value))
+    return None
 
 
 def text(
@@ -53,8 +92,8 @@ def text(
         errors.add(path, "must be a string")
         return None
     value = value.strip()
-    if "\x00" in value:
-        errors.add(path, "must not contain NUL characters")
+    if not is_clean_text(value):
+        errors.add(path, UNCLEAN_MESSAGE)
         return None
     if len(value) > max_length:
         errors.add(path, f"must be at most {max_length} characters")
@@ -76,7 +115,7 @@ def number(value: Any, path: str, errors: Errors, *, minimum: Decimal | None = D
         return None
     try:
         cleaned = Decimal(str(value).strip())
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         errors.add(path, "must be a number")
         return None
     if not cleaned.is_finite():
@@ -85,13 +124,15 @@ def number(value: Any, path: str, errors: Errors, *, minimum: Decimal | None = D
     if minimum is not None and cleaned < minimum:
         errors.add(path, f"must be at least {minimum}")
         return None
-    if abs(cleaned) >= Decimal("1e10"):
-        errors.add(path, "is too large")
+    if cleaned.adjusted() >= 10:  # abs() would round "1e100000000" into a decimal.Overflow
+        errors.add(path, "must be less than 10,000,000,000")
         return None
     return cleaned.quantize(Decimal("0.01"))
 
 
-def integer(value: Any, path: str, errors: Errors, *, minimum: int | None = 0) -> int | None:
+def integer(
+    value: Any, path: str, errors: Errors, *, minimum: int | None = 0, maximum: int = 2**31 - 1
+) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -100,8 +141,8 @@ def integer(value: Any, path: str, errors: Errors, *, minimum: int | None = 0) -
     if minimum is not None and value < minimum:
         errors.add(path, f"must be at least {minimum}")
         return None
-    if abs(value) >= 2**31:
-        errors.add(path, "is too large")
+    if abs(value) > maximum:
+        errors.add(path, f"must be at most {maximum:,}")
         return None
     return value
 
@@ -149,6 +190,23 @@ def obj(value: Any, path: str, errors: Errors) -> dict | None:
     return value
 
 
+def free_object(value: Any, path: str, errors: Errors) -> dict | None:
+    """An object of the store's own keys, bounded in keys and size."""
+    if obj(value, path, errors) is None:
+        return None
+    if len(value) > MAX_FREE_KEYS:
+        errors.add(path, f"has {len(value)} keys; at most {MAX_FREE_KEYS}")
+        return None
+    long_key = next((key for key in value if len(key) > MAX_KEY_CHARS), None)
+    if long_key is not None:
+        errors.add(path, f"has a key of {len(long_key)} characters; at most {MAX_KEY_CHARS}")
+        return None
+    if len(json.dumps(value)) > MAX_FREE_CHARS:
+        errors.add(path, f"must be at most {MAX_FREE_CHARS:,} characters as JSON")
+        return None
+    return value
+
+
 def moment(value: Any, path: str, errors: Errors, *, now: datetime) -> datetime | None:
     """An ISO 8601 date-time with an offset, not later than now plus a small clock skew."""
     if not isinstance(value, str):
@@ -176,10 +234,14 @@ def day(value: Any, path: str, errors: Errors) -> date | None:
         errors.add(path, "must be a date, e.g. 1990-04-21")
         return None
     try:
-        return date.fromisoformat(value.strip())
+        parsed = date.fromisoformat(value.strip())
     except ValueError:
         errors.add(path, "must be a date, e.g. 1990-04-21")
         return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        errors.add(path, f"must be a date from {MIN_YEAR} to {MAX_YEAR}")
+        return None
+    return parsed
 
 
 # --- event properties -------------------------------------------------------------------------
@@ -289,9 +351,11 @@ def event_properties(event_type: str, value: Any, path: str, errors: Errors) -> 
     """Documented types are checked field by field; other types keep free properties."""
     if value is None:
         value = {}
+    if free_object(value, path, errors) is None:
+        return {}
     schema = EVENT_SCHEMAS.get(event_type)
     if schema is None:
-        return value if obj(value, path, errors) is not None else {}
+        return value
     cleaned = _fields(value, schema, path, errors)
     if (
         event_type == "preference_set"

@@ -104,13 +104,15 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
 
 
 def count_members(segments: list[Segment], *, now) -> None:
-    """Set `member_count` on each segment, counted together in one query (None when it is broken)."""
+    """Set `member_count` on each segment, counted together in one query; a segment whose stored rules
+    cannot be evaluated gets `rules_error` instead."""
     counts = {}
     for segment in segments:
         try:
-            rule_schema.check(segment.rules)
             rules = compile_rules(segment.rules, store=segment.store, now=now, seen=(segment.pk,))
-        except InvalidRules:
+        except InvalidRules as exc:
+            first = exc.errors[0]
+            segment.rules_error = f"{first.path or 'rules'}: {first.message}"
             continue
         counts[f"s{segment.pk}"] = Count("pk", filter=Q(store_id=segment.store_id) & rules)
     stores = {segment.store_id for segment in segments}
@@ -146,6 +148,8 @@ class SegmentAdmin(StoreScopedAdmin):
 
     @admin.display(description="Members")
     def members(self, segment: Segment) -> str:
+        if getattr(segment, "rules_error", None):
+            return f"Cannot be counted ({segment.rules_error}): open it to fix the rules"
         count = getattr(segment, "member_count", None)
         return "—" if count is None else f"{count:,}"
 
@@ -188,7 +192,7 @@ class SegmentAdmin(StoreScopedAdmin):
             raise PermissionDenied
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return JsonResponse({"errors": [{"path": "", "message": "the body is not JSON"}]}, status=400)
         if not isinstance(body, dict):
             return JsonResponse(
@@ -253,7 +257,9 @@ class SegmentAdmin(StoreScopedAdmin):
 
 
 def _int(value: object) -> int | None:
+    """An id, or None for anything a primary key cannot be (so no lookup overflows the database)."""
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if 0 < number < 2**63 else None

@@ -31,14 +31,39 @@ from django.db.models.functions import Cast, Rank
 from customers.engagement import engagement_tier_q
 from customers.models import Customer, Event, Product, Segment, Store
 
-from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
+from .schema import (
+    ATTRIBUTE_PREFIX,
+    DATE,
+    DATETIME,
+    LIST,
+    NUMBER,
+    PROFILE_FIELDS,
+    InvalidRules,
+    RuleError,
+    check,
+)
 
 EVERYONE = Q(pk__isnull=False)
+EMPTY = {"type": "group", "match": "all", "children": []}
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 
 
+# What building a Q can still raise for a tree the schema accepts (date arithmetic past
+# datetime's range for an unusual `now`): each becomes InvalidRules, so one segment that cannot
+# be evaluated never breaks a page that lists many.
+EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError, KeyError, AttributeError)
+
+
 def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
-    return _Compiler(store, now, seen).node(rules or {"type": "group", "children": []})
+    """The tree as one Q; InvalidRules when it fails the schema or cannot be evaluated at `now`."""
+    rules = rules or EMPTY
+    check(rules)
+    try:
+        return _Compiler(store, now, seen).node(rules)
+    except InvalidRules:
+        raise
+    except EVALUATION_ERRORS as exc:
+        raise InvalidRules([RuleError("", f"cannot be evaluated: {exc}")]) from exc
 
 
 class _Compiler:
@@ -228,7 +253,14 @@ class _Compiler:
         )
         if rules is None:
             raise InvalidRules([RuleError("segment", f"no segment {target} in this store")])
-        q = _Compiler(self.store, self.now, (*self.seen, target)).node(rules)
+        try:
+            q = compile_rules(rules, store=self.store, now=self.now, seen=(*self.seen, target))
+        except InvalidRules as exc:
+            reason = exc.errors[0]
+            where = reason.path or "rules"
+            raise InvalidRules(
+                [RuleError("segment", f"segment {target} is broken ({where}: {reason.message})")]
+            ) from exc
         return ~q if node.get("op") == "not_in" else q
 
 

@@ -9,8 +9,8 @@ from django.db.models import BooleanField, ExpressionWrapper
 
 from customers.models import Customer, Store
 
-from .compiler import _Compiler
-from .schema import check, join
+from .compiler import EMPTY, _Compiler, compile_rules
+from .schema import join
 from .summary import phrase, summarize
 
 
@@ -18,7 +18,8 @@ def explain(
     customer: Customer, rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()
 ) -> dict:
     """The tree with `matched` on every node, e.g. for "why did this customer get this text"."""
-    check(rules)
+    rules = rules or EMPTY  # as the compiler reads an empty tree: everyone
+    compile_rules(rules, store=store, now=now, seen=seen)  # refuses a tree that cannot be evaluated
     compiler = _Compiler(store, now, seen)
     nodes: list[tuple[str, dict]] = []
     _walk(rules, "", nodes)

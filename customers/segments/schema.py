@@ -19,13 +19,19 @@ Conditions:
     segment     {"segment": <id>, "op": "in" | "not_in"}
 An event filter is {"property": "product" | "category" | "margin_class" | "<property key>",
 "op": ..., "value": ...}.
+
+Every tree is bounded (depth, children, texts, numbers, windows, dates: the MAX_* below), so a tree
+that validates can always be compiled and run.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
 
 MATCHES = ("all", "any", "none")
 
@@ -120,7 +126,20 @@ CONDITION_TYPES = (
     "repetition",
     "segment",
 )
-MAX_DEPTH = 12
+# Bounds that keep every stored tree cheap to evaluate and inside what the database and datetime
+# arithmetic can hold: a window of 10**30 days overflows Python's datetime, 5,000 children make
+# a query no database plans quickly.
+MAX_DEPTH = 10
+MAX_CHILDREN = 50
+MAX_NODES = 500
+MAX_TEXT = 200
+MAX_LIST = 100
+MAX_NUMBER = 1_000_000_000
+MAX_COUNT = 1_000_000
+MAX_DAYS = 36_500  # a hundred years
+UNIT_DAYS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1}
+MIN_YEAR, MAX_YEAR = 1900, 2200
+MAX_ERRORS = 50
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
@@ -152,8 +171,14 @@ def validate(rules: Any, *, segment_lookup=None, self_id: int | None = None) -> 
     not exist); with it, references are checked and a reference back to `self_id` is refused.
     """
     errors: list[RuleError] = []
-    _Checker(errors, segment_lookup, self_id).group(rules, "", depth=0)
-    return errors
+    scalar_errors: list[RuleError] = []
+    if _scalars(rules, scalar_errors):
+        _Checker(errors, segment_lookup, self_id).group(rules, "", depth=0)
+    errors += scalar_errors  # after the checker's, so its more specific message wins for a path
+    first_per_path = {}
+    for error in errors:
+        first_per_path.setdefault(error.path, error)
+    return list(first_per_path.values())[:MAX_ERRORS]
 
 
 def check(rules: Any, **kwargs) -> None:
@@ -162,11 +187,50 @@ def check(rules: Any, **kwargs) -> None:
         raise InvalidRules(errors)
 
 
+def _scalars(rules: Any, errors: list[RuleError]) -> bool:
+    """Bounds on every text and number anywhere in the tree; False when the tree is too big to check.
+
+    Walks without recursion, so a tree nested a thousand deep is refused rather than overflowing
+    the stack.
+    """
+    stack: list[tuple[Any, str, int]] = [(rules, "", 0)]
+    nodes = 0
+    while stack and len(errors) < MAX_ERRORS:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list):
+            nodes += 1
+            if depth > 4 * MAX_DEPTH + 10 or nodes > MAX_NODES * 4:
+                errors.append(RuleError(path, f"the rule tree is too large (at most {MAX_DEPTH} nested "
+                                              f"groups and {MAX_NODES} conditions)"))
+                return False
+            if isinstance(value, list) and len(value) > MAX_LIST:
+                errors.append(RuleError(path, f"has {len(value):,} items; at most {MAX_LIST}"))
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in reversed(list(items)):
+                if isinstance(key, str) and not is_clean_text(key):
+                    errors.append(RuleError(path, f"has a key that {UNCLEAN_MESSAGE}"))
+                    continue
+                stack.append((item, join(path, key), depth + 1))
+        elif isinstance(value, str):
+            if not is_clean_text(value):
+                errors.append(RuleError(path, UNCLEAN_MESSAGE))
+            elif len(value) > MAX_TEXT:
+                errors.append(RuleError(path, f"must be at most {MAX_TEXT} characters"))
+        elif isinstance(value, float) and not math.isfinite(value):
+            errors.append(RuleError(path, "must be a finite number"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and abs(value) > 2**53:
+            # past what a float holds exactly and near what a 64-bit database integer holds
+            errors.append(RuleError(path, "is too large a number"))
+    return len(errors) < MAX_ERRORS
+
+
 class _Checker:
     def __init__(self, errors: list[RuleError], segment_lookup, self_id: int | None):
         self.errors = errors
         self.segment_lookup = segment_lookup
         self.self_id = self_id
+        self.conditions = 0
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(RuleError(path, message))
@@ -180,6 +244,9 @@ class _Checker:
         if kind not in CONDITION_TYPES:
             options = ", ".join(("group",) + CONDITION_TYPES)
             return self.fail(join(path, "type"), f"unknown type {kind!r}; expected one of {options}")
+        self.conditions += 1
+        if self.conditions == MAX_NODES + 1:
+            return self.fail(path, f"a segment has at most {MAX_NODES} conditions")
         getattr(self, kind)(node, path)
 
     def group(self, node: Any, path: str, depth: int) -> None:
@@ -194,24 +261,33 @@ class _Checker:
         children = node.get("children", [])
         if not isinstance(children, list):
             return self.fail(join(path, "children"), "must be a list")
+        if len(children) > MAX_CHILDREN:
+            return self.fail(join(path, "children"), f"a group holds at most {MAX_CHILDREN} conditions")
         for index, child in enumerate(children):
             self.node(child, join(join(path, "children"), index), depth)
 
     # --- value helpers -------------------------------------------------------------------------
 
-    def number(self, node: dict, key: str, path: str, *, minimum: float | None = None) -> Any:
+    def number(
+        self, node: dict, key: str, path: str, *, minimum: float | None = None, maximum: float = MAX_NUMBER
+    ) -> Any:
         value = node.get(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _is_number(value):
             self.fail(join(path, key), "must be a number")
             return None
         if minimum is not None and value < minimum:
             self.fail(join(path, key), f"must be at least {minimum:g}")
+            return None
+        if abs(value) > maximum:
+            self.fail(join(path, key), f"must be at most {maximum:,}")
+            return None
         return value
 
     def choice(self, node: dict, key: str, path: str, options, *, default: Any = None) -> Any:
         value = node.get(key, default)
-        if value not in options:
+        if not isinstance(value, str | int | type(None)) or value not in options:
             self.fail(join(path, key), f"must be one of {', '.join(map(str, options))}")
+            return None
         return value
 
     def text(self, node: dict, key: str, path: str) -> Any:
@@ -220,31 +296,33 @@ class _Checker:
             self.fail(join(path, key), "must be a non-empty text")
         return value
 
-    def typed_value(self, node: dict, path: str, kind: str, op: str) -> None:
+    def typed_value(self, node: dict, path: str, kind: str, op: str, *, days: bool = False) -> None:
         if op in NO_VALUE_OPS:
             return
         key = join(path, "value")
         if "value" not in node:
             return self.fail(key, "is required")
         value = node["value"]
+        limit = MAX_DAYS if days else MAX_NUMBER
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
                 self.fail(key, "must be a non-empty list of texts")
+            elif len(value) > MAX_LIST:
+                self.fail(key, f"must list at most {MAX_LIST} texts")
         elif op == "between":
-            if not (
-                isinstance(value, list)
-                and len(value) == 2
-                and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            ):
+            if not (isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))):
                 self.fail(key, "must be two numbers [low, high]")
             elif value[0] > value[1]:
                 self.fail(key, "the first number must not exceed the second")
-        elif kind == NUMBER or op in ("within_last_days", "more_than_days_ago"):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                self.fail(key, "must be a number")
+            elif max(abs(value[0]), abs(value[1])) > limit:
+                self.fail(key, f"must be numbers of at most {limit:,}")
+        elif op in ("within_last_days", "more_than_days_ago"):
+            self.number(node, "value", path, minimum=0, maximum=MAX_DAYS)
+        elif kind == NUMBER:
+            self.number(node, "value", path, maximum=limit)
         elif kind in (DATE, DATETIME):
             if not isinstance(value, str) or not _is_iso_date(value):
-                self.fail(key, "must be a date, e.g. 2026-11-26")
+                self.fail(key, f"must be a date from {MIN_YEAR} to {MAX_YEAR}, e.g. 2026-11-26")
         elif kind in (TEXT, LIST):
             if not isinstance(value, str):
                 self.fail(key, "must be a text")
@@ -265,17 +343,20 @@ class _Checker:
         path = join(path, "window")
         if not isinstance(window, dict):
             return self.fail(path, "must be an object")
-        self.choice(window, "unit", path, UNITS, default="days")
+        unit = self.choice(window, "unit", path, UNITS, default="days") or "days"
+        longest = round(MAX_DAYS / UNIT_DAYS[unit])
         if "last" in window:
-            self.number(window, "last", path, minimum=1)
+            self.number(window, "last", path, minimum=1, maximum=longest)
         elif "between" in window:
             between = window["between"]
             if not (isinstance(between, list) and len(between) == 2) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 for v in between
+                _is_number(v) and v >= 0 for v in between
             ):
                 self.fail(join(path, "between"), "must be two numbers [from, to] of at least 0")
             elif between[0] > between[1]:
                 self.fail(join(path, "between"), "the first number must not exceed the second")
+            elif between[1] > longest:
+                self.fail(join(path, "between"), f"reaches back at most {longest:,} {unit} (100 years)")
         else:
             self.fail(path, 'needs "last" (in the last N) or "between" ([N, M] ago)')
 
@@ -283,6 +364,8 @@ class _Checker:
         filters = node.get("filters", [])
         if not isinstance(filters, list):
             return self.fail(join(path, "filters"), "must be a list")
+        if len(filters) > MAX_CHILDREN:
+            return self.fail(join(path, "filters"), f"at most {MAX_CHILDREN} filters")
         for index, item in enumerate(filters):
             where = join(join(path, "filters"), index)
             if not isinstance(item, dict):
@@ -314,7 +397,7 @@ class _Checker:
         if isinstance(field, str) and field.startswith(ATTRIBUTE_PREFIX):
             kind = ANY
             self.property_name({"field": field[len(ATTRIBUTE_PREFIX) :]}, "field", path)
-        elif field in PROFILE_FIELDS:
+        elif isinstance(field, str) and field in PROFILE_FIELDS:
             kind = PROFILE_FIELDS[field][0]
         else:
             return self.fail(join(path, "field"), "must be a customer field or attributes.<key>")
@@ -343,13 +426,9 @@ class _Checker:
             self.choice(node, "op", path, ("eq", "neq"), default="eq")
             self.choice(node, "value", path, ENGAGEMENT_TIERS)
             return
-        ops = (
-            DAY_METRIC_OPS
-            if metric in ("days_since_last_order", "predicted_next_order_in_days")
-            else METRIC_OPS
-        )
-        op = self.choice(node, "op", path, ops, default="eq")
-        self.typed_value(node, path, NUMBER, op)
+        days = metric in ("days_since_last_order", "predicted_next_order_in_days")
+        op = self.choice(node, "op", path, DAY_METRIC_OPS if days else METRIC_OPS, default="eq")
+        self.typed_value(node, path, NUMBER, op, days=days)
 
     def rank(self, node: dict, path: str) -> None:
         self.choice(node, "metric", path, RANK_METRICS)
@@ -368,8 +447,9 @@ class _Checker:
         op = self.choice(count, "op", where, COUNT_OPS, default="gte")
         if op != "zero":
             value = count.get("value")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                self.fail(join(where, "value"), "must be a whole number of at least 0")
+            if not _is_whole(value, 0, MAX_COUNT):
+                message = f"must be a whole number of at least 0 and at most {MAX_COUNT:,}"
+                self.fail(join(where, "value"), message)
 
     def sequence(self, node: dict, path: str) -> None:
         self.event_name(node, path)
@@ -392,13 +472,14 @@ class _Checker:
         self.window(node, path)
         self.property_name({"per": node.get("per", "product")}, "per", path)
         at_least = node.get("at_least")
-        if isinstance(at_least, bool) or not isinstance(at_least, int) or at_least < 1:
-            self.fail(join(path, "at_least"), "must be a whole number of at least 1")
+        if not _is_whole(at_least, 1, MAX_COUNT):
+            message = f"must be a whole number of at least 1 and at most {MAX_COUNT:,}"
+            self.fail(join(path, "at_least"), message)
 
     def segment(self, node: dict, path: str) -> None:
         self.choice(node, "op", path, ("in", "not_in"), default="in")
         target = node.get("segment")
-        if isinstance(target, bool) or not isinstance(target, int):
+        if isinstance(target, bool) or not isinstance(target, int) or not 0 < target < 2**31:
             return self.fail(join(path, "segment"), "must be a segment id")
         if self.segment_lookup is None:
             return
@@ -433,11 +514,19 @@ def referenced_segments(node: Any) -> list[int]:
     return found
 
 
+def _is_whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _is_iso_date(value: str) -> bool:
     from datetime import date
 
     try:
-        date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
         return False
-    return True
+    return MIN_YEAR <= day.year <= MAX_YEAR

@@ -51,11 +51,19 @@ OP_WORDS = {
 
 
 def summarize(rules: Any, *, segment_names: dict[int, str] | None = None) -> str:
+    try:
+        return _summarize(rules, segment_names or {})
+    except (RecursionError, KeyError, TypeError, IndexError, ValueError, AttributeError):
+        # a tree that fails the schema, e.g. one stored before a bound existed
+        return "Customers who match rules that cannot be read."
+
+
+def _summarize(rules: Any, segment_names: dict[int, str]) -> str:
     if isinstance(rules, dict) and rules.get("type") not in (None, "group"):
-        return f"Customers who {phrase(_with_names(copy.deepcopy(rules), segment_names or {}))}."
+        return f"Customers who {phrase(_with_names(copy.deepcopy(rules), segment_names))}."
     if not isinstance(rules, dict) or not rules.get("children"):
         return "Everyone in the store."
-    rules = _with_names(copy.deepcopy(rules), segment_names or {})
+    rules = _with_names(copy.deepcopy(rules), segment_names)
     return f"Customers who {_group(rules, nested=False)}."
 
 
@@ -72,7 +80,7 @@ def phrase(node: dict) -> str:
     kind = node.get("type")
     try:
         return globals()[f"_{kind}"](node)
-    except (KeyError, TypeError, IndexError, ValueError):
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError):
         return "(an incomplete condition)"
 
 

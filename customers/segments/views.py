@@ -13,11 +13,12 @@ from django.views.decorators.http import require_GET
 
 from customers.auth import api_key_authenticate
 from customers.models import Customer, Segment, Store
+from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
 
 from . import InvalidRules, members
 from .compiler import compile_rules
 from .explain import explain
-from .schema import check
+from .schema import MAX_YEAR, MIN_YEAR
 from .summary import summarize
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
@@ -85,7 +86,6 @@ def segment_list(request: HttpRequest, store: Store) -> JsonResponse:
     filters, broken = {}, {}
     for segment in segments:
         try:
-            check(segment.rules)
             filters[f"s{segment.pk}"] = Count(
                 "pk", filter=compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,))
             )
@@ -108,7 +108,9 @@ def _segment(store: Store, segment_id: int) -> Segment | None:
 def _positive_int(value: str | None, default: int) -> int | None:
     if value is None or value == "":
         return default
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:  # "²" is a digit to isdigit()
+        return None
+    return int(value) or None
 
 
 @with_store
@@ -148,19 +150,36 @@ def _find_customer(store: Store, ident: str) -> Customer | None:
     return Customer.objects.filter(store=store).filter(lookup).order_by("pk").first()
 
 
+def _moment(raw: str) -> datetime | None:
+    try:
+        moment = parse_datetime(raw)
+    except ValueError:  # well formed but impossible, e.g. an offset of +99:00
+        return None
+    if moment is None or timezone.is_naive(moment) or not MIN_YEAR <= moment.year <= MAX_YEAR:
+        return None
+    return moment
+
+
 @with_store
 def segment_explain(request: HttpRequest, store: Store, segment_id: int, ident: str) -> JsonResponse:
     segment = _segment(store, segment_id)
     if segment is None:
         return error(404, "id", f"No segment {segment_id} in this store.")
+    if not is_clean_text(ident):
+        return error(400, "customer", UNCLEAN_MESSAGE)
     customer = _find_customer(store, ident)
     if customer is None:
         return error(404, "customer", f"No customer with external id or phone {ident!r} in this store.")
-    now: datetime | None = timezone.now()
+    now = timezone.now()
     if request.GET.get("at"):
-        now = parse_datetime(request.GET["at"])
-        if now is None or timezone.is_naive(now):
-            return error(400, "at", "must be an ISO 8601 time with an offset, e.g. 2026-11-26T10:00:00Z")
+        now = _moment(request.GET["at"])
+        if now is None:
+            return error(
+                400,
+                "at",
+                f"must be an ISO 8601 time with an offset, from {MIN_YEAR} to {MAX_YEAR}, "
+                "e.g. 2026-11-26T10:00:00Z",
+            )
     try:
         tree = explain(customer, segment.rules, store=store, now=now, seen=(segment.pk,))
     except InvalidRules as exc:

@@ -176,9 +176,9 @@ def test_an_empty_batch_is_400(post):
     assert (response.status_code, errors(response)) == (400, ["events"])
 
 
-def test_nul_characters_are_400_not_a_database_error(post):
+def test_nul_characters_are_400_naming_the_field_not_a_database_error(post):
     response = post("events", event(properties={"note": "a\u0000b"}, type="note_added"))
-    assert (response.status_code, errors(response)) == (400, ["body"])
+    assert (response.status_code, errors(response)) == (400, ["properties.note"])
 
 
 def test_nan_is_400_not_a_database_error(post):

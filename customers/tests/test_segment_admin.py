@@ -99,7 +99,9 @@ def test_the_list_shows_each_segments_member_count_in_one_query(
     )
     response = admin_client.get("/admin/customers/segment/")
     cells = [c.strip() for c in response.content.decode().split('class="field-members">')[1:]]
-    assert [c.split("<")[0] for c in cells] == ["—", "2"]
+    broken, gold = (c.split("<")[0] for c in cells)
+    assert broken.startswith("Cannot be counted (children[0].type: unknown type")
+    assert gold == "2"
 
 
 def test_it_installs_presets_from_the_admin(admin_client, store):
