@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from customers.admin_scoping import StoreScopedAdmin, sees_all_stores
+from customers.admin_scoping import StoreScopedAdmin, sees_all_stores, stores_for
 from customers.models import Customer
 
-from . import broadcasts
+from . import broadcasts, conversations
+from .conversation_forms import AssignForm, ReplyForm
 from .keywords import inbound_mark_handled
-from .models import Campaign, InboundMessage, Keyword, Message
+from .models import Campaign, Conversation, InboundMessage, Keyword, Message
 from .why import campaigns_missed, messages_explained
 
 
@@ -30,7 +34,16 @@ class KeywordAdmin(StoreScopedAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(StoreScopedAdmin):
-    list_display = ["received_at", "from_number", "customer", "body", "outcome", "keyword", "handled"]
+    list_display = [
+        "received_at",
+        "from_number",
+        "customer",
+        "body",
+        "outcome",
+        "keyword",
+        "handled",
+        "thread",
+    ]
     list_filter = ["handled", "outcome", "store"]
     search_fields = ["from_number", "body", "customer__first_name"]
     list_select_related = ["customer", "store"]
@@ -45,6 +58,130 @@ class InboundMessageAdmin(StoreScopedAdmin):
     def mark_handled(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
         count = inbound_mark_handled(messages=queryset, user=request.user, now=timezone.now())
         self.message_user(request, f"{count} message(s) marked handled.")
+
+    @admin.display(description="Conversation")
+    def thread(self, text: InboundMessage) -> str:
+        if not text.customer_id:
+            return "—"
+        url = reverse("admin:campaigns_inboundmessage_thread", args=[text.customer_id])
+        return format_html('<a href="{}">Open</a>', url)
+
+    def get_urls(self):
+        inbox = self.admin_site.admin_view(self.inbox_view)
+        thread = self.admin_site.admin_view(self.thread_view)
+        return [
+            path("inbox/", inbox, name="campaigns_inboundmessage_inbox"),
+            path("inbox/<int:customer_id>/", thread, name="campaigns_inboundmessage_thread"),
+            *super().get_urls(),
+        ]
+
+    def inbox_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        stores = stores_for(request.user).order_by("brand_name")
+        chosen = stores.filter(pk=request.GET["store"]) if request.GET.get("store", "").isdigit() else stores
+        state = request.GET.get("state", "open")
+        rows = conversations.threads(stores=chosen, state=state)
+        if request.GET.get("assigned") == "me":
+            rows = rows.filter(conversation__assigned_to=request.user)
+        page = Paginator(rows, 50).get_page(request.GET.get("page"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Inbox",
+            "page": page,
+            "stores": stores,
+            "store": request.GET.get("store", ""),
+            "state": state,
+            "assigned": request.GET.get("assigned", ""),
+        }
+        return TemplateResponse(request, "admin/campaigns/inbox/list.html", context)
+
+    def thread_view(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        customer = get_object_or_404(
+            Customer.objects.filter(store__in=stores_for(request.user)).select_related("store"),
+            pk=customer_id,
+        )
+        reply_form = ReplyForm()
+        assign_form = AssignForm(users=self._staff_of(customer), initial=self._assigned(customer))
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            answered = self._act(request, customer)
+            if isinstance(answered, HttpResponse):
+                return answered
+            reply_form = answered
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Conversation with {customer.first_name or customer.phone}",
+            "customer": customer,
+            "entries": conversations.thread_entries(customer),
+            "open_count": conversations.open_texts(stores_for(request.user))
+            .filter(customer=customer)
+            .count(),
+            "reply_kind": conversations.reply_kind(customer=customer, now=timezone.now()),
+            "reply_form": reply_form,
+            "assign_form": assign_form,
+            "can_reply": self.has_change_permission(request),
+        }
+        return TemplateResponse(request, "admin/campaigns/inbox/thread.html", context)
+
+    def _act(self, request: HttpRequest, customer: Customer) -> HttpResponse | ReplyForm:
+        """Carry out the posted action; a reply that does not validate comes back with its errors."""
+        now = timezone.now()
+        action = request.POST.get("action")
+        if action == "reply":
+            form = ReplyForm(request.POST)
+            if not form.is_valid():
+                return form
+            sent = conversations.conversation_reply(
+                customer=customer,
+                body=form.cleaned_data["body"],
+                user=request.user,
+                nonce=str(form.cleaned_data["nonce"]),
+                now=now,
+            )
+            self._report(request, sent)
+        elif action == "assign":
+            form = AssignForm(request.POST, users=self._staff_of(customer))
+            if form.is_valid():
+                conversations.conversation_assign(
+                    customer=customer, user=form.cleaned_data["assigned_to"], now=now
+                )
+                self.message_user(request, "Assignment saved.")
+        elif action == "handled":
+            conversations.conversation_mark_handled(customer=customer, user=request.user, now=now)
+            self.message_user(request, "Conversation marked handled.")
+        elif action == "reopen":
+            conversations.conversation_reopen(customer=customer)
+            self.message_user(request, "Conversation reopened.")
+        return HttpResponseRedirect(request.path)
+
+    def _report(self, request: HttpRequest, sent: Message) -> None:
+        if sent.status == Message.Status.SUPPRESSED:
+            self.message_user(
+                request,
+                f"Not sent: {sent.reason.replace('_', ' ')} (see “Why this text?”).",
+                messages.WARNING,
+            )
+        elif sent.status == Message.Status.HELD:
+            when = timezone.localtime(sent.send_after).strftime("%Y-%m-%d %H:%M")
+            self.message_user(request, f"Reply held until {when}: {sent.reason.replace('_', ' ')}.")
+        else:
+            self.message_user(request, "Reply sent.")
+
+    def _staff_of(self, customer: Customer) -> QuerySet:
+        users = get_user_model().objects.filter(is_active=True, is_staff=True)
+        return (
+            users.filter(Q(is_superuser=True) | Q(stores=customer.store_id)).distinct().order_by("username")
+        )
+
+    def _assigned(self, customer: Customer) -> dict[str, object]:
+        assigned = Conversation.objects.filter(customer=customer).values_list("assigned_to_id", flat=True)
+        return {"assigned_to": assigned.first()}
 
 
 WAITING = Q(messages__status__in=broadcasts.WAITING)

@@ -5,7 +5,9 @@ queries and calls it per message. Outbox creation, the release of held messages 
 check before the provider call all go through `evaluate`.
 
 Transactional texts (confirmations, replies) skip caps, overlap and quiet hours, but never reach
-an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`).
+an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`). A staff reply
+to a customer's own text within 24 h (`kind="reply"`) is treated the same way; later replies are
+marketing.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def decide(
         return Verdict(
             Outcome.SUPPRESS, Reason.EXPIRED, detail=f"valid until {valid_until:%Y-%m-%d %H:%M} UTC"
         )
-    if kind == Message.Kind.TRANSACTIONAL:
+    if kind in (Message.Kind.TRANSACTIONAL, Message.Kind.REPLY):
         return Verdict(Outcome.ALLOW, Reason.OK)
 
     at, reason, detail = now, Reason.OK, ""
