@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from customers.models import Customer, Store
@@ -19,8 +19,15 @@ def _client(request: HttpRequest) -> tuple[str | None, str]:
     return request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")
 
 
+def not_found(request: HttpRequest) -> HttpResponse:
+    """A plain page for a wrong address, whatever DEBUG says: subscribers see no stack traces."""
+    return render(request, "campaigns/not_found.html", status=404)
+
+
 def signup(request: HttpRequest, slug: str) -> HttpResponse:
-    store = get_object_or_404(Store, slug=slug)
+    store = Store.objects.filter(slug=slug).first()
+    if store is None:
+        return not_found(request)
     form = SignupForm(request.POST or None, store=store)
     if request.method == "POST" and form.is_valid():
         ip, user_agent = _client(request)
@@ -41,7 +48,9 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def signup_sent(request: HttpRequest, slug: str) -> HttpResponse:
-    store = get_object_or_404(Store, slug=slug)
+    store = Store.objects.filter(slug=slug).first()
+    if store is None:
+        return not_found(request)
     return render(request, "campaigns/signup_sent.html", {"store": store})
 
 
@@ -85,7 +94,9 @@ def _save_preferences(request: HttpRequest, customer: Customer, data: dict) -> s
 
 
 def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    customer = get_object_or_404(Customer.objects.select_related("store"), prefs_token=token)
+    customer = Customer.objects.select_related("store").filter(prefs_token=token).first()
+    if customer is None:
+        return not_found(request)
     form = PreferencesForm(request.POST or None, customer=customer, initial=_initial(customer))
     if request.method == "POST" and form.is_valid():
         messages.success(request, _save_preferences(request, customer, form.cleaned_data))
