@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -185,6 +185,8 @@ class InboundMessageAdmin(StoreScopedAdmin):
 
 
 WAITING = Q(messages__status__in=broadcasts.WAITING)
+# A campaign in these states may still change its numbers: its progress page keeps polling.
+LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED}
 
 
 @admin.register(Campaign)
@@ -239,7 +241,12 @@ class CampaignAdmin(StoreScopedAdmin):
 
     def get_urls(self):
         progress = self.admin_site.admin_view(self.progress_view)
-        return [path("<int:pk>/progress/", progress, name="campaigns_campaign_progress"), *super().get_urls()]
+        progress_json = self.admin_site.admin_view(self.progress_json_view)
+        return [
+            path("<int:pk>/progress/", progress, name="campaigns_campaign_progress"),
+            path("<int:pk>/progress.json", progress_json, name="campaigns_campaign_progress_json"),
+            *super().get_urls(),
+        ]
 
     def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         campaign = get_object_or_404(self.get_queryset(request).select_related("segment", "template"), pk=pk)
@@ -249,8 +256,29 @@ class CampaignAdmin(StoreScopedAdmin):
             "title": f"Progress: {campaign.name}",
             "campaign": campaign,
             "progress": broadcasts.campaign_progress(campaign),
+            "live": campaign.status in LIVE,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/progress.html", context)
+
+    def progress_json_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """What the progress page polls while the campaign is under way."""
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
+        progress = broadcasts.campaign_progress(campaign)
+        return JsonResponse(
+            {
+                "status": campaign.status,
+                "status_label": campaign.get_status_display(),
+                "live": campaign.status in LIVE,
+                "materialized": progress.materialized,
+                "percent_done": progress.percent_done,
+                "bars": [
+                    {"label": label, "css": css, "count": count, "percent": percent}
+                    for label, css, count, percent in progress.bars
+                ],
+                "stages": progress.stages,
+                "suppressed_by_reason": progress.suppressed_by_reason,
+            }
+        )
 
     def _change_state(self, request, queryset, change, done: str) -> None:
         changed = 0
