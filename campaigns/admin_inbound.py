@@ -12,7 +12,9 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from customers.admin_scoping import StoreScopedAdmin, sees_all_stores, stores_for
 from customers.models import Customer
@@ -20,7 +22,7 @@ from customers.models import Customer
 from . import broadcasts, conversations
 from .conversation_forms import AssignForm, ReplyForm
 from .keywords import inbound_mark_handled
-from .models import Campaign, Conversation, InboundMessage, Keyword, Message
+from .models import Campaign, Conversation, Flow, InboundMessage, Keyword, Message
 from .why import campaigns_missed, messages_explained
 
 
@@ -191,7 +193,7 @@ LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUS
 
 @admin.register(Campaign)
 class CampaignAdmin(StoreScopedAdmin):
-    list_display = ["name", "store", "status", "send_at", "local_send_time", "recipients_count", "progress"]
+    list_display = ["name", "store", "status", "when", "recipients_count", "progress"]
     list_filter = ["status", "store"]
     search_fields = ["name", "slug"]
     list_select_related = ["store"]
@@ -222,6 +224,15 @@ class CampaignAdmin(StoreScopedAdmin):
             .get_queryset(request)
             .annotate(total=Count("messages"), waiting=Count("messages", WAITING))
         )
+
+    @admin.display(description="Send at", ordering="send_at")
+    def when(self, campaign: Campaign) -> str:
+        at = date_format(timezone.localtime(campaign.send_at), "DATETIME_FORMAT") if campaign.send_at else "—"
+        if campaign.local_send_time:
+            return format_html(
+                "{}<br><small>then {} local time</small>", at, campaign.local_send_time.strftime("%H:%M")
+            )
+        return at
 
     @admin.display(description="Progress")
     def progress(self, campaign: Campaign) -> str:
@@ -310,23 +321,64 @@ class CampaignAdmin(StoreScopedAdmin):
         )
 
 
+class CampaignFilter(admin.SimpleListFilter):
+    """Campaigns of the user's stores only."""
+
+    title = "campaign"
+    parameter_name = "campaign__id__exact"
+
+    def lookups(self, request, model_admin):
+        campaigns = Campaign.objects.filter(store__in=stores_for(request.user)).order_by("-send_at")
+        return [(str(pk), name) for pk, name in campaigns.values_list("pk", "name")[:50]]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(campaign_id=self.value()) if self.value() else queryset
+
+
+class FlowFilter(admin.SimpleListFilter):
+    """Flows of the user's stores only."""
+
+    title = "flow"
+    parameter_name = "flow"
+
+    def lookups(self, request, model_admin):
+        flows = Flow.objects.filter(store__in=stores_for(request.user)).order_by("name")
+        return [(str(pk), name) for pk, name in flows.values_list("pk", "name")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(flow_run__flow_id=self.value()) if self.value() else queryset
+
+
 @admin.register(Message)
 class MessageAdmin(StoreScopedAdmin):
-    list_display = [
-        "created_at",
-        "to",
-        "customer",
-        "kind",
-        "status",
-        "reason",
-        "error_code",
-        "campaign",
-        "why",
-    ]
-    list_filter = ["status", "reason", "kind", "store"]
+    list_display = ["created_at", "recipient", "preview", "source", "status_and_reason", "why"]
+    list_filter = ["store", "status", "kind", CampaignFilter, FlowFilter, "reason", "created_at"]
     search_fields = ["to", "provider_sid", "idempotency_key", "body"]
-    list_select_related = ["customer", "campaign"]
+    list_select_related = ["customer", "campaign", "flow_run__flow"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="To", ordering="to")
+    def recipient(self, message: Message) -> str:
+        return format_html("{}<br><small>{}</small>", message.customer.first_name or "—", message.to)
+
+    @admin.display(description="Text")
+    def preview(self, message: Message) -> str:
+        return format_html('<span title="{}">{}</span>', message.body, Truncator(message.body).chars(80))
+
+    @admin.display(description="From")
+    def source(self, message: Message) -> str:
+        if message.campaign_id:
+            url = reverse("admin:campaigns_campaign_change", args=[message.campaign_id])
+            return format_html('Campaign <a href="{}">{}</a>', url, message.campaign.name)
+        if message.flow_run_id:
+            url = reverse("admin:campaigns_flow_change", args=[message.flow_run.flow_id])
+            return format_html('Flow <a href="{}">{}</a>', url, message.flow_run.flow.name)
+        return message.get_kind_display()
+
+    @admin.display(description="Status", ordering="status")
+    def status_and_reason(self, message: Message) -> str:
+        detail = " ".join(filter(None, [message.reason.replace("_", " "), message.error_code]))
+        return format_html("{}<br><small>{}</small>", message.get_status_display(), detail)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

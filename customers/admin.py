@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from import_export.admin import ImportMixin
 
@@ -171,16 +172,13 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
     import_form_class = CustomerImportForm
     confirm_form_class = CustomerConfirmImportForm
     list_display = (
-        "phone",
-        "first_name",
-        "last_name",
-        "external_id",
+        "name_and_phone",
         "store",
         "sms_consent",
         "order_count",
         "total_spent",
-        "last_order_at",
-        "last_sms_click_at",
+        "last_order",
+        "last_click",
         "timezone",
     )
     list_filter = ("store", "sms_consent", "loyalty_status", "region", "timezone", "timezone_source")
@@ -243,6 +241,19 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 
+    @admin.display(description="customer", ordering="first_name")
+    def name_and_phone(self, customer: Customer) -> str:
+        name = f"{customer.first_name} {customer.last_name}".strip()
+        return format_html("{}<br><small>{}</small>", name or "—", customer.phone)
+
+    @admin.display(description="last order", ordering="last_order_at")
+    def last_order(self, customer: Customer) -> str:
+        return _day(customer.last_order_at)
+
+    @admin.display(description="last click", ordering="last_sms_click_at")
+    def last_click(self, customer: Customer) -> str:
+        return _day(customer.last_sms_click_at)
+
     def get_search_results(self, request, queryset, search_term):
         found, duplicates = super().get_search_results(request, queryset, search_term)
         try:
@@ -298,6 +309,10 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
         form = kwargs.get("form")
         store = getattr(form, "cleaned_data", {}).get("store") if form is not None else None
         return {**super().get_import_resource_kwargs(request, **kwargs), "store": store}
+
+
+def _day(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATE_FORMAT") if moment else "—"
 
 
 def _summary(event: Event) -> str:
