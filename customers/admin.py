@@ -171,6 +171,7 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
     resource_classes = [CustomerResource]
     import_form_class = CustomerImportForm
     confirm_form_class = CustomerConfirmImportForm
+    import_template_name = "admin/customers/customer/import.html"
     list_display = (
         "name_and_phone",
         "store",
