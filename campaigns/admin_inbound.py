@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from customers.admin_defaults import OneStorePreselected
 from customers.admin_scoping import StoreScopedAdmin, sees_all_stores, stores_for
 from customers.models import Customer
 
@@ -27,7 +28,7 @@ from .why import campaigns_missed, messages_explained
 
 
 @admin.register(Keyword)
-class KeywordAdmin(StoreScopedAdmin):
+class KeywordAdmin(OneStorePreselected, StoreScopedAdmin):
     list_display = ["word", "action", "reply", "active", "store"]
     list_filter = ["action", "active", "store"]
     search_fields = ["word", "reply"]
@@ -192,7 +193,7 @@ LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUS
 
 
 @admin.register(Campaign)
-class CampaignAdmin(StoreScopedAdmin):
+class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
     list_display = ["name", "store", "status", "when", "recipients_count", "progress"]
     list_filter = ["status", "store"]
     search_fields = ["name", "slug"]

@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from customers.admin_defaults import OneStorePreselected
 from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
 from customers.segments import members
@@ -40,7 +41,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(StoreScopedAdmin):
+class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
     form = MessageTemplateForm
     change_form_template = "admin/campaigns/messagetemplate/change_form.html"
     list_display = ["name", "store", "encoding", "segments", "updated_at"]

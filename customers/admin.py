@@ -22,6 +22,7 @@ from .profile import engagement_tier, event_name
 from .resources import CustomerConfirmImportForm, CustomerImportForm, CustomerResource
 from .schemas import TOPICS
 from .segments.presets import presets_install
+from .signals import store_created
 from .widgets import KeyValueWidget
 
 EVENTS_PER_PAGE = 20
@@ -100,6 +101,7 @@ class StoreAdmin(StoreScopedAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             presets_install(store=obj)
+            store_created.send(sender=Store, store=obj)
 
 
 # --- customers --------------------------------------------------------------------------------
