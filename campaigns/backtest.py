@@ -45,6 +45,12 @@ class StepResult:
     no: int = 0
     exited: int = 0
     skipped: int = 0
+    waiting: int = 0
+
+    @property
+    def arrived(self) -> int:
+        """Runs that began this step's delay: they reached it, left on the goal, or still wait."""
+        return self.reached + self.exited + self.waiting
 
 
 @dataclass
@@ -186,6 +192,7 @@ def _walk(
             report.exits[f"goal: {goal}"] += 1
             return
         if due > now:
+            result.waiting += 1
             report.still_waiting += 1
             return
         result.reached += 1
