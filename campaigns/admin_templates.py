@@ -7,7 +7,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.utils import timezone
@@ -19,7 +19,8 @@ from customers.models import Customer, Segment, Store
 from customers.segments import members
 
 from . import creep, meter
-from .models import MessageTemplate
+from .links import short_url, with_utm
+from .models import FlowStep, MessageTemplate
 from .models.templates import CreepTerm
 from .rendering import preview_snapshots, render_messages
 from .template_checks import ERROR, check_template
@@ -104,6 +105,10 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
         for check in check_template(obj.body, store=obj.store):
             if check.level != ERROR:
                 messages.warning(request, f"{check.level.capitalize()}: {check.message}")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        flows = first_text_of(object_id) if str(object_id).isdigit() else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "first_of": flows})
 
     def get_urls(self):
         own = [
@@ -191,6 +196,7 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         "template_meter": None,
         "gsm_friendly": "",
         "samples": [],
+        "sample_note": "",
     }
     if any(c.level == ERROR for c in checks):
         return result
@@ -198,9 +204,13 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     friendly = meter.gsm_friendly(body)
     result["gsm_friendly"] = friendly if friendly != body else ""
     customers = _sample_customers(store, payload)
+    if str(payload.get("customer") or "").strip() and _segment(store, payload.get("segment")):
+        result["sample_note"] = "Showing the customer you typed; clear the box to see five from the segment."
     snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
+    # Codes are drawn but no Link is stored: the samples show where each link leads instead of a
+    # short link that would not resolve; the meter still counts the short link's length.
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
-                               utm_campaign="preview", utm_content="preview", track_links=False)
+                               utm_campaign="preview", utm_content="preview", track_links=True)
     lists = creep.word_lists(store)
     in_template = {f["phrase"].lower() for f in result["creep"]}
     # Per customer, only what their values add: the template's own findings are listed once above.
@@ -208,7 +218,7 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         {
             "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
                          "phone": c.phone},
-            "body": r.body,
+            "body": _resolved(r),
             "meter": r.measure.as_dict(),
             "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
                       if f.phrase.lower() not in in_template],
@@ -216,6 +226,25 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         for c, r in zip(customers, rendered, strict=True)
     ]
     return result
+
+
+def first_text_of(template_id: int | str) -> list[str]:
+    """Names of the flows whose first text is this template: it should say how to opt out."""
+    send = FlowStep.Kind.SEND
+    earlier = FlowStep.objects.filter(
+        flow=OuterRef("flow"), kind=send, position__lt=OuterRef("position")
+    )
+    steps = FlowStep.objects.filter(template_id=template_id, kind=send).exclude(Exists(earlier))
+    return sorted(set(steps.values_list("flow__name", flat=True)))
+
+
+def _resolved(rendered) -> str:
+    """The rendered text with each short link replaced by the page it opens."""
+    body = rendered.body
+    for link in rendered.links:
+        target = with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content)
+        body = body.replace(short_url(link.code), target)
+    return body
 
 
 @admin.register(CreepTerm)
