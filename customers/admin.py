@@ -454,7 +454,7 @@ class ProductChangeAdmin(ReadOnlyMixin, StoreScopedAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
-    list_display = ("occurred_at", "type", "customer", "product", "store", "received_at")
+    list_display = ("occurred_at", "what", "customer", "product", "store", "received_at")
     list_filter = ("store", "type")
     search_fields = (
         "customer__phone",
@@ -468,6 +468,10 @@ class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     ordering = ("-occurred_at", "-pk")
+
+    @admin.display(description="event", ordering="type")
+    def what(self, event: Event) -> str:
+        return event_name(event.type)
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -71,3 +71,23 @@ def test_a_topic_that_does_not_exist_is_a_form_error(customer):
 
     assert not form.is_valid()
     assert "topics" in form.errors
+
+
+def test_the_event_list_uses_readable_names(admin_client, customer):
+    from datetime import UTC, datetime
+
+    from customers.models import Event
+
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+    Event.objects.create(
+        store=customer.store,
+        customer=customer,
+        type="product_viewed",
+        occurred_at=at,
+        received_at=at,
+        idempotency_key="e1",
+    )
+
+    page = admin_client.get("/admin/customers/event/").content.decode()
+
+    assert "Viewed a product" in page
