@@ -7,19 +7,21 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from customers.admin_defaults import OneStorePreselected
 from customers.admin_scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
 from customers.schemas import json_problem
 from customers.segments import InvalidRules, members
 
 from . import creep, meter
-from .models import MessageTemplate
+from .links import short_url, with_utm
+from .models import FlowStep, MessageTemplate
 from .models.templates import CreepTerm
 from .rendering import preview_snapshots, render_messages
 from .template_checks import ERROR, check_template
@@ -42,7 +44,7 @@ class MessageTemplateForm(forms.ModelForm):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(StoreScopedAdmin):
+class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
     form = MessageTemplateForm
     change_form_template = "admin/campaigns/messagetemplate/change_form.html"
     list_display = ["name", "store", "encoding", "segments", "updated_at"]
@@ -105,6 +107,10 @@ class MessageTemplateAdmin(StoreScopedAdmin):
         for check in check_template(obj.body, store=obj.store):
             if check.level != ERROR:
                 messages.warning(request, f"{check.level.capitalize()}: {check.message}")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        flows = first_text_of(object_id) if str(object_id).isdigit() else []
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "first_of": flows})
 
     def get_urls(self):
         own = [
@@ -206,6 +212,7 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         "template_meter": None,
         "gsm_friendly": "",
         "samples": [],
+        "sample_note": "",
     }
     if any(c.level == ERROR for c in checks):
         return result
@@ -213,9 +220,13 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     friendly = meter.gsm_friendly(body)
     result["gsm_friendly"] = friendly if friendly != body else ""
     customers = _sample_customers(store, payload)
+    if str(payload.get("customer") or "").strip() and _segment(store, payload.get("segment")):
+        result["sample_note"] = "Showing the customer you typed; clear the box to see five from the segment."
     snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
+    # Codes are drawn but no Link is stored: the samples show where each link leads instead of a
+    # short link that would not resolve; the meter still counts the short link's length.
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
-                               utm_campaign="preview", utm_content="preview", track_links=False)
+                               utm_campaign="preview", utm_content="preview", track_links=True)
     lists = creep.word_lists(store)
     in_template = {f["phrase"].lower() for f in result["creep"]}
     # Per customer, only what their values add: the template's own findings are listed once above.
@@ -223,7 +234,7 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         {
             "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
                          "phone": c.phone},
-            "body": r.body,
+            "body": _resolved(r),
             "meter": r.measure.as_dict(),
             "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
                       if f.phrase.lower() not in in_template],
@@ -231,6 +242,25 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         for c, r in zip(customers, rendered, strict=True)
     ]
     return result
+
+
+def first_text_of(template_id: int | str) -> list[str]:
+    """Names of the flows whose first text is this template: it should say how to opt out."""
+    send = FlowStep.Kind.SEND
+    earlier = FlowStep.objects.filter(
+        flow=OuterRef("flow"), kind=send, position__lt=OuterRef("position")
+    )
+    steps = FlowStep.objects.filter(template_id=template_id, kind=send).exclude(Exists(earlier))
+    return sorted(set(steps.values_list("flow__name", flat=True)))
+
+
+def _resolved(rendered) -> str:
+    """The rendered text with each short link replaced by the page it opens."""
+    body = rendered.body
+    for link in rendered.links:
+        target = with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content)
+        body = body.replace(short_url(link.code), target)
+    return body
 
 
 @admin.register(CreepTerm)

@@ -52,10 +52,16 @@ class StepResult:
     sent: int = 0  # allowed when due
     held: int = 0  # held, then sent when the window or a cap allowed, within its validity
     suppressed: Counter = field(default_factory=Counter)  # by reason
+    waiting: int = 0
 
     @property
     def suppressed_by_reason(self) -> dict[str, int]:
         return dict(self.suppressed)
+
+    @property
+    def arrived(self) -> int:
+        """Runs that began this step's delay: they reached it, left on the goal, or still wait."""
+        return self.reached + self.exited + self.waiting
 
 
 @dataclass
@@ -211,6 +217,7 @@ class _Walk:
                 self.report.exits[f"goal: {goal}"] += 1
                 return
             if cursor.due > self.now:
+                result.waiting += 1
                 self.report.still_waiting += 1
                 return
             result.reached += 1

@@ -60,7 +60,8 @@ SENSITIVE_TERMS: dict[str, tuple[str, ...]] = {
     C.FINANCES: (
         "debt", "in debt", "loan", "payday", "credit score", "bad credit", "bankrupt", "bankruptcy",
         "broke", "overdraft", "can't afford", "cannot afford", "tight budget", "low income",
-        "struggling financially", "money problems", "behind on bills", "collections",
+        "struggling financially", "money problems", "behind on bills", "debt collector", "in collections",
+        "sent to collections",
     ),
     C.RELIGION: (
         "christian", "muslim", "jewish", "hindu", "buddhist", "sikh", "atheist", "your faith",
@@ -153,7 +154,18 @@ def check(
             for m in _phrase_regex(phrase).finditer(plain):
                 findings.append(Finding(category, labels.get(category, category), text[m.start():m.end()],
                                         m.start(), m.end(), explanation, suggestion))
-    return _without_overlaps(sorted(findings, key=lambda f: (f.start, -(f.end - f.start))))
+    outside = _outside_links(plain, findings)
+    return _without_overlaps(sorted(outside, key=lambda f: (f.start, -(f.end - f.start))))
+
+
+# Links and dynamic fields are addresses, not words the customer reads: "/collections/sale" is no
+# finding, nor is "{{ link }}".
+LINK = re.compile(r"https?://\S+|www\.\S+|\b[\w-]+(?:\.[\w-]+)+/\S*|/[\w-]+(?:/[\w.-]*)+|\{\{.*?\}\}")
+
+
+def _outside_links(text: str, findings: list[Finding]) -> list[Finding]:
+    spans = [m.span() for m in LINK.finditer(text)]
+    return [f for f in findings if not any(start < f.end and f.start < end for start, end in spans)]
 
 
 def _without_overlaps(findings: list[Finding]) -> list[Finding]:

@@ -5,7 +5,9 @@ queries and calls it per message. Outbox creation, the release of held messages 
 check before the provider call all go through `evaluate`.
 
 Transactional texts (confirmations, replies) skip caps, overlap and the sending window, but never
-reach an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`).
+reach an opted-out number, except the opt-out confirmation itself (`confirms_opt_out`). A staff
+reply to a customer's own text within 24 h (`kind="reply"`) is treated the same way; later
+replies are marketing.
 
 A flow run is one conversation: its texts never hold or suppress each other, the run counts once
 against the caps (its first text is the one that is counted), and its later steps only yield to
@@ -136,7 +138,7 @@ def decide(
         return Verdict(
             Outcome.SUPPRESS, Reason.EXPIRED, detail=f"valid until {valid_until:%Y-%m-%d %H:%M} UTC"
         )
-    if kind == Message.Kind.TRANSACTIONAL:
+    if kind in (Message.Kind.TRANSACTIONAL, Message.Kind.REPLY):
         return Verdict(Outcome.ALLOW, Reason.OK)
 
     at, reason, detail, yielded_to = now, Reason.OK, "", None

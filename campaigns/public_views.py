@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from customers.models import Customer, Store
@@ -23,12 +23,19 @@ def _client(request: HttpRequest) -> tuple[str | None, str]:
     return request.META.get("REMOTE_ADDR") or None, request.headers.get("User-Agent", "")
 
 
+def not_found(request: HttpRequest) -> HttpResponse:
+    """A plain page for a wrong address, whatever DEBUG says: subscribers see no stack traces."""
+    return render(request, "campaigns/not_found.html", status=404)
+
+
 def _limited(scope: str, key: str, rate: tuple[int, int], now: datetime) -> int | None:
     return rate_hit(scope=scope, key=key, rate=Rate(*rate), now=now)
 
 
 def signup(request: HttpRequest, slug: str) -> HttpResponse:
-    store = get_object_or_404(Store, slug=slug)
+    store = Store.objects.filter(slug=slug).first()
+    if store is None:
+        return not_found(request)
     now = timezone.now()
     if request.method == "POST":
         # Each sign-up can text a number: one address cannot text many, nor anyone one number often.
@@ -59,7 +66,9 @@ def signup(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def signup_sent(request: HttpRequest, slug: str) -> HttpResponse:
-    store = get_object_or_404(Store, slug=slug)
+    store = Store.objects.filter(slug=slug).first()
+    if store is None:
+        return not_found(request)
     return render(request, "campaigns/signup_sent.html", {"store": store})
 
 
@@ -97,7 +106,9 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     wait = _limited("prefs-ip", client_ip(request), settings.RATE_LIMIT_PREFS_PER_IP, now)
     if wait:
         return too_many_requests(request, wait)
-    customer = get_object_or_404(Customer.objects.select_related("store"), prefs_token=token)
+    customer = Customer.objects.select_related("store").filter(prefs_token=token).first()
+    if customer is None:
+        return not_found(request)
     if request.method == "POST":
         wait = _limited("prefs-number", customer.phone, settings.RATE_LIMIT_PREFS_PER_NUMBER, now)
         if wait:

@@ -7,7 +7,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from customers.signals import consent_requested, events_recorded, products_changed
+from customers.signals import consent_requested, events_recorded, products_changed, store_created
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
@@ -28,6 +28,13 @@ def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
     ids = list(record_ids)
     transaction.on_commit(lambda: async_task("campaigns.signup.confirmations_send_task", ids))
+
+
+@receiver(store_created, dispatch_uid="campaigns.starters.store_created")
+def add_starter_templates(sender, *, store, **kwargs) -> None:
+    from .starters import starter_templates_install
+
+    starter_templates_install(store=store)
 
 
 @receiver(post_migrate, dispatch_uid="campaigns.flows.schedules")

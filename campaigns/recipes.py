@@ -52,7 +52,7 @@ RECIPES: dict[str, Recipe] = {
                 "priority": 90,
             },
             [
-                _send("Your cart is saved. Finish checkout: {{ cart_link }}", 60, "minutes"),
+                _send("Your cart is saved. Finish checkout: {{ cart_link }} Reply STOP to opt out.", 60),
                 _send(
                     "Need help with size or shipping? Reply SIZE or SHIPPING. Checkout: {{ cart_link }}",
                     4,
@@ -78,7 +78,10 @@ RECIPES: dict[str, Recipe] = {
                 "priority": 95,
             },
             [
-                _send("You're one step away. Complete your order: {{ checkout_link }}", 45),
+                _send(
+                    "You're one step away. Complete your order: {{ checkout_link }} Reply STOP to opt out.",
+                    45,
+                ),
                 _send("Still want it? Your checkout is waiting: {{ checkout_link }}", 1, "days"),
             ],
         ),
@@ -87,7 +90,12 @@ RECIPES: dict[str, Recipe] = {
             "Back in stock",
             "Everyone who asked for an alert in the last 30 days, the moment stock comes back.",
             {"trigger": "back_in_stock", "lookback_days": 30, "reentry_days": 1, "priority": 80},
-            [_send("It's back ✅ {{ product_name }} is in stock again. Grab it now: {{ product_link }}")],
+            [
+                _send(
+                    "It's back ✅ {{ product_name }} is in stock again. Grab it now: {{ product_link }} "
+                    "Reply STOP to opt out."
+                )
+            ],
         ),
         Recipe(
             "price_drop",
@@ -102,7 +110,8 @@ RECIPES: dict[str, Recipe] = {
             },
             [
                 _send(
-                    "Good news: {{ product_name }} just dropped in price. See it: {{ product_link }}",
+                    "Good news: {{ product_name }} just dropped in price. See it: {{ product_link }} "
+                    "Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
                 )
@@ -122,7 +131,7 @@ RECIPES: dict[str, Recipe] = {
             [
                 _send(
                     'Pro tip for your {{ product_name }}: {{ product_tip|default:"see how others use it" }} '
-                    "{{ product_link }}",
+                    "{{ product_link }} Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
                 )
@@ -142,7 +151,8 @@ RECIPES: dict[str, Recipe] = {
             },
             [
                 _send(
-                    "Running low on {{ product_name }}? Reorder in one tap: {{ product_link }}",
+                    "Running low on {{ product_name }}? Reorder in one tap: {{ product_link }} "
+                    "Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
                 )
@@ -164,7 +174,8 @@ RECIPES: dict[str, Recipe] = {
             },
             [
                 _send(
-                    'New in {{ last_category_bought|default:"the shop" }}: top picks just dropped.',
+                    'New in {{ last_category_bought|default:"the shop" }}: top picks just dropped. '
+                    "Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
                 ),
@@ -186,7 +197,7 @@ RECIPES: dict[str, Recipe] = {
             [
                 _send(
                     "You've got {{ reward_amount }} ready to use. Want to apply it today? "
-                    "Redeem: {{ redeem_link }}",
+                    "Redeem: {{ redeem_link }} Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
                 )

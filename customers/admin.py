@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from import_export.admin import ImportMixin
 
 from .admin_scoping import StoreScopedAdmin, StoreScopedInline, sees_all_stores, stores_for
@@ -17,10 +18,15 @@ from .consent import consent_change
 from .ingest import TIMEZONES, product_save
 from .models import ApiKey, Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
+from .profile import engagement_tier, event_name
 from .resources import CustomerConfirmImportForm, CustomerImportForm, CustomerResource
+from .schemas import TOPICS
 from .segments.presets import presets_install
+from .signals import store_created
+from .widgets import KeyValueWidget
 
-TIMELINE_LENGTH = 50
+EVENTS_PER_PAGE = 20
+CONSENT_SHOWN = 5
 
 
 class ReadOnlyMixin:
@@ -95,6 +101,7 @@ class StoreAdmin(StoreScopedAdmin):
         super().save_model(request, obj, form, change)
         if not change:
             presets_install(store=obj)
+            store_created.send(sender=Store, store=obj)
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -103,6 +110,12 @@ class StoreAdmin(StoreScopedAdmin):
 class CustomerForm(forms.ModelForm):
     timezone = forms.CharField(
         required=False, help_text="IANA name; left blank, it is inferred from the number."
+    )
+    topics = forms.MultipleChoiceField(
+        choices=[(t, t.capitalize()) for t in TOPICS], required=False, widget=forms.CheckboxSelectMultiple
+    )
+    favorite_categories = forms.MultipleChoiceField(
+        label="Favourite categories", required=False, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:
@@ -128,6 +141,18 @@ class CustomerForm(forms.ModelForm):
             "reward_points",
             "attributes",
         )
+        widgets = {"attributes": KeyValueWidget}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        store_id = self.instance.store_id if self.instance.pk else None
+        names = Category.objects.filter(store_id=store_id).order_by("name").values_list("name", flat=True)
+        chosen = self.instance.favorite_categories or []
+        # Names stored before a category was renamed or removed stay visible and can be unticked.
+        kept = sorted(set(chosen) - set(names))
+        self.fields["favorite_categories"].choices = [(n, n) for n in [*names, *kept]]
+        if not store_id:
+            self.fields["favorite_categories"].help_text = "The store's categories show once it is saved."
 
     def clean_phone(self) -> str:
         try:
@@ -142,39 +167,27 @@ class CustomerForm(forms.ModelForm):
         return value
 
 
-class ConsentInline(StoreScopedInline, ReadOnlyMixin, admin.TabularInline):
-    model = ConsentRecord
-    fields = ("occurred_at", "action", "source", "wording", "keyword", "ip_address", "user_agent")
-    readonly_fields = fields
-    ordering = ("-occurred_at", "-pk")
-    extra = 0
-    verbose_name_plural = "consent history"
-
-
 @admin.register(Customer)
 class CustomerAdmin(ImportMixin, StoreScopedAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]
     import_form_class = CustomerImportForm
     confirm_form_class = CustomerConfirmImportForm
+    import_template_name = "admin/customers/customer/import.html"
     list_display = (
-        "phone",
-        "first_name",
-        "last_name",
-        "external_id",
+        "name_and_phone",
         "store",
         "sms_consent",
         "order_count",
         "total_spent",
-        "last_order_at",
-        "last_sms_click_at",
+        "last_order",
+        "last_click",
         "timezone",
     )
     list_filter = ("store", "sms_consent", "loyalty_status", "region", "timezone", "timezone_source")
     search_fields = ("phone", "first_name", "last_name", "external_id", "email")
     list_select_related = ("store",)
     show_full_result_count = False
-    inlines = [ConsentInline]
     readonly_fields = (
         "sms_consent",
         "sms_consent_at",
@@ -190,7 +203,6 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
         "predicted_next_order_at",
         "created_at",
         "updated_at",
-        "event_timeline",
     )
     fieldsets = (
         (None, {"fields": ("store", "phone", "external_id", "first_name", "last_name", "email", "birthday")}),
@@ -229,8 +241,21 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
                 )
             },
         ),
-        ("Timeline", {"fields": ("event_timeline", "created_at", "updated_at")}),
+        ("Record", {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description="customer", ordering="first_name")
+    def name_and_phone(self, customer: Customer) -> str:
+        name = f"{customer.first_name} {customer.last_name}".strip()
+        return format_html("{}<br><small>{}</small>", name or "—", customer.phone)
+
+    @admin.display(description="last order", ordering="last_order_at")
+    def last_order(self, customer: Customer) -> str:
+        return _day(customer.last_order_at)
+
+    @admin.display(description="last click", ordering="last_sms_click_at")
+    def last_click(self, customer: Customer) -> str:
+        return _day(customer.last_sms_click_at)
 
     def get_search_results(self, request, queryset, search_term):
         found, duplicates = super().get_search_results(request, queryset, search_term)
@@ -240,36 +265,25 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
             return found, duplicates
         return found | queryset.filter(phone=phone), duplicates
 
-    @admin.display(description=f"events (latest {TIMELINE_LENGTH})")
-    def event_timeline(self, customer: Customer) -> str:
-        if not customer.pk:
-            return "–"
-        events = list(
-            customer.events.select_related("product").order_by("-occurred_at", "-pk")[:TIMELINE_LENGTH]
-        )
-        if not events:
-            return "No events yet."
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    timezone.localtime(e.occurred_at).strftime("%Y-%m-%d %H:%M"),
-                    reverse("admin:customers_event_change", args=[e.pk]),
-                    e.type,
-                    e.product or "",
-                    _summary(e),
-                )
-                for e in events
-            ),
-        )
-        everything = reverse("admin:customers_event_changelist") + f"?customer__id__exact={customer.pk}"
-        return format_html(
-            "<table><thead><tr><th>When (UTC)</th><th>Event</th><th>Product</th><th>Details</th></tr></thead>"
-            "<tbody>{}</tbody></table><p><a href='{}'>All events of this customer</a></p>",
-            rows,
-            everything,
-        )
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        customer = self.get_object(request, object_id)
+        if customer is not None:
+            extra_context = {**(extra_context or {}), **self._profile(request, customer)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _profile(self, request, customer: Customer) -> dict[str, object]:
+        """The page's header, consent history and event timeline (texts and replies: campaigns)."""
+        events = customer.events.select_related("product").order_by("-occurred_at", "-pk")
+        page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("events_page"))
+        consent = customer.consent_records.order_by("-occurred_at", "-pk")
+        return {
+            "store_timezone": customer.store.default_timezone,
+            "tier": engagement_tier(customer, now=timezone.now()),
+            "consent_records": consent[:CONSENT_SHOWN],
+            "consent_total": consent.count(),
+            "events_page": page,
+            "event_rows": [(e, event_name(e.type), _summary(e)) for e in page.object_list],
+        }
 
     def save_model(self, request, obj: Customer, form, change) -> None:
         if "timezone" in form.changed_data and obj.timezone:
@@ -298,6 +312,10 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
         form = kwargs.get("form")
         store = getattr(form, "cleaned_data", {}).get("store") if form is not None else None
         return {**super().get_import_resource_kwargs(request, **kwargs), "store": store}
+
+
+def _day(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATE_FORMAT") if moment else "—"
 
 
 def _summary(event: Event) -> str:
@@ -436,7 +454,7 @@ class ProductChangeAdmin(ReadOnlyMixin, StoreScopedAdmin):
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
-    list_display = ("occurred_at", "type", "customer", "product", "store", "received_at")
+    list_display = ("occurred_at", "what", "customer", "product", "store", "received_at")
     list_filter = ("store", "type")
     search_fields = (
         "customer__phone",
@@ -450,6 +468,10 @@ class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     ordering = ("-occurred_at", "-pk")
+
+    @admin.display(description="event", ordering="type")
+    def what(self, event: Event) -> str:
+        return event_name(event.type)
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -30,3 +30,14 @@ def engagement_tier_q(tier: str, *, now: datetime, cold_after_days: int = COLD_A
     if tier == "warm":
         return Q(last_sms_click_at__gte=warm_since, last_sms_click_at__lt=hot_since)
     return Q(last_sms_click_at__lt=warm_since) | Q(last_sms_click_at__isnull=True)
+
+
+def engagement_tier(
+    last_sms_click_at: datetime | None, *, now: datetime, cold_after_days: int = COLD_AFTER_DAYS
+) -> str:
+    """"hot", "warm" or "cold" for one customer: the same windows as `engagement_tier_q`."""
+    if last_sms_click_at is not None and last_sms_click_at >= now - timedelta(days=HOT_DAYS):
+        return "hot"
+    if not is_cold(last_sms_click_at, now=now, cold_after_days=cold_after_days):
+        return "warm"
+    return "cold"

@@ -200,8 +200,8 @@ class Customer(models.Model):
     timezone_source = models.CharField(max_length=8, choices=TimezoneSource)
     birthday = models.DateField(null=True, blank=True)
 
-    sms_consent = models.CharField(max_length=16, choices=Consent, default=Consent.NONE)
-    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    sms_consent = models.CharField("SMS consent", max_length=16, choices=Consent, default=Consent.NONE)
+    sms_consent_at = models.DateTimeField("SMS consent at", null=True, blank=True)
     topics = models.JSONField(default=list, blank=True, help_text="deals, drops, restocks")
     favorite_categories = models.JSONField(default=list, blank=True)
     frequency = models.CharField(max_length=16, blank=True, help_text="Preferred frequency, if given")
@@ -219,7 +219,7 @@ class Customer(models.Model):
     discount_order_share = models.FloatField(default=0)
     first_order_at = models.DateTimeField(null=True, blank=True)
     last_order_at = models.DateTimeField(null=True, blank=True)
-    last_sms_click_at = models.DateTimeField(null=True, blank=True)
+    last_sms_click_at = models.DateTimeField("last SMS click at", null=True, blank=True)
     predicted_next_order_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -365,6 +365,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "API key"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

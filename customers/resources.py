@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from import_export import resources
+from import_export import fields, resources
 from import_export.forms import ConfirmImportForm, ImportForm
 from import_export.results import RowResult
 
@@ -59,6 +59,27 @@ def row_payload(row: dict) -> dict:
     return payload
 
 
+def written_columns(rows: list[dict]) -> list[str]:
+    """The columns the preview shows: the file's known columns, in the order the app reads them."""
+    present = {str(k).strip().lower() for row in rows[:1] for k in row if k}
+    known = [*PROFILE_COLUMNS, *LIST_COLUMNS, *CONSENT_COLUMNS]
+    return [c for c in known if c in present]
+
+
+def written_value(customer: Customer, row: dict, column: str) -> str:
+    """What the import stores for `column`: the normalized value (a phone in E.164, the resulting
+    consent status), or the cell itself for consent evidence."""
+    if column == "consent_status":
+        return customer.get_sms_consent_display()
+    if column in CONSENT_COLUMNS:
+        cells = {str(k).strip().lower(): v for k, v in row.items() if k}
+        return "" if cells.get(column) is None else str(cells[column]).strip()
+    value = getattr(customer, column)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def _column(field: str) -> str:
     if field.startswith("sms_consent."):
         key = field.split(".", 1)[1]
@@ -77,6 +98,10 @@ class CustomerResource(resources.ModelResource):
     def __init__(self, store: Store | None = None, **kwargs):
         super().__init__(**kwargs)
         self.store = store
+
+    def get_user_visible_fields(self):
+        # The consent columns are read by row_payload, not by a model field: list them too.
+        return [*super().get_user_visible_fields(), *(fields.Field(column_name=c) for c in CONSENT_COLUMNS)]
 
     def import_data(self, dataset, dry_run=False, raise_errors=False, use_transactions=None,
                     collect_failed_rows=False, rollback_on_validation_errors=False, **kwargs):  # fmt: skip
@@ -118,11 +143,14 @@ class CustomerResource(resources.ModelResource):
             result.totals[RowResult.IMPORT_TYPE_INVALID] += 1
 
     def _count(self, result, customers: list[Customer], created_ids: set[int], rows: list[dict]) -> None:
+        headers = written_columns(rows)
+        result.diff_headers = headers
         for customer, row in zip(customers, rows, strict=True):
             row_result = self.get_row_result_class()()
             new = customer.pk in created_ids
             row_result.import_type = RowResult.IMPORT_TYPE_NEW if new else RowResult.IMPORT_TYPE_UPDATE
             row_result.row_values = row
+            row_result.diff = [written_value(customer, row, column) for column in headers]
             row_result.instance = customer
             row_result.add_instance_info(customer)
             result.append_row_result(row_result)

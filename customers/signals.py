@@ -17,3 +17,6 @@ consent_requested = Signal()
 
 # kwargs: customer (Customer), source (str)
 customer_opted_out = Signal()
+
+# kwargs: store (Store) — a store just created in the admin, to be given its starter content.
+store_created = Signal()

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "import_export",
     "crispy_forms",
     "crispy_bootstrap5",
+    "bootstrap",  # django-bootstrap-static: Bootstrap's CSS served from static/, no CDN
     "customers",
     "campaigns",
     "smsmarketing",

@@ -1,4 +1,5 @@
 from .broadcasts import Campaign
+from .conversations import Conversation
 from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .inbound import InboundMessage, Keyword
@@ -7,6 +8,7 @@ from .templates import Link, MessageTemplate
 
 __all__ = [
     "Campaign",
+    "Conversation",
     "Flow",
     "FlowRun",
     "FlowStep",

@@ -152,6 +152,7 @@ class Message(models.Model):
     class Kind(models.TextChoices):
         MARKETING = "marketing"
         TRANSACTIONAL = "transactional", "Transactional (confirmations, replies)"
+        REPLY = "reply", "Reply to the customer's own text (within 24 h)"
 
     class Encoding(models.TextChoices):
         GSM7 = "gsm7", "GSM-7"

@@ -97,3 +97,17 @@ def test_backtest_command_prints_the_report(capsys):
     assert "runs: 3, messages: 5, customers texted: 2" in out
     assert "step 1 send  reached      2  messages      2  sent 2  held 0  suppressed 0" in out
     assert "would be sent: 5, suppressed: 0" in out
+
+
+def test_each_step_reads_as_a_funnel(admin_client):
+    store = make_store()
+    flow = recipe_install(store=store, name="cart_recovery")
+    carts(store)
+
+    report = flow_backtest(flow=flow, now=NOW)
+    first = report.steps[0]
+    page = admin_client.get(f"/admin/campaigns/flow/{flow.pk}/backtest/").content.decode()
+
+    assert all(s.arrived == s.reached + s.exited + s.waiting for s in report.steps)
+    assert (first.arrived, first.exited, first.reached) == (3, 1, 2)
+    assert "Began the delay" in page and "Left on the goal" in page and "Reached the step" in page

@@ -50,7 +50,7 @@ def test_the_avoid_examples_are_flagged_finding_by_finding(text, phrases):
 def test_each_finding_names_its_category_and_place():
     text = "We saw you looked at this 7 times. Pregnant?"
     findings = creep.check(text)
-    assert [(f.category, f.phrase, text[f.start:f.end]) for f in findings] == [
+    assert [(f.category, f.phrase, text[f.start : f.end]) for f in findings] == [
         ("behaviour", "We saw", "We saw"),
         ("behaviour", "you looked at", "you looked at"),
         ("behaviour", "7 times", "7 times"),
@@ -78,3 +78,15 @@ def test_a_store_extends_the_lists_and_silences_a_default():
     other = make_store("other")
     assert creep.check("Maternity jeans", store=other) == []
     assert [f.phrase for f in creep.check("a loan", store=other)] == ["loan"]
+
+
+def test_collections_in_a_shop_link_or_as_a_product_word_is_not_flagged():
+    text = "New collections: https://shop.example.com/collections/summer or shop.example.com/collections/all"
+
+    assert creep.check(text, lists=creep.word_lists()) == []
+
+
+def test_a_sensitive_word_inside_a_link_or_a_field_is_not_flagged_but_the_same_word_in_prose_is():
+    findings = creep.check("Out of debt yet? {{ link }} /blog/debt-free", lists=creep.word_lists())
+
+    assert [f.phrase for f in findings] == ["debt"]

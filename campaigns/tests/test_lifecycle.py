@@ -23,6 +23,8 @@ ALLOWED = {
     ("campaigns/admin_flows.py", "status"),
     # A new message's first state, from pending by the lifecycle's own table (`initial_status`).
     ("campaigns/outbox.py", "initial_status(verdict.status)"),
+    # A campaign's state read into the progress page's JSON.
+    ("campaigns/admin_inbound.py", "campaign.status"),
 }
 
 

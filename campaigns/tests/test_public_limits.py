@@ -179,6 +179,11 @@ def test_an_ipv6_client_counts_as_its_64_and_a_proxy_header_is_trusted_only_when
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_hits_pass_no_more_than_the_limit():
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith("file:memorydb"):
+        pytest.skip(
+            "in-memory SQLite fails a second writer ('table is locked') instead of queueing it; "
+            "CI runs this on PostgreSQL"
+        )
     rate, at = Rate(limit=10, seconds=3600), datetime(2026, 6, 2, 15, 10, tzinfo=UTC)
 
     def hits(_: int) -> list[int | None]:

@@ -43,7 +43,7 @@ def test_cart_recovery_has_the_seeds_copy_and_timings():
         ("split", "19 hours"),
         ("send", "at once"),
     ]
-    assert steps[0].body == "Your cart is saved. Finish checkout: {{ cart_link }}"
+    assert steps[0].body == "Your cart is saved. Finish checkout: {{ cart_link }} Reply STOP to opt out."
     assert (
         steps[1].body == "Need help with size or shipping? Reply SIZE or SHIPPING. Checkout: {{ cart_link }}"
     )
@@ -60,10 +60,12 @@ def test_the_seeds_other_copy():
     body = {name: recipe_install(store=store, name=name).steps.first().body for name in SEED_NAMES}
     assert (
         body["back_in_stock"]
-        == "It's back ✅ {{ product_name }} is in stock again. Grab it now: {{ product_link }}"
+        == "It's back ✅ {{ product_name }} is in stock again. Grab it now: {{ product_link }} "
+        "Reply STOP to opt out."
     )
     assert body["loyalty_nudge"] == (
-        "You've got {{ reward_amount }} ready to use. Want to apply it today? Redeem: {{ redeem_link }}"
+        "You've got {{ reward_amount }} ready to use. Want to apply it today? Redeem: {{ redeem_link }} "
+        "Reply STOP to opt out."
     )
     assert body["post_purchase"].startswith("Pro tip for your {{ product_name }}: ")
     assert body["replenishment"].startswith("Running low on {{ product_name }}? Reorder in one tap")
@@ -99,3 +101,12 @@ def test_tick_command_takes_a_time(capsys):
     assert "tick at 2026-11-26T11:05:00+00:00: 0 runs advanced" in capsys.readouterr().out
     with pytest.raises(CommandError, match="--now"):
         call_command("tick", "--now", "tomorrow")
+
+
+@pytest.mark.parametrize("name", sorted(SEED_NAMES))
+def test_each_recipes_first_text_says_how_to_opt_out(name):
+    from campaigns.template_checks import check_template
+
+    first = next(step for step in RECIPES[name].steps if step["kind"] == "send")
+
+    assert "no_opt_out" not in [c.code for c in check_template(first["body"], is_first_in_flow=True)]

@@ -160,3 +160,35 @@ def _demo_rows():
                          received_at=NOW, product=shirt, idempotency_key="bis-1")
     segment = Segment.objects.create(store=store, name="Everyone", slug="everyone", rules=EVERYONE)
     return store, maya, segment
+
+
+def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_client, demo):
+    from campaigns.models import Link
+
+    store, maya, segment = demo
+    data = _post(
+        admin_client, PREVIEW, body=BACK, store=store.pk, customer=maya.phone, segment=segment.pk
+    ).json()
+
+    [sample] = data["samples"]
+    assert "/l/" not in sample["body"]
+    assert "utm_source=sms" in sample["body"] and sample["body"].split("Grab it now: ")[1].startswith("https://")
+    assert sample["meter"]["characters"] < len(sample["body"])  # measured with the short link
+    assert data["sample_note"].startswith("Showing the customer you typed")
+    assert not Link.objects.exists()
+
+
+def test_a_template_that_opens_a_flow_is_checked_as_a_first_text(admin_client, demo):
+    from campaigns.recipes import recipe_install
+
+    store, _, _ = demo
+    template = MessageTemplate.objects.create(store=store, name="Cart 1", body="Your cart: {{ cart_link }}")
+    flow = recipe_install(store=store, name="cart_recovery")
+    flow.steps.filter(kind="send").order_by("position").update(template=None)
+    first = flow.steps.filter(kind="send").order_by("position").first()
+    first.template = template
+    first.save(update_fields=["template"])
+
+    page = admin_client.get(f"/admin/campaigns/messagetemplate/{template.pk}/change/").content.decode()
+
+    assert 'id="tp-first" checked' in page and "The first text of Cart recovery" in page

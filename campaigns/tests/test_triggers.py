@@ -201,7 +201,7 @@ def test_post_purchase_starts_days_after_delivery_for_the_category(store):
     assert (run.customer_id, run.entered_at) == (ana.id, T0 + timedelta(days=3))
     tick(now=T0 + timedelta(days=3, minutes=1))
     [text] = texts(flow)
-    tip, short_link = text.rsplit(" ", 1)
+    tip, short_link = text.removesuffix(" Reply STOP to opt out.").rsplit(" ", 1)
     assert tip == "Pro tip for your Product kettle: Descale it monthly."
     assert Link.objects.get(code=short_link.rsplit("/", 1)[1]).target_url == "https://shop.example.com/p/kettle"
 

@@ -113,6 +113,11 @@ def _value(value: Any) -> str:
     return f"“{value}”" if isinstance(value, str) else str(value)
 
 
+def _a(label: str) -> str:
+    """'an order count', 'an attribute quiz_goal', 'a city'."""
+    return f"{'an' if label[:1].lower() in 'aeio' else 'a'} {label}"
+
+
 def _profile(node: dict) -> str:
     field = node["field"]
     label = (
@@ -122,13 +127,13 @@ def _profile(node: dict) -> str:
     )
     op = node.get("op", "eq")
     if op in ("is_set", "exists", "is_not_empty"):
-        return f"have a {label}"
+        return f"have {_a(label)}"
     if op in ("is_not_set", "not_exists", "is_empty"):
         return f"have no {label}"
     if op in ("has", "has_not"):
         return f"{'have' if op == 'has' else 'do not have'} {_value(node['value'])} in their {label}"
     suffix = " days ago" if op == "more_than_days_ago" else " days" if op == "within_last_days" else ""
-    return f"have a {label} that {OP_WORDS[op]} {_between(op, node['value'])}{suffix}"
+    return f"have {_a(label)} that {OP_WORDS[op]} {_between(op, node['value'])}{suffix}"
 
 
 def _consent(node: dict) -> str:
@@ -157,8 +162,8 @@ def _metric(node: dict) -> str:
         return f"{'are' if op == 'eq' else 'are not'} {value} (SMS engagement)"
     label = METRICS[metric].lower()
     if metric == "discount_order_share" and op != "between":
-        return f"have a {label} that {OP_WORDS[op]} {value * 100:g} %"
-    return f"have a {label} that {OP_WORDS[op]} {_between(op, value)}"
+        return f"have {_a(label)} that {OP_WORDS[op]} {value * 100:g} %"
+    return f"have {_a(label)} that {OP_WORDS[op]} {_between(op, value)}"
 
 
 def _rank(node: dict) -> str:

@@ -78,7 +78,8 @@ def test_a_bad_row_is_reported_with_its_number_and_column_and_nothing_is_importe
     assert set(invalid) == {3, 4}
     assert "phone" in invalid[3] and "consent_wording" in invalid[4]
     page = response.content.decode()
-    assert "<td>3 </td>" in page and "is not a valid phone number" in page
+    assert '<tr><td>3</td><td><code>phone</code></td><td class="problem">Is not a valid phone number' in page
+    assert "<tr><td>4</td><td><code>consent_wording</code></td>" in page
     assert "confirm_form" not in response.context or response.context["confirm_form"] is None
     assert not Customer.objects.exists()
 
@@ -91,4 +92,28 @@ def test_a_store_owner_can_only_import_into_their_store(client, csv_format):
     client.force_login(owner)
     response = upload(client, theirs, GOOD, csv_format)
     assert "store" in response.context["form"].errors
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_shows_the_values_that_will_be_written_and_the_consent_columns(admin_page, csv_format):
+    store = store_make()
+    page = admin_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{page.live_server_url}/admin/customers/customer/import/")
+    fields_help = page.inner_text("#content")
+    assert "consent_wording" in fields_help and "consent_status" in fields_help
+
+    page.select_option("select[name=store]", str(store.pk))
+    page.select_option("select[name=format]", csv_format)
+    csv = "\n".join([HEADER, *GOOD]).encode()
+    page.set_input_files(
+        "input[name=import_file]", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": csv}]
+    )
+    page.click("#content form input[type=submit]")
+
+    preview = page.inner_text("table.import-preview").lower()
+    assert "+12065550100" in preview and "(206) 555-0100" not in preview
+    assert "consent_wording" in preview and "yes to texts. reply stop to cancel." in preview
+    assert "subscribed" in preview and "no consent" in preview
     assert not Customer.objects.exists()

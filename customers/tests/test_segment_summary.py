@@ -72,3 +72,20 @@ def test_every_preset_reads_as_a_sentence():
     for preset in PRESETS:
         text = summarize(preset.rules)
         assert text.startswith("Customers who ") and text.endswith(".") and "incomplete" not in text
+
+
+@pytest.mark.parametrize(
+    ("condition", "text"),
+    [
+        (
+            {"type": "metric", "metric": "order_count", "op": "gte", "value": 2},
+            "Customers who have an order count that is at least 2.",
+        ),
+        (
+            {"type": "profile", "field": "attributes.quiz_goal", "op": "exists"},
+            "Customers who have an attribute quiz_goal.",
+        ),
+    ],
+)
+def test_the_article_fits_the_word(condition, text):
+    assert summarize(group(condition)) == text

@@ -121,9 +121,10 @@
     if (findings.length) box.appendChild(findingList(findings));
   }
 
-  function showSamples(samples) {
+  function showSamples(samples, note) {
     const box = $("tp-samples");
     clear(box);
+    if (note) box.appendChild(el("p", note, "tp-sample-note"));
     for (const sample of samples) {
       const card = el("div", null, "tp-sample");
       card.appendChild(el("small", `${sample.customer.name} · ${sample.customer.phone}`));
@@ -147,7 +148,7 @@
     showMeter(data.template_meter, data.gsm_friendly);
     showChecks(data.checks);
     showCreep(data.creep);
-    showSamples(data.samples);
+    showSamples(data.samples, data.sample_note);
     panel.dataset.refreshed = String(mine);
   }
 

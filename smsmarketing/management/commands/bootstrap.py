@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 
 from campaigns.keywords import store_keywords_install
 from campaigns.schedules import schedules_install
+from campaigns.starters import starter_templates_install
 from customers.models import Store
 from customers.segments.presets import presets_install
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         for store in Store.objects.all():
             presets_install(store=store)
             store_keywords_install(store=store)
+            starter_templates_install(store=store)
         schedules_install()
         password = admin_password()
         User = get_user_model()
