@@ -50,7 +50,6 @@ class FlowStepForm(forms.ModelForm):
             "window_end",
             "template",
             "body",
-            "body_b",
             "offer_code",
             "segment",
             "yes_next",
@@ -58,7 +57,6 @@ class FlowStepForm(forms.ModelForm):
         ]
         widgets = {
             "body": forms.Textarea(attrs={"rows": 2, "cols": 80}),
-            "body_b": forms.Textarea(attrs={"rows": 2, "cols": 80}),
             "window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
@@ -73,7 +71,7 @@ class FlowStepInline(admin.StackedInline):
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
         ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
-        ("Message", {"fields": ["template", "body", "offer_code", "body_b", "preview"]}),
+        ("Message", {"fields": ["template", "body", "offer_code", "preview"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
 

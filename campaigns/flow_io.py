@@ -34,7 +34,6 @@ STEP_FIELDS = [
     "delay_value",
     "delay_unit",
     "body",
-    "body_b",
     "offer_code",
     "yes_next",
     "no_next",

@@ -1,4 +1,12 @@
 from .broadcasts import Campaign
+from .experiments import (
+    Attribution,
+    Experiment,
+    ExperimentDecision,
+    ExperimentExposure,
+    ExperimentVariant,
+    OptOutAttribution,
+)
 from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .inbound import InboundMessage, Keyword
@@ -6,6 +14,12 @@ from .outbox import Message
 from .templates import Link, MessageTemplate
 
 __all__ = [
+    "Attribution",
+    "Experiment",
+    "ExperimentDecision",
+    "ExperimentExposure",
+    "ExperimentVariant",
+    "OptOutAttribution",
     "Campaign",
     "Flow",
     "FlowRun",

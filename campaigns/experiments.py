@@ -1,0 +1,186 @@
+"""Who gets which variant: deterministic assignment per customer and experiment, and the control group.
+
+A customer's bucket (0–9999) is a multiplicative hash of their id, salted per experiment (or per
+store for the control group). The same arithmetic runs in Python and in SQL, so a campaign's
+recipients can leave out the control group in the query and a flow batch can place its runs without
+one query per run. Within one block of 10,000 consecutive ids every bucket occurs exactly once,
+so the split is exact up to rounding, whatever the list's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Mod
+
+from customers.models import Customer, Store
+
+from .models import Experiment, ExperimentExposure, ExperimentVariant, FlowStep
+
+BUCKETS = 10_000
+# Primes coprime to 10,000, so each multiplier permutes the buckets of a block of ids.
+MULTIPLIERS = (7919, 6151, 3571, 9973, 5381, 2741, 8861, 4513, 1621, 6997, 3023, 9311, 4271, 7541, 1999, 8191)
+CONTROL_SALT = 7_777
+
+
+def bucket(customer_id: int, salt: int) -> int:
+    return (customer_id * MULTIPLIERS[salt % len(MULTIPLIERS)] + salt * 13) % BUCKETS
+
+
+def bucket_sql(salt: int, field: str = "pk"):
+    return Mod(
+        F(field) * Value(MULTIPLIERS[salt % len(MULTIPLIERS)]) + Value(salt * 13),
+        Value(BUCKETS),
+        output_field=IntegerField(),
+    )
+
+
+def _percent_buckets(percent: Decimal | int) -> int:
+    return int(Decimal(percent) * BUCKETS / 100)
+
+
+# The store-wide control group -------------------------------------------------------------------
+
+
+def in_control_group(*, store: Store, customer_id: int) -> bool:
+    return bucket(customer_id, CONTROL_SALT + store.pk) < _percent_buckets(store.control_group_percent)
+
+
+def control_group_q(*, store: Store) -> Q:
+    """Customers of the store's control group, as a filter on an annotation `_control_bucket`."""
+    return Q(_control_bucket__lt=_percent_buckets(store.control_group_percent))
+
+
+def control_group_exclude(queryset: QuerySet[Customer], *, store: Store) -> QuerySet[Customer]:
+    """The queryset without the store's control group: no marketing text reaches it."""
+    if not store.control_group_percent:
+        return queryset
+    return queryset.alias(_control_bucket=bucket_sql(CONTROL_SALT + store.pk)).exclude(
+        control_group_q(store=store)
+    )
+
+
+def control_group_members(*, store: Store) -> QuerySet[Customer]:
+    if not store.control_group_percent:
+        return Customer.objects.none()
+    return (
+        Customer.objects.filter(store=store)
+        .alias(_control_bucket=bucket_sql(CONTROL_SALT + store.pk))
+        .filter(control_group_q(store=store))
+    )
+
+
+# Experiments ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arm:
+    """What one customer gets in an experiment; `variant` is None for the holdout (no text)."""
+
+    experiment: Experiment
+    variant: ExperimentVariant | None
+
+    @property
+    def key(self) -> str:
+        return self.variant.key if self.variant else ExperimentExposure.HOLDOUT
+
+    @property
+    def code(self) -> str:
+        return self.experiment.variant_code(self.key)
+
+
+def arm_for(experiment: Experiment, customer_id: int) -> Arm:
+    """Deterministic: the same customer always lands in the same arm of an experiment.
+
+    A stopped variant's customers get the control's text instead; their assignment does not move.
+    """
+    variants = experiment.arms_cache if hasattr(experiment, "arms_cache") else _arms(experiment)
+    b = bucket(customer_id, experiment.pk)
+    holdout = _percent_buckets(experiment.holdout_percent)
+    if b < holdout or not variants:
+        return Arm(experiment, None)
+    total = sum(v.share for v in variants) or 1
+    point = (b - holdout) * total / (BUCKETS - holdout)
+    chosen = variants[-1]
+    for variant in variants:
+        if point < variant.share:
+            chosen = variant
+            break
+        point -= variant.share
+    if chosen.stopped_at:
+        chosen = next((v for v in variants if v.is_control), chosen)
+    return Arm(experiment, chosen)
+
+
+def _arms(experiment: Experiment) -> list[ExperimentVariant]:
+    experiment.arms_cache = [v for v in experiment.variants.all() if v.share > 0]
+    return experiment.arms_cache
+
+
+def running(*, step_ids: Iterable[int] = (), campaign_ids: Iterable[int] = ()) -> list[Experiment]:
+    found = Experiment.objects.filter(status=Experiment.Status.RUNNING).filter(
+        Q(flow_step_id__in=list(step_ids)) | Q(campaign_id__in=list(campaign_ids))
+    )
+    experiments = list(found.prefetch_related("variants").order_by("pk"))
+    for experiment in experiments:
+        _arms(experiment)
+    return experiments
+
+
+def steps_attach(steps: Iterable[FlowStep]) -> None:
+    """Give each step its running experiment (or None), loaded for the whole batch in one query."""
+    steps = list(steps)
+    by_step = {e.flow_step_id: e for e in running(step_ids=[s.id for s in steps])}
+    for step in steps:
+        step.experiment = by_step.get(step.id)
+
+
+def step_due(step: FlowStep, *, customer_id: int, previous: datetime, tz: str) -> datetime:
+    """When a step runs for this customer: a timing test's variant sets its own delay."""
+    experiment = getattr(step, "experiment", None)
+    if experiment is None or experiment.lever != Experiment.Lever.TIMING:
+        return step.due_after(previous, tz)
+    arm = arm_for(experiment, customer_id)
+    if arm.variant is None or arm.variant.delay_minutes is None:
+        return step.due_after(previous, tz)
+    return step.due_after(previous - step.delay + timedelta(minutes=arm.variant.delay_minutes), tz)
+
+
+def exposures_record(arms: Iterable[tuple[int, Arm]], *, now: datetime) -> None:
+    """Who was placed where, first time only; the holdout too, since it gets no message."""
+    ExperimentExposure.objects.bulk_create(
+        [
+            ExperimentExposure(experiment=arm.experiment, customer_id=cid, arm=arm.key, at=now)
+            for cid, arm in arms
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def campaign_place(
+    campaign, customers: list[Customer], *, now: datetime
+) -> list[tuple[Arm | None, list[Customer]]]:
+    """Split a campaign batch by its running experiment's arms; the holdout and, in an audience
+    test, a variant's customers outside its segment get no text. One query per segment."""
+    from customers.segments import members
+
+    found = running(campaign_ids=[campaign.pk])
+    if not found:
+        return [(None, customers)]
+    experiment = found[0]
+    groups: dict[Arm, list[Customer]] = {}
+    for customer in customers:
+        groups.setdefault(arm_for(experiment, customer.pk), []).append(customer)
+    for arm, group in list(groups.items()):
+        audience = arm.variant and experiment.lever == Experiment.Lever.AUDIENCE
+        segment = arm.variant.segment if audience else None
+        if segment is not None:
+            ids = [c.pk for c in group]
+            inside = set(members(segment, now=now).filter(pk__in=ids).values_list("pk", flat=True))
+            groups[arm] = [c for c in group if c.pk in inside]
+    exposures_record(((c.pk, arm) for arm, group in groups.items() for c in group), now=now)
+    return [(arm, group) for arm, group in groups.items() if arm.variant is not None and group]
