@@ -101,7 +101,7 @@ def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
             failed=Count("pk", filter=Q(status__in=FAILED)),
             clicked=Count("pk", filter=Q(Exists(clicked))),
             recipients=Count("customer_id", distinct=True, filter=Q(status__in=SENT)),
-            segments=Coalesce(Sum("segments", filter=Q(status__in=SENT)), 0),
+            billed=Coalesce(Sum("segments", filter=Q(status__in=SENT)), 0),
             cost=Coalesce(
                 Sum(
                     F("segments") * F("store__price_per_segment"),
@@ -136,8 +136,8 @@ def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
 
 
 def _pick(row: dict) -> dict:
-    names = ("sent", "delivered", "failed", "clicked", "recipients", "segments", "cost")
-    values = {n: row[n] for n in names}
+    names = ("sent", "delivered", "failed", "clicked", "recipients", "cost")
+    values = {n: row[n] for n in names} | {"segments": row["billed"]}
     values["cost"] = Decimal(values["cost"]).quantize(Decimal("0.01"))
     return values
 

@@ -25,6 +25,13 @@ SCHEDULES = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },
+    {
+        # Orders and opt-outs credited to texts, then experiments decided (opt-out stops first).
+        "name": "reports: attribution and decisions",
+        "func": "campaigns.report_tasks.reports_tick_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
 ]
 
 
