@@ -22,8 +22,9 @@ from customers.models import Customer, Store
 from .models import Experiment, ExperimentExposure, ExperimentVariant, FlowStep
 
 BUCKETS = 10_000
-# Primes coprime to 10,000, so each multiplier permutes the buckets of a block of ids.
-MULTIPLIERS = (7919, 6151, 3571, 9973, 5381, 2741, 8861, 4513, 1621, 6997, 3023, 9311, 4271, 7541, 1999, 8191)
+# Coprime to 10,000 (so each permutes the buckets of a block of ids) and near irrational fractions
+# of it (golden ratio, square roots, e, ln 2...), so consecutive ids scatter across the buckets.
+MULTIPLIERS = (6181, 3819, 4143, 7321, 2361, 5857, 1417, 7183, 2679, 6931, 5773, 8409)
 CONTROL_SALT = 7_777
 
 

@@ -20,7 +20,8 @@ def test_a_variant_is_measured_against_the_holdout():
     people = [make_customer(store) for _ in range(8)]
     arms = ["A", "A", "A", "A", "holdout", "holdout", "holdout", "holdout"]
     ExperimentExposure.objects.bulk_create(
-        ExperimentExposure(experiment=experiment, customer=c, arm=a, at=T0) for c, a in zip(people, arms)
+        ExperimentExposure(experiment=experiment, customer=c, arm=a, at=T0)
+        for c, a in zip(people, arms, strict=True)
     )
     order(people[0], T0 + timedelta(days=1), "40")
     order(people[1], T0 + timedelta(days=2), "20")
