@@ -21,6 +21,7 @@ S = Message.Status
 SENT = [S.SENT, S.DELIVERED, S.UNDELIVERED]
 FAILED = [S.FAILED, S.UNDELIVERED]
 MONEY = DecimalField(max_digits=16, decimal_places=5)
+CENT = Decimal("0.01")
 
 GROUPS = {
     "store": ["store_id"],
@@ -67,7 +68,7 @@ class Figures:
 
     @property
     def revenue_per_recipient(self) -> Decimal | None:
-        return (self.revenue / self.recipients).quantize(Decimal("0.01")) if self.recipients else None
+        return (self.revenue / self.recipients).quantize(CENT) if self.recipients else None
 
     def add(self, other: Figures) -> None:
         for name in ("sent", "delivered", "failed", "clicked", "recipients", "segments", "cost", "opt_outs"):
@@ -131,14 +132,14 @@ def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
     )
     for r in orders:
         row = _at(found, tuple(r[k] for k in linked))
-        row.orders, row.revenue = r["n"], r["revenue"] or Decimal("0")
+        row.orders, row.revenue = r["n"], Decimal(r["revenue"] or 0).quantize(CENT)
     return found
 
 
 def _pick(row: dict) -> dict:
     names = ("sent", "delivered", "failed", "clicked", "recipients", "cost")
     values = {n: row[n] for n in names} | {"segments": row["billed"]}
-    values["cost"] = Decimal(values["cost"]).quantize(Decimal("0.01"))
+    values["cost"] = Decimal(values["cost"]).quantize(CENT)
     return values
 
 
