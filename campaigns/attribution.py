@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -31,21 +31,13 @@ from django.db.models.functions import Cast, Coalesce
 from customers.models import ConsentRecord, Event, Store
 
 from .models import Attribution, Message, OptOutAttribution
+from .select_insert import select_insert
 
 OPT_OUT_WINDOW = timedelta(days=7)
 # Orders are looked at again for this long, so a delivery receipt that arrives late still counts.
 RESCAN = timedelta(days=8)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 RECEIVED = [Message.Status.SENT, Message.Status.DELIVERED]
-
-
-def _insert(model, columns: list[str], queryset: QuerySet, conflict: str) -> int:
-    sql, params = queryset.query.sql_with_params()
-    table = model._meta.db_table
-    names = ", ".join(model._meta.get_field(c).column for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({names}) {sql} ON CONFLICT ({conflict}) DO NOTHING", params)
-        return cursor.rowcount
 
 
 def _orders_with_touches(store: Store, since: datetime) -> QuerySet[Event]:
@@ -107,13 +99,13 @@ def attributions_refresh(
     for store in stores:
         orders = _orders_with_touches(store, since or now - RESCAN)
         with transaction.atomic():
-            added += _insert(
-                Attribution,
-                ["store", "order", "message", "touch", "revenue", "ordered_at"],
-                orders.annotate(a_store=F("store_id"), a_order=F("pk"), a_at=F("occurred_at")).values_list(
-                    "a_store", "a_order", "a_message", "a_touch", "a_revenue", "a_at"
-                ),
-                "order_id",
+            added += select_insert(
+                model=Attribution,
+                columns=["store", "order", "message", "touch", "revenue", "ordered_at"],
+                skip_duplicates_of="order",
+                queryset=orders.annotate(
+                    a_store=F("store_id"), a_order=F("pk"), a_at=F("occurred_at")
+                ).values_list("a_store", "a_order", "a_message", "a_touch", "a_revenue", "a_at"),
             )
     return added
 
@@ -136,11 +128,11 @@ def opt_outs_attribute(
         records = records.filter(store_id__in=store_ids)
     rows = records.annotate(a_message=Subquery(last_text.values("pk")[:1])).filter(a_message__isnull=False)
     with transaction.atomic():
-        return _insert(
-            OptOutAttribution,
-            ["store", "record", "message", "opted_out_at"],
-            rows.annotate(a_store=F("store_id"), a_record=F("pk"), a_at=F("occurred_at")).values_list(
-                "a_store", "a_record", "a_message", "a_at"
-            ),
-            "record_id",
+        return select_insert(
+            model=OptOutAttribution,
+            columns=["store", "record", "message", "opted_out_at"],
+            skip_duplicates_of="record",
+            queryset=rows.annotate(
+                a_store=F("store_id"), a_record=F("pk"), a_at=F("occurred_at")
+            ).values_list("a_store", "a_record", "a_message", "a_at"),
         )

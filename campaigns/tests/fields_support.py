@@ -24,38 +24,21 @@ def make_store(slug: str = "juniper", **fields) -> Store:
 
 
 def make_customer(store: Store, phone: str = "+14155550100", **fields) -> Customer:
-    values = {
-        "first_name": "Maya",
-        "city": "Austin",
-        "timezone": "America/Chicago",
-        "timezone_source": "given",
-        "sms_consent": Customer.Consent.SUBSCRIBED,
-        **fields,
-    }
+    values = {"first_name": "Maya", "city": "Austin", "timezone": "America/Chicago",
+              "timezone_source": "given", "sms_consent": Customer.Consent.SUBSCRIBED, **fields}
     return Customer.objects.create(store=store, phone=phone, **values)
 
 
 def make_product(store: Store, name: str = "Linen Shirt", category: str = "Shirts", **fields) -> Product:
-    cat, _ = Category.objects.get_or_create(
-        store=store, external_id=category.lower(), defaults={"name": category}
-    )
-    values = {
-        "url": f"https://shop.example.com/p/{name.lower().replace(' ', '-')}",
-        "price": Decimal("48"),
-        "stock": 5,
-        "usage_tip": "Wash cold, hang dry.",
-        **fields,
-    }
+    cat, _ = Category.objects.get_or_create(store=store, external_id=category.lower(),
+                                            defaults={"name": category})
+    values = {"url": f"https://shop.example.com/p/{name.lower().replace(' ', '-')}", "price": Decimal("48"),
+              "stock": 5, "usage_tip": "Wash cold, hang dry.", **fields}
     return Product.objects.create(store=store, external_id=name.lower(), name=name, category=cat, **values)
 
 
 def order(customer: Customer, product: Product, at: datetime = NOW, key: str = "") -> Event:
     return Event.objects.create(
-        store=customer.store,
-        customer=customer,
-        type="order_placed",
-        occurred_at=at,
-        received_at=at,
-        product=product,
-        idempotency_key=key or f"order-{customer.pk}-{product.pk}-{at.isoformat()}",
+        store=customer.store, customer=customer, type="order_placed", occurred_at=at, received_at=at,
+        product=product, idempotency_key=key or f"order-{customer.pk}-{product.pk}-{at.isoformat()}",
     )

@@ -50,7 +50,7 @@ def test_the_avoid_examples_are_flagged_finding_by_finding(text, phrases):
 def test_each_finding_names_its_category_and_place():
     text = "We saw you looked at this 7 times. Pregnant?"
     findings = creep.check(text)
-    assert [(f.category, f.phrase, text[f.start : f.end]) for f in findings] == [
+    assert [(f.category, f.phrase, text[f.start:f.end]) for f in findings] == [
         ("behaviour", "We saw", "We saw"),
         ("behaviour", "you looked at", "you looked at"),
         ("behaviour", "7 times", "7 times"),

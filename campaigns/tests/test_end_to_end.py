@@ -78,8 +78,6 @@ def test_the_first_cart_text_reaches_twilio_and_a_stop_reply_ends_every_later_te
         tick(now=later)
         messages_send_due(now=later)
     assert len(twilio_backend.creates) == 1
-    assert (
-        not Message.objects.filter(kind=Message.Kind.MARKETING)
-        .exclude(status__in=[Message.Status.SENT, Message.Status.SUPPRESSED])
-        .exists()
-    )
+    assert not Message.objects.filter(kind=Message.Kind.MARKETING).exclude(
+        status__in=[Message.Status.SENT, Message.Status.SUPPRESSED]
+    ).exists()

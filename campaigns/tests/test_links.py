@@ -23,41 +23,26 @@ def store():
 @pytest.fixture
 def link(store):
     customer = make_customer(store)
-    return Link.objects.create(
-        store=store,
-        customer=customer,
-        code="Ab3dE6gH9k",
-        target_url="https://shop.example.com/p/linen?color=blue&utm_source=old#fit",
-        utm_campaign="cart-recovery",
-        utm_content="step-2",
-    )
+    return Link.objects.create(store=store, customer=customer, code="Ab3dE6gH9k",
+                               target_url="https://shop.example.com/p/linen?color=blue&utm_source=old#fit",
+                               utm_campaign="cart-recovery", utm_content="step-2")
 
 
 def test_it_appends_utm_tags_and_keeps_the_targets_own_query_and_fragment():
-    url = with_utm(
-        "https://shop.example.com/p/linen?color=blue&size=&utm_source=old#fit",
-        campaign="cart-recovery",
-        content="step-2",
-    )
+    url = with_utm("https://shop.example.com/p/linen?color=blue&size=&utm_source=old#fit",
+                   campaign="cart-recovery", content="step-2")
     parts = urlsplit(url)
     assert (parts.netloc, parts.path, parts.fragment) == ("shop.example.com", "/p/linen", "fit")
     assert parse_qsl(parts.query, keep_blank_values=True) == [
-        ("color", "blue"),
-        ("size", ""),
-        ("utm_source", "sms"),
-        ("utm_medium", "sms"),
-        ("utm_campaign", "cart-recovery"),
-        ("utm_content", "step-2"),
-    ]
+        ("color", "blue"), ("size", ""), ("utm_source", "sms"), ("utm_medium", "sms"),
+        ("utm_campaign", "cart-recovery"), ("utm_content", "step-2")]
 
 
 def test_the_redirect_lands_on_the_target_with_utm_tags(client, link):
     response = client.get("/l/Ab3dE6gH9k")
     assert response.status_code == 302
-    assert response["Location"] == (
-        "https://shop.example.com/p/linen?color=blue&utm_source=sms&utm_medium=sms"
-        "&utm_campaign=cart-recovery&utm_content=step-2#fit"
-    )
+    assert response["Location"] == ("https://shop.example.com/p/linen?color=blue&utm_source=sms&utm_medium=sms"
+                                    "&utm_campaign=cart-recovery&utm_content=step-2#fit")
     assert response["Cache-Control"] == "no-store"
 
 
@@ -132,13 +117,8 @@ def test_foreign_and_tricky_targets_are_refused(store, url):
 
 
 @pytest.mark.parametrize(
-    "url",
-    [
-        "https://shop.example.com/p/1?x=1",
-        "http://SHOP.example.com",
-        "https://deals.juniper.example/a",
-        "https://juniper.example/",
-    ],
+    "url", ["https://shop.example.com/p/1?x=1", "http://SHOP.example.com", "https://deals.juniper.example/a",
+            "https://juniper.example/"],
 )
 def test_the_stores_own_hosts_are_allowed(store, url):
     assert link_domain_error(store, url) is None
@@ -154,8 +134,7 @@ def test_a_template_with_a_foreign_link_is_refused_on_save(store):
 
 
 def test_a_foreign_link_fallback_is_refused_on_save(store):
-    template = MessageTemplate(
-        store=store, name="Cart", body='Checkout: {{ cart_link|default:"https://evil.example.net" }}'
-    )
+    template = MessageTemplate(store=store, name="Cart",
+                               body='Checkout: {{ cart_link|default:"https://evil.example.net" }}')
     with pytest.raises(ValidationError, match="evil.example.net"):
         template.full_clean()

@@ -53,20 +53,8 @@ def test_an_escape_pair_is_never_split_across_segments():
 
 @pytest.mark.parametrize(
     ("char", "suggestion"),
-    [
-        ("\u201c", '"'),
-        ("\u201d", '"'),
-        ("\u2018", "'"),
-        ("\u2019", "'"),
-        ("\u2013", "-"),
-        ("\u2014", "-"),
-        ("\u2026", "..."),
-        ("\u00a0", " "),
-        ("\u200b", ""),
-        ("ç", "Ç"),
-        ("á", "a"),
-        ("ê", "e"),
-    ],
+    [("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'"), ("\u2013", "-"), ("\u2014", "-"),
+     ("\u2026", "..."), ("\u00a0", " "), ("\u200b", ""), ("ç", "Ç"), ("á", "a"), ("ê", "e")],
 )
 def test_smart_punctuation_forces_ucs2_and_has_a_suggested_replacement(char, suggestion):
     result = measure(f"Your cart{char}is saved")
@@ -76,7 +64,7 @@ def test_smart_punctuation_forces_ucs2_and_has_a_suggested_replacement(char, sug
 
 def test_gsm_friendly_replaces_what_it_can_and_keeps_emoji():
     text = "It\u2019s back \u2014 \u201cLinen\u201d\u2026 ✅"
-    assert gsm_friendly(text) == 'It\'s back - "Linen"... ✅'
+    assert gsm_friendly(text) == "It's back - \"Linen\"... ✅"
     assert measure(gsm_friendly("It\u2019s back \u2014 now")).encoding == "GSM-7"
 
 

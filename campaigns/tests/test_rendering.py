@@ -22,9 +22,8 @@ SHORT = re.compile(r"https://sms\.example\.com/l/([A-Za-z0-9]{10})")
 
 # The seed's message examples, as templates.
 CART = "Your cart is saved. Finish checkout: {{ cart_link }}"
-BACK = (
-    'It\'s back ✅ {{ product_name|default:"Your pick" }} is in stock again. Grab it now: {{ product_link }}'
-)
+BACK = ('It\'s back ✅ {{ product_name|default:"Your pick" }} is in stock again. '
+        "Grab it now: {{ product_link }}")
 LOYALTY = "You've got {{ reward_amount }} ready to use. Want to apply it today? Redeem: {{ redeem_link }}"
 TIP = 'Pro tip for your {{ product_name|default:"order" }}: {{ product_tip|default:"reply TIPS for more" }}'
 WIN_BACK = 'New in {{ last_category_bought|default:"the shop" }}: top picks just dropped'
@@ -42,14 +41,9 @@ def store():
 
 
 def _render(body, customer, snapshot=None, **kwargs):
-    return render_message(
-        template_body=body,
-        customer=customer,
-        snapshot=snapshot or {},
-        utm_campaign=kwargs.pop("utm_campaign", "back-in-stock"),
-        utm_content=kwargs.pop("utm_content", "step-1"),
-        **kwargs,
-    )
+    return render_message(template_body=body, customer=customer, snapshot=snapshot or {},
+                          utm_campaign=kwargs.pop("utm_campaign", "back-in-stock"),
+                          utm_content=kwargs.pop("utm_content", "step-1"), **kwargs)
 
 
 def test_the_back_in_stock_example_renders_with_and_without_a_product(store):
@@ -57,11 +51,9 @@ def test_the_back_in_stock_example_renders_with_and_without_a_product(store):
     product = make_product(store, "Trail Runner")
     with_product = _render(BACK, customer, {"product_id": product.pk})
     assert SHORT.sub("<link>", with_product.body) == (
-        "It's back ✅ Trail Runner is in stock again. Grab it now: <link>"
-    )
+        "It's back ✅ Trail Runner is in stock again. Grab it now: <link>")
     assert [(link.target_url, link.utm_campaign, link.utm_content) for link in with_product.links] == [
-        ("https://shop.example.com/p/trail-runner", "back-in-stock", "step-1")
-    ]
+        ("https://shop.example.com/p/trail-runner", "back-in-stock", "step-1")]
     without = _render(BACK, customer, {})
     assert without.body == "It's back ✅ Your pick is in stock again. Grab it now:"
     assert without.links == []
@@ -83,16 +75,14 @@ def test_the_loyalty_example_shows_money_in_the_store_currency(store):
     assert rendered.links[0].target_url == "https://shop.example.com/rewards"
     euro_store = make_store("euro", currency="EUR")
     assert _render(LOYALTY, make_customer(euro_store, reward_balance=Decimal("7.5"))).body.startswith(
-        "You've got €7.50 ready"
-    )
+        "You've got €7.50 ready")
 
 
 def test_tip_and_win_back_examples_use_the_catalogue(store):
     customer = make_customer(store)
     serum = make_product(store, "Vitamin C Serum", category="Skincare", usage_tip="Use it in the morning.")
     assert _render(TIP, customer, {"product_id": serum.pk}).body == (
-        "Pro tip for your Vitamin C Serum: Use it in the morning."
-    )
+        "Pro tip for your Vitamin C Serum: Use it in the morning.")
     assert _render(TIP, customer).body == "Pro tip for your order: reply TIPS for more"
     assert _render(WIN_BACK, customer).body == "New in the shop: top picks just dropped"
     order(customer, serum, at=NOW - timedelta(days=90))
@@ -101,14 +91,8 @@ def test_tip_and_win_back_examples_use_the_catalogue(store):
 
 
 def test_every_catalogue_field_has_a_value_for_a_full_profile(store):
-    customer = make_customer(
-        store,
-        loyalty_status="Gold",
-        reward_balance=Decimal("12.5"),
-        reward_points=1200,
-        preferred_store="Downtown",
-        favorite_categories=["shirts"],
-    )
+    customer = make_customer(store, loyalty_status="Gold", reward_balance=Decimal("12.5"), reward_points=1200,
+                             preferred_store="Downtown", favorite_categories=["shirts"])
     product = make_product(store, "Linen Shirt")
     order(customer, product)
     snapshot = {"product_id": product.pk, "cart_link": "/cart/c-1", "checkout_link": "/checkout/k-1"}
@@ -117,19 +101,10 @@ def test_every_catalogue_field_has_a_value_for_a_full_profile(store):
     values = dict(part.split("=", 1) for part in rendered.body.split(" | "))
     assert set(values) == set(FIELDS)
     assert {k: v for k, v in values.items() if not FIELDS[k].is_link} == {
-        "first_name": "Maya",
-        "city": "Austin",
-        "store_name": "Juniper & Co",
-        "product_name": "Linen Shirt",
-        "category_name": "Shirts",
-        "preferred_category": "Shirts",
-        "last_category_bought": "Shirts",
-        "reward_amount": "$12.50",
-        "reward_points": "1,200",
-        "loyalty_status": "Gold",
-        "preferred_store": "Downtown",
-        "product_tip": "Wash cold, hang dry.",
-        "offer_code": "CART10",
+        "first_name": "Maya", "city": "Austin", "store_name": "Juniper & Co", "product_name": "Linen Shirt",
+        "category_name": "Shirts", "preferred_category": "Shirts", "last_category_bought": "Shirts",
+        "reward_amount": "$12.50", "reward_points": "1,200", "loyalty_status": "Gold",
+        "preferred_store": "Downtown", "product_tip": "Wash cold, hang dry.", "offer_code": "CART10",
     }
     links = {link.code: link.target_url for link in rendered.links}
     targets = {k: links[SHORT.fullmatch(v).group(1)] for k, v in values.items() if FIELDS[k].is_link}
@@ -151,44 +126,31 @@ def test_empty_profile_fields_take_their_fallbacks(store):
 def test_a_trigger_value_overrides_the_catalogue_but_not_the_fixed_fields(store):
     customer = make_customer(store)
     product = make_product(store)
-    rendered = _render(
-        "{{ product_name }} {{ store_name }}",
-        customer,
-        {"product_id": product.pk, "product_name": "Gift Card", "store_name": "Evil"},
-    )
+    rendered = _render("{{ product_name }} {{ store_name }}", customer,
+                       {"product_id": product.pk, "product_name": "Gift Card", "store_name": "Evil"})
     assert rendered.body == "Gift Card Juniper & Co"
 
 
 def test_one_link_per_target_within_a_message(store):
-    rendered = _render(
-        "{{ cart_link }} or {{ cart_link }} https://shop.example.com/cart/c-1",
-        make_customer(store),
-        {"cart_link": "https://shop.example.com/cart/c-1"},
-    )
+    rendered = _render("{{ cart_link }} or {{ cart_link }} https://shop.example.com/cart/c-1",
+                       make_customer(store), {"cart_link": "https://shop.example.com/cart/c-1"})
     assert len(rendered.links) == 1
     assert len(set(SHORT.findall(rendered.body))) == 1
 
 
 def test_links_are_unguessable_and_unique_per_message(store):
     customers = [make_customer(store, f"+1415555010{i}") for i in range(5)]
-    rendered = render_messages(
-        template_body=CART,
-        customers=customers,
-        snapshots=[{"cart_link": "https://shop.example.com/cart"}] * 5,
-        utm_campaign="c",
-        utm_content="1",
-    )
+    rendered = render_messages(template_body=CART, customers=customers,
+                               snapshots=[{"cart_link": "https://shop.example.com/cart"}] * 5,
+                               utm_campaign="c", utm_content="1")
     codes = [r.links[0].code for r in rendered]
     assert len(set(codes)) == 5
     assert all(len(code) == CODE_LENGTH and code.isalnum() for code in codes)
 
 
 def test_a_foreign_trigger_link_is_never_shortened(store):
-    rendered = _render(
-        '{{ cart_link|default:"/cart" }}',
-        make_customer(store),
-        {"cart_link": "https://evil.example.net/phish"},
-    )
+    rendered = _render('{{ cart_link|default:"/cart" }}', make_customer(store),
+                       {"cart_link": "https://evil.example.net/phish"})
     assert [link.target_url for link in rendered.links] == ["https://shop.example.com/cart"]
 
 
@@ -217,14 +179,11 @@ def test_rendering_many_customers_takes_a_fixed_number_of_queries(store, django_
         order(customer, products[i % 4])
     customers = list(Customer.objects.all())
     snapshots = {c.pk: {"product_id": products[c.pk % 4].pk} for c in customers}
-    body = (
-        "{{ first_name }} {{ product_name }} {{ product_tip }} {{ last_category_bought }} "
-        "{{ preferred_category }} {{ product_link }}"
-    )
+    body = ("{{ first_name }} {{ product_name }} {{ product_tip }} {{ last_category_bought }} "
+            "{{ preferred_category }} {{ product_link }}")
     with django_assert_max_num_queries(4):
-        rendered = render_messages(
-            template_body=body, customers=customers, snapshots=snapshots, utm_campaign="c", utm_content="1"
-        )
+        rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
+                                   utm_campaign="c", utm_content="1")
     assert len(rendered) == 40
     assert rendered[0].body.startswith("Maya Item")
 
@@ -236,48 +195,28 @@ def test_rendered_links_reach_the_outbox(store):
     [message] = messages_create(drafts=[draft], now=NOW)
     link = message.links.get()
     assert (link.code, link.target_url, link.utm_campaign) == (
-        rendered.links[0].code,
-        "https://shop.example.com/cart/1",
-        "back-in-stock",
-    )
+        rendered.links[0].code, "https://shop.example.com/cart/1", "back-in-stock")
 
 
 def test_the_preview_context_is_the_customers_latest_product_event(store):
     customer = make_customer(store)
     shirt, socks = make_product(store, "Linen Shirt"), make_product(store, "Wool Socks")
-    Event.objects.create(
-        store=store,
-        customer=customer,
-        type="product_viewed",
-        occurred_at=NOW,
-        received_at=NOW,
-        product=shirt,
-        idempotency_key="v1",
-    )
-    Event.objects.create(
-        store=store,
-        customer=customer,
-        type="cart_updated",
-        occurred_at=NOW + timedelta(1),
-        received_at=NOW,
-        product=socks,
-        idempotency_key="c1",
-        properties={"cart_url": "https://shop.example.com/cart/c-9"},
-    )
+    Event.objects.create(store=store, customer=customer, type="product_viewed", occurred_at=NOW,
+                         received_at=NOW, product=shirt, idempotency_key="v1")
+    Event.objects.create(store=store, customer=customer, type="cart_updated", occurred_at=NOW + timedelta(1),
+                         received_at=NOW, product=socks, idempotency_key="c1",
+                         properties={"cart_url": "https://shop.example.com/cart/c-9"})
     bare = make_customer(store, "+14155550199")
     assert preview_snapshots([customer, bare]) == {
-        customer.pk: {"product_id": socks.pk, "cart_link": "https://shop.example.com/cart/c-9"},
-        bare.pk: {},
-    }
+        customer.pk: {"product_id": socks.pk, "cart_link": "https://shop.example.com/cart/c-9"}, bare.pk: {}}
 
 
 def test_the_audience_meter_shows_the_back_in_stock_text_is_ucs2_across_customers(store):
     product = make_product(store, "Trail Runner")
     make_customer(store, "+14155550101")
     make_customer(store, "+14155550102", first_name="")
-    result = meter.audience_meter(
-        template_body=BACK, store=store, customers=Customer.objects.all(), snapshot={"product_id": product.pk}
-    )
+    result = meter.audience_meter(template_body=BACK, store=store, customers=Customer.objects.all(),
+                                  snapshot={"product_id": product.pk})
     assert result.recipients == 2
     assert result.template.encoding == "UCS-2"
     assert result.ucs2_share == 1.0
@@ -296,8 +235,7 @@ def test_the_steps_offer_code_wins_over_the_triggers(store):
 def test_a_large_audience_is_measured_on_a_sample_and_scaled(store):
     for i in range(12):
         make_customer(store, f"+1415555{i:04d}")
-    result = meter.audience_meter(
-        template_body="Hi {{ first_name }}", store=store, customers=Customer.objects.all(), sample_size=5
-    )
+    result = meter.audience_meter(template_body="Hi {{ first_name }}", store=store,
+                                  customers=Customer.objects.all(), sample_size=5)
     assert (result.recipients, result.sampled, result.total_segments) == (12, 5, 12)
     assert result.estimated_cost == meter.cost(12, store.price_per_segment)

@@ -13,9 +13,8 @@ from customers.models import Event, Segment
 from .fields_support import NOW, make_customer, make_product, make_store
 from .inbound_helpers import store_owner
 
-BACK = (
-    'It\'s back ✅ {{ product_name|default:"Your pick" }} is in stock again. Grab it now: {{ product_link }}'
-)
+BACK = ("It's back ✅ {{ product_name|default:\"Your pick\" }} is in stock again. "
+        "Grab it now: {{ product_link }}")
 EVERYONE = {"type": "group", "match": "all", "children": []}
 PREVIEW = "/admin/campaigns/messagetemplate/preview/"
 AUDIENCE = "/admin/campaigns/messagetemplate/audience/"
@@ -38,13 +37,8 @@ def _owner(django_user_model, store, username="owner"):
 
 def test_the_preview_renders_a_customer_with_meter_checks_and_creep(admin_client, demo):
     store, maya, _ = demo
-    response = _post(
-        admin_client,
-        PREVIEW,
-        body=BACK + " We saw you looked at it 3 times",
-        store=store.pk,
-        customer=maya.phone,
-    )
+    response = _post(admin_client, PREVIEW, body=BACK + " We saw you looked at it 3 times", store=store.pk,
+                     customer=maya.phone)
     data = response.json()
     assert response.status_code == 200
     [sample] = data["samples"]
@@ -57,9 +51,8 @@ def test_the_preview_renders_a_customer_with_meter_checks_and_creep(admin_client
 
 def test_the_preview_shows_five_customers_of_a_segment(admin_client, demo):
     store, _, segment = demo
-    data = _post(
-        admin_client, PREVIEW, body='Hi {{ first_name|default:"there" }}', store=store.pk, segment=segment.pk
-    ).json()
+    data = _post(admin_client, PREVIEW, body='Hi {{ first_name|default:"there" }}', store=store.pk,
+                 segment=segment.pk).json()
     assert [s["body"] for s in data["samples"]] == ["Hi Maya", "Hi Leo", "Hi there"]
     assert data["segments"] == [{"id": segment.pk, "name": "Everyone"}]
 
@@ -67,15 +60,8 @@ def test_the_preview_shows_five_customers_of_a_segment(admin_client, demo):
 def test_a_customers_values_can_make_the_text_creepy_and_the_preview_says_so(admin_client, demo):
     store, maya, _ = demo
     pillow = make_product(store, "Pregnancy Pillow", category="Sleep")
-    Event.objects.create(
-        store=store,
-        customer=maya,
-        type="product_viewed",
-        occurred_at=NOW.replace(hour=16),
-        received_at=NOW,
-        product=pillow,
-        idempotency_key="v-pillow",
-    )
+    Event.objects.create(store=store, customer=maya, type="product_viewed", occurred_at=NOW.replace(hour=16),
+                         received_at=NOW, product=pillow, idempotency_key="v-pillow")
     data = _post(admin_client, PREVIEW, body=BACK, store=store.pk, customer=maya.phone).json()
     assert data["creep"] == []
     assert [(f["category"], f["phrase"]) for f in data["samples"][0]["creep"]] == [("pregnancy", "Pregnancy")]
@@ -95,15 +81,13 @@ def test_the_audience_meter_counts_segments_and_cost(admin_client, demo):
     assert data["template"]["encoding"] == "UCS-2"
     assert data["ucs2_share"] == 1.0
     assert Decimal(data["estimated_cost"]) == (Decimal(data["total_segments"]) * Decimal("0.0079")).quantize(
-        Decimal("0.01")
-    )
+        Decimal("0.01"))
 
 
 def test_bad_requests_name_the_field(admin_client, demo):
     store, _, _ = demo
     assert admin_client.post(PREVIEW, "not json", content_type="application/json").json() == {
-        "errors": [{"field": "body", "message": "Send a JSON object."}]
-    }
+        "errors": [{"field": "body", "message": "Send a JSON object."}]}
     assert _post(admin_client, PREVIEW, body="x", store=999).json()["errors"][0]["field"] == "store"
     response = _post(admin_client, AUDIENCE, body="x", store=store.pk, segment="")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "segment"
@@ -112,14 +96,11 @@ def test_bad_requests_name_the_field(admin_client, demo):
 def test_saving_refuses_errors_and_shows_warnings(admin_client, demo):
     store, _, _ = demo
     url = "/admin/campaigns/messagetemplate/add/"
-    response = admin_client.post(
-        url, {"store": store.pk, "name": "Sale", "body": "Go: https://evil.example.net"}
-    )
+    response = admin_client.post(url, {"store": store.pk, "name": "Sale", "body": "Go: https://evil.example.net"})
     assert response.status_code == 200
     assert "evil.example.net is not one of the store&#x27;s allowed link domains" in response.content.decode()
-    response = admin_client.post(
-        url, {"store": store.pk, "name": "Hi", "body": "Hi {{ first_name }}"}, follow=True
-    )
+    response = admin_client.post(url, {"store": store.pk, "name": "Hi", "body": "Hi {{ first_name }}"},
+                                 follow=True)
     assert MessageTemplate.objects.filter(name="Hi").exists()
     assert "first_name can be empty" in response.content.decode()
 
@@ -151,8 +132,7 @@ def test_editing_a_template_updates_the_preview_and_meter(admin_page):
     page.fill("#id_body", BACK)
     page.wait_for_function("document.getElementById('tp-meter').textContent.includes('UCS-2')")
     page.wait_for_function(
-        "document.querySelector('.tp-sample-body').textContent.startsWith(\"It's back ✅ Linen Shirt\")"
-    )
+        "document.querySelector('.tp-sample-body').textContent.startsWith(\"It's back ✅ Linen Shirt\")")
     assert "WHITE HEAVY CHECK MARK".lower() in page.text_content("#tp-encoding")
     page.fill("#id_body", BACK + " We saw you looked at it 7 times")
     page.wait_for_function("document.getElementById('tp-creep').textContent.includes('7 times')")
@@ -176,14 +156,7 @@ def _demo_rows():
     maya = make_customer(store, "+14155550100")
     make_customer(store, "+14155550101", first_name="Leo")
     make_customer(store, "+14155550102", first_name="")
-    Event.objects.create(
-        store=store,
-        customer=maya,
-        type="back_in_stock_requested",
-        occurred_at=NOW,
-        received_at=NOW,
-        product=shirt,
-        idempotency_key="bis-1",
-    )
+    Event.objects.create(store=store, customer=maya, type="back_in_stock_requested", occurred_at=NOW,
+                         received_at=NOW, product=shirt, idempotency_key="bis-1")
     segment = Segment.objects.create(store=store, name="Everyone", slug="everyone", rules=EVERYONE)
     return store, maya, segment

@@ -12,26 +12,20 @@ def _codes(checks, level=None):
 
 
 def test_a_clean_template_has_no_checks():
-    assert check_template('Your cart is saved. Finish checkout: {{ cart_link|default:"/cart" }}') == []
+    assert check_template("Your cart is saved. Finish checkout: {{ cart_link|default:\"/cart\" }}") == []
 
 
 @pytest.mark.parametrize(
     ("typed", "suggested"),
-    [
-        ("frist_name", "first_name"),
-        ("product", "product_name"),
-        ("productname", "product_name"),
-        ("cart_url", "cart_link"),
-        ("reward", "reward_amount"),
-        ("zzz", None),
-    ],
+    [("frist_name", "first_name"), ("product", "product_name"), ("productname", "product_name"),
+     ("cart_url", "cart_link"), ("reward", "reward_amount"), ("zzz", None)],
 )
 def test_the_nearest_field_is_suggested(typed, suggested):
     assert nearest_field(typed) == suggested
 
 
 def test_an_unknown_field_is_an_error_naming_it_and_the_nearest_field():
-    [check] = check_template('Still thinking about {{ prodct_name|default:"it" }}?')
+    [check] = check_template("Still thinking about {{ prodct_name|default:\"it\" }}?")
     assert (check.level, check.code, check.field) == ("error", "unknown_field", "prodct_name")
     assert check.message == "Unknown field prodct_name. Did you mean product_name?"
 
@@ -64,9 +58,8 @@ def test_a_bare_homepage_link_where_a_cart_link_exists_is_a_hint():
     store = make_store()
     body = "Your cart is saved. Finish checkout: https://shop.example.com/"
     assert ("homepage_link", "body") in _codes(check_template(body, store=store), "hint")
-    [hint] = check_template(
-        "Back soon: https://shop.example.com", store=store, available_fields=["cart_link", "product_name"]
-    )
+    [hint] = check_template("Back soon: https://shop.example.com", store=store,
+                            available_fields=["cart_link", "product_name"])
     assert hint.message == "This links to the homepage; link straight to the item with cart_link."
     assert check_template("New arrivals: https://shop.example.com/", store=store) == []
     assert check_template("Sale: https://shop.example.com/", store=store, available_fields=["city"]) == []

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from campaigns.templating import MAX_BODY_CHARS, Money, TemplateError, parse, render
 
-CART = (
-    'Still thinking about {{ product_name|default:"this item" }}? Pick up where you left off: {{ cart_link }}'
-)
+CART = ('Still thinking about {{ product_name|default:"this item" }}? '
+        "Pick up where you left off: {{ cart_link }}")
 
 
 def test_it_renders_the_klaviyo_style_example():
@@ -91,11 +90,11 @@ def test_single_quotes_and_pipes_inside_arguments():
         ("Hi {{ first_name", "never closed"),
         ("Hi first_name }}", "closes nothing"),
         ("{{ first_name|safe }}", 'Unknown filter "safe" on first_name'),
-        ("{{ first_name|default }}", "default on first_name needs a fallback text"),
+        ("{{ first_name|default }}", 'default on first_name needs a fallback text'),
         ("{{ first_name|truncate:0 }}", "truncate on first_name needs a length"),
         ("{{ first_name|truncate:99999 }}", "truncate on first_name needs a length"),
-        ('{{ first_name|upper:"x" }}', "upper on first_name takes no argument"),
-        ('{{ first_name|default:"x }}', "never closed"),
+        ("{{ first_name|upper:\"x\" }}", "upper on first_name takes no argument"),
+        ("{{ first_name|default:\"x }}", "never closed"),
         ("Line one\nline {{ x.y }}", "line 2, column 6"),
     ],
 )
@@ -141,11 +140,8 @@ def test_any_text_either_renders_or_fails_with_a_template_error(body):
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    st.one_of(
-        st.none(), st.text(max_size=400), st.integers(), st.decimals(allow_nan=False, allow_infinity=False)
-    )
-)
+@given(st.one_of(st.none(), st.text(max_size=400), st.integers(), st.decimals(allow_nan=False,
+                                                                               allow_infinity=False)))
 def test_any_value_renders_as_single_line_text(value):
     text = render('{{ first_name|title|truncate:50|default:"there" }}', {"first_name": value})
     assert "\n" not in text and 0 < len(text) <= 50

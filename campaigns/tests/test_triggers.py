@@ -202,9 +202,7 @@ def test_post_purchase_starts_days_after_delivery_for_the_category(store):
     [text] = texts(flow)
     tip, short_link = text.rsplit(" ", 1)
     assert tip == "Pro tip for your Product kettle: Descale it monthly."
-    assert (
-        Link.objects.get(code=short_link.rsplit("/", 1)[1]).target_url == "https://shop.example.com/p/kettle"
-    )
+    assert Link.objects.get(code=short_link.rsplit("/", 1)[1]).target_url == "https://shop.example.com/p/kettle"
 
 
 def test_event_trigger_honours_property_filters_and_the_entry_segment(store):
