@@ -1,10 +1,10 @@
 """Who gets which variant: deterministic assignment per customer and experiment, and the control group.
 
-A customer's bucket (0–9999) is a multiplicative hash of their id, salted per experiment (or per
-store for the control group). The same arithmetic runs in Python and in SQL, so a campaign's
-recipients can leave out the control group in the query and a flow batch can place its runs without
-one query per run. Within one block of 10,000 consecutive ids every bucket occurs exactly once,
-so the split is exact up to rounding, whatever the list's size.
+A customer's bucket (0–9999) is a hash of their id salted per experiment (or per store for the
+control group): a multiplicative step then a quadratic one modulo two primes, so that buckets of
+different salts are independent (a linear hash alone would tie one experiment's arms to another's).
+The same integer arithmetic runs in Python and in SQL, so a campaign's recipients leave out the
+control group in the query and a flow batch places its runs without one query per run.
 """
 
 from __future__ import annotations
@@ -22,21 +22,24 @@ from customers.models import Customer, Store
 from .models import Experiment, ExperimentExposure, ExperimentVariant, FlowStep
 
 BUCKETS = 10_000
-# Coprime to 10,000 (so each permutes the buckets of a block of ids) and near irrational fractions
-# of it (golden ratio, square roots, e, ln 2...), so consecutive ids scatter across the buckets.
+# Near irrational fractions of 10,000 (golden ratio, square roots, e, ln 2...): consecutive ids
+# scatter.
 MULTIPLIERS = (6181, 3819, 4143, 7321, 2361, 5857, 1417, 7183, 2679, 6931, 5773, 8409)
 CONTROL_SALT = 7_777
+P1, P2 = 99_991, 99_989
 
 
-def bucket(customer_id: int, salt: int) -> int:
-    return (customer_id * MULTIPLIERS[salt % len(MULTIPLIERS)] + salt * 13) % BUCKETS
+def bucket(customer_id: int, salt: int, offset: int = 0) -> int:
+    x = ((customer_id - offset) * MULTIPLIERS[salt % len(MULTIPLIERS)] + salt * 13) % P1
+    return (x * x + x * 31 + salt) % P2 % BUCKETS
 
 
-def bucket_sql(salt: int, field: str = "pk"):
+def bucket_sql(salt: int, field: str = "pk", offset: int = 0):
+    """`bucket` in SQL; `offset` is subtracted from the id first (buckets of ids relative to a base)."""
+    ident = F(field) - Value(offset) if offset else F(field)
+    x = Mod(ident * Value(MULTIPLIERS[salt % len(MULTIPLIERS)]) + Value(salt * 13), Value(P1))
     return Mod(
-        F(field) * Value(MULTIPLIERS[salt % len(MULTIPLIERS)]) + Value(salt * 13),
-        Value(BUCKETS),
-        output_field=IntegerField(),
+        Mod(x * x + x * Value(31) + Value(salt), Value(P2)), Value(BUCKETS), output_field=IntegerField()
     )
 
 

@@ -17,3 +17,7 @@ consent_requested = Signal()
 
 # kwargs: customer (Customer), source (str)
 customer_opted_out = Signal()
+
+# kwargs: store (Store), now (datetime) — the demo store was just built; listeners may add to it
+# (campaigns writes its past texts) and return lines for the summary.
+demo_loaded = Signal()

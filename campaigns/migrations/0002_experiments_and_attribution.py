@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('stopped_at', models.DateTimeField(blank=True, null=True)),
                 ('stop_reason', models.CharField(blank=True, max_length=300)),
                 ('experiment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='variants', to='campaigns.experiment')),
-                ('segment', models.ForeignKey(blank=True, help_text="Audience: only this segment's customers in the variant get the text", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.segment')),
+                ('segment', models.ForeignKey(blank=True, help_text="Audience: only this segment's customers in the variant get the text", null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='customers.segment')),
             ],
             options={
                 'ordering': ['experiment', 'key'],

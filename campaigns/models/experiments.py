@@ -80,7 +80,7 @@ class ExperimentVariant(models.Model):
         "customers.Segment",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="+",
         help_text="Audience: only this segment's customers in the variant get the text",
     )
