@@ -61,7 +61,7 @@ TEXT = {
 # Shares in 1/10,000 of a bucket.
 CART_ENTRY, BACK_IN_STOCK_ENTRY = 450, 700
 FAILED, UNDELIVERED = 150, 300
-CLICKS = {"A": 800, "B": 1500, "step": 700, "back_in_stock": 1600}
+CLICKS = {"A": 800, "B": 1600, "step": 700, "back_in_stock": 1600}
 ORDER_AFTER_CLICK, ORDER_AFTER_DELIVERY, OPT_OUT = 3500, 200, 110
 
 
