@@ -202,7 +202,8 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
             for s in steps
         ],
     )
-    by_variant = figures(cohort.exclude(variant=""), by="flow_variant")
+    tested = Experiment.objects.filter(flow_step__flow=flow).exists()
+    by_variant = figures(cohort.exclude(variant=""), by="flow_variant") if tested else {}
     positions = {s.pk: s.position for s in steps}
     variants = Table(
         "variants",
