@@ -129,7 +129,7 @@ class FlowForm(forms.ModelForm):
 @admin.register(Flow)
 class FlowAdmin(StoreScopedAdmin):
     form = FlowForm
-    list_display = ["name", "store", "trigger", "status", "priority", "active_runs", "created_at"]
+    list_display = ["name", "store", "trigger", "status", "priority", "active_runs", "created_at", "report"]
     list_filter = ["status", "trigger", "store"]
     search_fields = ["name", "slug", "event_type"]
     list_select_related = ["store"]
@@ -174,6 +174,10 @@ class FlowAdmin(StoreScopedAdmin):
             .get_queryset(request)
             .annotate(active=Count("runs", filter=Q(runs__state=FlowRun.State.ACTIVE)))
         )
+
+    @admin.display(description="Report")
+    def report(self, flow: Flow) -> str:
+        return format_html('<a href="{}">Report</a>', reverse("admin:reports_flow", args=[flow.pk]))
 
     @admin.display(description="Active runs", ordering="active")
     def active_runs(self, flow: Flow) -> int:

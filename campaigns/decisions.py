@@ -61,9 +61,7 @@ def two_proportion_test(x: int, n: int, x0: int, n0: int) -> Comparison | None:
 
 def variant_figures(experiment: Experiment) -> dict[str, Figures]:
     """Each variant's figures, keyed by variant key, from the texts the experiment sent."""
-    cohort = messages_in(store_ids=[experiment.store_id]).filter(
-        variant__startswith=experiment.variant_code("")
-    )
+    cohort = messages_in(store_ids=[experiment.store_id], variant__startswith=experiment.variant_code(""))
     rows = figures(cohort, by="variant")
     prefix = len(experiment.variant_code(""))
     return {key[0][prefix:]: row for key, row in rows.items()}

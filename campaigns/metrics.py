@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce
 
 from .models import Attribution, Link, Message, OptOutAttribution
@@ -78,19 +78,28 @@ class Figures:
 
 
 def messages_in(
-    *, store_ids: Sequence[int], start: datetime | None = None, end: datetime | None = None
-) -> QuerySet[Message]:
-    """A store's marketing texts created in [start, end): the cohort every figure is counted on."""
-    qs = Message.objects.filter(store_id__in=list(store_ids), kind=Message.Kind.MARKETING)
+    *, store_ids: Sequence[int], start: datetime | None = None, end: datetime | None = None, **lookups
+) -> Q:
+    """A store's marketing texts created in [start, end), as a filter on Message: the cohort every
+    figure is counted on. Extra lookups (e.g. flow_step__flow=flow) narrow it."""
+    q = Q(store_id__in=list(store_ids), kind=Message.Kind.MARKETING, **lookups)
     if start is not None:
-        qs = qs.filter(created_at__gte=start)
+        q &= Q(created_at__gte=start)
     if end is not None:
-        qs = qs.filter(created_at__lt=end)
-    return qs
+        q &= Q(created_at__lt=end)
+    return q
 
 
-def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
+def _through(q: Q, prefix: str) -> Q:
+    """The same filter seen from a model that points at Message (joins, not an IN over ids)."""
+    moved = Q(*[_through(c, prefix) if isinstance(c, Q) else (prefix + c[0], c[1]) for c in q.children])
+    moved.connector, moved.negated = q.connector, q.negated
+    return moved
+
+
+def figures(cohort: Q, *, by: str) -> dict[tuple, Figures]:
     """The figures of a cohort of messages, one per group (`GROUPS`), keyed by the group's values."""
+    messages = Message.objects.filter(cohort)
     keys = GROUPS[by]
     clicked = Link.objects.filter(message=OuterRef("pk"), clicks__gt=0)
     rows = (
@@ -117,7 +126,7 @@ def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
     found = {tuple(r[k] for k in keys): Figures(key=tuple(r[k] for k in keys), **_pick(r)) for r in rows}
     linked = [f"message__{k}" for k in keys]
     opt_outs = (
-        OptOutAttribution.objects.filter(message__in=messages.values("pk"))
+        OptOutAttribution.objects.filter(_through(cohort, "message__"))
         .order_by()
         .values(*linked)
         .annotate(n=Count("pk"))
@@ -125,7 +134,7 @@ def figures(messages: QuerySet[Message], *, by: str) -> dict[tuple, Figures]:
     for r in opt_outs:
         _at(found, tuple(r[k] for k in linked)).opt_outs = r["n"]
     orders = (
-        Attribution.objects.filter(message__in=messages.values("pk"))
+        Attribution.objects.filter(_through(cohort, "message__"))
         .order_by()
         .values(*linked)
         .annotate(n=Count("pk"), revenue=Sum("revenue"))

@@ -178,7 +178,7 @@ def stopped_variants(store: Store) -> list[ExperimentDecision]:
 def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     """The funnel per step (entered → sent → delivered → clicked → ordered, opt-outs beside) and,
     for steps under test, the same per variant."""
-    cohort = messages_in(store_ids=[flow.store_id], start=rng.start, end=rng.end).filter(flow_step__flow=flow)
+    cohort = messages_in(store_ids=[flow.store_id], start=rng.start, end=rng.end, flow_step__flow=flow)
     by_step = figures(cohort, by="step")
     visits = dict(
         FlowStepVisit.objects.filter(step__flow=flow, at__gte=rng.start, at__lt=rng.end)
@@ -203,7 +203,7 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
         ],
     )
     tested = Experiment.objects.filter(flow_step__flow=flow).exists()
-    by_variant = figures(cohort.exclude(variant=""), by="flow_variant") if tested else {}
+    by_variant = figures(cohort & ~Q(variant=""), by="flow_variant") if tested else {}
     positions = {s.pk: s.position for s in steps}
     variants = Table(
         "variants",
@@ -218,7 +218,7 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
 
 
 def campaign_tables(campaign: Campaign) -> list[Table]:
-    cohort = messages_in(store_ids=[campaign.store_id]).filter(campaign=campaign)
+    cohort = messages_in(store_ids=[campaign.store_id], campaign=campaign)
     whole = figures(cohort, by="campaign").get((campaign.pk,), Figures(key=()))
     by_variant = figures(cohort, by="variant")
     return [

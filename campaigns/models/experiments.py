@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 
 class Experiment(models.Model):
@@ -40,7 +41,7 @@ class Experiment(models.Model):
         default=200, help_text="Delivered texts each variant needs before a winner may be called"
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.RUNNING)
-    started_at = models.DateTimeField()
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     conclusion = models.TextField(blank=True, help_text="What it concluded, in a sentence")
 
