@@ -143,3 +143,54 @@ def test_no_marketing_text_reaches_the_control_group():
     )
     recipients = set(campaign_recipients(campaign, now=T0).values_list("pk", flat=True))
     assert recipients == {c.pk for c in people} - control
+
+
+@pytest.mark.django_db
+def test_a_campaign_audience_test_texts_each_variant_its_segment_and_the_holdout_nothing():
+    from campaigns.broadcasts import campaign_materialize
+
+    store = make_store()
+    people = [make_customer(store, city="Miami" if n % 2 else "Boston") for n in range(60)]
+    everyone = Segment.objects.create(store=store, name="All", slug="all", rules={})
+    miami = Segment.objects.create(
+        store=store,
+        name="Miami",
+        slug="miami",
+        rules={
+            "type": "group",
+            "children": [{"type": "profile", "field": "city", "op": "eq", "value": "Miami"}],
+        },
+    )
+    campaign = Campaign.objects.create(
+        store=store,
+        name="Drop",
+        slug="drop",
+        template=MessageTemplate.objects.create(store=store, name="t", body="New drop"),
+        segment=everyone,
+        send_at=T0,
+        status=Campaign.Status.SCHEDULED,
+    )
+    experiment = Experiment.objects.create(
+        store=store,
+        name="Broad vs Miami",
+        lever="audience",
+        campaign=campaign,
+        holdout_percent=20,
+        started_at=T0,
+    )
+    ExperimentVariant.objects.create(experiment=experiment, key="A", name="Everyone", is_control=True)
+    ExperimentVariant.objects.create(experiment=experiment, key="B", name="Miami only", segment=miami)
+
+    campaign_materialize(campaign_id=campaign.pk, now=T0)
+
+    arms = {c.pk: experiments.arm_for(experiment, c.pk).key for c in people}
+    texted = dict(Message.objects.values_list("customer_id", "variant"))
+    miami_ids = {c.pk for c in people if c.city == "Miami"}
+    expected = {
+        c: f"e{experiment.pk}.{arm}"
+        for c, arm in arms.items()
+        if arm == "A" or (arm == "B" and c in miami_ids)
+    }
+    assert texted == expected
+    held = set(ExperimentExposure.objects.filter(arm="holdout").values_list("customer_id", flat=True))
+    assert held == {c for c, arm in arms.items() if arm == "holdout"} and held
