@@ -188,3 +188,21 @@ def campaign_place(
             groups[arm] = [c for c in group if c.pk in inside]
     exposures_record(((c.pk, arm) for arm, group in groups.items() for c in group), now=now)
     return [(arm, group) for arm, group in groups.items() if arm.variant is not None and group]
+
+
+def copy_test_from_variant_b(*, step: FlowStep, body_b: str, now: datetime) -> Experiment:
+    """What an old A/B text ("variant B" on a step) is now: a running 50/50 copy experiment."""
+    experiment = Experiment.objects.create(
+        store_id=step.flow.store_id,
+        name=f"{step.flow.name}: step {step.position} copy",
+        lever=Experiment.Lever.COPY,
+        flow_step=step,
+        started_at=now,
+    )
+    ExperimentVariant.objects.bulk_create(
+        [
+            ExperimentVariant(experiment=experiment, key="A", name="Original", is_control=True, share=50),
+            ExperimentVariant(experiment=experiment, key="B", name="Variant B", share=50, body=body_b),
+        ]
+    )
+    return experiment

@@ -194,3 +194,19 @@ def test_a_campaign_audience_test_texts_each_variant_its_segment_and_the_holdout
     assert texted == expected
     held = set(ExperimentExposure.objects.filter(arm="holdout").values_list("customer_id", flat=True))
     assert held == {c for c, arm in arms.items() if arm == "holdout"} and held
+
+
+@pytest.mark.django_db
+def test_an_old_export_with_a_variant_b_imports_as_a_copy_test():
+    from campaigns.flow_io import flow_export, flow_import
+
+    store = make_store()
+    data = flow_export(flow=make_flow(store))
+    data["slug"] = "welcome-old"
+    data["steps"][0]["body_b"] = "Welcome aboard, {{ first_name }}!"
+
+    copy = flow_import(store=store, data=data)
+
+    experiment = Experiment.objects.get(flow_step__flow=copy)
+    assert (experiment.lever, experiment.flow_step.position, experiment.status) == ("copy", 1, "running")
+    assert experiment.variants.get(key="B").body == "Welcome aboard, {{ first_name }}!"
