@@ -30,3 +30,4 @@ bench: setup
 	$(PY) bench/segments.py
 	$(PY) bench/flows.py
 	$(PY) bench/send.py
+	$(PY) bench/reports.py

@@ -51,7 +51,6 @@ class FlowStepForm(forms.ModelForm):
             "window_end",
             "template",
             "body",
-            "body_b",
             "offer_code",
             "segment",
             "yes_next",
@@ -59,7 +58,6 @@ class FlowStepForm(forms.ModelForm):
         ]
         widgets = {
             "body": forms.Textarea(attrs={"rows": 2, "cols": 80}),
-            "body_b": forms.Textarea(attrs={"rows": 2, "cols": 80}),
             "window_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "window_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         }
@@ -75,7 +73,7 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
         ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
-        ("Message", {"fields": ["template", "body", "offer_code", "body_b", "preview", "checks"]}),
+        ("Message", {"fields": ["template", "body", "offer_code", "preview", "checks"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
 
@@ -147,7 +145,7 @@ class FlowForm(forms.ModelForm):
 @admin.register(Flow)
 class FlowAdmin(StoreScopedAdmin):
     form = FlowForm
-    list_display = ["name", "store", "trigger", "status", "priority", "active_runs", "created_at"]
+    list_display = ["name", "store", "trigger", "status", "priority", "active_runs", "created_at", "report"]
     list_filter = ["status", "trigger", "store"]
     search_fields = ["name", "slug", "event_type"]
     list_select_related = ["store"]
@@ -192,6 +190,10 @@ class FlowAdmin(StoreScopedAdmin):
             .get_queryset(request)
             .annotate(active=Count("runs", filter=Q(runs__state=FlowRun.State.ACTIVE)))
         )
+
+    @admin.display(description="Report")
+    def report(self, flow: Flow) -> str:
+        return format_html('<a href="{}">Report</a>', reverse("admin:reports_flow", args=[flow.pk]))
 
     @admin.display(description="Active runs", ordering="active")
     def active_runs(self, flow: Flow) -> int:

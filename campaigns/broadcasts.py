@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from customers.models import Customer
 from customers.segments import members
 
+from . import experiments
 from .circuit import unavailable_since
 from .gateways import sender_for
 from .models import Campaign, GuardrailDecision, Message
@@ -65,29 +66,37 @@ def send_time(campaign: Campaign, tz_name: str) -> datetime:
         return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
 
 
-def _drafts(campaign: Campaign, customers: list[Customer], times: dict[str, datetime]) -> list[MessageDraft]:
-    rendered = render_messages(
-        template_body=campaign.template.body,
-        customers=customers,
-        utm_campaign=campaign.slug,
-        utm_content="broadcast",
-    )
-    return [
-        MessageDraft(
-            customer=customer,
-            body=text.body,
-            idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
-            links=text.links,
-            campaign_id=campaign.pk,
-            valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
+def _drafts(
+    campaign: Campaign, customers: list[Customer], times: dict[str, datetime], now: datetime
+) -> list[MessageDraft]:
+    drafts = []
+    for arm, group in experiments.campaign_place(campaign, customers, now=now):
+        variant = arm.variant if arm else None
+        rendered = render_messages(
+            template_body=variant.body if variant and variant.body else campaign.template.body,
+            customers=group,
+            utm_campaign=campaign.slug,
+            utm_content=f"broadcast-{arm.key.lower()}" if arm else "broadcast",
+            offer_code=variant.offer_code if variant else "",
         )
-        for customer, text in zip(customers, rendered, strict=True)
-    ]
+        drafts += [
+            MessageDraft(
+                customer=customer,
+                body=text.body,
+                idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
+                links=text.links,
+                campaign_id=campaign.pk,
+                variant=arm.code if arm else "",
+                valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
+            )
+            for customer, text in zip(group, rendered, strict=True)
+        ]
+    return drafts
 
 
 def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Customer]:
     subscribed = members(campaign.segment, now=now).filter(sms_consent=Customer.Consent.SUBSCRIBED)
-    return subscribed.order_by("pk")
+    return experiments.control_group_exclude(subscribed, store=campaign.store).order_by("pk")
 
 
 def _due(
@@ -143,7 +152,7 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
         batch = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
         for customer in batch:
             customer.store = campaign.store
-        created += len(messages_create(drafts=_drafts(campaign, batch, due), now=now))
+        created += len(messages_create(drafts=_drafts(campaign, batch, due, now), now=now))
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created

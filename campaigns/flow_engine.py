@@ -18,7 +18,7 @@ from django.db.models import F
 from customers.models import Segment
 from customers.segments import members
 
-from . import guardrails
+from . import experiments, guardrails
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
 from .outbox import MessageDraft, messages_create
 from .rendering import render_messages
@@ -68,7 +68,7 @@ def runs_advance_batch(
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
         _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
-        created = messages_create(drafts=_drafts(sends), now=now) if sends else []
+        created = messages_create(drafts=_drafts(sends, now), now=now) if sends else []
     return len(runs), len(created)
 
 
@@ -95,6 +95,7 @@ def steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
     for step in FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template").order_by("position"):
         found[step.flow_id]["id"][step.id] = step
         found[step.flow_id]["position"][step.position] = step
+    experiments.steps_attach(step for by in found.values() for step in by["id"].values())
     return found
 
 
@@ -161,7 +162,8 @@ def run_advance(
         _finish(run, now)
         cursor.step = None
         return
-    cursor.due = following.due_after(cursor.due, run.customer.timezone or run.customer.store.default_timezone)
+    tz = run.customer.timezone or run.customer.store.default_timezone
+    cursor.due = experiments.step_due(following, customer_id=run.customer_id, previous=cursor.due, tz=tz)
     cursor.step = following
 
 
@@ -188,26 +190,41 @@ def _save_runs(cursors: list[Cursor], now: datetime) -> None:
             rows.update(current_step_id=step_id, exit_reason=reason, next_due_at=F("next_due_at") + shift)
 
 
-def _variant(run: FlowRun, step: FlowStep) -> str:
-    return ("B" if run.id % 2 else "A") if step.body_b else ""
+def _arm(run: FlowRun, step: FlowStep) -> experiments.Arm | None:
+    experiment = getattr(step, "experiment", None)
+    return experiments.arm_for(experiment, run.customer_id) if experiment else None
 
 
-def _drafts(sends: list[Cursor]) -> list[MessageDraft]:
-    """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run."""
+def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
+    """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run.
+
+    The store's control group and an experiment's holdout get no text; where each run was placed
+    is recorded so the holdout can be measured.
+    """
     valid_until = texts_valid_until(sends)
-    groups: dict[tuple[int, str], list[Cursor]] = defaultdict(list)
+    groups: dict[tuple[int, experiments.Arm | None], list[Cursor]] = defaultdict(list)
+    placed = []
     for send in sends:
-        groups[(send.step.id, _variant(send.run, send.step))].append(send)
+        if experiments.in_control_group(store=send.run.customer.store, customer_id=send.run.customer_id):
+            continue
+        arm = _arm(send.run, send.step)
+        if arm is not None:
+            placed.append((send.run.customer_id, arm))
+            if arm.variant is None:
+                continue
+        groups[(send.step.id, arm)].append(send)
+    experiments.exposures_record(placed, now=now)
     drafts = []
-    for (_, variant), group in groups.items():
+    for (_, arm), group in groups.items():
         step, flow = group[0].step, group[0].run.flow
+        variant = arm.variant if arm else None
         rendered = render_messages(
-            template_body=step.body_b if variant == "B" else step.text,
+            template_body=(variant.body if variant and variant.body else step.text),
             customers=[send.run.customer for send in group],
             snapshots=[send.run.context for send in group],
             utm_campaign=flow.slug,
-            utm_content=f"step-{step.position}{variant.lower()}",
-            offer_code=step.offer_code,
+            utm_content=f"step-{step.position}" + (f"-{arm.key.lower()}" if arm else ""),
+            offer_code=(variant.offer_code if variant and variant.offer_code else step.offer_code),
         )
         drafts += [
             MessageDraft(
@@ -217,7 +234,7 @@ def _drafts(sends: list[Cursor]) -> list[MessageDraft]:
                 links=text.links,
                 flow_run_id=send.run.id,
                 flow_step_id=step.id,
-                variant=variant,
+                variant=arm.code if arm else "",
                 priority=flow.priority,
                 valid_until=valid_until[(send.run.id, step.id)],
             )

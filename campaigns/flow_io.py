@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from customers.models import Category, Product, Segment, Store
 from customers.segments import validate
 
+from .experiments import copy_test_from_variant_b
 from .models import Flow, FlowStep, FlowTriggerFilter, MessageTemplate
 from .recipes import unique_flow_slug
 
@@ -35,7 +37,6 @@ STEP_FIELDS = [
     "delay_value",
     "delay_unit",
     "body",
-    "body_b",
     "offer_code",
     "yes_next",
     "no_next",
@@ -165,3 +166,5 @@ def _step_in(flow: Flow, spec: dict, prefix: str) -> None:
         step.body = ""
     _clean(step, prefix, exclude=["flow", "template", "segment"])
     step.save()
+    if isinstance(spec.get("body_b"), str) and spec["body_b"].strip():
+        copy_test_from_variant_b(step=step, body_b=spec["body_b"], now=timezone.now())

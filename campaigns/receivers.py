@@ -7,13 +7,40 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
-from customers.signals import consent_requested, events_recorded, products_changed, store_created
+from customers.signals import (
+    consent_requested,
+    customer_opted_out,
+    demo_loaded,
+    events_recorded,
+    products_changed,
+    store_created,
+)
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
 def queue_event_triggers(sender, *, store, event_ids, **kwargs) -> None:
     ids = list(event_ids)
     transaction.on_commit(lambda: async_task("campaigns.flow_tasks.events_check_task", store.id, ids))
+
+
+@receiver(events_recorded, dispatch_uid="campaigns.reports.events_recorded")
+def queue_order_attribution(sender, *, store, event_ids, **kwargs) -> None:
+    ids = list(event_ids)
+    transaction.on_commit(lambda: async_task("campaigns.report_tasks.orders_attribute_task", store.id, ids))
+
+
+@receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
+def queue_opt_out_attribution(sender, *, customer, **kwargs) -> None:
+    store_id = customer.store_id
+    transaction.on_commit(lambda: async_task("campaigns.report_tasks.opt_outs_attribute_task", store_id))
+
+
+@receiver(demo_loaded, dispatch_uid="campaigns.reports.demo_loaded")
+def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
+    from .demo_history import demo_history_build
+
+    summary = demo_history_build(store=store, now=now)
+    return summary.lines()
 
 
 @receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")

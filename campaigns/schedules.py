@@ -12,6 +12,13 @@ SCHEDULES = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
+    {
+        # Orders and opt-outs credited to texts, then experiments decided (opt-out stops first).
+        "name": "reports: attribution and decisions",
+        "func": "campaigns.report_tasks.reports_tick_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
 ]
 # Earlier schedules whose work is now a stage of the tick.
 REPLACED = ["flows: tick", "flows: date-based triggers", "sending: reconcile"]

@@ -159,12 +159,12 @@ def check_template(
 
 
 def step_checks(step, *, is_first_in_flow: bool = False) -> dict[str, list[Check]]:
-    """A flow step's texts get the template checks: by form field, "body" (or the template's
-    text) and "body_b", the A/B variant."""
+    """A flow step's text gets the template checks, keyed by form field: "body" (or the template's
+    text). Copy variants are checked by `ExperimentVariant.clean`."""
     if step.kind != "send":
         return {}
     store = step.flow.store if step.flow_id else None
-    texts = {"body": step.template.body if step.template_id else step.body, "body_b": step.body_b}
+    texts = {"body": step.template.body if step.template_id else step.body}
     return {
         name: check_template(text, store=store, is_first_in_flow=is_first_in_flow)
         for name, text in texts.items()

@@ -13,11 +13,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.apps import apps
+from django.db import models, transaction
 
 from .ingest import customers_upsert, events_ingest, products_upsert
 from .models import Store
 from .segments.presets import presets_install
+from .signals import demo_loaded
 
 SLUG = "demo"
 SITE = "https://shop.example.com"
@@ -117,6 +119,7 @@ class DemoSummary:
     products: int
     categories: int
     events: Counter
+    history: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.events.items()))
@@ -125,6 +128,7 @@ class DemoSummary:
             f"  {self.customers} customers, {self.subscribed} subscribed to SMS",
             f"  {self.products} products in {self.categories} categories",
             f"  {sum(self.events.values())} events: {kinds}",
+            *self.history,
         ]
 
 
@@ -345,6 +349,17 @@ def demo_store_create() -> Store:
     )
 
 
+def _store_delete(store: Store) -> None:
+    """Rows of the store that hold others with PROTECT (flows hold segments and templates) go
+    first: PROTECT refuses even when the protected row is being deleted with the store."""
+    for model in apps.get_models():
+        fields = model._meta.fields
+        owned = any(f.name == "store" and f.related_model is Store for f in fields)
+        if owned and any(f.many_to_one and f.remote_field.on_delete is models.PROTECT for f in fields):
+            model._base_manager.filter(store=store).delete()
+    store.delete()
+
+
 def demo_load(
     *, now: datetime, customers: int = 1000, seed: int = 2026, reset: bool = False
 ) -> DemoSummary | None:
@@ -356,7 +371,7 @@ def demo_load(
         if existing and not reset:
             return None
         if existing:
-            existing.delete()
+            _store_delete(existing)
         store = demo_store_create()
         presets_install(store=store)
         builder = _Builder(now=now, size=customers, seed=seed)
@@ -367,6 +382,7 @@ def demo_load(
         events = sorted(builder.events, key=lambda e: e["occurred_at"])
         for start in range(0, len(events), BATCH):
             events_ingest(store=store, payloads=events[start : start + BATCH], now=now)
+        history = [line for _, lines in demo_loaded.send(Store, store=store, now=now) for line in lines or []]
     return DemoSummary(
         store=store,
         customers=store.customers.count(),
@@ -374,4 +390,5 @@ def demo_load(
         products=store.products.count(),
         categories=store.categories.count(),
         events=Counter(e["type"] for e in builder.events),
+        history=tuple(history),
     )

@@ -71,6 +71,16 @@ class Store(models.Model):
         blank=True,
         help_text="Messages per second from this store; empty: 1 long code, 3 toll-free, 100 short code",
     )
+    attribution_click_days = models.PositiveSmallIntegerField(
+        default=5, help_text="An order counts for a text whose link was clicked this many days before it"
+    )
+    attribution_delivery_hours = models.PositiveSmallIntegerField(
+        default=24, help_text="…or for a text delivered this many hours before it (no click needed)"
+    )
+    control_group_percent = models.DecimalField(
+        max_digits=4, decimal_places=2, default=Decimal("0"),
+        help_text="Share of customers no marketing text reaches, to measure the program's lift (0: off)",
+    )
 
     class Meta:
         # Inbound texts and STOPs find their store by the number or service they were sent to.

@@ -20,3 +20,7 @@ customer_opted_out = Signal()
 
 # kwargs: store (Store) — a store just created in the admin, to be given its starter content.
 store_created = Signal()
+
+# kwargs: store (Store), now (datetime) — the demo store was just built; listeners may add to it
+# (campaigns writes its past texts) and return lines for the summary.
+demo_loaded = Signal()

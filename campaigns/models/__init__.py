@@ -1,5 +1,13 @@
 from .broadcasts import Campaign
 from .conversations import Conversation
+from .experiments import (
+    Attribution,
+    Experiment,
+    ExperimentDecision,
+    ExperimentExposure,
+    ExperimentVariant,
+    OptOutAttribution,
+)
 from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
 from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
 from .inbound import InboundMessage, Keyword
@@ -7,6 +15,12 @@ from .outbox import Message, ProviderCircuit
 from .templates import Link, MessageTemplate
 
 __all__ = [
+    "Attribution",
+    "Experiment",
+    "ExperimentDecision",
+    "ExperimentExposure",
+    "ExperimentVariant",
+    "OptOutAttribution",
     "Campaign",
     "Conversation",
     "Flow",

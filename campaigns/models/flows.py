@@ -178,7 +178,6 @@ class FlowStep(models.Model):
     body = models.TextField(
         blank=True, help_text="Text with dynamic fields, used when no template is chosen."
     )
-    body_b = models.TextField(blank=True, help_text="A/B: variant B, sent to every other run.")
     offer_code = models.CharField(max_length=50, blank=True)
     segment = models.ForeignKey(
         "customers.Segment",

@@ -121,19 +121,6 @@ def test_a_local_time_window_waits_for_the_customers_morning():
     assert Message.objects.count() == 1
 
 
-@pytest.mark.django_db
-def test_ab_variants_alternate_between_runs():
-    store = make_store()
-    flow = make_flow(store)
-    FlowStep.objects.filter(flow=flow, position=1).update(body_b="Welcome aboard, {{ first_name }}!")
-    enrol(flow, [make_customer(store) for _ in range(4)])
-
-    tick(now=T0)
-
-    assert sorted(Message.objects.values_list("variant", flat=True)) == ["A", "A", "B", "B"]
-    assert Message.objects.filter(variant="B", body__startswith="Welcome aboard").count() == 2
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_ticks_racing_on_postgresql_create_no_duplicate_messages():
     if connection.vendor != "postgresql":

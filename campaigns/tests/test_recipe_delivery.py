@@ -135,7 +135,8 @@ def test_cart_recovery_sends_all_three_texts_to_the_offer_sensitive(store, twili
     for phone in phones.values():
         assert phone.at(T0 + minutes(59)) == []
         [first] = phone.at(T0 + minutes(60))
-        assert first.startswith("Your cart is saved. Finish checkout: https://sms.example.com/l/")
+        # The demo's cart reminder carries its copy test's winner, so the wording is not pinned here.
+        assert "Finish checkout: https://sms.example.com/l/" in first
         [second] = phone.at(T0 + timedelta(hours=5))
         assert second.startswith("Need help with size or shipping? Reply SIZE or SHIPPING.")
     [offer] = phones[bargain].at(T0 + timedelta(hours=24))
@@ -169,7 +170,7 @@ def test_an_evening_cart_text_of_a_ten_to_six_store_waits_for_the_next_morning(s
     drive(evening + minutes(60), morning - minutes(1), morning, phones=[ana])
 
     assert [when for when, _ in ana.arrived] == [morning]
-    assert ana.arrived[0][1].startswith("Your cart is saved.")
+    assert "Finish checkout: https://sms.example.com/l/" in ana.arrived[0][1]
 
 
 def test_checkout_abandon_sends_at_45_minutes_and_the_next_day(store, twilio_backend):

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/reports/dashboard.html", takes_context=True)
+def reports_dashboard(context) -> dict:
+    from campaigns.admin_reports import dashboard_context
+
+    return dashboard_context(context["request"])

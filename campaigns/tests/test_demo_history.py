@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from campaigns.demo_history import demo_history_build
+from campaigns.models import Attribution, Experiment, Flow, Message, OptOutAttribution
+from campaigns.reports import Range, flow_tables
+from customers.demo import demo_load
+
+NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_the_demo_store_has_past_texts_orders_and_a_decided_experiment():
+    summary = demo_load(now=NOW, customers=400, seed=7)
+
+    store = summary.store
+    cart = Flow.objects.get(store=store, slug="cart-recovery")
+    assert Flow.objects.filter(store=store, slug="back-in-stock", status="live").exists()
+    assert Message.objects.filter(flow_step__flow=cart, status="delivered").count() > 300
+    assert Attribution.objects.filter(message__flow_step__flow=cart).exists()
+    assert OptOutAttribution.objects.filter(store=store).exists()
+    experiment = Experiment.objects.get(store=store)
+    assert experiment.status == "finished" and "95 % CI" in experiment.conclusion
+    assert any("Past texts:" in line for line in summary.lines())
+
+    steps = flow_tables(cart, Range(start=datetime(2026, 10, 1, tzinfo=UTC), end=NOW, tz=UTC))[0]
+    first = steps.rows[0]
+    assert first[6].endswith("%") and first[10] > 0  # CTR and attributed revenue
+
+    again = demo_history_build(store=store, now=NOW)
+    assert again.texts == 0

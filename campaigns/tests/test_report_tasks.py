@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Attribution, OptOutAttribution
+from campaigns.report_tasks import reports_tick
+from customers.consent import consent_change
+from customers.ingest import events_ingest
+
+from .flowkit import make_customer, make_store
+from .history import text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ingested_order_is_credited_at_once(settings):
+    store = make_store()
+    ana = make_customer(store)
+    now = timezone.now()
+    message = text(ana, now - timedelta(hours=2))
+
+    events_ingest(
+        store=store,
+        payloads=[
+            {
+                "type": "order_placed",
+                "customer": {"phone": ana.phone},
+                "occurred_at": now.isoformat(),
+                "properties": {"total": 25, "order_id": "o1", "items": []},
+                "id": "o1",
+            }
+        ],
+        now=now,
+    )
+
+    assert Attribution.objects.get().message_id == message.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_opt_out_is_tied_at_once():
+    store = make_store()
+    ana = make_customer(store)
+    now = timezone.now()
+    message = text(ana, now - timedelta(hours=2))
+
+    consent_change(customer=ana, action="opt_out", source="keyword", occurred_at=now)
+
+    assert OptOutAttribution.objects.get().message_id == message.pk
+
+
+@pytest.mark.django_db
+def test_the_tick_stage_runs_every_part():
+    report = reports_tick(now=timezone.now())
+    assert (report.orders_credited, report.opt_outs_tied, report.decisions) == (0, 0, 0)

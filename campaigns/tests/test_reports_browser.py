@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Flow
+from conftest import SCREENSHOTS
+from customers.demo import demo_load
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(db):
+    return demo_load(now=timezone.now(), customers=400, seed=11).store
+
+
+def test_it_opens_the_dashboard_and_the_cart_recovery_report(admin_page, demo):
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/")
+
+    charts = page.locator("svg.report-chart")
+    assert charts.count() == 5
+    assert charts.first.locator("polyline.series").count() == 2
+    assert page.locator("#table-top-flows").get_by_text("Cart recovery").is_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "reports-dashboard.png"), full_page=True)
+
+    page.locator("#table-top-flows").get_by_role("link", name="Cart recovery").click()
+
+    page.wait_for_selector("#table-steps")
+    cart = Flow.objects.get(store=demo, slug="cart-recovery")
+    assert page.url.endswith(f"/reports/flow/{cart.pk}/")
+    header = page.locator("#table-steps thead").inner_text().upper()
+    assert "CTR" in header and "OPT-OUT RATE" in header and "REVENUE / RECIPIENT" in header
+    first_step = page.locator("#table-steps tbody tr").first.inner_text()
+    assert "%" in first_step
+    page.screenshot(path=str(SCREENSHOTS / "reports-cart-recovery.png"), full_page=True)
+
+    experiment = page.get_by_role("link", name="Cart reminder: plain vs personal")
+    experiment.click()
+    page.wait_for_selector("#table-variants")
+    assert "95 % CI" in page.locator(".conclusion").inner_text()
