@@ -8,7 +8,7 @@ from . import triggers
 
 
 def events_check_task(store_id: int, event_ids: list[int]) -> int:
-    return triggers.events_check(store_id=store_id, event_ids=event_ids, now=timezone.now())
+    return triggers.events_check_queued(store_id=store_id, event_ids=event_ids, now=timezone.now())
 
 
 def product_changes_check_task(store_id: int, change_ids: list[int]) -> int:

@@ -1,6 +1,7 @@
 """The tick: everything due, as a list of named stages run in order.
 
-    enrol       date-based triggers (win-back, replenishment, dates), each flow once an hour
+    enrol       events no queued check has taken yet (cart, order, ...: entries and exits), then
+                date-based triggers (win-back, replenishment, dates), each flow once an hour
     advance     due flow runs, a flow at a time
     prepare     due broadcasts become outbox texts, a campaign at a time
     release     held texts whose time came go through the guardrails again
@@ -105,6 +106,8 @@ def tick_failures(*, flows: Q | None = None, campaigns: Q | None = None) -> list
 
 
 def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    # Without a cluster the task queued on ingestion never runs: the tick checks those events itself.
+    report.runs_enrolled += triggers.events_check_pending(now=now)
     # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
     stale = Q(dates_checked_at__isnull=True) | Q(dates_checked_at__lte=now - DATE_TRIGGER_EVERY)
     stale |= Q(dates_checked_at__gt=now)

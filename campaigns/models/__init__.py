@@ -1,5 +1,6 @@
 from .broadcasts import Campaign
 from .conversations import Conversation
+from .event_checks import EventCheckedAhead, EventCheckMark
 from .experiments import (
     Attribution,
     Experiment,
@@ -23,6 +24,8 @@ __all__ = [
     "OptOutAttribution",
     "Campaign",
     "Conversation",
+    "EventCheckMark",
+    "EventCheckedAhead",
     "Flow",
     "FlowRun",
     "FlowStep",

@@ -1,0 +1,27 @@
+"""How far each store's events have been checked against the event-triggered flows."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from customers.models import Event, Store
+
+
+class EventCheckMark(models.Model):
+    """Every event of the store with an id up to `checked_through` has had its trigger check."""
+
+    store = models.OneToOneField(Store, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    checked_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.store_id}: events checked through #{self.checked_through}"
+
+
+class EventCheckedAhead(models.Model):
+    """An event above its store's mark that a queued check already took (cluster installs)."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"event #{self.event_id} checked"

@@ -1,0 +1,123 @@
+"""Event triggers from `manage.py tick` alone (cron, no cluster), and beside the queued task."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from pydoc import locate
+
+import pytest
+from django.core.management import call_command
+from django_q.conf import Conf
+from django_q.models import OrmQ
+
+from campaigns.recipes import recipe_install
+from customers.ingest import events_ingest
+
+from . import test_recipe_delivery as delivery
+from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
+
+# The store `manage.py bootstrap` makes, built once for the module.
+bootstrapped, store = delivery.bootstrapped, delivery.store
+
+CART_TEXT = "Your cart is saved. Finish checkout: https://sms.example.com/l/"
+
+
+@pytest.fixture
+def no_cluster(monkeypatch):
+    """As from cron: a queued task goes to the broker and no worker ever runs it."""
+    monkeypatch.setattr(Conf, "SYNC", False)
+
+
+def ingest(store, phone: str, type: str, at, **props) -> list[int]:
+    payload = {
+        "id": f"{type}-{phone}-{at.isoformat()}",
+        "type": type,
+        "occurred_at": at.isoformat(),
+        "customer": {"phone": phone},
+        "properties": props,
+    }
+    return events_ingest(store=store, payloads=[payload], now=at).event_ids
+
+
+def tick_at(moment) -> None:
+    call_command("tick", "--now", moment.isoformat(), stdout=StringIO())
+
+
+def bodies(server, phone: str) -> list[str]:
+    return [form["Body"] for form in server.sent_to(phone)]
+
+
+def run_queued_tasks() -> list[object]:
+    """What a worker would do with the tasks waiting in the broker; returns their results."""
+    results = []
+    for queued in OrmQ.objects.order_by("id"):
+        task = queued.task
+        results.append(locate(task["func"])(*task["args"], **task["kwargs"]))
+        queued.delete()
+    return results
+
+
+def test_a_cart_event_is_texted_and_its_order_stops_the_flow_from_the_tick_alone(
+    store, twilio_backend, no_cluster, django_capture_on_commit_callbacks
+):
+    recipe_install(store=store, name="cart_recovery", live=True)
+    phone = subscriber(store)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(store, phone, "cart_updated", T0, cart_id="c1", **cart_items())
+
+    tick_at(T0 + minutes(61))
+
+    [first] = bodies(twilio_backend, phone)
+    assert first.startswith(CART_TEXT)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(
+            store,
+            phone,
+            "order_placed",
+            T0 + timedelta(hours=2),
+            order_id="o1",
+            cart_id="c1",
+            total=40,
+            items=MUG,
+        )
+    tick_at(T0 + timedelta(hours=5))
+    tick_at(T0 + timedelta(hours=24))
+
+    assert bodies(twilio_backend, phone) == [first]
+
+
+def test_an_event_the_tick_has_not_reached_yet_waits_for_the_next_tick(store, twilio_backend, no_cluster):
+    recipe_install(store=store, name="cart_recovery", live=True)
+    phone = subscriber(store)
+    ingest(store, phone, "cart_updated", T0 + minutes(60), cart_id="c1", **cart_items())
+
+    tick_at(T0 + minutes(60))  # stored this very moment: its ingest may not have committed its neighbours
+    tick_at(T0 + minutes(121))
+
+    [first] = bodies(twilio_backend, phone)
+    assert first.startswith(CART_TEXT)
+
+
+def test_the_queued_task_and_the_tick_check_each_event_once(
+    store, twilio_backend, no_cluster, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    recipe_install(store=store, name="cart_recovery", live=True)
+    task_first, tick_first = subscriber(store), subscriber(store)
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(store, task_first, "cart_updated", T0, cart_id="c1", **cart_items())
+    assert run_queued_tasks() == [1]  # a worker reacts within seconds: one run
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(store, tick_first, "cart_updated", T0, cart_id="c2", **cart_items())
+
+    tick_at(T0 + minutes(2))  # takes the second event; the first was the task's
+    # The worker catches up late: it finds the event taken (its claim and the broker rows, no check).
+    with django_assert_max_num_queries(8):
+        assert run_queued_tasks() == [0]
+    tick_at(T0 + minutes(61))
+    tick_at(T0 + minutes(62))
+
+    for phone in (task_first, tick_first):
+        [first] = bodies(twilio_backend, phone)
+        assert first.startswith(CART_TEXT)
