@@ -49,7 +49,7 @@ from .models import (
     Link,
     Message,
 )
-from .recipes import recipe_install
+from .recipes import recipe_live
 from .select_insert import select_insert
 
 DAYS = 42
@@ -94,10 +94,7 @@ class HistorySummary:
 
 
 def _flow(store: Store, recipe: str) -> Flow:
-    slug = recipe.replace("_", "-")
-    return Flow.objects.filter(store=store, slug=slug).first() or recipe_install(
-        store=store, name=recipe, live=True
-    )
+    return recipe_live(store=store, name=recipe)
 
 
 def _experiment(store: Store, step: FlowStep, started: datetime) -> Experiment:

@@ -245,3 +245,11 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
             step.full_clean(validate_unique=False)
             step.save()
     return flow
+
+
+def recipe_live(*, store: Store, name: str) -> Flow:
+    """The store's flow from this recipe (the demo store has cart recovery live already), else
+    the recipe installed live."""
+    return Flow.objects.filter(store=store, slug=name.replace("_", "-")).first() or recipe_install(
+        store=store, name=name, live=True
+    )

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from campaigns.recipes import recipe_install
+from campaigns.recipes import recipe_install, recipe_live
 from campaigns.sending import messages_send_due
 from campaigns.tick import tick
 from campaigns.triggers import (
@@ -119,7 +119,7 @@ def cart_items() -> dict:
 
 
 def test_cart_recovery_sends_all_three_texts_to_the_offer_sensitive(store, twilio_backend):
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     bargain = subscriber(store)
     for n in range(2):
         happen(store, bargain, "order_placed", T0 - timedelta(days=30 + n), order_id=f"o{n}",
@@ -147,7 +147,7 @@ def test_cart_recovery_sends_all_three_texts_to_the_offer_sensitive(store, twili
 
 
 def test_cart_recovery_sends_nothing_after_the_carts_order(store, twilio_backend):
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     ana = Phone(twilio_backend, subscriber(store))
     happen(store, ana.phone, "cart_updated", T0, cart_id="c1", **cart_items())
     drive(T0 + minutes(60), phones=[ana])
@@ -161,7 +161,7 @@ def test_cart_recovery_sends_nothing_after_the_carts_order(store, twilio_backend
 
 def test_an_evening_cart_text_of_a_ten_to_six_store_waits_for_the_next_morning(store, twilio_backend):
     Store.objects.filter(id=store.id).update(send_window_start=time(10), send_window_end=time(18))
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     ana = Phone(twilio_backend, subscriber(store))
     evening = T0.replace(hour=17, minute=30)  # step 1 due 18:30, after the store's 18:00 close
     happen(store, ana.phone, "cart_updated", evening, cart_id="c1", **cart_items())

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from campaigns.recipes import recipe_install
+from campaigns.recipes import recipe_live
 from customers.ingest import events_ingest
 
 from . import test_recipe_delivery as delivery
@@ -20,7 +20,7 @@ from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
 # The store `manage.py bootstrap` makes, built once for the module.
 bootstrapped, store = delivery.bootstrapped, delivery.store
 
-CART_TEXT = "Your cart is saved. Finish checkout: https://sms.example.com/l/"
+CART_TEXT = "Finish checkout: https://sms.example.com/l/"
 
 
 @pytest.fixture
@@ -49,19 +49,21 @@ def bodies(server, phone: str) -> list[str]:
 
 
 def run_queued_tasks() -> list[object]:
-    """What a worker would do with the tasks waiting in the broker; returns their results."""
+    """What a worker would do with the trigger checks waiting in the broker; returns their results.
+    (Other queued work, such as crediting orders to texts, is left in the broker.)"""
     results = []
     for queued in OrmQ.objects.order_by("id"):
         task = queued.task
-        results.append(locate(task["func"])(*task["args"], **task["kwargs"]))
-        queued.delete()
+        if task["func"].endswith("events_check_task"):
+            results.append(locate(task["func"])(*task["args"], **task["kwargs"]))
+            queued.delete()
     return results
 
 
 def test_a_cart_event_is_texted_and_its_order_stops_the_flow_from_the_tick_alone(
     store, twilio_backend, no_cluster, django_capture_on_commit_callbacks
 ):
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     phone = subscriber(store)
     with django_capture_on_commit_callbacks(execute=True):
         ingest(store, phone, "cart_updated", T0, cart_id="c1", **cart_items())
@@ -69,7 +71,7 @@ def test_a_cart_event_is_texted_and_its_order_stops_the_flow_from_the_tick_alone
     tick_at(T0 + minutes(61))
 
     [first] = bodies(twilio_backend, phone)
-    assert first.startswith(CART_TEXT)
+    assert CART_TEXT in first
 
     with django_capture_on_commit_callbacks(execute=True):
         ingest(
@@ -89,7 +91,7 @@ def test_a_cart_event_is_texted_and_its_order_stops_the_flow_from_the_tick_alone
 
 
 def test_an_event_the_tick_has_not_reached_yet_waits_for_the_next_tick(store, twilio_backend, no_cluster):
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     phone = subscriber(store)
     ingest(store, phone, "cart_updated", T0 + minutes(60), cart_id="c1", **cart_items())
 
@@ -97,13 +99,13 @@ def test_an_event_the_tick_has_not_reached_yet_waits_for_the_next_tick(store, tw
     tick_at(T0 + minutes(121))
 
     [first] = bodies(twilio_backend, phone)
-    assert first.startswith(CART_TEXT)
+    assert CART_TEXT in first
 
 
 def test_the_queued_task_and_the_tick_check_each_event_once(
     store, twilio_backend, no_cluster, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
-    recipe_install(store=store, name="cart_recovery", live=True)
+    recipe_live(store=store, name="cart_recovery")
     task_first, tick_first = subscriber(store), subscriber(store)
     with django_capture_on_commit_callbacks(execute=True):
         ingest(store, task_first, "cart_updated", T0, cart_id="c1", **cart_items())
@@ -120,4 +122,4 @@ def test_the_queued_task_and_the_tick_check_each_event_once(
 
     for phone in (task_first, tick_first):
         [first] = bodies(twilio_backend, phone)
-        assert first.startswith(CART_TEXT)
+        assert CART_TEXT in first
