@@ -28,7 +28,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Rank
 
-from customers.models import Customer, Event, Product, Segment, Store
+from customers.models import Customer, Event, EventItem, EventLast, Product, Segment, Store
 
 from .schema import ATTRIBUTE_PREFIX, DATE, DATETIME, LIST, NUMBER, PROFILE_FIELDS, InvalidRules, RuleError
 
@@ -183,6 +183,12 @@ class _Compiler:
     def event(self, node: dict) -> Q:
         count = node.get("count") or {"op": "gte", "value": 1}
         op, n = count.get("op", "gte"), count.get("value", 1)
+        scope = self.window(node)
+        if not node.get("filters") and scope.until == self.now:
+            if op == "gte" and n == 1:
+                return self.recent(node, scope)
+            if op == "zero" or (op in ("eq", "lte") and n == 0):
+                return ~self.recent(node, scope)
         events = self.events(node)
         if op == "zero" or (op in ("eq", "lte") and n == 0):
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
@@ -193,6 +199,21 @@ class _Compiler:
         if op == "lte":
             return ~Q(pk__in=counted(events, gte=n + 1))
         return Q(pk__in=counted(events, gte=n, lte=n))
+
+    def recent(self, node: dict, scope: Scope) -> Q:
+        """Did it at least once since the window opened: one row per customer in the last-event table.
+
+        The last time is after `now` only for events stamped in the future (or a `now` in the past);
+        those few customers are checked against the events themselves.
+        """
+        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
+        current = last.filter(last_at__lte=scope.until)
+        if scope.since is not None:
+            current = current.filter(last_at__gte=scope.since)
+        ahead = last.filter(last_at__gt=scope.until).values("customer_id")
+        return Q(pk__in=current.values("customer_id")) | Q(
+            pk__in=self.events(node).filter(customer_id__in=ahead).values("customer_id")
+        )
 
     def sequence(self, node: dict) -> Q:
         follow = node["then_not"]
@@ -403,10 +424,7 @@ def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
 
 class EventsOfProducts(Expression):
     """Ids of the scope's events about one of `products`: as the event's own product, or listed in
-    its `properties.items` by `product_id`.
-
-    One set, read in one pass (the items unnested beside their event), rather than unnesting each
-    event's items again for every event the outer query looks at.
+    its `properties.items` by `product_id` (read from the event-item table, not unnested per event).
     """
 
     output_field = BigIntegerField()
@@ -445,31 +463,13 @@ class EventsOfProducts(Expression):
             sql, params = sql + " AND ev.occurred_at >= %s", [*params, adapt(self.scope.since)]
         return sql, params
 
-    def as_sqlite(self, compiler, connection, **extra):
-        own, own_params = self._own_product(compiler, connection)
-        products, product_params = compiler.compile(self.external_ids)
-        scope, scope_params = self._scope(connection)
-        sql = (
-            f"({own} UNION ALL "
-            f"SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
-            f"WHERE {scope} AND CAST(CASE WHEN item.type = 'object' "
-            f"THEN json_extract(item.value, '$.product_id') END AS TEXT) IN {products})"
-        )
-        return sql, [*own_params, *scope_params, *product_params]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        own, own_params = self._own_product(compiler, connection)
-        products, product_params = compiler.compile(self.external_ids)
-        scope, scope_params = self._scope(connection)
-        items = "ev.properties -> 'items'"
-        sql = (
-            f"({own} UNION ALL "
-            f"SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
-            f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) AS item "
-            f"WHERE {scope} AND CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
-            f"IN {products})"
-        )
-        return sql, [*own_params, *scope_params, *product_params]
-
     def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
+        scope, scope_params = self._scope(connection)
+        sql = (
+            f"({own} UNION ALL "
+            f"SELECT ev.event_id FROM {EventItem._meta.db_table} ev "
+            f"WHERE {scope} AND ev.product_external_id IN {products})"
+        )
+        return sql, [*own_params, *scope_params, *product_params]
