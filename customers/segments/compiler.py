@@ -204,16 +204,15 @@ class _Compiler:
         """Did it at least once since the window opened: one row per customer in the last-event table.
 
         The last time is after `now` only for events stamped in the future (or a `now` in the past);
-        those few customers are checked against the events themselves.
+        those few rows are checked against the events themselves.
         """
-        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
-        current = last.filter(last_at__lte=scope.until)
+        current = Q(last_at__lte=scope.until)
         if scope.since is not None:
-            current = current.filter(last_at__gte=scope.since)
-        ahead = last.filter(last_at__gt=scope.until).values("customer_id")
-        return Q(pk__in=current.values("customer_id")) | Q(
-            pk__in=self.events(node).filter(customer_id__in=ahead).values("customer_id")
-        )
+            current &= Q(last_at__gte=scope.since)
+        in_window = self.events(node).filter(customer_id=OuterRef("customer_id"))
+        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
+        last = last.filter(current | (Q(last_at__gt=scope.until) & Q(Exists(in_window))))
+        return Q(pk__in=last.values("customer_id"))
 
     def sequence(self, node: dict) -> Q:
         follow = node["then_not"]
