@@ -23,7 +23,8 @@ PG_LAST_ADD = f"""
     INSERT INTO {LAST} (store_id, customer_id, type, last_at)
     SELECT store_id, customer_id, type, max(occurred_at) FROM {{rows}}
     GROUP BY store_id, customer_id, type ORDER BY customer_id, type
-    ON CONFLICT (customer_id, type) DO UPDATE SET last_at = GREATEST({LAST}.last_at, excluded.last_at);
+    ON CONFLICT (customer_id, type) DO UPDATE SET last_at = excluded.last_at
+    WHERE {LAST}.last_at < excluded.last_at;
 """
 # After a delete (or an update moving an event), each pair's time is read again from what is left;
 # rows are only corrected or removed, never added, so an erasure cascade cannot leave one behind.
@@ -75,7 +76,8 @@ DELETE FROM {LAST}; DELETE FROM {ITEMS};
 SQLITE_ADD = f"""
     INSERT INTO {LAST} (store_id, customer_id, type, last_at)
     VALUES (NEW.store_id, NEW.customer_id, NEW.type, NEW.occurred_at)
-    ON CONFLICT (customer_id, type) DO UPDATE SET last_at = max(last_at, excluded.last_at);
+    ON CONFLICT (customer_id, type) DO UPDATE SET last_at = excluded.last_at
+    WHERE last_at < excluded.last_at;
     INSERT INTO {ITEMS} (event_id, store_id, customer_id, type, occurred_at, product_external_id)
     SELECT NEW.id, NEW.store_id, NEW.customer_id, NEW.type, NEW.occurred_at,
         CAST(json_extract(item.value, '$.product_id') AS TEXT)
