@@ -90,3 +90,36 @@ def test_the_rebuild_gives_what_the_triggers_kept():
     kept = (last_events(), items())
     call_command("rebuild_event_tables", stdout=io.StringIO())
     assert (last_events(), items()) == kept
+
+
+def test_a_recency_rule_still_sees_a_window_event_when_the_last_one_is_after_now():
+    from customers.segments import rules_members
+
+    store = shop()
+    clicked_this_week = {
+        "type": "group",
+        "match": "all",
+        "children": [{"type": "event", "event": "sms_clicked", "window": {"last": 7, "unit": "days"}}],
+    }
+    never_ordered_this_week = {
+        "type": "group",
+        "match": "all",
+        "children": [
+            {
+                "type": "event",
+                "event": "order_placed",
+                "window": {"last": 7, "unit": "days"},
+                "count": {"op": "zero"},
+            }
+        ],
+    }
+    def phones(rules, now):
+        return sorted(c.phone for c in rules_members(store, rules, now=now))
+
+    asked_at = NOW.replace(day=24, hour=12)  # after Seattle's click and Miami's order of the 20th
+    assert phones(clicked_this_week, asked_at) == [SEATTLE]
+    assert phones(never_ordered_this_week, asked_at) == [SEATTLE]
+    # Miami's last order (the 25th) is after the 22nd, but the one of the 20th is in that week
+    assert phones(never_ordered_this_week, NOW.replace(day=22)) == [SEATTLE]
+    # on the 18th both of Miami's orders are still to come
+    assert phones(never_ordered_this_week, NOW.replace(day=18)) == [SEATTLE, MIAMI]
