@@ -189,6 +189,8 @@ class _Compiler:
                 return self.recent(node, scope)
             if op == "zero" or (op in ("eq", "lte") and n == 0):
                 return ~self.recent(node, scope)
+        if op == "gte" and n == 1 and by_product_alone(node.get("filters", [])):
+            return Q(pk__in=self.product_customers(node["filters"][0], scope))
         events = self.events(node)
         if op == "zero" or (op in ("eq", "lte") and n == 0):
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
@@ -213,6 +215,17 @@ class _Compiler:
         last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
         last = last.filter(current | (Q(last_at__gt=scope.until) & Q(Exists(in_window))))
         return Q(pk__in=last.values("customer_id"))
+
+    def product_customers(self, item: dict, scope: Scope) -> QuerySet:
+        """Customers with an event of the scope about a matching product, its own or among its items:
+        read from the event index and the event-item table, without visiting the events themselves."""
+        products = products_matching(item["property"], item.get("op", "eq"), item.get("value"), scope=scope)
+        window = {"store_id": scope.store_id, "type": scope.event_type, "occurred_at__lte": scope.until}
+        if scope.since is not None:
+            window["occurred_at__gte"] = scope.since
+        own = Event.objects.filter(**window, product__in=products).values("customer_id")
+        listed = EventItem.objects.filter(**window, product_external_id__in=products.values("external_id"))
+        return own.union(listed.values("customer_id"))
 
     def sequence(self, node: dict) -> Q:
         follow = node["then_not"]
@@ -409,16 +422,28 @@ def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
         return ~present
     if op == "neq":
         return ~product_filter(prop, "eq", value, scope=scope)
-    lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    return Q(pk__in=EventsOfProducts(scope, products_matching(prop, op, value, scope=scope)))
 
-    def matching(prefix: str) -> Q:
-        q = Q()
-        for column in PRODUCT_COLUMNS[prop]:
-            q |= Q(**{f"{prefix}{column}__{lookup}": value})
-        return q
 
-    products = Product.objects.filter(store_id=scope.store_id).filter(matching(""))
-    return Q(pk__in=EventsOfProducts(scope, products))
+PRODUCT_LOOKUPS = {
+    "eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte",
+}  # fmt: skip
+
+
+def products_matching(prop: str, op: str, value: Any, *, scope: Scope) -> QuerySet[Product]:
+    q = Q()
+    for column in PRODUCT_COLUMNS[prop]:
+        q |= Q(**{f"{column}__{PRODUCT_LOOKUPS[op]}": value})
+    return Product.objects.filter(store_id=scope.store_id).filter(q)
+
+
+def by_product_alone(filters: list[dict]) -> bool:
+    """One filter, on the product's own columns, that some product must match."""
+    return (
+        len(filters) == 1
+        and filters[0]["property"] in PRODUCT_COLUMNS
+        and filters[0].get("op", "eq") in PRODUCT_LOOKUPS
+    )
 
 
 class EventsOfProducts(Expression):
