@@ -19,6 +19,12 @@ SCHEDULES = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },
+    {
+        # Ingestion adds each batch to the stored metrics; this rebuilds them from history.
+        "name": "customers: recompute metrics",
+        "func": "customers.tasks.metrics_recompute_all",
+        "schedule_type": Schedule.DAILY,
+    },
 ]
 # Earlier schedules whose work is now a stage of the tick.
 REPLACED = ["flows: tick", "flows: date-based triggers", "sending: reconcile"]

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -31,11 +31,13 @@ from django.db.models import (
     Max,
     Min,
     OuterRef,
+    Q,
     Subquery,
     Sum,
     Value,
     When,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
@@ -291,7 +293,8 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
 
 
 def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Customer]:
-    """The customers these items name, loading only the columns the batch may compare or change."""
+    """The customers these items name, in one query (per chunk of the database's parameter limit),
+    loading only the columns the batch may compare or change."""
     columns = {
         "pk",
         "store_id",
@@ -305,14 +308,19 @@ def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Custom
     columns.update(name for item in items for name in item.values)
     rows = Customer.objects.filter(store=store).only(*columns)
     external_ids = sorted({i.external_id for i in items if i.external_id})
+    phones = sorted({i.phone for i in items if i.phone})
+    size = max(1, min(len(external_ids) + len(phones), _param_limit() - 1))
     found: dict[int, Customer] = {}
-    for chunk in _chunks(external_ids):
-        found.update({c.pk: c for c in rows.filter(external_id__in=chunk)})
-    known_phones = {c.phone for c in found.values()}
-    phones = sorted({i.phone for i in items if i.phone} - known_phones)
-    for chunk in _chunks(phones):
-        found.update({c.pk: c for c in rows.filter(phone__in=chunk)})
+    keys = [("external_id", k) for k in external_ids] + [("phone", k) for k in phones]
+    for chunk in _chunks(keys, size):
+        wanted = Q(external_id__in=[k for f, k in chunk if f == "external_id"])
+        wanted |= Q(phone__in=[k for f, k in chunk if f == "phone"])
+        found.update({c.pk: c for c in rows.filter(wanted)})
     return list(found.values())
+
+
+def _param_limit() -> int:
+    return connection.features.max_query_params or 30_000
 
 
 def _customers_plan(store: Store, items: list[CustomerInput], errors: Errors) -> list[_Target | None]:
@@ -561,56 +569,83 @@ def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _Ev
     )
 
 
-def _products_by_external_id(store: Store, external_ids: set[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(sorted(external_ids)):
-        found.update(
-            Product.objects.filter(store=store, external_id__in=chunk).values_list("external_id", "id")
-        )
-    return found
-
-
 EVENT_COLUMNS = (
     "store", "customer", "type", "occurred_at", "received_at", "properties", "product", "idempotency_key",
 )  # fmt: skip
 
 
-def _events_insert(events: list[Event]) -> list[Event]:
+def _events_insert(events: list[Event], product_keys: list[str | None] | None = None) -> list[Event]:
     """Insert, skipping ids already stored (by anyone, even a concurrent request); returns the new rows.
 
-    ON CONFLICT DO NOTHING RETURNING gives, in one statement, exactly the rows this call added:
-    the unique key is the last word on duplicates, so no retry or second lookup is needed.
+    One statement per batch: ON CONFLICT DO NOTHING RETURNING gives exactly the rows this call added
+    (the unique key is the last word on duplicates, so no retry or second lookup is needed), and each
+    event without a product is joined to the store's product whose id `product_keys` names.
     """
-    fields = [Event._meta.get_field(name) for name in EVENT_COLUMNS]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    limit = connection.features.max_query_params or 30_000
-    moment = connection.ops.adapt_datetimefield_value
+    keys = product_keys or [None] * len(events)
+    rows = [
+        (
+            e.store_id, e.customer_id, e.type, e.occurred_at, e.received_at, json.dumps(e.properties),
+            e.product_id, e.idempotency_key, key,
+        )
+        for e, key in zip(events, keys, strict=True)
+    ]  # fmt: skip
+    insert = _events_insert_arrays if connection.vendor == "postgresql" else _events_insert_values
     stored: list[Event] = []
+    size = _rows_per_insert()
     with connection.cursor() as cursor:
-        for chunk in _chunks(events, min(CHUNK, limit // len(fields))):
-            # The values straight as the columns store them: Field.get_db_prep_save per cell costs more
-            # than the insert itself at this volume.
-            params = [
-                value
-                for e in chunk
-                for value in (
-                    e.store_id, e.customer_id, e.type, moment(e.occurred_at), moment(e.received_at),
-                    json.dumps(e.properties), e.product_id, e.idempotency_key,
-                )
-            ]  # fmt: skip
-            cursor.execute(
-                f"INSERT INTO {Event._meta.db_table} ({columns}) VALUES {', '.join([row] * len(chunk))} "
-                "ON CONFLICT (store_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key",
-                params,
-            )
-            ids = {key: pk for pk, key in cursor.fetchall()}
-            for event in chunk:
+        for chunk_events, chunk_rows in zip(_chunks(events, size), _chunks(rows, size), strict=True):
+            ids = {key: (pk, product) for pk, key, product in insert(cursor, chunk_rows)}
+            for event in chunk_events:
                 if event.idempotency_key in ids:
-                    event.pk = ids[event.idempotency_key]
+                    event.pk, event.product_id = ids[event.idempotency_key]
                     event._state.adding = False
                     stored.append(event)
     return stored
+
+
+def _rows_per_insert() -> int:
+    if connection.vendor == "postgresql":
+        return 10_000  # nine array parameters whatever the size
+    return min(CHUNK, _param_limit() // (len(EVENT_COLUMNS) + 1))
+
+
+def _events_insert_sql(source: str, columns: list[str]) -> str:
+    table, products = Event._meta.db_table, Product._meta.db_table
+    store, customer, kind, occurred, received, properties, product, key, product_key = columns
+    names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
+    json_value = f"{properties}::jsonb" if connection.vendor == "postgresql" else properties
+    return (
+        f"INSERT INTO {table} ({names}) "
+        f"SELECT {store}, {customer}, {kind}, {occurred}, {received}, {json_value}, "
+        f"COALESCE({product}, p.id), {key} FROM {source} "
+        f"LEFT JOIN {products} p ON p.store_id = {store} AND p.external_id = {product_key} "
+        "WHERE true ON CONFLICT (store_id, idempotency_key) DO NOTHING "
+        "RETURNING id, idempotency_key, product_id"
+    )
+
+
+def _events_insert_arrays(cursor, rows: list[tuple]) -> list[tuple]:
+    """PostgreSQL: the batch as nine arrays unnested, rather than thousands of bound parameters."""
+    columns = ["store_id", "customer_id", "type", "occurred_at", "received_at", "properties",
+               "product_id", "key", "product_key"]  # fmt: skip
+    types = ["bigint", "bigint", "text", "timestamptz", "timestamptz", "text", "bigint", "text", "text"]
+    source = f"unnest({', '.join(f'%s::{t}[]' for t in types)}) AS v({', '.join(columns)})"
+    arrays = [list(column) for column in zip(*rows, strict=True)]
+    cursor.execute(_events_insert_sql(source, [f"v.{c}" for c in columns]), arrays)
+    return cursor.fetchall()
+
+
+def _events_insert_values(cursor, rows: list[tuple]) -> list[tuple]:
+    moment = connection.ops.adapt_datetimefield_value
+    row = "(" + ", ".join(["%s"] * 9) + ")"
+    source = f"(VALUES {', '.join([row] * len(rows))}) AS v"
+    params = [
+        value
+        for r in rows
+        for value in (r[0], r[1], r[2], moment(r[3]), moment(r[4]), *r[5:])
+    ]
+    cursor.execute(_events_insert_sql(source, [f"v.column{i}" for i in range(1, 10)]), params)
+    return cursor.fetchall()
 
 
 def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str = "events") -> IngestResult:
@@ -629,9 +664,6 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
             if item.key not in seen:
                 seen.add(item.key)
                 fresh.append((item, target.customer))
-        product_ids = _products_by_external_id(
-            store, {str(i.properties["product_id"]) for i, _ in fresh if "product_id" in i.properties}
-        )
         stored = _events_insert(
             [
                 Event(
@@ -642,9 +674,12 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
                     received_at=now,
                     properties=item.properties,
                     idempotency_key=item.key,
-                    product_id=product_ids.get(str(item.properties.get("product_id", ""))),
                 )
                 for item, customer in fresh
+            ],
+            product_keys=[
+                str(item.properties["product_id"]) if "product_id" in item.properties else None
+                for item, _ in fresh
             ],
         )
         _customers_refresh(stored)
@@ -657,28 +692,127 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
 # --- metrics ----------------------------------------------------------------------------------
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
+CENT = Decimal("0.01")
 
 
 def _customers_refresh(events: list[Event]) -> None:
-    """Recompute, from the whole stored history, what these events change on their customers."""
-    by_type: dict[str, set[int]] = {}
+    """Fold what these new events change into their customers' stored metrics.
+
+    Orders and clicks are added to what is stored (a batch costs what it holds, not the customers'
+    whole histories); `customer_metrics_recompute` rebuilds the same figures from history and is
+    the reference the nightly schedule runs.
+    """
+    by_type: dict[str, list[Event]] = {}
     for event in events:
-        by_type.setdefault(event.type, set()).add(event.customer_id)
-    for ids in _chunks(sorted(by_type.get("order_placed", set()))):
-        customer_metrics_refresh(customer_ids=ids)
-    for ids in _chunks(sorted(by_type.get("sms_clicked", set()))):
-        clicks = Event.objects.filter(customer=OuterRef("pk"), type="sms_clicked").order_by()
-        Customer.objects.filter(pk__in=ids).update(
-            last_sms_click_at=Subquery(clicks.values("customer").annotate(v=Max("occurred_at")).values("v"))
-        )
-    for ids in _chunks(sorted(by_type.get("reward_balance_changed", set()))):
+        by_type.setdefault(event.type, []).append(event)
+    _orders_add(by_type.get("order_placed", []))
+    _clicks_add(by_type.get("sms_clicked", []))
+    for ids in _chunks(sorted({e.customer_id for e in by_type.get("reward_balance_changed", [])})):
         _rewards_refresh(ids)
-    for ids in _chunks(sorted(by_type.get("preference_set", set()))):
+    for ids in _chunks(sorted({e.customer_id for e in by_type.get("preference_set", [])})):
         _preferences_refresh(ids)
 
 
+@dataclass
+class _OrdersDelta:
+    count: int = 0
+    total: Decimal = Decimal("0")
+    discounted: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def add(self, event: Event) -> None:
+        self.count += 1
+        # each order's total as the column stores it, as the recompute casts it
+        self.total += Decimal(str(event.properties.get("total", 0))).quantize(CENT, ROUND_HALF_UP)
+        self.discounted += "discount_code" in event.properties
+        self.first = min(self.first or event.occurred_at, event.occurred_at)
+        self.last = max(self.last or event.occurred_at, event.occurred_at)
+
+
+def _customers_add(rows: list[tuple], columns: list[tuple[str, str, str]]) -> None:
+    """One UPDATE joining each stored customer (first value of a row) to the batch's values.
+
+    `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`).
+    """
+    table = Customer._meta.db_table
+    pg = connection.vendor == "postgresql"
+    names = ["id", *(name for name, _, _ in columns)]
+    if pg:
+        types = ["bigint", *(kind for _, kind, _ in columns)]
+        source = f"unnest({', '.join(f'%s::{t}[]' for t in types)}) AS d({', '.join(names)})"
+        value = "d.{}".format
+    else:
+        row = "(" + ", ".join(["%s"] * len(names)) + ")"
+        source = f"(VALUES {', '.join([row] * len(rows))}) AS d"
+        value = lambda name: f"d.column{names.index(name) + 1}"  # noqa: E731
+    least, greatest = ("LEAST", "GREATEST") if pg else ("min", "max")
+    sets = ", ".join(
+        f"{name} = " + how.format(c=f"{table}.{name}", v=value(name), least=least, greatest=greatest)
+        for name, _, how in columns
+    )
+    if pg:
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [adapt(v) if isinstance(v, datetime) else v for r in rows for v in r]
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {table}.id = {value('id')}", params)
+
+
+SUM = "{c} + {v}"
+EARLIEST = "{least}(COALESCE({c}, {v}), {v})"
+LATEST = "{greatest}(COALESCE({c}, {v}), {v})"
+ORDER_SUMS = [
+    ("order_count", "integer", SUM),
+    ("total_spent", "numeric", SUM),
+    ("discount_order_count", "integer", SUM),
+    ("first_order_at", "timestamptz", EARLIEST),
+    ("last_order_at", "timestamptz", LATEST),
+]
+
+
+def _orders_add(orders: list[Event]) -> None:
+    deltas: dict[int, _OrdersDelta] = {}
+    for event in orders:
+        deltas.setdefault(event.customer_id, _OrdersDelta()).add(event)
+    for ids in _chunks(sorted(deltas), _param_limit() // (len(ORDER_SUMS) + 1)):
+        rows = [
+            (pk, d.count, str(d.total), d.discounted, d.first, d.last) for pk in ids for d in [deltas[pk]]
+        ]
+        _customers_add(rows, ORDER_SUMS)
+        _order_ratios_refresh(Customer.objects.filter(pk__in=ids))
+
+
+def _clicks_add(clicks: list[Event]) -> None:
+    last: dict[int, datetime] = {}
+    for event in clicks:
+        last[event.customer_id] = max(last.get(event.customer_id, event.occurred_at), event.occurred_at)
+    for ids in _chunks(sorted(last), _param_limit() // 2):
+        _customers_add([(pk, last[pk]) for pk in ids], [("last_sms_click_at", "timestamptz", LATEST)])
+
+
+def customer_metrics_recompute(*, customer_ids: list[int]) -> None:
+    """Every event-derived metric of these customers rebuilt from their whole history."""
+    customer_metrics_refresh(customer_ids=customer_ids)
+    clicks = Event.objects.filter(customer=OuterRef("pk"), type="sms_clicked").order_by()
+    Customer.objects.filter(pk__in=customer_ids).update(
+        last_sms_click_at=Subquery(clicks.values("customer").annotate(v=Max("occurred_at")).values("v"))
+    )
+    _rewards_refresh(customer_ids)
+    _preferences_refresh(customer_ids)
+
+
+def store_metrics_recompute(*, store: Store) -> int:
+    """The reference: every customer of the store recomputed from history, a chunk at a time."""
+    ids = list(Customer.objects.filter(store=store).order_by("pk").values_list("pk", flat=True))
+    for chunk in _chunks(ids, 2_000):
+        customer_metrics_recompute(customer_ids=chunk)
+    return len(ids)
+
+
 def customer_metrics_refresh(*, customer_ids: list[int]) -> None:
-    """Order metrics for these customers, in two UPDATE statements."""
+    """Order metrics for these customers from their whole order history, in two UPDATE statements."""
     orders = Event.objects.filter(customer=OuterRef("pk"), type="order_placed").order_by().values("customer")
 
     def aggregate(expression, queryset=orders):
@@ -695,32 +829,44 @@ def customer_metrics_refresh(*, customer_ids: list[int]) -> None:
             first_order_at=aggregate(Min("occurred_at")),
             last_order_at=aggregate(Max("occurred_at")),
         )
-        customers.update(
-            average_order_value=Case(
-                When(order_count__gt=0, then=Cast(F("total_spent") / F("order_count"), MONEY)),
-                default=Value(Decimal("0")),
+        _order_ratios_refresh(customers)
+
+
+def _order_ratios_refresh(customers) -> None:
+    """Average order value, discount share and next order, from the stored counts and sums."""
+    customers.update(
+        average_order_value=Case(
+            When(order_count__gt=0, then=Cast(F("total_spent") / F("order_count"), MONEY)),
+            default=Value(Decimal("0")),
+        ),
+        discount_order_share=Case(
+            When(
+                order_count__gt=0,
+                then=Cast(F("discount_order_count"), FloatField()) / Cast(F("order_count"), FloatField()),
             ),
-            discount_order_share=Case(
-                When(
-                    order_count__gt=0,
-                    then=Cast(F("discount_order_count"), FloatField()) / Cast(F("order_count"), FloatField()),
-                ),
-                default=Value(0.0),
-            ),
-            predicted_next_order_at=None,
-        )
-        _predictions_refresh(customers)
+            default=Value(0.0),
+        ),
+        predicted_next_order_at=None,
+    )
+    _predictions_refresh(customers)
 
 
 def _predictions_refresh(customers) -> None:
-    """Next order expected one average gap after the last; SQL has no portable interval division."""
-    repeat = list(
-        customers.filter(order_count__gte=2).only("pk", "first_order_at", "last_order_at", "order_count")
-    )
-    for customer in repeat:
+    """Next order expected one average gap after the last."""
+    repeat = customers.filter(order_count__gte=2)
+    if connection.vendor == "postgresql":
+        repeat.update(
+            predicted_next_order_at=RawSQL(
+                "last_order_at + (last_order_at - first_order_at) / (order_count - 1)", []
+            )
+        )
+        return
+    # SQLite has no interval division
+    rows = list(repeat.only("pk", "first_order_at", "last_order_at", "order_count"))
+    for customer in rows:
         gap = (customer.last_order_at - customer.first_order_at) / (customer.order_count - 1)
         customer.predicted_next_order_at = customer.last_order_at + gap
-    Customer.objects.bulk_update(repeat, ["predicted_next_order_at"], batch_size=CHUNK)
+    Customer.objects.bulk_update(rows, ["predicted_next_order_at"], batch_size=CHUNK)
 
 
 def _latest(event_type: str, key: str):

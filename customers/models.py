@@ -381,3 +381,49 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# Tables derived from the events, kept by database triggers (customers/derived.py) so that every
+# write path keeps them, and read by the segment compiler instead of scanning or unnesting events.
+
+
+class EventLast(models.Model):
+    """When each customer last did each kind of event: recency rules read one row per customer."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "type"], name="event_last_per_customer_type")
+        ]
+        indexes = [
+            models.Index(fields=["store", "type", "last_at", "customer"], name="event_last_store_type_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} last at {self.last_at:%Y-%m-%d %H:%M}"
+
+
+class EventItem(models.Model):
+    """One product listed in an event's `items` (orders, carts, checkouts), by the store's product id."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    type = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    product_external_id = models.TextField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["store", "type", "product_external_id", "occurred_at", "event"],
+                name="event_item_store_type_product",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_external_id} in {self.type}"

@@ -29,7 +29,7 @@ from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Rank
 
 from customers.engagement import engagement_tier_q
-from customers.models import Customer, Event, Product, Segment, Store
+from customers.models import Customer, Event, EventItem, EventLast, Product, Segment, Store
 
 from .schema import (
     ATTRIBUTE_PREFIX,
@@ -202,6 +202,14 @@ class _Compiler:
     def event(self, node: dict) -> Q:
         count = node.get("count") or {"op": "gte", "value": 1}
         op, n = count.get("op", "gte"), count.get("value", 1)
+        scope = self.window(node)
+        if not node.get("filters") and scope.until == self.now:
+            if op == "gte" and n == 1:
+                return self.recent(node, scope)
+            if op == "zero" or (op in ("eq", "lte") and n == 0):
+                return ~self.recent(node, scope)
+        if op == "gte" and n == 1 and by_product_alone(node.get("filters", [])):
+            return Q(pk__in=self.product_customers(node["filters"][0], scope))
         events = self.events(node)
         if op == "zero" or (op in ("eq", "lte") and n == 0):
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
@@ -212,6 +220,31 @@ class _Compiler:
         if op == "lte":
             return ~Q(pk__in=counted(events, gte=n + 1))
         return Q(pk__in=counted(events, gte=n, lte=n))
+
+    def recent(self, node: dict, scope: Scope) -> Q:
+        """Did it at least once since the window opened: one row per customer in the last-event table.
+
+        The last time is after `now` only for events stamped in the future (or a `now` in the past);
+        those few rows are checked against the events themselves.
+        """
+        current = Q(last_at__lte=scope.until)
+        if scope.since is not None:
+            current &= Q(last_at__gte=scope.since)
+        in_window = self.events(node).filter(customer_id=OuterRef("customer_id"))
+        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
+        last = last.filter(current | (Q(last_at__gt=scope.until) & Q(Exists(in_window))))
+        return Q(pk__in=last.values("customer_id"))
+
+    def product_customers(self, item: dict, scope: Scope) -> QuerySet:
+        """Customers with an event of the scope about a matching product, its own or among its items:
+        read from the event index and the event-item table, without visiting the events themselves."""
+        products = products_matching(item["property"], item.get("op", "eq"), item.get("value"), scope=scope)
+        window = {"store_id": scope.store_id, "type": scope.event_type, "occurred_at__lte": scope.until}
+        if scope.since is not None:
+            window["occurred_at__gte"] = scope.since
+        own = Event.objects.filter(**window, product__in=products).values("customer_id")
+        listed = EventItem.objects.filter(**window, product_external_id__in=products.values("external_id"))
+        return own.union(listed.values("customer_id"))
 
     def sequence(self, node: dict) -> Q:
         follow = node["then_not"]
@@ -415,24 +448,33 @@ def product_filter(prop: str, op: str, value: Any, *, scope: Scope) -> Q:
         return ~present
     if op == "neq":
         return ~product_filter(prop, "eq", value, scope=scope)
-    lookup = {"eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+    return Q(pk__in=EventsOfProducts(scope, products_matching(prop, op, value, scope=scope)))
 
-    def matching(prefix: str) -> Q:
-        q = Q()
-        for column in PRODUCT_COLUMNS[prop]:
-            q |= Q(**{f"{prefix}{column}__{lookup}": value})
-        return q
 
-    products = Product.objects.filter(store_id=scope.store_id).filter(matching(""))
-    return Q(pk__in=EventsOfProducts(scope, products))
+PRODUCT_LOOKUPS = {
+    "eq": "iexact", "contains": "icontains", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte",
+}  # fmt: skip
+
+
+def products_matching(prop: str, op: str, value: Any, *, scope: Scope) -> QuerySet[Product]:
+    q = Q()
+    for column in PRODUCT_COLUMNS[prop]:
+        q |= Q(**{f"{column}__{PRODUCT_LOOKUPS[op]}": value})
+    return Product.objects.filter(store_id=scope.store_id).filter(q)
+
+
+def by_product_alone(filters: list[dict]) -> bool:
+    """One filter, on the product's own columns, that some product must match."""
+    return (
+        len(filters) == 1
+        and filters[0]["property"] in PRODUCT_COLUMNS
+        and filters[0].get("op", "eq") in PRODUCT_LOOKUPS
+    )
 
 
 class EventsOfProducts(Expression):
     """Ids of the scope's events about one of `products`: as the event's own product, or listed in
-    its `properties.items` by `product_id`.
-
-    One set, read in one pass (the items unnested beside their event), rather than unnesting each
-    event's items again for every event the outer query looks at.
+    its `properties.items` by `product_id` (read from the event-item table, not unnested per event).
     """
 
     output_field = BigIntegerField()
@@ -471,31 +513,13 @@ class EventsOfProducts(Expression):
             sql, params = sql + " AND ev.occurred_at >= %s", [*params, adapt(self.scope.since)]
         return sql, params
 
-    def as_sqlite(self, compiler, connection, **extra):
-        own, own_params = self._own_product(compiler, connection)
-        products, product_params = compiler.compile(self.external_ids)
-        scope, scope_params = self._scope(connection)
-        sql = (
-            f"({own} UNION ALL "
-            f"SELECT ev.id FROM {Event._meta.db_table} ev, json_each(ev.properties, '$.items') AS item "
-            f"WHERE {scope} AND CAST(CASE WHEN item.type = 'object' "
-            f"THEN json_extract(item.value, '$.product_id') END AS TEXT) IN {products})"
-        )
-        return sql, [*own_params, *scope_params, *product_params]
-
-    def as_postgresql(self, compiler, connection, **extra):
-        own, own_params = self._own_product(compiler, connection)
-        products, product_params = compiler.compile(self.external_ids)
-        scope, scope_params = self._scope(connection)
-        items = "ev.properties -> 'items'"
-        sql = (
-            f"({own} UNION ALL "
-            f"SELECT ev.id FROM {Event._meta.db_table} ev CROSS JOIN LATERAL jsonb_array_elements("
-            f"CASE WHEN jsonb_typeof({items}) = 'array' THEN {items} ELSE '[]'::jsonb END) AS item "
-            f"WHERE {scope} AND CASE WHEN jsonb_typeof(item) = 'object' THEN item ->> 'product_id' END "
-            f"IN {products})"
-        )
-        return sql, [*own_params, *scope_params, *product_params]
-
     def as_sql(self, compiler, connection, **extra):
-        raise NotSupportedError("segments read order items on SQLite and PostgreSQL only")
+        own, own_params = self._own_product(compiler, connection)
+        products, product_params = compiler.compile(self.external_ids)
+        scope, scope_params = self._scope(connection)
+        sql = (
+            f"({own} UNION ALL "
+            f"SELECT ev.event_id FROM {EventItem._meta.db_table} ev "
+            f"WHERE {scope} AND ev.product_external_id IN {products})"
+        )
+        return sql, [*own_params, *scope_params, *product_params]
