@@ -155,3 +155,34 @@ def test_a_small_file_still_imports_in_the_request(admin_client, csv_format):
     done = confirm(admin_client, upload(admin_client, store, lines(3), csv_format))
     assert done.status_code == 302 and not ImportJob.objects.exists()
     assert Customer.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_page_updates_itself_as_the_job_runs(admin_page, csv_format, monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # the job waits in the queue until this test runs it
+    store = store_make()
+    page = admin_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{page.live_server_url}/admin/customers/customer/import/")
+    page.select_option("select[name=store]", str(store.pk))
+    page.select_option("select[name=format]", csv_format)
+    csv = "\n".join([HEADER, *lines(6)]).encode()
+    page.set_input_files(
+        "input[name=import_file]", files=[{"name": "big.csv", "mimeType": "text/csv", "buffer": csv}]
+    )
+    page.click("#content form input[type=submit]")
+    assert "6 rows" in page.inner_text("#import-background")
+    page.click("input[name=confirm]")
+
+    page.wait_for_url("**/progress/")
+    assert page.inner_text("#import-status") == "queued"
+    page.evaluate("window.notReloaded = true")
+
+    import_job_run(ImportJob.objects.get().pk)
+
+    page.wait_for_function("document.getElementById('import-status').textContent === 'done'")
+    assert page.evaluate("window.notReloaded") is True
+    assert page.inner_text("#count-created") == "6"
+    assert page.inner_text("#import-percent") == "100%"
+    assert not page.is_visible("#import-failed")
+    assert Customer.objects.filter(store=store).count() == 6
