@@ -85,7 +85,8 @@ def _describe(errors) -> str:
 
 
 def _fail(jobs, error: str, *, now: datetime) -> None:
-    jobs.update(status=ImportJob.Status.FAILED, phase=ImportJob.Phase.FINISHED, error=error, finished_at=now)
+    failed, finished = ImportJob.Status.FAILED, ImportJob.Phase.FINISHED
+    jobs.update(status=failed, phase=finished, error=error, content="", finished_at=now)
 
 
 def import_job_progress(job: ImportJob) -> dict[str, object]:

@@ -128,7 +128,7 @@ def test_a_bad_row_fails_the_job_naming_row_and_column_and_stores_nothing(admin_
 
     shown = progress(admin_client, job)
     assert (shown["status"], shown["live"], shown["created"]) == ("failed", False, 0)
-    assert "Row 3, column phone:" in shown["error"]
+    assert "Row 3, column phone: is not a phone number" in shown["error"]
     assert "Row 5, column consent_wording:" in shown["error"]
     assert not Customer.objects.exists() and not ConsentRecord.objects.exists()
     page = admin_client.get(f"/admin/customers/importjob/{job.pk}/progress/").content.decode()
