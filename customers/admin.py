@@ -6,20 +6,30 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from import_export.admin import ImportMixin
+from import_export.results import Result
 
 from .admin_scoping import StoreScopedAdmin, StoreScopedInline, sees_all_stores, stores_for
 from .auth import api_key_secret_fill
 from .consent import consent_change
+from .imports import import_job_create, import_job_progress
 from .ingest import TIMEZONES, product_save
-from .models import ApiKey, Category, ConsentRecord, Customer, Event, Product, ProductChange, Store
+from .models import ApiKey, Category, ConsentRecord, Customer, Event, ImportJob, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
 from .profile import engagement_tier, event_name
-from .resources import CustomerConfirmImportForm, CustomerImportForm, CustomerResource
+from .resources import (
+    CustomerConfirmImportForm,
+    CustomerImportForm,
+    CustomerResource,
+    import_runs_in_background,
+)
 from .schemas import TOPICS
 from .segments.presets import presets_install
 from .signals import store_created
@@ -313,6 +323,76 @@ class CustomerAdmin(ImportMixin, StoreScopedAdmin):
         store = getattr(form, "cleaned_data", {}).get("store") if form is not None else None
         return {**super().get_import_resource_kwargs(request, **kwargs), "store": store}
 
+    def process_dataset(self, dataset, form, request, **kwargs):
+        if not import_runs_in_background(rows=len(dataset)):
+            return super().process_dataset(dataset, form, request, **kwargs)
+        result = Result()
+        result.import_job = import_job_create(
+            store=form.cleaned_data["store"],
+            user=request.user,
+            file_name=form.cleaned_data.get("original_file_name") or "import.csv",
+            dataset=dataset,
+            now=timezone.now(),
+        )
+        return result
+
+    def process_result(self, result, request):
+        job = getattr(result, "import_job", None)
+        if job is None:
+            return super().process_result(result, request)
+        self.message_user(request, f"{job.rows_total} rows queued: the import runs in the background.")
+        return HttpResponseRedirect(reverse("admin:customers_importjob_progress", args=[job.pk]))
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(StoreScopedAdmin):
+    """Large CSV imports: each one's state and a page that follows it live."""
+
+    list_display = ("file_name", "store", "status", "progress", "created_count", "updated_count")
+    list_filter = ("store", "status")
+    list_select_related = ("store", "user")
+    exclude = ("content",)
+    readonly_fields = (
+        "store", "user", "file_name", "status", "phase", "rows_total", "rows_processed",
+        "created_count", "updated_count", "error", "created_at", "finished_at",
+    )  # fmt: skip
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a job starts from the customer import
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, job: ImportJob) -> str:
+        url = reverse("admin:customers_importjob_progress", args=[job.pk])
+        return format_html('<a href="{}">{} of {} rows</a>', url, job.rows_processed, job.rows_total)
+
+    def get_urls(self):
+        progress = self.admin_site.admin_view(self.progress_view)
+        progress_json = self.admin_site.admin_view(self.progress_json_view)
+        return [
+            path("<int:pk>/progress/", progress, name="customers_importjob_progress"),
+            path("<int:pk>/progress.json", progress_json, name="customers_importjob_progress_json"),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = get_object_or_404(self.get_queryset(request).select_related("store"), pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Import: {job.file_name}",
+            "job": job,
+            "progress": import_job_progress(job),
+        }
+        return TemplateResponse(request, "admin/customers/importjob/progress.html", context)
+
+    def progress_json_view(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """What the progress page polls while the import is queued or running."""
+        job = get_object_or_404(self.get_queryset(request), pk=pk)
+        return JsonResponse(import_job_progress(job))
+
 
 def _day(moment) -> str:
     return date_format(timezone.localtime(moment), "DATE_FORMAT") if moment else "—"
@@ -505,5 +585,6 @@ class ApiKeyAdmin(StoreScopedAdmin):
                     raw,
                 ),
             )
+
 
 from . import segment_admin  # noqa: E402, F401  (registers Segment with its builder)

@@ -78,7 +78,9 @@ class Store(models.Model):
         default=24, help_text="…or for a text delivered this many hours before it (no click needed)"
     )
     control_group_percent = models.DecimalField(
-        max_digits=4, decimal_places=2, default=Decimal("0"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
         help_text="Share of customers no marketing text reaches, to measure the program's lift (0: off)",
     )
 
@@ -427,3 +429,40 @@ class EventItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_external_id} in {self.type}"
+
+
+class ImportJob(models.Model):
+    """A large CSV import that runs in the background: the file, where it is and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    class Phase(models.TextChoices):
+        WAITING = "waiting", "waiting for a worker"
+        VALIDATING = "validating", "checking rows"
+        WRITING = "writing", "writing customers"
+        FINISHED = "finished", "finished"
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="import_jobs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The uploaded CSV, kept until the import has run.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=10, choices=Phase.choices, default=Phase.WAITING)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why it failed: row, column and reason.")
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["store", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"

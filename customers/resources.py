@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,11 @@ LIST_COLUMNS = ("topics", "favorite_categories")
 CONSENT_COLUMNS = {"consent_status": "status", "consent_source": "source", "consent_wording": "wording",
                    "consent_at": "at", "consent_keyword": "keyword", "consent_ip": "ip_address"}  # fmt: skip
 ROW_PATH = re.compile(r"^rows\[(\d+)\]\.?(.*)$")
+PREVIEW_ROWS = 100  # what the confirm step of a background import checks and shows
+
+
+def import_runs_in_background(*, rows: int) -> bool:
+    return rows > settings.IMPORT_BACKGROUND_ROWS
 
 
 class _StoreChoice:
@@ -87,6 +93,16 @@ def _column(field: str) -> str:
     return re.sub(r"\[\d+\]$", "", field) or "row"
 
 
+def row_errors(errors) -> list[tuple[int, str, str]]:
+    """(row, column, reason) for each error of a file's payloads; row 1 is the first after the header."""
+    found = []
+    for error in errors:
+        match = ROW_PATH.match(error.field)
+        index = int(match.group(1)) if match else 0
+        found.append((index + 1, _column(match.group(2) if match else error.field), error.message))
+    return found
+
+
 class CustomerResource(resources.ModelResource):
     """Columns: phone, external_id, names, email, city, region, timezone, consent_status, ..."""
 
@@ -116,6 +132,10 @@ class CustomerResource(resources.ModelResource):
                 1, rows[0] if rows else {}, ValidationError("Choose the store to import into.")
             )
             return result
+        if dry_run and import_runs_in_background(rows=len(rows)):
+            # The whole file is checked by the background task; the preview shows its first rows.
+            result.background_rows = len(rows)
+            rows = rows[:PREVIEW_ROWS]
         payloads = [row_payload(row) for row in rows]
         try:
             with transaction.atomic():
@@ -134,10 +154,8 @@ class CustomerResource(resources.ModelResource):
 
     def _report(self, result, rows: list[dict], exc: ValidationFailed) -> None:
         by_row: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-        for error in exc.errors:
-            match = ROW_PATH.match(error.field)
-            index = int(match.group(1)) if match else 0
-            by_row[index][_column(match.group(2) if match else error.field)].append(error.message)
+        for row, column, message in row_errors(exc.errors):
+            by_row[row - 1][column].append(message)
         for index in sorted(by_row):
             result.append_invalid_row(index + 1, rows[index], ValidationError(dict(by_row[index])))
             result.totals[RowResult.IMPORT_TYPE_INVALID] += 1

@@ -146,6 +146,7 @@ LOGGING = {
 # --- sending ---
 SMS_PROVIDER_TIMEOUT = env.float("SMS_PROVIDER_TIMEOUT", default=10.0)
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=100)
+IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 # A provider that answers "try later" this many times in a row is left alone (circuit open) for
 # SMS_CIRCUIT_OPEN_SECONDS, doubling up to SMS_CIRCUIT_MAX_OPEN_SECONDS, then probed with one text.
 SMS_CIRCUIT_THRESHOLD = env.int("SMS_CIRCUIT_THRESHOLD", default=5)

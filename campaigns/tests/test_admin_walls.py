@@ -40,6 +40,7 @@ from customers.models import (
     ConsentRecord,
     Customer,
     Event,
+    ImportJob,
     Product,
     ProductChange,
     Segment,
@@ -109,6 +110,7 @@ def world(tag: str, phone: str) -> dict[type, object]:
             store=store, customer=customer, action="opt_in", source=f"{tag} form", occurred_at=NOW
         ),
         ProductChange.objects.create(product=product, field="price", new_value=1, changed_at=NOW),
+        ImportJob.objects.create(store=store, file_name=f"{tag}.csv", content=phone, created_at=NOW),
         ApiKey.objects.create(
             store=store, name=f"{tag} key", prefix=tag[:8], key_hash=hashlib.sha256(tag.encode()).hexdigest()
         ),
