@@ -112,6 +112,41 @@ class MessageQuerySet(models.QuerySet):
                 decisions_record(messages=[(mid, by_id[mid]) for mid in moved], stage=stage, now=now)
         return moved
 
+    def transition_each(
+        self,
+        *,
+        source: str,
+        target: str,
+        now: datetime,
+        claim_token: object = None,
+        values: Mapping[int, Mapping[str, object]],
+        **fields: object,
+    ) -> list[int]:
+        """Move many rows in one UPDATE where each row carries its own values (a batch of provider
+        answers: one SID and send time each); `fields` are common to all. Only rows still in
+        `source` (and, when given, still under this worker's claim) move; returns their ids."""
+        _check([source], target)
+        if not values:
+            return []
+        expected = Message.objects.filter(id__in=list(values), status=source)
+        if claim_token is not None:
+            expected = expected.filter(claim_token=claim_token)
+        names = {name for row in values.values() for name in row}
+        per_row = {
+            name: models.Case(
+                *[models.When(id=mid, then=models.Value(row[name])) for mid, row in values.items()],
+                output_field=Message._meta.get_field(name),
+            )
+            for name in names
+        }
+        with transaction.atomic():
+            ids = list(expected.select_for_update(**_skip_locked()).values_list("id", flat=True))
+            if ids:
+                Message.objects.filter(id__in=ids, status=source).update(
+                    status=target, status_changed_at=now, **per_row, **fields
+                )
+        return ids
+
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
         """Take this queryset's queued, due messages for one worker; rows another worker took are skipped."""
         with transaction.atomic():
