@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
+from django.db.models.expressions import RawSQL
 
 CHUNK = 5000
 
@@ -132,14 +133,8 @@ class MessageQuerySet(models.QuerySet):
         if claim_token is not None:
             expected = expected.filter(claim_token=claim_token)
         names = {name for row in values.values() for name in row}
-        per_row = {
-            name: models.Case(
-                *[models.When(id=mid, then=models.Value(row[name])) for mid, row in values.items()],
-                output_field=Message._meta.get_field(name),
-            )
-            for name in names
-        }
         with transaction.atomic():
+            per_row = {name: _per_row(name, values) for name in names}
             ids = list(expected.select_for_update(**_skip_locked()).values_list("id", flat=True))
             if ids:
                 Message.objects.filter(id__in=ids, status=source).update(
@@ -159,6 +154,17 @@ class MessageQuerySet(models.QuerySet):
                 status=Message.Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now
             )
             return list(Message.objects.filter(id__in=ids, claim_token=token).select_related("store"))
+
+
+def _per_row(name: str, values: Mapping[int, Mapping[str, object]]) -> RawSQL:
+    """`CASE id WHEN … THEN … END` for one column: a single SQL string, cheap to build for a batch."""
+    field = Message._meta.get_field(name)
+    connection = connections[router.db_for_write(Message)]
+    params: list[object] = []
+    for mid, row in values.items():
+        params += [mid, field.get_db_prep_value(row[name], connection)]
+    whens = " ".join(["WHEN %s THEN %s"] * len(values))
+    return RawSQL(f"CASE {connection.ops.quote_name('id')} {whens} END", params, output_field=field)
 
 
 def _skip_locked() -> dict[str, object]:

@@ -62,3 +62,13 @@ def test_a_row_another_worker_moved_is_not_recorded_as_sent(twilio_backend, make
     assert messages_accepted(answers=answers, now=NOON) == 1
     assert Message.objects.get(id=first).status == "sent"
     assert Message.objects.get(id=second).status == "sending"
+
+
+def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_client, make_subscriber):
+    [mid] = queued(make_subscriber, 1)
+    customer_id = Message.objects.get(id=mid).customer_id
+
+    page = admin_client.get(f"/admin/campaigns/message/why/{customer_id}/").content.decode()
+
+    assert "Queued" in page
+    assert "every check passed (consent, quiet hours, caps, overlap)" in page
