@@ -112,13 +112,14 @@ def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, ob
         for row, proposal in zip(rows, proposals, strict=True):
             _apply(row, proposal.verdict, now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
-        rows_insert(
+        inserted = rows_insert(
             model=Message,
             columns=INSERTED,
             rows=[tuple(r[c] for c in INSERTED) for r in rows],
             skip_duplicates_of="idempotency_key",
+            returning=["idempotency_key", "id"],
         )
-        ids = _ours([r["idempotency_key"] for r in rows], token)
+        ids = dict(inserted) if inserted is not None else _ours([r["idempotency_key"] for r in rows], token)
         verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
