@@ -200,7 +200,12 @@ class Message(models.Model):
         UCS2 = "ucs2", "UCS-2"
 
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,  # (customer, created_at) and (customer, planned_at) lead with it
+    )
     to = models.CharField(max_length=16)
     body = models.TextField()
     flow_run = models.ForeignKey(
