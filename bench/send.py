@@ -14,6 +14,7 @@ Uses DATABASE_URL if set, else bench/send.sqlite3 (created and migrated on first
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -171,8 +172,24 @@ def plain_load(store: Store, drafts: list[MessageDraft], now) -> float:
     return time.perf_counter() - started
 
 
-def plain_http_loop(server: TwilioServer, messages: list[Message]) -> float:
-    url = f"{server.url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+def _serve(conn) -> None:
+    server = TwilioServer().start()
+    conn.send(server.url)
+    conn.recv()  # until the benchmark is done
+    server.stop()
+
+
+def loopback_process() -> tuple[str, object, multiprocessing.Process]:
+    """The loopback Twilio server in a process of its own (keep-alive), so it does not share the
+    benchmark's interpreter lock: the plain loop against it is a real floor."""
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.Process(target=_serve, args=(theirs,), daemon=True)
+    process.start()
+    return ours.recv(), ours, process
+
+
+def plain_http_loop(base_url: str, messages: list[Message]) -> float:
+    url = f"{base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     session = requests.Session()
     started = time.perf_counter()
     for m in messages:
@@ -220,10 +237,10 @@ def main() -> None:
     print(f"plain bulk load (baseline)  {baseline:7.2f} s   ratio {outbox / baseline:5.1f}x")
     print(f"materialize + render + outbox {rendered + outbox:5.2f} s   goal <= 5 s")
 
-    server = TwilioServer().start()
+    server_url, control, process = loopback_process()
     settings.SMS_BACKEND, settings.SMS_RATE_LIMIT = "twilio", False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, "token"
-    settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server.url, "https://sms.example.com"
+    settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server_url, "https://sms.example.com"
     sample = queued[: args.send]
     started = time.perf_counter()
     sent = 0
@@ -231,8 +248,9 @@ def main() -> None:
         batch = [m.pk for m in sample[start : start + settings.SMS_SEND_BATCH_SIZE]]
         sent += messages_send(message_ids=batch, now=timezone.now())
     app = time.perf_counter() - started
-    loop = plain_http_loop(server, sample)
-    server.stop()
+    loop = plain_http_loop(server_url, sample)
+    control.send("stop")
+    process.join(timeout=5)
     print(f"send via outbox, 1 worker   {sent / app:7.0f} msg/s ({sent} in {app:.2f} s)   goal >= 100")
     print(
         f"plain HTTP loop (baseline)  {len(sample) / loop:7.0f} msg/s   outbox at {loop / app:4.2f}x of it"

@@ -27,7 +27,7 @@ from .circuit import unavailable_since
 from .gateways import sender_for
 from .models import Campaign, GuardrailDecision, Message
 from .models.outbox import Note
-from .outbox import MessageDraft, messages_create
+from .outbox import MessageDraft, message_ids_create
 from .rendering import render_messages
 
 logger = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
         batch = list(Customer.objects.filter(pk__in=ids[start : start + BATCH]).order_by("pk"))
         for customer in batch:
             customer.store = campaign.store
-        created += len(messages_create(drafts=_drafts(campaign, batch, due, now), now=now))
+        created += len(message_ids_create(drafts=_drafts(campaign, batch, due, now), now=now))
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created

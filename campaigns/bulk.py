@@ -18,28 +18,35 @@ def rows_insert(
     columns: Sequence[str],
     rows: list[tuple],
     skip_duplicates_of: str | None = None,
-) -> None:
-    """Insert `rows` (values in `columns` order, by attname); must run inside a transaction."""
+    returning: Sequence[str] = (),
+) -> list[tuple] | None:
+    """Insert `rows` (values in `columns` order, by attname); must run inside a transaction.
+
+    With `returning` (and duplicates skipped) PostgreSQL answers with those columns of exactly the
+    rows this call inserted, from the same statement; SQLite answers None and the caller looks.
+    """
     if not rows:
-        return
+        return []
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(
         connection.ops.quote_name(model._meta.get_field(c).column) for c in _fields(model, columns)
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(
+            back = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in returning)
+            return _copy(
                 cursor,
                 table,
                 names,
                 rows,
                 skip_duplicates_of and connection.ops.quote_name(skip_duplicates_of),
+                back,
             )
-            return
         rows = _adapted(model, columns, rows)
         marks = ", ".join(["%s"] * len(columns))
         verb = "INSERT OR IGNORE INTO" if skip_duplicates_of else "INSERT INTO"
         cursor.executemany(f"{verb} {table} ({names}) VALUES ({marks})", rows)
+    return None
 
 
 def _fields(model: type[models.Model], columns: Sequence[str]) -> list[str]:
@@ -47,22 +54,27 @@ def _fields(model: type[models.Model], columns: Sequence[str]) -> list[str]:
     return [by_attname[c] for c in columns]
 
 
-def _copy(cursor, table: str, names: str, rows: list[tuple], unique: str | None) -> None:
+def _copy(
+    cursor, table: str, names: str, rows: list[tuple], unique: str | None, returning: str = ""
+) -> list[tuple] | None:
     raw = cursor.cursor
     if unique is None:
         with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        return
+        return None
     # COPY cannot skip duplicates: load a scratch table, then insert what is new.
     raw.execute(f"CREATE TEMP TABLE outbox_load ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
     with raw.copy(f"COPY outbox_load ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
-    raw.execute(
+    insert = (
         f"INSERT INTO {table} ({names}) SELECT {names} FROM outbox_load ON CONFLICT ({unique}) DO NOTHING"
     )
+    raw.execute(f"{insert} RETURNING {returning}" if returning else insert)
+    inserted = raw.fetchall() if returning else None
     raw.execute("DROP TABLE outbox_load")
+    return inserted
 
 
 def _adapted(model: type[models.Model], columns: Sequence[str], rows: list[tuple]) -> list[tuple]:

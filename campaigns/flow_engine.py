@@ -20,7 +20,7 @@ from customers.segments import members
 
 from . import experiments, guardrails
 from .models import Flow, FlowRun, FlowStep, FlowStepVisit
-from .outbox import MessageDraft, messages_create
+from .outbox import MessageDraft, message_ids_create
 from .rendering import render_messages
 
 BATCH_SIZE = 1000
@@ -68,7 +68,7 @@ def runs_advance_batch(
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
         _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
-        created = messages_create(drafts=_drafts(sends, now), now=now) if sends else []
+        created = message_ids_create(drafts=_drafts(sends, now), now=now) if sends else []
     return len(runs), len(created)
 
 

@@ -9,6 +9,8 @@ calls the Messages API through the real `twilio` library, at `TWILIO_API_BASE_UR
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass
@@ -100,17 +102,29 @@ class ConsoleGateway:
         return None
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
-    """twilio's documented `http_client` hook: send every `https://*.twilio.com` call to `base_url`."""
+class KeepAliveHttpClient(TwilioHttpClient):
+    """twilio's documented `http_client` hook, kept for the life of the process.
 
-    def __init__(self, base_url: str, **kwargs) -> None:
-        super().__init__(**kwargs)
+    One pooled `requests` session keeps the connection to the provider open between texts, and
+    the environment (proxy variables, CA bundle, .netrc) is read once here rather than on every
+    request, which `requests` otherwise does. Every `https://*.twilio.com` call goes to
+    `base_url` when that is another host (Twilio-compatible providers, the loopback server).
+    """
+
+    def __init__(self, base_url: str = "https://api.twilio.com", **kwargs) -> None:
+        kwargs.setdefault("proxy", requests.utils.get_environ_proxies(base_url) or None)
+        super().__init__(pool_connections=True, **kwargs)
+        self.session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self.session.verify = bundle
         parts = urlsplit(base_url)
+        self.rewrite = parts.hostname != "api.twilio.com"
         self.scheme, self.netloc, self.prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
 
     def request(self, method: str, url: str, *args, **kwargs):
         parts = urlsplit(url)
-        if parts.hostname and parts.hostname.endswith("twilio.com"):
+        if self.rewrite and parts.hostname and parts.hostname.endswith("twilio.com"):
             url = urlunsplit((self.scheme, self.netloc, self.prefix + parts.path, parts.query, ""))
         return super().request(method, url, *args, **kwargs)
 
@@ -127,10 +141,7 @@ class TwilioGateway:
         public_base_url: str = "",
         timeout: float = 10.0,
     ) -> None:
-        if urlsplit(base_url).hostname == "api.twilio.com":
-            http_client = TwilioHttpClient(timeout=timeout)
-        else:
-            http_client = BaseUrlHttpClient(base_url, timeout=timeout)
+        http_client = KeepAliveHttpClient(base_url, timeout=timeout)
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.status_callback = public_base_url.rstrip("/") + STATUS_CALLBACK_PATH if public_base_url else ""
 
@@ -201,13 +212,33 @@ def _provider_message(item) -> ProviderMessage:
 Gateway = ConsoleGateway | TwilioGateway
 
 
+# One Twilio gateway (and so one open connection) per worker thread and configuration.
+_kept = threading.local()
+
+
 def gateway_from_settings() -> Gateway:
-    if settings.SMS_BACKEND == "twilio":
-        return TwilioGateway(
-            account_sid=settings.TWILIO_ACCOUNT_SID,
-            auth_token=settings.TWILIO_AUTH_TOKEN,
-            base_url=settings.TWILIO_API_BASE_URL,
-            public_base_url=settings.PUBLIC_BASE_URL,
-            timeout=settings.SMS_PROVIDER_TIMEOUT,
+    if settings.SMS_BACKEND != "twilio":
+        return ConsoleGateway()
+    config = (
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_API_BASE_URL,
+        settings.PUBLIC_BASE_URL,
+        settings.SMS_PROVIDER_TIMEOUT,
+    )
+    kept = getattr(_kept, "gateways", None)
+    if kept is None:
+        kept = _kept.gateways = {}
+    if config not in kept:
+        if len(kept) >= 4:  # settings changed (tests, a new key): let go of old connections
+            for old in kept.values():
+                old.client.http_client.session.close()
+            kept.clear()
+        kept[config] = TwilioGateway(
+            account_sid=config[0],
+            auth_token=config[1],
+            base_url=config[2],
+            public_base_url=config[3],
+            timeout=config[4],
         )
-    return ConsoleGateway()
+    return kept[config]

@@ -352,6 +352,9 @@ class _Batch:
     recipients: dict[int, Recipient]
     regions: dict[int, str]
     slots: defaultdict[int, list[Slot]]
+    # Verdicts of customers with no other texts, by class of recipient (consent, timezone, tier,
+    # region's rule, store, run step, kind and priority): `decide` is pure, so one call per class.
+    classes: dict[tuple, Verdict] = field(default_factory=dict)
 
     @classmethod
     def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
@@ -379,18 +382,24 @@ class _Batch:
         )
         others, own_run = _others(self.slots[proposal.customer_id], proposal)
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
-        proposal.verdict = decide(
-            kind=proposal.kind,
-            priority=proposal.priority,
-            valid_until=proposal.valid_until,
-            confirms_opt_out=proposal.confirms_opt_out,
-            recipient=recipient,
-            limits=_limits(store, rule, recipient, self.steps.get(proposal.step_id)),
-            slots=others,
-            may_supersede=may_supersede,
-            now=now,
-            own_run=own_run,
-        )
+        limits = _limits(store, rule, recipient, self.steps.get(proposal.step_id))
+        arguments = {
+            "kind": proposal.kind,
+            "priority": proposal.priority,
+            "valid_until": proposal.valid_until,
+            "confirms_opt_out": proposal.confirms_opt_out,
+            "recipient": recipient,
+            "limits": limits,
+            "may_supersede": may_supersede,
+            "now": now,
+        }
+        if others or own_run:
+            proposal.verdict = decide(**arguments, slots=others, own_run=own_run)
+        else:
+            key = tuple(arguments.values())
+            if key not in self.classes:
+                self.classes[key] = decide(**arguments, slots=[], own_run=[])
+            proposal.verdict = self.classes[key]
         _book(self.slots[proposal.customer_id], proposal, now)
 
 

@@ -2,6 +2,7 @@
 
 Contract used by flows and broadcasts:
     messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]
+    message_ids_create(*, drafts: list[MessageDraft], now: datetime) -> list[int]
 stores each draft once (its idempotency key is unique, also between concurrent calls), decides
 each with the guardrails (queued, held until a time, or suppressed with a reason; the decision
 is stored as a `GuardrailDecision`), and queues the sends after commit. Drafts whose key already
@@ -32,6 +33,8 @@ from .models.outbox import decisions_record, initial_status
 from .sending import enqueue_after_commit, messages_supersede
 
 KEY_CHUNK = 5000
+
+
 @dataclass
 class PendingLink:
     code: str
@@ -69,6 +72,22 @@ INSERTED = [name for name in FIELDS if name != "id"]
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
+    """Store and decide the drafts; the messages this call created, as instances."""
+    rows, ids = _store(drafts, now)
+    return [
+        Message.from_db(None, FIELDS, [ids[r["idempotency_key"]], *(r[c] for c in INSERTED)])
+        for r in rows
+        if r["idempotency_key"] in ids
+    ]
+
+
+def message_ids_create(*, drafts: list[MessageDraft], now: datetime) -> list[int]:
+    """The same as `messages_create` for callers that only count or enqueue: ids, no instances."""
+    rows, ids = _store(drafts, now)
+    return [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids]
+
+
+def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, object]], dict[str, int]]:
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
@@ -93,30 +112,41 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
         for row, proposal in zip(rows, proposals, strict=True):
             _apply(row, proposal.verdict, now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
-        rows_insert(
+        inserted = rows_insert(
             model=Message,
             columns=INSERTED,
             rows=[tuple(r[c] for c in INSERTED) for r in rows],
             skip_duplicates_of="idempotency_key",
+            returning=["idempotency_key", "id"],
         )
-        ids = _ours([r["idempotency_key"] for r in rows], token)
+        ids = dict(inserted) if inserted is not None else _ours([r["idempotency_key"] for r in rows], token)
         verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
-        created = [
-            Message.from_db(None, FIELDS, [ids[r["idempotency_key"]], *(r[c] for c in INSERTED)])
-            for r in rows
-            if r["idempotency_key"] in ids
-        ]
+        # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
-            messages=[(m.pk, verdicts[m.idempotency_key]) for m in created],
+            messages=[(ids[key], v) for key, v in verdicts.items() if key in ids and not plain_allow(v)],
             stage=GuardrailDecision.Stage.CREATE,
             now=now,
         )
         messages_supersede(
-            message_ids=[mid for m in created for mid in verdicts[m.idempotency_key].superseded], now=now
+            message_ids=[mid for key, v in verdicts.items() if key in ids for mid in v.superseded], now=now
         )
-        _links(created, {d.idempotency_key: d for d in fresh})
-        enqueue_after_commit([m.pk for m in created if m.status == Message.Status.QUEUED])
-    return created
+        _links(ids, rows, {d.idempotency_key: d for d in fresh})
+        queued = Message.Status.QUEUED
+        enqueue_after_commit(
+            [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids and r["status"] == queued]
+        )
+    return rows, ids
+
+
+def plain_allow(verdict: guardrails.Verdict) -> bool:
+    """Queued now with every check passed and nothing else touched: no decision row needed."""
+    return (
+        verdict.outcome == GuardrailDecision.Outcome.ALLOW
+        and verdict.reason == guardrails.Reason.OK
+        and not verdict.superseded
+        and not verdict.detail
+        and verdict.held_until is None
+    )
 
 
 def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
@@ -186,20 +216,21 @@ def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
     return ours
 
 
-def _links(created: list[Message], drafts: dict[str, MessageDraft]) -> None:
+def _links(ids: dict[str, int], rows: list[dict[str, object]], drafts: dict[str, MessageDraft]) -> None:
     Link.objects.bulk_create(
         [
             Link(
-                store_id=m.store_id,
-                customer_id=m.customer_id,
-                message=m,
+                store_id=r["store_id"],
+                customer_id=r["customer_id"],
+                message_id=ids[r["idempotency_key"]],
                 code=link.code,
                 target_url=link.target_url,
                 utm_campaign=link.utm_campaign,
                 utm_content=link.utm_content,
             )
-            for m in created
-            for link in drafts[m.idempotency_key].links
+            for r in rows
+            if r["idempotency_key"] in ids
+            for link in drafts[r["idempotency_key"]].links
         ],
         batch_size=2000,
     )

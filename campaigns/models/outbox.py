@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
+from django.db.models.expressions import RawSQL
 
 CHUNK = 5000
 
@@ -112,6 +113,35 @@ class MessageQuerySet(models.QuerySet):
                 decisions_record(messages=[(mid, by_id[mid]) for mid in moved], stage=stage, now=now)
         return moved
 
+    def transition_each(
+        self,
+        *,
+        source: str,
+        target: str,
+        now: datetime,
+        claim_token: object = None,
+        values: Mapping[int, Mapping[str, object]],
+        **fields: object,
+    ) -> list[int]:
+        """Move many rows in one UPDATE where each row carries its own values (a batch of provider
+        answers: one SID and send time each); `fields` are common to all. Only rows still in
+        `source` (and, when given, still under this worker's claim) move; returns their ids."""
+        _check([source], target)
+        if not values:
+            return []
+        expected = Message.objects.filter(id__in=list(values), status=source)
+        if claim_token is not None:
+            expected = expected.filter(claim_token=claim_token)
+        names = {name for row in values.values() for name in row}
+        with transaction.atomic():
+            per_row = {name: _per_row(name, values) for name in names}
+            ids = list(expected.select_for_update(**_skip_locked()).values_list("id", flat=True))
+            if ids:
+                Message.objects.filter(id__in=ids, status=source).update(
+                    status=target, status_changed_at=now, **per_row, **fields
+                )
+        return ids
+
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
         """Take this queryset's queued, due messages for one worker; rows another worker took are skipped."""
         with transaction.atomic():
@@ -124,6 +154,17 @@ class MessageQuerySet(models.QuerySet):
                 status=Message.Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now
             )
             return list(Message.objects.filter(id__in=ids, claim_token=token).select_related("store"))
+
+
+def _per_row(name: str, values: Mapping[int, Mapping[str, object]]) -> RawSQL:
+    """`CASE id WHEN … THEN … END` for one column: a single SQL string, cheap to build for a batch."""
+    field = Message._meta.get_field(name)
+    connection = connections[router.db_for_write(Message)]
+    params: list[object] = []
+    for mid, row in values.items():
+        params += [mid, field.get_db_prep_value(row[name], connection)]
+    whens = " ".join(["WHEN %s THEN %s"] * len(values))
+    return RawSQL(f"CASE {connection.ops.quote_name('id')} {whens} END", params, output_field=field)
 
 
 def _skip_locked() -> dict[str, object]:
@@ -159,7 +200,12 @@ class Message(models.Model):
         UCS2 = "ucs2", "UCS-2"
 
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,  # (customer, created_at) and (customer, planned_at) lead with it
+    )
     to = models.CharField(max_length=16)
     body = models.TextField()
     flow_run = models.ForeignKey(

@@ -42,6 +42,7 @@ class Recorded:
     form: dict[str, str]
     auth: tuple[str, str] | None
     headers: dict[str, str] = field(default_factory=dict)
+    peer: tuple = ()  # the client's address and port: one per open connection
 
 
 class TwilioServer:
@@ -183,6 +184,9 @@ class TwilioServer:
 
 def _handler(server: TwilioServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as Twilio's API speaks
+        disable_nagle_algorithm = True  # headers and body leave in two writes: do not wait on ACKs
+
         def log_message(self, format: str, *args) -> None:
             pass
 
@@ -197,6 +201,7 @@ def _handler(server: TwilioServer) -> type[BaseHTTPRequestHandler]:
                 form=dict(parse_qsl(raw)),
                 auth=_basic_auth(self.headers.get("Authorization", "")),
                 headers=dict(self.headers),
+                peer=tuple(self.client_address),
             )
             with server.lock:
                 server.requests.append(recorded)

@@ -1,0 +1,74 @@
+"""Sending close to the wire: one kept connection per worker, one UPDATE per batch of answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from campaigns.gateways import Accepted, gateway_from_settings
+from campaigns.models import Message
+from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending import messages_accepted, messages_send
+
+NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
+
+
+def queued(make_subscriber, count: int) -> list[int]:
+    drafts = [
+        MessageDraft(
+            customer=make_subscriber(phone=f"+1212555{i:04d}"), body=f"Hi {i}", idempotency_key=f"wire-{i}"
+        )
+        for i in range(count)
+    ]
+    return [m.pk for m in messages_create(drafts=drafts, now=NOON)]
+
+
+def test_a_worker_sends_a_batch_over_one_kept_connection(twilio_backend, make_subscriber):
+    ids = queued(make_subscriber, 5)
+
+    assert messages_send(message_ids=ids[:3], now=NOON) == 3
+    assert messages_send(message_ids=ids[3:], now=NOON) == 2
+
+    assert len(twilio_backend.creates) == 5
+    assert len({r.peer for r in twilio_backend.requests}) == 1
+    assert gateway_from_settings() is gateway_from_settings()
+
+
+def test_a_batch_of_answers_is_recorded_in_one_update(twilio_backend, make_subscriber):
+    ids = queued(make_subscriber, 6)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert messages_send(message_ids=ids, now=NOON) == 6
+
+    to_sent = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "'sent'" in q["sql"]]
+    assert len(to_sent) == 1
+    sent = {m.to: m for m in Message.objects.filter(id__in=ids)}
+    for form in twilio_backend.creates:
+        message = sent[form["To"]]
+        assert message.status == "sent"
+        assert twilio_backend.messages[message.provider_sid]["body"] == form["Body"]
+        assert (message.attempts, message.sent_at) == (1, NOON)
+
+
+def test_a_row_another_worker_moved_is_not_recorded_as_sent(twilio_backend, make_subscriber):
+    [first, second] = queued(make_subscriber, 2)
+    claimed = list(Message.objects.filter(id__in=[first, second]).claim_due(now=NOON, token="0" * 32))
+    Message.objects.filter(id=second).update(claim_token="1" * 32)  # taken over by another claim
+
+    answers = [(m, NOON, Accepted(sid=f"SM{m.pk:032d}", status="queued")) for m in claimed]
+
+    assert messages_accepted(answers=answers, now=NOON) == 1
+    assert Message.objects.get(id=first).status == "sent"
+    assert Message.objects.get(id=second).status == "sending"
+
+
+def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_client, make_subscriber):
+    [mid] = queued(make_subscriber, 1)
+    customer_id = Message.objects.get(id=mid).customer_id
+
+    page = admin_client.get(f"/admin/campaigns/message/why/{customer_id}/").content.decode()
+
+    assert "Queued" in page
+    assert "every check passed (consent, quiet hours, caps, overlap)" in page
