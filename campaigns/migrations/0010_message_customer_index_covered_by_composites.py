@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_body_b_becomes_copy_experiment'),
+        ('campaigns', '0009_event_check_marks'),
         ('customers', '0006_store_attribution_windows'),
     ]
 
