@@ -29,5 +29,6 @@ bench: setup
 	$(PY) bench/ingest.py
 	$(PY) bench/segments.py
 	$(PY) bench/flows.py
+	$(PY) bench/broadcast.py
 	$(PY) bench/send.py
 	$(PY) bench/reports.py
