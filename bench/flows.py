@@ -98,7 +98,10 @@ def carts_store(store: Store, customers: list[Customer], tag: str, now) -> list[
                     type="cart_updated",
                     occurred_at=now,
                     received_at=now,
-                    properties={"cart_id": f"{tag}-{c.id}", "cart_url": f"https://shop.example.com/cart/{c.id}"},
+                    properties={
+                        "cart_id": f"{tag}-{c.id}",
+                        "cart_url": f"https://shop.example.com/cart/{c.id}",
+                    },
                     idempotency_key=f"{tag}-{c.id}",
                 )
                 for c in customers
@@ -219,7 +222,7 @@ def main() -> None:
         # On a shared machine the wall clock also counts other processes' turns on the CPU.
         print(f"            {advanced / r['cpu']:10,.0f} per CPU-second of the worker ({r['cpu']:.1f} s CPU)")
         print(f"            load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        print(f"  baseline: {base_rate:10,.0f} rows/s   ({r['baseline']:.2f} s; bulk UPDATE of the open runs)")
+        print(f"  baseline: {base_rate:10,.0f} rows/s   ({r['baseline']:.2f} s; bulk UPDATE, open runs)")
         print(f"  ratio {rate / base_rate:.3f}× of the bulk UPDATE")
     finally:
         if not args.keep:
