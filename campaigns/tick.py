@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from . import flow_engine, triggers
 from .broadcasts import campaign_materialize, campaigns_due, campaigns_finish
-from .models import Campaign, Flow, FlowRun
+from .isolation import campaign_pause_on_error, flow_pause_on_error
+from .models import Flow, FlowRun
 from .sending import (
     foreground,
     messages_due,
@@ -42,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 DATE_TRIGGERS = [Flow.Trigger.WIN_BACK, Flow.Trigger.REPLENISHMENT, Flow.Trigger.DATE_PROPERTY]
 DATE_TRIGGER_EVERY = timedelta(hours=1)
-ERROR_LENGTH = 2000
 
 
 @dataclass
@@ -61,45 +61,6 @@ class TickReport:
             f"{self.campaigns_started} broadcasts started, {self.messages_sent} messages sent"
         )
         return text + (f"; paused after an error: {', '.join(self.paused)}" if self.paused else "")
-
-
-# --- isolation -------------------------------------------------------------------------------
-
-
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
-
-
-def flow_pause_on_error(*, flow_id: int, error: BaseException, now: datetime) -> None:
-    logger.exception("Flow %s paused by the tick", flow_id, exc_info=error)
-    Flow.objects.filter(pk=flow_id, status=Flow.Status.LIVE).update(
-        status=Flow.Status.PAUSED, error=_error_text(error), error_at=now
-    )
-
-
-def campaign_pause_on_error(*, campaign_id: int, error: BaseException, now: datetime) -> None:
-    logger.exception("Campaign %s paused by the tick", campaign_id, exc_info=error)
-    Campaign.objects.filter(
-        pk=campaign_id, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
-    ).update(
-        paused_from=F("status"),
-        status=Campaign.Status.PAUSED,
-        error=_error_text(error),
-        error_at=now,
-        preparing_until=None,
-    )
-
-
-def tick_failures(*, flows: Q | None = None, campaigns: Q | None = None) -> list[dict[str, object]]:
-    """Flows and campaigns the tick paused after an error, newest first (for the admin home)."""
-    found = [
-        {"kind": "flow", "object": f, "error": f.error, "at": f.error_at}
-        for f in Flow.objects.filter(flows or Q(), status=Flow.Status.PAUSED).exclude(error="")
-    ] + [
-        {"kind": "campaign", "object": c, "error": c.error, "at": c.error_at}
-        for c in Campaign.objects.filter(campaigns or Q(), status=Campaign.Status.PAUSED).exclude(error="")
-    ]
-    return sorted(found, key=lambda item: item["at"], reverse=True)
 
 
 # --- the stages ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from django.db.models.functions import Cast, Coalesce, Greatest
 from customers.models import Customer, Event, Product, ProductChange, Store
 from customers.segments import members
 
+from .isolation import flow_pause_on_error
 from .models import EventCheckedAhead, EventCheckMark, Flow, FlowRun, FlowTriggerFilter
 from .templating import format_money
 
@@ -348,12 +349,13 @@ def _exit_q(event: Event) -> Q:
 
 
 def _enroll_isolated(flow: Flow, entries_of, now: datetime) -> int:
-    """One flow whose trigger check fails does not stop the batch for the store's other flows."""
+    """One flow whose trigger check fails is paused with its error (shown in the admin, as the
+    tick does); the store's other flows go on with the batch."""
     try:
         with transaction.atomic():
             return runs_enroll(flow=flow, entries=entries_of(flow), now=now)
-    except Exception:
-        logger.exception("trigger check failed for flow %s (%s)", flow.pk, flow.slug)
+    except Exception as error:
+        flow_pause_on_error(flow_id=flow.pk, error=error, now=now)
         return 0
 
 

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from customers.admin_scoping import sees_all_stores, stores_for
 
-from ..tick import tick_failures
+from ..isolation import tick_failures
 
 register = template.Library()
 

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.conf import Conf
 
+from campaigns.isolation import tick_failures
 from campaigns.models import (
     Campaign,
     Flow,
@@ -21,7 +22,7 @@ from campaigns.models import (
 )
 from campaigns.outbox import MessageDraft, messages_create
 from campaigns.sending import messages_send
-from campaigns.tick import STAGES, tick, tick_failures, tick_task
+from campaigns.tick import STAGES, tick, tick_task
 
 from .flowkit import T0
 from .inbound_helpers import everyone

@@ -11,8 +11,10 @@ from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from campaigns.models import Flow, FlowStep
 from campaigns.recipes import recipe_live
 from customers.ingest import events_ingest
+from customers.models import Segment
 
 from . import test_recipe_delivery as delivery
 from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
@@ -123,3 +125,29 @@ def test_the_queued_task_and_the_tick_check_each_event_once(
     for phone in (task_first, tick_first):
         [first] = bodies(twilio_backend, phone)
         assert CART_TEXT in first
+
+
+def test_a_flow_whose_entry_check_raises_is_paused_and_the_cart_text_still_goes(
+    store, twilio_backend, no_cluster, admin_client
+):
+    recipe_live(store=store, name="cart_recovery")
+    unreadable = Segment.objects.create(store=store, name="Stored long ago", slug="stored-long-ago")
+    # stored by an older release, before its rules were checked
+    Segment.objects.filter(pk=unreadable.pk).update(rules={"type": "no-such-rule"})
+    broken = Flow.objects.create(
+        store=store, name="Cart survey", slug="cart-survey", status="live",
+        event_type="cart_updated", entry_segment=unreadable,
+    )  # fmt: skip
+    FlowStep.objects.create(flow=broken, position=1, kind="send", body="How was your visit?")
+    phone = subscriber(store)
+    ingest(store, phone, "cart_updated", T0, cart_id="c1", **cart_items())
+
+    tick_at(T0 + minutes(2))
+    tick_at(T0 + minutes(61))
+
+    [first] = bodies(twilio_backend, phone)
+    assert CART_TEXT in first
+    broken.refresh_from_db()
+    assert (broken.status, broken.error_at) == ("paused", T0 + minutes(2))
+    home = admin_client.get("/admin/").content.decode()
+    assert "Paused after an error" in home and "Flow: Cart survey" in home

@@ -380,4 +380,7 @@ def test_one_flow_whose_trigger_check_fails_does_not_stop_the_others(store, capl
 
     assert runs(broken) == []
     assert [r.cart_id for r in runs(cart)] == ["c1"]
-    assert f"trigger check failed for flow {broken.id}" in caplog.text
+    broken.refresh_from_db()
+    assert (broken.status, broken.error_at) == ("paused", T0)
+    assert broken.error.startswith("InvalidRules")
+    assert f"Flow {broken.id} paused after an error" in caplog.text

@@ -1,0 +1,54 @@
+"""One flow's or campaign's failure stops only itself: it is paused with its error, shown in the admin.
+
+The tick's stages and the event-trigger check both pause here, so a failing flow is treated the
+same whichever path found the fault.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.db.models import F, Q
+
+from .models import Campaign, Flow
+
+logger = logging.getLogger(__name__)
+
+ERROR_LENGTH = 2000
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+
+
+def flow_pause_on_error(*, flow_id: int, error: BaseException, now: datetime) -> None:
+    logger.exception("Flow %s paused after an error", flow_id, exc_info=error)
+    Flow.objects.filter(pk=flow_id, status=Flow.Status.LIVE).update(
+        status=Flow.Status.PAUSED, error=_error_text(error), error_at=now
+    )
+
+
+def campaign_pause_on_error(*, campaign_id: int, error: BaseException, now: datetime) -> None:
+    logger.exception("Campaign %s paused after an error", campaign_id, exc_info=error)
+    Campaign.objects.filter(
+        pk=campaign_id, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
+    ).update(
+        paused_from=F("status"),
+        status=Campaign.Status.PAUSED,
+        error=_error_text(error),
+        error_at=now,
+        preparing_until=None,
+    )
+
+
+def tick_failures(*, flows: Q | None = None, campaigns: Q | None = None) -> list[dict[str, object]]:
+    """Flows and campaigns paused after an error, newest first (for the admin home)."""
+    found = [
+        {"kind": "flow", "object": f, "error": f.error, "at": f.error_at}
+        for f in Flow.objects.filter(flows or Q(), status=Flow.Status.PAUSED).exclude(error="")
+    ] + [
+        {"kind": "campaign", "object": c, "error": c.error, "at": c.error_at}
+        for c in Campaign.objects.filter(campaigns or Q(), status=Campaign.Status.PAUSED).exclude(error="")
+    ]
+    return sorted(found, key=lambda item: item["at"], reverse=True)
