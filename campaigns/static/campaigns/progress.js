@@ -44,26 +44,5 @@
     );
   }
 
-  function poll(root) {
-    fetch(root.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (progress) {
-        if (!progress) return;
-        show(progress);
-        if (progress.live) {
-          setTimeout(function () { poll(root); }, POLL_MS);
-        } else {
-          text(document.getElementById("progress-updated"), "");
-        }
-      })
-      .catch(function (error) {
-        console.error(error);
-        setTimeout(function () { poll(root); }, POLL_MS * 3);
-      });
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
-    const root = document.getElementById("progress-live");
-    if (root && root.dataset.live === "1") setTimeout(function () { poll(root); }, POLL_MS);
-  });
+  window.livePoll("progress-live", POLL_MS, show);
 })();

@@ -22,26 +22,5 @@
     document.querySelector("#import-progress [role=progressbar]").setAttribute("aria-valuenow", progress.percent);
   }
 
-  function poll(root) {
-    fetch(root.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (progress) {
-        if (!progress) return;
-        show(progress);
-        if (progress.live) {
-          setTimeout(function () { poll(root); }, POLL_MS);
-        } else {
-          text("progress-updated", "");
-        }
-      })
-      .catch(function (error) {
-        console.error(error);
-        setTimeout(function () { poll(root); }, POLL_MS * 3);
-      });
-  }
-
-  document.addEventListener("DOMContentLoaded", function () {
-    const root = document.getElementById("import-progress");
-    if (root && root.dataset.live === "1") setTimeout(function () { poll(root); }, POLL_MS);
-  });
+  window.livePoll("import-progress", POLL_MS, show);
 })();
