@@ -368,6 +368,8 @@ class Segment(models.Model):
         "to count live; sends always use the live rules.",
     )
     refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # how many rows the refresh wrote, taken in its transaction so it always agrees with them
+    refreshed_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     refresh_error = models.TextField(blank=True, editable=False)
     refresh_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -169,9 +169,7 @@ class SegmentAdmin(StoreScopedAdmin):
         if segment.pk is None or not segment.stored:
             return "—"
         if reads_stored(segment):
-            count = getattr(segment, "member_count", None)
-            if count is None:
-                count = stored_counts([segment]).get(segment.pk, 0)
+            count = stored_counts([segment])[segment.pk]
             when = timezone.localtime(segment.refreshed_at)
             text = format_html("{} as of {}", f"{count:,}", f"{when:%H:%M}")
         else:

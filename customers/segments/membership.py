@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from customers.models import Customer, Segment, SegmentMember
 
@@ -64,8 +64,9 @@ def segment_refresh(*, segment: Segment, now: datetime) -> bool:
                 f"INSERT INTO {table} (segment_id, customer_id) SELECT %s, m.* FROM ({sql}) m",
                 [segment.pk, *params],
             )
+            written = cursor.rowcount
         Segment.objects.filter(pk=segment.pk).update(
-            refreshed_at=now, refresh_error="", refresh_failed_at=None
+            refreshed_at=now, refreshed_count=written, refresh_error="", refresh_failed_at=None
         )
     return True
 
@@ -87,12 +88,8 @@ def _reason(exc: Exception) -> str:
 
 
 def stored_counts(segments: list[Segment]) -> dict[int, int]:
-    """Member counts of the refreshed stored segments, from their rows, in one query."""
-    ids = [s.pk for s in segments if s.stored and s.refreshed_at is not None]
-    if not ids:
-        return {}
-    rows = SegmentMember.objects.filter(segment_id__in=ids).values("segment_id").annotate(n=Count("pk"))
-    return {pk: 0 for pk in ids} | {row["segment_id"]: row["n"] for row in rows}
+    """Member counts of the refreshed stored segments, as of their last refresh."""
+    return {s.pk: s.refreshed_count or 0 for s in segments if reads_stored(s)}
 
 
 def stored_members(segment: Segment) -> QuerySet[Customer]:

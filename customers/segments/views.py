@@ -135,7 +135,7 @@ def segment_members(request: HttpRequest, store: Store, segment_id: int) -> Json
     try:
         now, live = timezone.now(), not reads_stored(segment)
         everyone = (members(segment, now=now) if live else stored_members(segment)).order_by("pk")
-        count = members_count(segment, now=now) if live else everyone.count()
+        count = members_count(segment, now=now) if live else segment.refreshed_count or 0
     except InvalidRules as exc:
         return error(409, f"rules.{exc.errors[0].path}".rstrip("."), exc.errors[0].message)
     pages = max(1, math.ceil(count / size))

@@ -82,6 +82,7 @@ def test_a_refresh_replaces_the_rows_with_the_members_at_its_now(store, gold):
         == sorted(Customer.objects.filter(external_id__in=["c1", "c2"]).values_list("pk", flat=True))
     )
     assert gold.refreshed_at == NOW + timedelta(minutes=10)
+    assert gold.refreshed_count == 2
 
 
 def test_it_is_idempotent_and_never_goes_back_in_time(store, gold):
