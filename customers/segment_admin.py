@@ -304,6 +304,7 @@ class SegmentAdmin(StoreScopedAdmin):
                     slug=slug,
                     description=segment.description,
                     rules=segment.rules,
+                    stored=segment.stored,
                 )
             )
         Segment.objects.bulk_create(copies)

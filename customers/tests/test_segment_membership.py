@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.utils import timezone
 
@@ -204,3 +205,15 @@ def test_a_worker_process_refreshes_a_stored_segment(store, gold):
         worker.wait(timeout=30)
     gold.refresh_from_db()
     assert len(rows(gold)) == 2 and gold.refreshed_at is not None
+
+
+def test_a_store_owner_cannot_count_another_stores_segment(client, django_user_model, store, gold):
+    other = Store.objects.create(slug="other", brand_name="Other", site_url="https://o.example.com")
+    owners = Group.objects.get_or_create(name="Store owner")[0]
+    owners.permissions.set(Permission.objects.filter(codename__endswith="_segment"))
+    owner = django_user_model.objects.create_user("owner", password="pw-123456789", is_staff=True)
+    owner.groups.add(owners)
+    other.owners.add(owner)
+    client.force_login(owner)
+    assert client.get(f"/admin/customers/segment/{gold.pk}/live-count/").status_code == 404
+    assert client.get("/admin/customers/segment/0/live-count/").status_code == 404
