@@ -103,7 +103,8 @@ class _Compiler:
         return Q(pk__in=ids.query) if ids is not None else getattr(self, node["type"])(node)
 
     def ids(self, node: dict) -> Ids | None:
-        """Customer ids straight from the event, derived or ranking tables, where the node's set is one."""
+        """Customer ids straight from the event, derived or ranking tables, where the node's set is one
+        (always for rank, sequence and repetition, so those kinds need no Q method of their own)."""
         kind = node["type"]
         if kind == "group":
             return self.group_ids(node)
@@ -200,9 +201,6 @@ class _Compiler:
 
     def engagement(self, tier: str) -> Q:
         return engagement_tier_q(tier, now=self.now, cold_after_days=self.store.cold_after_days)
-
-    def rank(self, node: dict) -> Q:
-        return Q(pk__in=self.ranked(node))
 
     def ranked(self, node: dict) -> QuerySet:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""
@@ -311,9 +309,6 @@ class _Compiler:
         listed = EventItem.objects.filter(**window, product_external_id__in=products.values("external_id"))
         return own.union(listed.values("customer_id"))
 
-    def sequence(self, node: dict) -> Q:
-        return Q(pk__in=self.sequence_ids(node))
-
     def sequence_ids(self, node: dict) -> QuerySet:
         follow = node["then_not"]
         later = Event.objects.filter(
@@ -331,9 +326,6 @@ class _Compiler:
             path = json_path("properties", same)
             later = later.filter(Q(_lookup(path, "exact", OuterRef(_outer_name(same)))))
         return self.events(node).filter(~Exists(later)).values("customer_id")
-
-    def repetition(self, node: dict) -> Q:
-        return Q(pk__in=self.repetition_ids(node))
 
     def repetition_ids(self, node: dict) -> QuerySet:
         per = node.get("per", "product")
