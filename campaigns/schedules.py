@@ -25,6 +25,13 @@ SCHEDULES = [
         "func": "customers.tasks.metrics_recompute_all",
         "schedule_type": Schedule.DAILY,
     },
+    {
+        # Stored segments' membership rows, read by counts and member pages (never by sends).
+        "name": "customers: refresh stored segments",
+        "func": "customers.tasks.segments_refresh_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 10,
+    },
 ]
 # Earlier schedules whose work is now a stage of the tick.
 REPLACED = ["flows: tick", "flows: date-based triggers", "sending: reconcile"]

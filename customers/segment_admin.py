@@ -9,16 +9,18 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import slugify
 
 from .admin_scoping import StoreScopedAdmin, stores_for
 from .models import Customer, Segment, Store
-from .segments import InvalidRules, segment_errors
+from .segments import InvalidRules, members_count, segment_errors
 from .segments import schema as rule_schema
 from .segments.compiler import compile_rules
+from .segments.membership import reads_stored, stored_counts
 from .segments.presets import PRESETS, presets_install
 from .segments.summary import summarize
 
@@ -28,7 +30,7 @@ SAMPLE_SIZE = 10
 class SegmentForm(forms.ModelForm):
     class Meta:
         model = Segment
-        fields = ["store", "name", "slug", "description", "rules"]
+        fields = ["store", "name", "slug", "description", "rules", "stored"]
         widgets = {"rules": forms.HiddenInput}
 
     def clean(self):
@@ -104,10 +106,14 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
 
 
 def count_members(segments: list[Segment], *, now) -> None:
-    """Set `member_count` on each segment, counted together in one query; a segment whose stored rules
-    cannot be evaluated gets `rules_error` instead."""
+    """Set `member_count` on each segment: stored segments from their rows, the others counted together
+    in one query; a segment whose rules cannot be evaluated gets `rules_error` instead."""
     counts = {}
+    stored = stored_counts(segments)
     for segment in segments:
+        if segment.stored:
+            segment.member_count = stored.get(segment.pk)
+            continue
         try:
             rules = compile_rules(segment.rules, store=segment.store, now=now, seen=(segment.pk,))
         except InvalidRules as exc:
@@ -118,7 +124,8 @@ def count_members(segments: list[Segment], *, now) -> None:
     stores = {segment.store_id for segment in segments}
     totals = Customer.objects.filter(store_id__in=stores).aggregate(**counts) if counts else {}
     for segment in segments:
-        segment.member_count = totals.get(f"s{segment.pk}")
+        if not segment.stored:
+            segment.member_count = totals.get(f"s{segment.pk}")
 
 
 def _sample_row(customer: Customer) -> dict:
@@ -136,7 +143,8 @@ class SegmentAdmin(StoreScopedAdmin):
     change_form_template = "admin/customers/segment/change_form.html"
     change_list_template = "admin/customers/segment/change_list.html"
     list_display = ["name", "store", "members", "plain_summary", "preset", "updated_at"]
-    list_filter = ["store", ("preset", admin.EmptyFieldListFilter)]
+    list_filter = ["store", ("preset", admin.EmptyFieldListFilter), "stored"]
+    readonly_fields = ["membership"]
     list_select_related = ["store"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -150,8 +158,29 @@ class SegmentAdmin(StoreScopedAdmin):
     def members(self, segment: Segment) -> str:
         if getattr(segment, "rules_error", None):
             return f"Cannot be counted ({segment.rules_error}): open it to fix the rules"
+        if segment.stored:
+            return self.membership(segment)
         count = getattr(segment, "member_count", None)
         return "—" if count is None else f"{count:,}"
+
+    @admin.display(description="Membership table")
+    def membership(self, segment: Segment) -> str:
+        """A stored segment's count as of its last refresh, its last failure, and a live count link."""
+        if segment.pk is None or not segment.stored:
+            return "—"
+        if reads_stored(segment):
+            count = stored_counts([segment])[segment.pk]
+            when = timezone.localtime(segment.refreshed_at)
+            text = format_html("{} as of {}", f"{count:,}", f"{when:%H:%M}")
+        else:
+            text = format_html("{}", "not refreshed yet")
+        if segment.refresh_error:
+            failed = timezone.localtime(segment.refresh_failed_at)
+            text = format_html(
+                "{} · last refresh failed at {}: {}", text, f"{failed:%H:%M}", segment.refresh_error
+            )
+        url = reverse("admin:customers_segment_live_count", args=[segment.pk])
+        return format_html('{} · <a href="{}">count now</a>', text, url)
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
@@ -177,6 +206,11 @@ class SegmentAdmin(StoreScopedAdmin):
     def get_urls(self):
         own = [
             path("preview/", self.admin_site.admin_view(self.preview_view), name="customers_segment_preview"),
+            path(
+                "<path:object_id>/live-count/",
+                self.admin_site.admin_view(self.live_count_view),
+                name="customers_segment_live_count",
+            ),
             path(
                 "install-presets/",
                 self.admin_site.admin_view(self.install_presets_view),
@@ -207,6 +241,26 @@ class SegmentAdmin(StoreScopedAdmin):
         return JsonResponse(
             preview(store=store, rules=body.get("rules"), segment=segment, now=timezone.now())
         )
+
+    def live_count_view(self, request: HttpRequest, object_id: str):
+        """The exact count now, from the rules (a stored segment's list shows its last refresh)."""
+        segment = get_object_or_404(self.get_queryset(request), pk=_int(object_id))
+        if not self.has_view_permission(request, segment):
+            raise PermissionDenied
+        now = timezone.now()
+        try:
+            count = members_count(segment, now=now)
+        except InvalidRules as exc:
+            first = exc.errors[0]
+            self.message_user(
+                request,
+                f"{segment.name}: cannot be counted ({first.path or 'rules'}: {first.message})",
+                messages.ERROR,
+            )
+        else:
+            at = timezone.localtime(now)
+            self.message_user(request, f"{segment.name}: {count:,} members now ({at:%H:%M}, counted live).")
+        return HttpResponseRedirect(reverse("admin:customers_segment_changelist"))
 
     def install_presets_view(self, request: HttpRequest):
         if not self.has_add_permission(request):
@@ -250,6 +304,7 @@ class SegmentAdmin(StoreScopedAdmin):
                     slug=slug,
                     description=segment.description,
                     rules=segment.rules,
+                    stored=segment.stored,
                 )
             )
         Segment.objects.bulk_create(copies)

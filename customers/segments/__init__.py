@@ -2,6 +2,8 @@
 
 Contract used by campaigns:
     members(segment, *, now) -> QuerySet[Customer]      # the segment's customers, one query
+    members_count(segment, *, now) -> int               # how many, without visiting customers
+                                                        # when the rules need no customer column
     rules_members(store, rules, *, now) -> QuerySet[Customer]
 
 Rule tree (JSON), groups nest to any depth:
@@ -22,10 +24,19 @@ from django.db.models import QuerySet
 
 from customers.models import Customer, Segment, Store
 
-from .compiler import compile_rules
+from .compiler import compile_ids, compile_rules
 from .schema import InvalidRules, RuleError, check, validate
 
-__all__ = ["InvalidRules", "RuleError", "members", "rules_members", "segment_errors", "validate"]
+__all__ = [
+    "InvalidRules",
+    "RuleError",
+    "members",
+    "members_count",
+    "rules_count",
+    "rules_members",
+    "segment_errors",
+    "validate",
+]
 
 EMPTY = {"type": "group", "match": "all", "children": []}
 
@@ -42,6 +53,22 @@ def members(segment: Segment, *, now: datetime) -> QuerySet[Customer]:
     seen = (segment.pk,) if segment.pk else ()
     q = compile_rules(rules, store=segment.store, now=now, seen=seen)
     return Customer.objects.filter(store_id=segment.store_id).filter(q)
+
+
+def rules_count(store: Store, rules: dict, *, now: datetime, seen: tuple[int, ...] = ()) -> int:
+    """How many customers the tree holds; event-only trees are counted from the event tables."""
+    rules = rules or EMPTY
+    check(rules)
+    ids = compile_ids(rules, store=store, now=now, seen=seen)
+    if ids is not None:
+        return ids.count()
+    q = compile_rules(rules, store=store, now=now, seen=seen)
+    return Customer.objects.filter(store_id=store.pk).filter(q).count()
+
+
+def members_count(segment: Segment, *, now: datetime) -> int:
+    seen = (segment.pk,) if segment.pk else ()
+    return rules_count(segment.store, segment.rules, now=now, seen=seen)
 
 
 def segment_errors(rules: object, *, store: Store, segment_id: int | None = None) -> list[RuleError]:

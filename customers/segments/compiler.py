@@ -66,6 +66,32 @@ def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, 
         raise InvalidRules([RuleError("", f"cannot be evaluated: {exc}")]) from exc
 
 
+@dataclass(frozen=True)
+class Ids:
+    """A tree's members as a query of customer ids alone, for counting without visiting customers;
+    `unique` when no id repeats, so the count needs no DISTINCT. `counted`, when given, is the same
+    set in a form cheaper to count than to probe customer by customer."""
+
+    query: QuerySet
+    unique: bool
+    counted: QuerySet | None = None
+
+    def count(self) -> int:
+        if self.counted is not None:
+            return self.counted.count()
+        query = self.query if self.unique else self.query.distinct()
+        return query.count()
+
+
+def compile_ids(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Ids | None:
+    """The tree as a query of customer ids when it needs no customer column (events, recency, rank),
+    else None; the same set as `compile_rules`, which must have accepted the tree first."""
+    try:
+        return _Compiler(store, now, seen).ids(rules or EMPTY)
+    except EVALUATION_ERRORS as exc:
+        raise InvalidRules([RuleError("", f"cannot be evaluated: {exc}")]) from exc
+
+
 class _Compiler:
     def __init__(self, store: Store, now: datetime, seen: tuple[int, ...]):
         self.store = store
@@ -73,7 +99,30 @@ class _Compiler:
         self.seen = seen
 
     def node(self, node: dict) -> Q:
-        return getattr(self, node["type"])(node)
+        ids = self.ids(node)
+        return Q(pk__in=ids.query) if ids is not None else getattr(self, node["type"])(node)
+
+    def ids(self, node: dict) -> Ids | None:
+        """Customer ids straight from the event, derived or ranking tables, where the node's set is one
+        (always for rank, sequence and repetition, so those kinds need no Q method of their own)."""
+        kind = node["type"]
+        if kind == "group":
+            return self.group_ids(node)
+        if kind == "event":
+            return self.event_ids(node)
+        if kind == "rank":
+            return Ids(self.ranked(node), unique=True)
+        if kind == "sequence":
+            return Ids(self.sequence_ids(node), unique=False)
+        if kind == "repetition":
+            return Ids(self.repetition_ids(node), unique=False)
+        return None
+
+    def group_ids(self, node: dict) -> Ids | None:
+        children = node.get("children", [])
+        if len(children) != 1 or node.get("match", "all") == "none":
+            return None
+        return self.ids(children[0])
 
     def group(self, node: dict) -> Q:
         parts = [self.node(child) for child in node.get("children", [])]
@@ -153,7 +202,7 @@ class _Compiler:
     def engagement(self, tier: str) -> Q:
         return engagement_tier_q(tier, now=self.now, cold_after_days=self.store.cold_after_days)
 
-    def rank(self, node: dict) -> Q:
+    def ranked(self, node: dict) -> QuerySet:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""
         metric, percent = node["metric"], node["top_percent"]
         store_size = (
@@ -172,7 +221,7 @@ class _Compiler:
             .filter(position__lte=F("cutoff"))
             .values("pk")
         )
-        return Q(pk__in=ranked)
+        return ranked
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -200,40 +249,54 @@ class _Compiler:
     # indexes serve); "never did it" is an anti-join (NOT EXISTS) per customer.
 
     def event(self, node: dict) -> Q:
+        """Only the negative forms reach here: every positive form is a set of ids (`event_ids`)."""
+        events = self.events(node)
         count = node.get("count") or {"op": "gte", "value": 1}
         op, n = count.get("op", "gte"), count.get("value", 1)
-        scope = self.window(node)
-        if not node.get("filters") and scope.until == self.now:
-            if op == "gte" and n == 1:
-                return self.recent(node, scope)
-            if op == "zero" or (op in ("eq", "lte") and n == 0):
-                return ~self.recent(node, scope)
-        if op == "gte" and n == 1 and by_product_alone(node.get("filters", [])):
-            return Q(pk__in=self.product_customers(node["filters"][0], scope))
-        events = self.events(node)
+        if op == "gte" and n == 0:
+            return EVERYONE
         if op == "zero" or (op in ("eq", "lte") and n == 0):
+            scope = self.window(node)
+            if not node.get("filters") and scope.until == self.now:
+                return ~Q(pk__in=self.recent_ids(node, scope).query)
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
-        if op == "gte":
-            if n == 0:
-                return EVERYONE
-            return Q(pk__in=events.values("customer_id") if n == 1 else counted(events, gte=n))
-        if op == "lte":
-            return ~Q(pk__in=counted(events, gte=n + 1))
-        return Q(pk__in=counted(events, gte=n, lte=n))
+        return ~Q(pk__in=counted(events, gte=n + 1))  # at most n
 
-    def recent(self, node: dict, scope: Scope) -> Q:
-        """Did it at least once since the window opened: one row per customer in the last-event table.
+    def event_ids(self, node: dict) -> Ids | None:
+        count = node.get("count") or {"op": "gte", "value": 1}
+        op, n = count.get("op", "gte"), count.get("value", 1)
+        if op == "zero" or op == "lte" or (op in ("gte", "eq") and n == 0):
+            return None
+        scope = self.window(node)
+        if op == "gte" and n == 1:
+            if not node.get("filters") and scope.until == self.now:
+                return self.recent_ids(node, scope)
+            if by_product_alone(node.get("filters", [])):
+                return Ids(self.product_customers(node["filters"][0], scope), unique=True)
+            return Ids(self.events(node).values("customer_id"), unique=False)
+        return Ids(counted(self.events(node), gte=n, lte=n if op == "eq" else None), unique=True)
+
+    def recent_ids(self, node: dict, scope: Scope) -> Ids:
+        """Who did it at least once since the window opened: one row per customer in the last-event
+        table, so the ids are unique.
 
         The last time is after `now` only for events stamped in the future (or a `now` in the past);
-        those few rows are checked against the events themselves.
+        those few rows are checked against the events themselves. Probed per customer (a page of
+        members) one OR reads best; counted, two disjoint index ranges added up do.
         """
+        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
         current = Q(last_at__lte=scope.until)
         if scope.since is not None:
             current &= Q(last_at__gte=scope.since)
         in_window = self.events(node).filter(customer_id=OuterRef("customer_id"))
-        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
-        last = last.filter(current | (Q(last_at__gt=scope.until) & Q(Exists(in_window))))
-        return Q(pk__in=last.values("customer_id"))
+        later = Q(last_at__gt=scope.until) & Q(Exists(in_window))
+        probed = last.filter(current | later).values("customer_id")
+        counted = (
+            last.filter(current)
+            .values("customer_id")
+            .union(last.filter(later).values("customer_id"), all=True)
+        )
+        return Ids(probed, unique=True, counted=counted)
 
     def product_customers(self, item: dict, scope: Scope) -> QuerySet:
         """Customers with an event of the scope about a matching product, its own or among its items:
@@ -246,7 +309,7 @@ class _Compiler:
         listed = EventItem.objects.filter(**window, product_external_id__in=products.values("external_id"))
         return own.union(listed.values("customer_id"))
 
-    def sequence(self, node: dict) -> Q:
+    def sequence_ids(self, node: dict) -> QuerySet:
         follow = node["then_not"]
         later = Event.objects.filter(
             customer=OuterRef("customer"),
@@ -262,9 +325,9 @@ class _Compiler:
         if same:
             path = json_path("properties", same)
             later = later.filter(Q(_lookup(path, "exact", OuterRef(_outer_name(same)))))
-        return Q(pk__in=self.events(node).filter(~Exists(later)).values("customer_id"))
+        return self.events(node).filter(~Exists(later)).values("customer_id")
 
-    def repetition(self, node: dict) -> Q:
+    def repetition_ids(self, node: dict) -> QuerySet:
         per = node.get("per", "product")
         events = self.events(node)
         if per == "product":
@@ -275,7 +338,7 @@ class _Compiler:
             grouped = events.annotate(per_key=json_path("properties", per)).filter(per_key__isnull=False)
             grouped = grouped.values("customer", "per_key")
         repeated = grouped.annotate(times=Count("pk")).filter(times__gte=node["at_least"])
-        return Q(pk__in=repeated.values("customer"))
+        return repeated.values("customer")
 
     def segment(self, node: dict) -> Q:
         target = node["segment"]

@@ -212,6 +212,18 @@ PRESETS: tuple[Preset, ...] = (
 )
 PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}
 
+# Presets whose live count exceeded a second at a million customers (README, Segments → Benchmark):
+# their copies are served from membership rows.
+STORED_PRESETS = frozenset(
+    {
+        "checkout-not-completed",
+        "viewed-same-product-repeatedly",
+        "low-margin-buyers",
+        "category-browsers",
+        "quiz-or-onboarding-answer",
+    }
+)
+
 for _preset in PRESETS:
     check(_preset.rules)
 
@@ -229,6 +241,7 @@ def presets_install(*, store: Store) -> list[Segment]:
                 description=preset.description,
                 rules=preset.rules,
                 preset=preset.key,
+                stored=preset.key in STORED_PRESETS,
             )
             for preset in PRESETS
             if preset.key not in have

@@ -15,9 +15,10 @@ from customers.auth import api_key_authenticate
 from customers.models import Customer, Segment, Store
 from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
 
-from . import InvalidRules, members
+from . import InvalidRules, members, members_count
 from .compiler import compile_rules
 from .explain import explain
+from .membership import reads_stored, stored_counts, stored_members
 from .schema import MAX_YEAR, MIN_YEAR
 from .summary import summarize
 
@@ -65,6 +66,7 @@ def customer_json(customer: Customer) -> dict:
 
 
 def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> dict:
+    """`as_of` is when a stored segment's count was taken (null for a live count)."""
     return {
         "id": segment.pk,
         "name": segment.name,
@@ -73,18 +75,23 @@ def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> 
         "preset": segment.preset,
         "summary": summarize(segment.rules, segment_names=names),
         "count": count,
+        "as_of": segment.refreshed_at.isoformat() if reads_stored(segment) else None,
         "updated_at": segment.updated_at.isoformat(),
     }
 
 
 @with_store
 def segment_list(request: HttpRequest, store: Store) -> JsonResponse:
-    """Every segment of the store with its member count, counted together in one query."""
+    """Every segment of the store with its member count: stored segments' from their rows as of their
+    last refresh, the others counted together in one query."""
     now = timezone.now()
     segments = list(Segment.objects.filter(store=store).order_by("name", "pk"))
     names = {s.pk: s.name for s in segments}
     filters, broken = {}, {}
+    stored = stored_counts(segments)
     for segment in segments:
+        if reads_stored(segment):
+            continue
         try:
             filters[f"s{segment.pk}"] = Count(
                 "pk", filter=compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,))
@@ -92,6 +99,7 @@ def segment_list(request: HttpRequest, store: Store) -> JsonResponse:
         except InvalidRules as exc:
             broken[segment.pk] = [e.as_dict() for e in exc.errors]
     counts = Customer.objects.filter(store=store).aggregate(**filters) if filters else {}
+    counts |= {f"s{pk}": n for pk, n in stored.items()}
     body = []
     for segment in segments:
         item = segment_json(segment, counts.get(f"s{segment.pk}"), names)
@@ -125,8 +133,9 @@ def segment_members(request: HttpRequest, store: Store, segment_id: int) -> Json
     if size is None or size > MAX_PAGE_SIZE:
         return error(400, "page_size", f"must be a whole number from 1 to {MAX_PAGE_SIZE}")
     try:
-        everyone = members(segment, now=timezone.now()).order_by("pk")
-        count = everyone.count()
+        now, live = timezone.now(), not reads_stored(segment)
+        everyone = (members(segment, now=now) if live else stored_members(segment)).order_by("pk")
+        count = members_count(segment, now=now) if live else segment.refreshed_count or 0
     except InvalidRules as exc:
         return error(409, f"rules.{exc.errors[0].path}".rstrip("."), exc.errors[0].message)
     pages = max(1, math.ceil(count / size))
@@ -137,6 +146,7 @@ def segment_members(request: HttpRequest, store: Store, segment_id: int) -> Json
         {
             "segment": segment.pk,
             "count": count,
+            "as_of": None if live else segment.refreshed_at.isoformat(),
             "page": page,
             "pages": pages,
             "page_size": size,

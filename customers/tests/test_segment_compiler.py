@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers.models import Category, Customer, Event, Product, Segment, Store
-from customers.segments import members, rules_members
+from customers.segments import members, rules_count, rules_members
 from customers.segments.explain import explain
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -638,5 +638,7 @@ def test_sql_agrees_with_the_reference_evaluator(people, tree):
         reference = Reference(people, products)
         expected = sorted(p["row"].pk for p in people if reference.matches(tree, p))
         actual = sorted(rules_members(store, tree, now=NOW).values_list("pk", flat=True))
+        counted = rules_count(store, tree, now=NOW)
         transaction.set_rollback(True)
     assert actual == expected, tree
+    assert counted == len(expected), tree
