@@ -531,6 +531,67 @@ class _EventInput:
 
 
 def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _EventInput | None:
+    """Check one event: the quick checks clear a well-formed one, the full checks name any error."""
+    return _event_quick(value, path, now=now) or _event_check(value, path, errors, now=now)
+
+
+CUSTOMER_IDS = frozenset({"external_id", "phone"})
+
+
+def _event_quick(value: Any, path: str, *, now: datetime) -> _EventInput | None:
+    """The event as `_event_check` cleans it, when it is well formed and names its customer by
+    external id and phone alone; None to leave it to `_event_check`."""
+    uncleared = schemas.UNCLEARED
+    if type(value) is not dict or not value.keys() <= EVENT_KEYS:
+        return None
+    event_type = value.get("type")
+    if type(event_type) is not str or not schemas.EVENT_TYPE.match(event_type):
+        return None
+    occurred_at = now
+    if value.get("occurred_at") is not None:
+        occurred_at = schemas.moment_quick(value["occurred_at"], now=now)
+    customer = _customer_quick(value.get("customer"), path)
+    properties = schemas.event_properties_quick(event_type, value.get("properties"))
+    key = None
+    if value.get("id") is not None:
+        key = schemas.identifier_quick(value["id"], max_length=200)
+    if uncleared in (occurred_at, properties, key) or customer is None:
+        return None
+    return _EventInput(
+        key=key or _event_auto_key(event_type, occurred_at, value.get("customer"), properties),
+        type=event_type,
+        occurred_at=occurred_at,
+        properties=properties,
+        customer=customer,
+    )
+
+
+def _customer_quick(value: Any, path: str) -> CustomerInput | None:
+    if type(value) is not dict or not value.keys() <= CUSTOMER_IDS:
+        return None
+    external_id = ""
+    if value.get("external_id") not in (None, ""):
+        external_id = schemas.identifier_quick(value["external_id"])
+        if external_id is schemas.UNCLEARED:
+            return None
+    if value.get("phone") in (None, ""):
+        return None if not external_id else CustomerInput(join(path, "customer"), external_id, "", {})
+    try:
+        phone = phone_normalize(value["phone"])
+    except InvalidPhone:
+        return None
+    return CustomerInput(path=join(path, "customer"), external_id=external_id, phone=phone, values={})
+
+
+def _event_auto_key(event_type: str, occurred_at: datetime, customer: Any, properties: dict) -> str:
+    # Without an id, the same event sent twice (same time, customer and content) is still one event.
+    canonical = json.dumps(
+        [event_type, occurred_at.isoformat(), customer, properties], sort_keys=True, default=str
+    )
+    return "auto:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _event_check(value: Any, path: str, errors: Errors, *, now: datetime) -> _EventInput | None:
     if schemas.obj(value, path, errors) is None:
         return None
     before = len(errors)
@@ -557,13 +618,7 @@ def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _Ev
     if len(errors) > before:
         return None
     if key is None:
-        # Without an id, the same event sent twice (same time, customer and content) is still one event.
-        canonical = json.dumps(
-            [event_type, occurred_at.isoformat(), value.get("customer"), properties],
-            sort_keys=True,
-            default=str,
-        )
-        key = "auto:" + hashlib.sha256(canonical.encode()).hexdigest()
+        key = _event_auto_key(event_type, occurred_at, value.get("customer"), properties)
     return _EventInput(
         key=key, type=event_type, occurred_at=occurred_at, properties=properties, customer=customer
     )
