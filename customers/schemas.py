@@ -64,6 +64,8 @@ def json_problem(value: Any, path: str = "") -> FieldError | None:
 
     Walks without recursion: a body nested as deep as the JSON parser allows is still read.
     """
+    if _json_clean(value):
+        return None
     stack = [(value, path)]
     while stack:
         value, path = stack.pop()
@@ -81,6 +83,30 @@ def json_problem(value: Any, path: str = "") -> FieldError | None:
         elif isinstance(value, list):
             stack.extend((item, join(path, index)) for index, item in enumerate(value))
     return None
+
+
+def _json_clean(value: Any) -> bool:
+    """`json_problem` finds nothing: the same walk without building a path to each value."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            if UNCLEAN.search(value):
+                return False
+        elif kind is dict:
+            for key in value:
+                if type(key) is not str or UNCLEAN.search(key):
+                    return False
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif not (kind is int or kind is bool or value is None):
+            return False  # anything else: the full walk decides
+    return True
 
 
 def text(
