@@ -813,10 +813,13 @@ class _OrdersDelta:
         self.last = max(self.last or event.occurred_at, event.occurred_at)
 
 
-def _customers_add(rows: list[tuple], columns: list[tuple[str, str, str]]) -> None:
+def _customers_add(
+    rows: list[tuple], columns: list[tuple[str, str, str]], derived: list[tuple[str, str]] = ()
+) -> None:
     """One UPDATE joining each stored customer (first value of a row) to the batch's values.
 
-    `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`).
+    `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`);
+    `derived` (PostgreSQL only) are (column, expression over the table `{t}` and the batch `d`).
     """
     table = Customer._meta.db_table
     pg = connection.vendor == "postgresql"
@@ -834,6 +837,7 @@ def _customers_add(rows: list[tuple], columns: list[tuple[str, str, str]]) -> No
         f"{name} = " + how.format(c=f"{table}.{name}", v=value(name), least=least, greatest=greatest)
         for name, _, how in columns
     )
+    sets += "".join(f", {name} = {how.format(t=table)}" for name, how in derived)
     if pg:
         params = [list(column) for column in zip(*rows, strict=True)]
     else:
@@ -855,6 +859,23 @@ ORDER_SUMS = [
 ]
 
 
+# On PostgreSQL the same UPDATE also writes the ratios `_order_ratios_refresh` derives; every
+# expression in SET reads the row as it was, so each new sum is spelled out again.
+_COUNT = "({t}.order_count + d.order_count)"
+_TOTAL = "({t}.total_spent + d.total_spent)"
+_DISCOUNTED = "({t}.discount_order_count + d.discount_order_count)"
+_FIRST = "LEAST(COALESCE({t}.first_order_at, d.first_order_at), d.first_order_at)"
+_LAST = "GREATEST(COALESCE({t}.last_order_at, d.last_order_at), d.last_order_at)"
+ORDER_RATIOS = [
+    ("average_order_value", f"CAST({_TOTAL} / {_COUNT} AS numeric(14, 2))"),
+    ("discount_order_share", f"CAST({_DISCOUNTED} AS double precision) / CAST({_COUNT} AS double precision)"),
+    (
+        "predicted_next_order_at",
+        f"CASE WHEN {_COUNT} >= 2 THEN {_LAST} + ({_LAST} - {_FIRST}) / ({_COUNT} - 1) END",
+    ),
+]
+
+
 def _orders_add(orders: list[Event]) -> None:
     deltas: dict[int, _OrdersDelta] = {}
     for event in orders:
@@ -863,8 +884,11 @@ def _orders_add(orders: list[Event]) -> None:
         rows = [
             (pk, d.count, str(d.total), d.discounted, d.first, d.last) for pk in ids for d in [deltas[pk]]
         ]
-        _customers_add(rows, ORDER_SUMS)
-        _order_ratios_refresh(Customer.objects.filter(pk__in=ids))
+        if connection.vendor == "postgresql":
+            _customers_add(rows, ORDER_SUMS, derived=ORDER_RATIOS)
+        else:  # SQLite cannot divide an interval: the ratios follow from the stored sums
+            _customers_add(rows, ORDER_SUMS)
+            _order_ratios_refresh(Customer.objects.filter(pk__in=ids))
 
 
 def _clicks_add(clicks: list[Event]) -> None:
