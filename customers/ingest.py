@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_ipv46_address
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
@@ -309,6 +310,10 @@ def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Custom
     rows = Customer.objects.filter(store=store).only(*columns)
     external_ids = sorted({i.external_id for i in items if i.external_id})
     phones = sorted({i.phone for i in items if i.phone})
+    if connection.vendor == "postgresql":
+        # two array parameters rather than one bound parameter per key
+        wanted = RawSQL("(external_id = ANY(%s) OR phone = ANY(%s))", (external_ids, phones), BooleanField())
+        return list(rows.filter(wanted))
     size = max(1, min(len(external_ids) + len(phones), _param_limit() - 1))
     found: dict[int, Customer] = {}
     keys = [("external_id", k) for k in external_ids] + [("phone", k) for k in phones]
