@@ -10,8 +10,8 @@ sends, loaded with COPY), so inserts meet real indexes, product joins and derive
      WSGI server in this process (request parsing, auth, the same service);
   3. the same N rows straight into the events table with PostgreSQL COPY (or a bulk INSERT on
      SQLite): the floor.
-It prints each rate and its ratio to the floor. Everything lives in a throwaway store deleted at
-the end.
+It prints each rate, its ratio to the floor and PASS/MISS against the goal (>= 5,000 events/s and
+>= 0.2x the floor), with the machine's load. Everything lives in a throwaway store deleted at the end.
 """
 
 from __future__ import annotations
@@ -186,6 +186,18 @@ def run_baseline(rows: list[tuple], batch: int, *, bare: bool = True) -> tuple[s
     return label, time.perf_counter() - started
 
 
+GOAL_RATE, GOAL_RATIO = 5_000, 0.2
+
+
+def _verdict(rate: float, ratio: float) -> str:
+    rate_ok, ratio_ok = rate >= GOAL_RATE, ratio >= GOAL_RATIO
+    return f"{'PASS' if rate_ok else 'MISS'} rate, {'PASS' if ratio_ok else 'MISS'} ratio"
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,7 +218,7 @@ def main() -> None:
     try:
         print(
             f"{connection.vendor}: {args.events:,} events per path, {customers:,} customers, "
-            f"batches of {args.batch}, 500 products, {history:,} earlier events"
+            f"batches of {args.batch}, 500 products, {history:,} earlier events; load {_load()}"
         )
         products_make(store, now)
         if history:
@@ -217,14 +229,17 @@ def main() -> None:
         http_seconds = run_http(store, posted, args.batch)
         label, baseline_seconds = run_baseline(baseline_rows(store, events, now), args.batch)
         floor = args.events / baseline_seconds
-        print(f"{'path':<32}{'seconds':>10}{'events/s':>12}{'x floor':>10}")
-        for name, seconds in (
-            ("events_ingest (function)", ingest_seconds),
-            ("POST /api/v1/events (HTTP)", http_seconds),
-            (label, baseline_seconds),
+        print(f"{'path':<32}{'seconds':>10}{'events/s':>12}{'x floor':>10}  goal: >= {GOAL_RATE:,} ev/s, "
+              f">= {GOAL_RATIO}x floor")  # fmt: skip
+        for name, seconds, judged in (
+            ("events_ingest (function)", ingest_seconds, True),
+            ("POST /api/v1/events (HTTP)", http_seconds, True),
+            (label, baseline_seconds, False),
         ):
             rate = args.events / seconds
-            print(f"{name:<32}{seconds:>10.2f}{rate:>12,.0f}{rate / floor:>10.2f}")
+            verdict = _verdict(rate, rate / floor) if judged else "(the floor)"
+            print(f"{name:<32}{seconds:>10.2f}{rate:>12,.0f}{rate / floor:>10.2f}  {verdict}")
+        print(f"load average (1, 5, 15 min) {_load()} on {os.cpu_count()} cores")
     finally:
         with connection.cursor() as cursor:
             # the derived rows go with their events; deleting through the ORM would load them all

@@ -18,15 +18,18 @@ from customers.signals import (
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
-def queue_event_triggers(sender, *, store, event_ids, **kwargs) -> None:
+def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
+    """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
     ids = list(event_ids)
-    transaction.on_commit(lambda: async_task("campaigns.flow_tasks.events_check_task", store.id, ids))
+    task = "campaigns.flow_tasks.events_recorded_task"
+    transaction.on_commit(lambda: _enqueue_in_block(task, store.id, ids))
 
 
-@receiver(events_recorded, dispatch_uid="campaigns.reports.events_recorded")
-def queue_order_attribution(sender, *, store, event_ids, **kwargs) -> None:
-    ids = list(event_ids)
-    transaction.on_commit(lambda: async_task("campaigns.report_tasks.orders_attribute_task", store.id, ids))
+def _enqueue_in_block(func: str, *args) -> None:
+    # Outside a transaction the ORM broker closes connections older than CONN_MAX_AGE (all of
+    # them by default) before it writes, so every ingested batch would open a new connection.
+    with transaction.atomic():
+        async_task(func, *args)
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")

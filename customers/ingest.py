@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email, validate_ipv46_address
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DecimalField,
@@ -309,6 +310,10 @@ def _existing_customers(store: Store, items: list[CustomerInput]) -> list[Custom
     rows = Customer.objects.filter(store=store).only(*columns)
     external_ids = sorted({i.external_id for i in items if i.external_id})
     phones = sorted({i.phone for i in items if i.phone})
+    if connection.vendor == "postgresql":
+        # two array parameters rather than one bound parameter per key
+        wanted = RawSQL("(external_id = ANY(%s) OR phone = ANY(%s))", (external_ids, phones), BooleanField())
+        return list(rows.filter(wanted))
     size = max(1, min(len(external_ids) + len(phones), _param_limit() - 1))
     found: dict[int, Customer] = {}
     keys = [("external_id", k) for k in external_ids] + [("phone", k) for k in phones]
@@ -531,6 +536,67 @@ class _EventInput:
 
 
 def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _EventInput | None:
+    """Check one event: the quick checks clear a well-formed one, the full checks name any error."""
+    return _event_quick(value, path, now=now) or _event_check(value, path, errors, now=now)
+
+
+CUSTOMER_IDS = frozenset({"external_id", "phone"})
+
+
+def _event_quick(value: Any, path: str, *, now: datetime) -> _EventInput | None:
+    """The event as `_event_check` cleans it, when it is well formed and names its customer by
+    external id and phone alone; None to leave it to `_event_check`."""
+    uncleared = schemas.UNCLEARED
+    if type(value) is not dict or not value.keys() <= EVENT_KEYS:
+        return None
+    event_type = value.get("type")
+    if type(event_type) is not str or not schemas.EVENT_TYPE.match(event_type):
+        return None
+    occurred_at = now
+    if value.get("occurred_at") is not None:
+        occurred_at = schemas.moment_quick(value["occurred_at"], now=now)
+    customer = _customer_quick(value.get("customer"), path)
+    properties = schemas.event_properties_quick(event_type, value.get("properties"))
+    key = None
+    if value.get("id") is not None:
+        key = schemas.identifier_quick(value["id"], max_length=200)
+    if uncleared in (occurred_at, properties, key) or customer is None:
+        return None
+    return _EventInput(
+        key=key or _event_auto_key(event_type, occurred_at, value.get("customer"), properties),
+        type=event_type,
+        occurred_at=occurred_at,
+        properties=properties,
+        customer=customer,
+    )
+
+
+def _customer_quick(value: Any, path: str) -> CustomerInput | None:
+    if type(value) is not dict or not value.keys() <= CUSTOMER_IDS:
+        return None
+    external_id = ""
+    if value.get("external_id") not in (None, ""):
+        external_id = schemas.identifier_quick(value["external_id"])
+        if external_id is schemas.UNCLEARED:
+            return None
+    if value.get("phone") in (None, ""):
+        return None if not external_id else CustomerInput(join(path, "customer"), external_id, "", {})
+    try:
+        phone = phone_normalize(value["phone"])
+    except InvalidPhone:
+        return None
+    return CustomerInput(path=join(path, "customer"), external_id=external_id, phone=phone, values={})
+
+
+def _event_auto_key(event_type: str, occurred_at: datetime, customer: Any, properties: dict) -> str:
+    # Without an id, the same event sent twice (same time, customer and content) is still one event.
+    canonical = json.dumps(
+        [event_type, occurred_at.isoformat(), customer, properties], sort_keys=True, default=str
+    )
+    return "auto:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _event_check(value: Any, path: str, errors: Errors, *, now: datetime) -> _EventInput | None:
     if schemas.obj(value, path, errors) is None:
         return None
     before = len(errors)
@@ -557,13 +623,7 @@ def _event_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> _Ev
     if len(errors) > before:
         return None
     if key is None:
-        # Without an id, the same event sent twice (same time, customer and content) is still one event.
-        canonical = json.dumps(
-            [event_type, occurred_at.isoformat(), value.get("customer"), properties],
-            sort_keys=True,
-            default=str,
-        )
-        key = "auto:" + hashlib.sha256(canonical.encode()).hexdigest()
+        key = _event_auto_key(event_type, occurred_at, value.get("customer"), properties)
     return _EventInput(
         key=key, type=event_type, occurred_at=occurred_at, properties=properties, customer=customer
     )
@@ -577,35 +637,44 @@ EVENT_COLUMNS = (
 def _events_insert(events: list[Event], product_keys: list[str | None] | None = None) -> list[Event]:
     """Insert, skipping ids already stored (by anyone, even a concurrent request); returns the new rows.
 
-    One statement per batch: ON CONFLICT DO NOTHING RETURNING gives exactly the rows this call added
-    (the unique key is the last word on duplicates, so no retry or second lookup is needed), and each
-    event without a product is joined to the store's product whose id `product_keys` names.
+    Each event without a product is joined to the store's product whose id `product_keys` names.
     """
     keys = product_keys or [None] * len(events)
     rows = [
         (
-            e.store_id, e.customer_id, e.type, e.occurred_at, e.received_at, json.dumps(e.properties),
+            e.store_id, e.customer_id, e.type, e.occurred_at, e.received_at, e.properties,
             e.product_id, e.idempotency_key, key,
         )
         for e, key in zip(events, keys, strict=True)
     ]  # fmt: skip
-    insert = _events_insert_arrays if connection.vendor == "postgresql" else _events_insert_values
+    ids = _event_rows_insert(rows)
     stored: list[Event] = []
-    size = _rows_per_insert()
-    with connection.cursor() as cursor:
-        for chunk_events, chunk_rows in zip(_chunks(events, size), _chunks(rows, size), strict=True):
-            ids = {key: (pk, product) for pk, key, product in insert(cursor, chunk_rows)}
-            for event in chunk_events:
-                if event.idempotency_key in ids:
-                    event.pk, event.product_id = ids[event.idempotency_key]
-                    event._state.adding = False
-                    stored.append(event)
+    for event in events:
+        if event.idempotency_key in ids:
+            event.pk, event.product_id = ids[event.idempotency_key]
+            event._state.adding = False
+            stored.append(event)
     return stored
+
+
+def _event_rows_insert(rows: list[tuple]) -> dict[str, tuple[int, int | None]]:
+    """Insert rows of (store_id, customer_id, type, occurred_at, received_at, properties, product_id,
+    idempotency_key, product_key); returns {idempotency_key: (id, product_id)} of those added.
+
+    One statement per batch: ON CONFLICT DO NOTHING RETURNING gives exactly the rows this call added
+    (the unique key is the last word on duplicates, so no retry or second lookup is needed).
+    """
+    insert = _events_insert_json if connection.vendor == "postgresql" else _events_insert_values
+    ids: dict[str, tuple[int, int | None]] = {}
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, _rows_per_insert()):
+            ids.update({key: (pk, product) for pk, key, product in insert(cursor, chunk)})
+    return ids
 
 
 def _rows_per_insert() -> int:
     if connection.vendor == "postgresql":
-        return 10_000  # nine array parameters whatever the size
+        return 10_000  # one JSON parameter whatever the size
     return min(CHUNK, _param_limit() // (len(EVENT_COLUMNS) + 1))
 
 
@@ -613,10 +682,9 @@ def _events_insert_sql(source: str, columns: list[str]) -> str:
     table, products = Event._meta.db_table, Product._meta.db_table
     store, customer, kind, occurred, received, properties, product, key, product_key = columns
     names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
-    json_value = f"{properties}::jsonb" if connection.vendor == "postgresql" else properties
     return (
         f"INSERT INTO {table} ({names}) "
-        f"SELECT {store}, {customer}, {kind}, {occurred}, {received}, {json_value}, "
+        f"SELECT {store}, {customer}, {kind}, {occurred}, {received}, {properties}, "
         f"COALESCE({product}, p.id), {key} FROM {source} "
         f"LEFT JOIN {products} p ON p.store_id = {store} AND p.external_id = {product_key} "
         "WHERE true ON CONFLICT (store_id, idempotency_key) DO NOTHING "
@@ -624,14 +692,28 @@ def _events_insert_sql(source: str, columns: list[str]) -> str:
     )
 
 
-def _events_insert_arrays(cursor, rows: list[tuple]) -> list[tuple]:
-    """PostgreSQL: the batch as nine arrays unnested, rather than thousands of bound parameters."""
-    columns = ["store_id", "customer_id", "type", "occurred_at", "received_at", "properties",
-               "product_id", "key", "product_key"]  # fmt: skip
-    types = ["bigint", "bigint", "text", "timestamptz", "timestamptz", "text", "bigint", "text", "text"]
-    source = f"unnest({', '.join(f'%s::{t}[]' for t in types)}) AS v({', '.join(columns)})"
-    arrays = [list(column) for column in zip(*rows, strict=True)]
-    cursor.execute(_events_insert_sql(source, [f"v.{c}" for c in columns]), arrays)
+EVENT_RECORD = {
+    "store_id": "bigint", "customer_id": "bigint", "type": "text", "occurred_at": "timestamptz",
+    "received_at": "timestamptz", "properties": "jsonb", "product_id": "bigint", "key": "text",
+    "product_key": "text",
+}  # fmt: skip
+
+
+def _events_insert_json(cursor, rows: list[tuple]) -> list[tuple]:
+    """PostgreSQL: the batch as one JSON parameter read as records; the standard library's C
+    encoder writes it, where a driver's per-value array quoting costs far more."""
+    source = "json_to_recordset(%s::json) AS v({})".format(
+        ", ".join(f"{name} {kind}" for name, kind in EVENT_RECORD.items())
+    )
+    records = [
+        {
+            "store_id": r[0], "customer_id": r[1], "type": r[2], "occurred_at": r[3].isoformat(),
+            "received_at": r[4].isoformat(), "properties": r[5], "product_id": r[6], "key": r[7],
+            "product_key": r[8],
+        }
+        for r in rows
+    ]  # fmt: skip
+    cursor.execute(_events_insert_sql(source, [f"v.{c}" for c in EVENT_RECORD]), [json.dumps(records)])
     return cursor.fetchall()
 
 
@@ -642,10 +724,27 @@ def _events_insert_values(cursor, rows: list[tuple]) -> list[tuple]:
     params = [
         value
         for r in rows
-        for value in (r[0], r[1], r[2], moment(r[3]), moment(r[4]), *r[5:])
+        for value in (r[0], r[1], r[2], moment(r[3]), moment(r[4]), json.dumps(r[5]), *r[6:])
     ]
     cursor.execute(_events_insert_sql(source, [f"v.column{i}" for i in range(1, 10)]), params)
     return cursor.fetchall()
+
+
+def _event_rows(
+    store: Store, items: list[_EventInput], planned: list[_Target], *, now: datetime
+) -> list[tuple]:
+    """The rows to insert, a repeated id within the batch kept once."""
+    rows, seen = [], set()
+    for item, target in zip(items, planned, strict=True):
+        if item.key not in seen:
+            seen.add(item.key)
+            properties = item.properties
+            product_key = str(properties["product_id"]) if "product_id" in properties else None
+            rows.append((
+                store.pk, target.customer.pk, item.type, item.occurred_at, now, properties, None, item.key,
+                product_key,
+            ))  # fmt: skip
+    return rows
 
 
 def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str = "events") -> IngestResult:
@@ -659,40 +758,29 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
         if errors:
             raise ValidationFailed(errors)
         _customers_write(store, planned, now=now)
-        fresh, seen = [], set()
-        for item, target in zip(items, planned, strict=True):
-            if item.key not in seen:
-                seen.add(item.key)
-                fresh.append((item, target.customer))
-        stored = _events_insert(
-            [
-                Event(
-                    store=store,
-                    customer=customer,
-                    type=item.type,
-                    occurred_at=item.occurred_at,
-                    received_at=now,
-                    properties=item.properties,
-                    idempotency_key=item.key,
-                )
-                for item, customer in fresh
-            ],
-            product_keys=[
-                str(item.properties["product_id"]) if "product_id" in item.properties else None
-                for item, _ in fresh
-            ],
-        )
+        rows = _event_rows(store, items, planned, now=now)
+        ids = _event_rows_insert(rows)
+        stored = [
+            Event(
+                id=ids[key][0], store_id=store_pk, customer_id=customer_id, type=kind,
+                occurred_at=occurred_at, received_at=now, properties=properties, product_id=ids[key][1],
+                idempotency_key=key,
+            )
+            for store_pk, customer_id, kind, occurred_at, _, properties, _, key, _ in rows
+            if key in ids and kind in METRIC_TYPES
+        ]  # fmt: skip
         _customers_refresh(stored)
-        event_ids = [event.pk for event in stored]
+        event_ids = [ids[row[7]][0] for row in rows if row[7] in ids]
         if event_ids:
             transaction.on_commit(lambda: events_recorded.send(Event, store=store, event_ids=event_ids))
-    return IngestResult(accepted=len(stored), duplicates=len(items) - len(stored), event_ids=event_ids)
+    return IngestResult(accepted=len(event_ids), duplicates=len(items) - len(event_ids), event_ids=event_ids)
 
 
 # --- metrics ----------------------------------------------------------------------------------
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 CENT = Decimal("0.01")
+METRIC_TYPES = frozenset({"order_placed", "sms_clicked", "reward_balance_changed", "preference_set"})
 
 
 def _customers_refresh(events: list[Event]) -> None:
@@ -730,10 +818,13 @@ class _OrdersDelta:
         self.last = max(self.last or event.occurred_at, event.occurred_at)
 
 
-def _customers_add(rows: list[tuple], columns: list[tuple[str, str, str]]) -> None:
+def _customers_add(
+    rows: list[tuple], columns: list[tuple[str, str, str]], derived: list[tuple[str, str]] = ()
+) -> None:
     """One UPDATE joining each stored customer (first value of a row) to the batch's values.
 
-    `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`).
+    `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`);
+    `derived` (PostgreSQL only) are (column, expression over the table `{t}` and the batch `d`).
     """
     table = Customer._meta.db_table
     pg = connection.vendor == "postgresql"
@@ -751,6 +842,7 @@ def _customers_add(rows: list[tuple], columns: list[tuple[str, str, str]]) -> No
         f"{name} = " + how.format(c=f"{table}.{name}", v=value(name), least=least, greatest=greatest)
         for name, _, how in columns
     )
+    sets += "".join(f", {name} = {how.format(t=table)}" for name, how in derived)
     if pg:
         params = [list(column) for column in zip(*rows, strict=True)]
     else:
@@ -772,6 +864,23 @@ ORDER_SUMS = [
 ]
 
 
+# On PostgreSQL the same UPDATE also writes the ratios `_order_ratios_refresh` derives; every
+# expression in SET reads the row as it was, so each new sum is spelled out again.
+_COUNT = "({t}.order_count + d.order_count)"
+_TOTAL = "({t}.total_spent + d.total_spent)"
+_DISCOUNTED = "({t}.discount_order_count + d.discount_order_count)"
+_FIRST = "LEAST(COALESCE({t}.first_order_at, d.first_order_at), d.first_order_at)"
+_LAST = "GREATEST(COALESCE({t}.last_order_at, d.last_order_at), d.last_order_at)"
+ORDER_RATIOS = [
+    ("average_order_value", f"CAST({_TOTAL} / {_COUNT} AS numeric(14, 2))"),
+    ("discount_order_share", f"CAST({_DISCOUNTED} AS double precision) / CAST({_COUNT} AS double precision)"),
+    (
+        "predicted_next_order_at",
+        f"CASE WHEN {_COUNT} >= 2 THEN {_LAST} + ({_LAST} - {_FIRST}) / ({_COUNT} - 1) END",
+    ),
+]
+
+
 def _orders_add(orders: list[Event]) -> None:
     deltas: dict[int, _OrdersDelta] = {}
     for event in orders:
@@ -780,8 +889,11 @@ def _orders_add(orders: list[Event]) -> None:
         rows = [
             (pk, d.count, str(d.total), d.discounted, d.first, d.last) for pk in ids for d in [deltas[pk]]
         ]
-        _customers_add(rows, ORDER_SUMS)
-        _order_ratios_refresh(Customer.objects.filter(pk__in=ids))
+        if connection.vendor == "postgresql":
+            _customers_add(rows, ORDER_SUMS, derived=ORDER_RATIOS)
+        else:  # SQLite cannot divide an interval: the ratios follow from the stored sums
+            _customers_add(rows, ORDER_SUMS)
+            _order_ratios_refresh(Customer.objects.filter(pk__in=ids))
 
 
 def _clicks_add(clicks: list[Event]) -> None:

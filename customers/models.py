@@ -320,14 +320,16 @@ class ConsentRecord(models.Model):
 class Event(models.Model):
     """The one behavioural stream: what a customer did, and what the app did to them."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    # No single-column indexes: the composite indexes below lead with each of these columns, and
+    # every index is one more write per ingested event.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="events", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events", db_index=False)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     properties = models.JSONField(default=dict, blank=True)
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False
     )
     idempotency_key = models.CharField(max_length=200)
 
@@ -419,8 +421,14 @@ class ApiKey(models.Model):
 class EventLast(models.Model):
     """When each customer last did each kind of event: recency rules read one row per customer."""
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Derived from events by triggers (customers/derived.py): the events' own foreign keys already
+    # vouch for these ids, so the database does not check them again at every batch's commit.
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     type = models.CharField(max_length=64)
     last_at = models.DateTimeField()
 
@@ -439,9 +447,12 @@ class EventLast(models.Model):
 class EventItem(models.Model):
     """One product listed in an event's `items` (orders, carts, checkouts), by the store's product id."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Derived like EventLast: no foreign key checks, and the store is led by the index below.
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
     product_external_id = models.TextField()

@@ -64,6 +64,8 @@ def json_problem(value: Any, path: str = "") -> FieldError | None:
 
     Walks without recursion: a body nested as deep as the JSON parser allows is still read.
     """
+    if _json_clean(value):
+        return None
     stack = [(value, path)]
     while stack:
         value, path = stack.pop()
@@ -81,6 +83,30 @@ def json_problem(value: Any, path: str = "") -> FieldError | None:
         elif isinstance(value, list):
             stack.extend((item, join(path, index)) for index, item in enumerate(value))
     return None
+
+
+def _json_clean(value: Any) -> bool:
+    """`json_problem` finds nothing: the same walk without building a path to each value."""
+    stack = [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            if UNCLEAN.search(value):
+                return False
+        elif kind is dict:
+            for key in value:
+                if type(key) is not str or UNCLEAN.search(key):
+                    return False
+            stack.extend(value.values())
+        elif kind is list:
+            stack.extend(value)
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif not (kind is int or kind is bool or value is None):
+            return False  # anything else: the full walk decides
+    return True
 
 
 def text(
@@ -364,3 +390,158 @@ def event_properties(event_type: str, value: Any, path: str, errors: Errors) -> 
     ):
         errors.add(path, "needs topics or categories")
     return cleaned
+
+
+# --- the quick path ---------------------------------------------------------------------------
+# Most events are well formed. These checks clear such an event without building a field path
+# per value; on anything they do not clear they answer UNCLEARED, and the checks above then run
+# and name the error. They only accept what the checks above accept, cleaned the same way.
+
+UNCLEARED = object()
+CENT = Decimal("0.01")
+MAX_INT = 2**31 - 1
+
+
+def _quick_text(value: Any, max_length: int) -> Any:
+    if type(value) is not str:
+        return UNCLEARED
+    value = value.strip()
+    if len(value) > max_length or UNCLEAN.search(value):
+        return UNCLEARED
+    return value
+
+
+def _quick_number(value: Any) -> Any:
+    if type(value) is not float and type(value) is not int:
+        return UNCLEARED
+    cleaned = Decimal(str(value))
+    if not cleaned.is_finite() or cleaned < 0 or cleaned.adjusted() >= 10:
+        return UNCLEARED
+    return float(cleaned.quantize(CENT))
+
+
+def _quick_integer(value: Any, minimum: int | None) -> Any:
+    if type(value) is not int or abs(value) > MAX_INT or (minimum is not None and value < minimum):
+        return UNCLEARED
+    return value
+
+
+def _quick_url(value: Any) -> Any:
+    cleaned = _quick_text(value, 500)
+    if cleaned is UNCLEARED:
+        return UNCLEARED
+    parts = urlsplit(cleaned)
+    return cleaned if parts.scheme in ("http", "https") and parts.netloc else UNCLEARED
+
+
+def _quick_items(value: Any) -> Any:
+    if type(value) is not list:
+        return UNCLEARED
+    cleaned = []
+    for item in value:
+        fields = _quick_fields(item, ITEM)
+        if fields is UNCLEARED:
+            return UNCLEARED
+        cleaned.append(fields)
+    return cleaned
+
+
+QUICK = {
+    "id": lambda v: identifier_quick(v),
+    "text": lambda v: _quick_text(v, 200),
+    "code": lambda v: _quick_text(v, 100),
+    "number": _quick_number,
+    "quantity": lambda v: _quick_integer(v, 1),
+    "points": lambda v: _quick_integer(v, None),
+    "url": _quick_url,
+    "items": _quick_items,
+}
+
+
+def _quick_fields(value: Any, schema: dict[str, Check]) -> Any:
+    if type(value) is not dict:
+        return UNCLEARED
+    cleaned = dict(value)
+    for name, (kind, required) in schema.items():
+        given = value.get(name)
+        if given is None:  # absent, or null: the same to every kind
+            if required:
+                return UNCLEARED
+            cleaned.pop(name, None)
+            continue
+        quick = QUICK.get(kind)
+        result = UNCLEARED if quick is None else quick(given)
+        if result is UNCLEARED:
+            return UNCLEARED
+        if result == "":
+            cleaned.pop(name, None)
+        else:
+            cleaned[name] = result
+    return cleaned
+
+
+def _json_fits(value: Any, limit: int) -> bool:
+    """Whether `json.dumps(value)` is surely at most `limit` characters, from an upper bound on each
+    part (a character escapes to at most 12); False when unsure."""
+    total, stack = 0, [value]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str:
+            total += 12 * len(value) + 2
+        elif kind is dict:
+            total += 2 + 4 * len(value)
+            for key, item in value.items():
+                if type(key) is not str:
+                    return False
+                total += 12 * len(key) + 2
+                stack.append(item)
+        elif kind is list:
+            total += 2 + 2 * len(value)
+            stack.extend(value)
+        elif kind is float or kind is bool or value is None:
+            total += 24  # the longest float repr, "-1.7976931348623157e+308"
+        elif kind is int and -(10**20) < value < 10**20:
+            total += 21
+        else:
+            return False
+        if total > limit:
+            return False
+    return True
+
+
+def event_properties_quick(event_type: str, value: Any) -> Any:
+    """`event_properties` for a well-formed value, else UNCLEARED."""
+    if value is None:
+        value = {}
+    if type(value) is not dict or len(value) > MAX_FREE_KEYS or not _json_fits(value, MAX_FREE_CHARS):
+        return UNCLEARED
+    if any(len(key) > MAX_KEY_CHARS for key in value):
+        return UNCLEARED
+    schema = EVENT_SCHEMAS.get(event_type)
+    if schema is None:
+        return value
+    if event_type == "preference_set":
+        return UNCLEARED
+    return _quick_fields(value, schema)
+
+
+def moment_quick(value: Any, *, now: datetime) -> Any:
+    """`moment` for a well-formed value, else UNCLEARED."""
+    if type(value) is not str:
+        return UNCLEARED
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return UNCLEARED
+    if parsed.tzinfo is None or parsed.year < 1970 or parsed > now + CLOCK_SKEW:
+        return UNCLEARED
+    return parsed
+
+
+def identifier_quick(value: Any, *, max_length: int = 100) -> Any:
+    """`identifier` for a well-formed value, else UNCLEARED."""
+    if type(value) is int:
+        value = str(value)
+    cleaned = _quick_text(value, max_length)
+    return UNCLEARED if cleaned == "" else cleaned

@@ -51,12 +51,11 @@ def bodies(server, phone: str) -> list[str]:
 
 
 def run_queued_tasks() -> list[object]:
-    """What a worker would do with the trigger checks waiting in the broker; returns their results.
-    (Other queued work, such as crediting orders to texts, is left in the broker.)"""
+    """What a worker would do with the event checks waiting in the broker; returns their results."""
     results = []
     for queued in OrmQ.objects.order_by("id"):
         task = queued.task
-        if task["func"].endswith("events_check_task"):
+        if task["func"].endswith(("events_check_task", "events_recorded_task")):
             results.append(locate(task["func"])(*task["args"], **task["kwargs"]))
             queued.delete()
     return results
