@@ -24,7 +24,7 @@ def triggers_install(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("customers", "0008_import_job"),
+        ("customers", "0009_segment_membership"),
     ]
 
     operations = [
