@@ -944,11 +944,18 @@ def customer_metrics_refresh(*, customer_ids: list[int]) -> None:
         _order_ratios_refresh(customers)
 
 
+def _money_total():
+    if connection.vendor == "sqlite":
+        # SQLite stores a whole-number sum as an integer, and integer / integer truncates.
+        return Cast(F("total_spent"), FloatField())
+    return F("total_spent")
+
+
 def _order_ratios_refresh(customers) -> None:
     """Average order value, discount share and next order, from the stored counts and sums."""
     customers.update(
         average_order_value=Case(
-            When(order_count__gt=0, then=Cast(F("total_spent") / F("order_count"), MONEY)),
+            When(order_count__gt=0, then=Cast(_money_total() / F("order_count"), MONEY)),
             default=Value(Decimal("0")),
         ),
         discount_order_share=Case(
