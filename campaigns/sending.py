@@ -269,13 +269,20 @@ def _paused_campaigns():
 
 def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]:
     """The guardrails again, right before the provider call; returns the messages still allowed."""
+    from .outbox import plain_allow  # the outbox imports this module for its enqueueing
+
     with transaction.atomic():
         proposals = guardrails.evaluate(proposals=_proposals(messages), stage=Stage.SEND, now=now)
         refused = [p for p in proposals if p.verdict.outcome != Outcome.ALLOW]
         if refused:
             verdicts_apply(proposals=refused, stage=Stage.SEND, now=now, from_status=Status.SENDING)
+        # As at creation, a plain allow is what the text's own status says: only more is stored.
         decisions_record(
-            messages=[(p.message_id, p.verdict) for p in proposals if p.verdict.outcome == Outcome.ALLOW],
+            messages=[
+                (p.message_id, p.verdict)
+                for p in proposals
+                if p.verdict.outcome == Outcome.ALLOW and not plain_allow(p.verdict)
+            ],
             stage=Stage.SEND,
             now=now,
         )
@@ -286,8 +293,9 @@ def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]
 def messages_send(*, message_ids: list[int], now: datetime, gateway: Gateway | None = None) -> int:
     """Claim, check, pace and send one batch; returns how many the provider accepted."""
     gateway = gateway or gateway_from_settings()
-    claimed = messages_claim(message_ids=message_ids, now=now)
-    allowed = messages_recheck(messages=claimed, now=now) if claimed else []
+    with transaction.atomic():  # the claim and the check before sending commit together
+        claimed = messages_claim(message_ids=message_ids, now=now)
+        allowed = messages_recheck(messages=claimed, now=now) if claimed else []
     by_sender: dict[str, list[Message]] = defaultdict(list)
     for message in allowed:
         by_sender[sender_for(message.store) or message.store.slug].append(message)
