@@ -353,7 +353,8 @@ def _send_group(
 def _commit_without_flush() -> None:
     """Acceptances only: should the database lose this commit in a crash, the texts are still
     `sending` and the reconciler adopts them from the provider, so it need not wait for the disk."""
-    if connection.vendor == "postgresql":
+    # Only when the transaction is this group's own: a caller's outer one keeps its durability.
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
