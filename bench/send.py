@@ -172,18 +172,18 @@ def plain_load(store: Store, drafts: list[MessageDraft], now) -> float:
     return time.perf_counter() - started
 
 
-def _serve(conn) -> None:
-    server = TwilioServer().start()
+def _serve(conn, latency: float) -> None:
+    server = TwilioServer(latency=latency).start()
     conn.send(server.url)
     conn.recv()  # until the benchmark is done
     server.stop()
 
 
-def loopback_process() -> tuple[str, object, multiprocessing.Process]:
+def loopback_process(latency: float = 0.0) -> tuple[str, object, multiprocessing.Process]:
     """The loopback Twilio server in a process of its own (keep-alive), so it does not share the
     benchmark's interpreter lock: the plain loop against it is a real floor."""
     ours, theirs = multiprocessing.Pipe()
-    process = multiprocessing.Process(target=_serve, args=(theirs,), daemon=True)
+    process = multiprocessing.Process(target=_serve, args=(theirs, latency), daemon=True)
     process.start()
     return ours.recv(), ours, process
 

@@ -1,18 +1,21 @@
 """Benchmark: what one more worker adds — N texts through real `qcluster` processes.
 
-    DATABASE_URL=postgres://... python bench/workers.py [--texts 3000]
+    DATABASE_URL=postgres://... python bench/workers.py [--texts 3000] [--latency-ms 0]
 
 Sends N queued texts (one broadcast's fan-out task, split into batches by a worker, as in
 production) to the loopback Twilio server running in a process of its own, with:
 
 1. one cluster of 1 worker (ORM broker),
 2. one cluster of 2 workers (ORM broker),
-3. two clusters of 1 worker each sharing a Redis queue (when `redis-server` is installed).
+3. one cluster of 1 worker, then two clusters of 1 worker each, sharing a Redis queue (when
+   `redis-server` is installed; the script starts its own on a free port).
 
 Each run is timed from the enqueue to the last text recorded as sent, after a warm-up that
 starts every worker and opens its connection. Printed beside a plain HTTP loop posting the same
 requests from one process (the single-connection floor) and the ratio of each run to 1 worker.
-PostgreSQL only: the workers are other processes.
+With `--latency-ms` every text takes that long at the server, as across the internet: the
+workers then wait on the provider rather than on the machine's cores. PostgreSQL only: the
+workers are other processes.
 """
 
 from __future__ import annotations
@@ -118,17 +121,19 @@ def run(store, *, texts: int, clusters: int, workers: int, server_url: str, redi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=3000)
+    parser.add_argument("--latency-ms", type=float, default=0, help="how long the server takes per text")
     args = parser.parse_args()
     Conf.SYNC = False
     call_command("migrate", verbosity=0)
     store = bench_store(args.texts + 8)
-    server_url, control, process = loopback_process()
+    server_url, control, process = loopback_process(latency=args.latency_ms / 1000)
     try:
         sample = [Message(to=f"+1212{i:07d}", body=body(store, f"Cust{i}", "Austin"))
                   for i in range(args.texts)]
         floor = len(sample) / plain_http_loop(server_url, sample)
         print(f"{connection.vendor}, {args.texts} texts, {os.cpu_count()} cores, ", end="")
-        print(f"batches of {settings.SMS_SEND_BATCH_SIZE}, load average {os.getloadavg()[0]:.1f}")
+        print(f"batches of {settings.SMS_SEND_BATCH_SIZE}, server latency {args.latency_ms:.0f} ms, ", end="")
+        print(f"load average {os.getloadavg()[0]:.1f}")
         print(f"plain HTTP loop, 1 connection   {floor:7.0f} msg/s (floor for one worker)")
         kwargs = {"store": store, "texts": args.texts, "server_url": server_url}
         one = run(clusters=1, workers=1, redis_url=None, **kwargs)
@@ -137,8 +142,10 @@ def main() -> None:
         print(f"1 cluster x 2 workers (ORM)     {two:7.0f} msg/s   {two / one:4.2f}x 1 worker")
         if shutil.which("redis-server"):
             with redis_server() as redis_url:
+                alone = run(clusters=1, workers=1, redis_url=redis_url, **kwargs)
+                print(f"1 cluster x 1 worker (Redis)    {alone:7.0f} msg/s   {alone / floor:4.2f}x the floor")
                 shared = run(clusters=2, workers=1, redis_url=redis_url, **kwargs)
-            print(f"2 clusters x 1 worker (Redis)   {shared:7.0f} msg/s   {shared / one:4.2f}x 1 worker")
+            print(f"2 clusters x 1 worker (Redis)   {shared:7.0f} msg/s   {shared / alone:4.2f}x 1 on Redis")
         else:
             print("2 clusters on Redis: skipped (no redis-server; apt-get install redis-server)")
         again = run(clusters=1, workers=1, redis_url=None, **kwargs)
