@@ -11,7 +11,8 @@ production) to the loopback Twilio server running in a process of its own, with:
    `redis-server` is installed; the script starts its own on a free port).
 
 Each run is timed from the enqueue to the last text recorded as sent, after a warm-up that
-starts every worker and opens its connection. Printed beside a plain HTTP loop posting the same
+starts every worker and opens its connection. Tasks left in the database queue (by earlier runs)
+are purged first: run it on a database of its own. Printed beside a plain HTTP loop posting the same
 requests from one process (the single-connection floor) and the ratio of each run to 1 worker.
 With `--latency-ms` every text takes that long at the server, as across the internet: the
 workers then wait on the provider rather than on the machine's cores. PostgreSQL only: the
@@ -43,6 +44,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from django_q.brokers import get_broker  # noqa: E402
 from django_q.conf import Conf  # noqa: E402
 from django_q.tasks import async_task  # noqa: E402
 from send import ACCOUNT_SID, TEMPLATE, bench_store, clear, loopback_process, plain_http_loop  # noqa: E402
@@ -125,6 +127,9 @@ def main() -> None:
     args = parser.parse_args()
     Conf.SYNC = False
     call_command("migrate", verbosity=0)
+    use_broker(None)
+    # Tasks other runs left in the database queue would be worked off first and timed with ours.
+    get_broker().purge_queue()
     store = bench_store(args.texts + 8)
     server_url, control, process = loopback_process(latency=args.latency_ms / 1000)
     try:
