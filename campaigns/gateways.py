@@ -122,6 +122,16 @@ class KeepAliveHttpClient(TwilioHttpClient):
         self.rewrite = parts.hostname != "api.twilio.com"
         self.scheme, self.netloc, self.prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
 
+    # twilio writes ten INFO lines per request, formatting them even when nobody listens: a
+    # worker sending thousands of texts keeps them for when `twilio.http_client` is set to DEBUG.
+    def log_request(self, kwargs) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response) -> None:
+        if self.logger.isEnabledFor(logging.DEBUG):
+            super().log_response(status_code, response)
+
     def request(self, method: str, url: str, *args, **kwargs):
         parts = urlsplit(url)
         if self.rewrite and parts.hostname and parts.hostname.endswith("twilio.com"):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django_q.tasks import async_task
 
@@ -269,13 +269,20 @@ def _paused_campaigns():
 
 def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]:
     """The guardrails again, right before the provider call; returns the messages still allowed."""
+    from .outbox import plain_allow  # the outbox imports this module for its enqueueing
+
     with transaction.atomic():
         proposals = guardrails.evaluate(proposals=_proposals(messages), stage=Stage.SEND, now=now)
         refused = [p for p in proposals if p.verdict.outcome != Outcome.ALLOW]
         if refused:
             verdicts_apply(proposals=refused, stage=Stage.SEND, now=now, from_status=Status.SENDING)
+        # As at creation, a plain allow is what the text's own status says: only more is stored.
         decisions_record(
-            messages=[(p.message_id, p.verdict) for p in proposals if p.verdict.outcome == Outcome.ALLOW],
+            messages=[
+                (p.message_id, p.verdict)
+                for p in proposals
+                if p.verdict.outcome == Outcome.ALLOW and not plain_allow(p.verdict)
+            ],
             stage=Stage.SEND,
             now=now,
         )
@@ -286,8 +293,9 @@ def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]
 def messages_send(*, message_ids: list[int], now: datetime, gateway: Gateway | None = None) -> int:
     """Claim, check, pace and send one batch; returns how many the provider accepted."""
     gateway = gateway or gateway_from_settings()
-    claimed = messages_claim(message_ids=message_ids, now=now)
-    allowed = messages_recheck(messages=claimed, now=now) if claimed else []
+    with transaction.atomic():  # the claim and the check before sending commit together
+        claimed = messages_claim(message_ids=message_ids, now=now)
+        allowed = messages_recheck(messages=claimed, now=now) if claimed else []
     by_sender: dict[str, list[Message]] = defaultdict(list)
     for message in allowed:
         by_sender[sender_for(message.store) or message.store.slug].append(message)
@@ -309,7 +317,8 @@ def _send_group(
         messages_wait_for_provider(messages=messages[1:], until=admission.open_until, now=now)
         messages = messages[:1]
     slots = rate_slots_reserve(sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now)
-    messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
+    if len(slots) < len(messages):
+        messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
     answers = []
     open_until = None
     for message, slot in zip(messages, slots, strict=False):
@@ -330,6 +339,8 @@ def _send_group(
     # One commit for the group: a crash before it leaves the texts `sending`, and the
     # reconciler finds them at the provider.
     with transaction.atomic():
+        if not any(isinstance(answer, GatewayError) for _, _, answer in answers):
+            _commit_without_flush()
         accepted = messages_accepted(
             answers=[(m, slot, a) for m, slot, a in answers if not isinstance(a, GatewayError)], now=now
         )
@@ -337,6 +348,15 @@ def _send_group(
             if isinstance(answer, GatewayError):
                 message_fail(message=message, error=answer, now=slot, not_before=open_until)
     return accepted
+
+
+def _commit_without_flush() -> None:
+    """Acceptances only: should the database lose this commit in a crash, the texts are still
+    `sending` and the reconciler adopts them from the provider, so it need not wait for the disk."""
+    # Only when the transaction is this group's own: a caller's outer one keeps its durability.
+    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def messages_accepted(
@@ -354,21 +374,29 @@ def messages_accepted(
         }
     recorded = 0
     for (token, sender), values in by_claim.items():
+        shared = _shared_values(values)
         recorded += len(
             Message.objects.transition_each(
                 source=Status.SENDING,
                 target=Status.SENT,
                 now=now,
                 claim_token=token,
-                values=values,
+                values={mid: {k: row[k] for k in row if k not in shared} for mid, row in values.items()},
                 attempts=F("attempts") + 1,
                 error_code="",
                 error_message="",
                 reason="",
                 sender=sender,
+                **shared,
             )
         )
     return recorded
+
+
+def _shared_values(values: dict[int, dict[str, object]]) -> dict[str, object]:
+    """The columns every row sets alike (the status, the send time when unpaced): set once, not per row."""
+    rows = list(values.values())
+    return {name: value for name, value in rows[0].items() if all(row[name] == value for row in rows)}
 
 
 def messages_unclaim(*, messages: list[Message], now: datetime, not_before: datetime) -> None:

@@ -30,6 +30,9 @@ Q_BROKER = env.str("Q_BROKER", default="orm")
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 Q_WORKERS = env.int("Q_WORKERS", default=2)
 Q_SYNC = env.bool("Q_SYNC", default=False)
+# Off for a cluster that only takes tasks (more clusters on one Redis queue); the schedule is safe
+# to run in every cluster, each run is claimed once.
+Q_SCHEDULER = env.bool("Q_SCHEDULER", default=True)
 
 if SMS_BACKEND not in {"console", "twilio"}:
     raise ImproperlyConfigured(f"SMS_BACKEND must be 'console' or 'twilio', not {SMS_BACKEND!r}")
@@ -134,6 +137,7 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "catch_up": False,
     "sync": Q_SYNC,
+    "scheduler": Q_SCHEDULER,
     "label": "Background tasks",
 }
 if Q_BROKER == "redis":

@@ -3,13 +3,8 @@ in-memory SQLite test database)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time as clock
 from datetime import time
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -20,9 +15,8 @@ from campaigns.models import Message
 from campaigns.outbox import MessageDraft, messages_create
 from customers.models import Customer
 
+from .clusters import database_url, qcluster_start, qcluster_stop
 from .conftest import ACCOUNT_SID, AUTH_TOKEN
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -38,26 +32,17 @@ def test_a_worker_process_sends_the_queued_text(twilio_server, shop, monkeypatch
         timezone_source="given",
         sms_consent="subscribed",
     )
-    settings = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST']}:"
-        f"{settings['PORT']}/{settings['NAME']}",
-        "SMS_BACKEND": "twilio",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_API_BASE_URL": twilio_server.url,
-        "PUBLIC_BASE_URL": "https://sms.example.com",
-        "Q_SYNC": "false",
-        "Q_WORKERS": "1",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    worker = qcluster_start(
+        {
+            "DATABASE_URL": database_url(connection.settings_dict),
+            "SMS_BACKEND": "twilio",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": twilio_server.url,
+            "PUBLIC_BASE_URL": "https://sms.example.com",
+            "Q_SYNC": "false",
+            "Q_WORKERS": "1",
+        }
     )
     try:
         monkeypatch.setattr(Conf, "SYNC", False)
@@ -69,8 +54,7 @@ def test_a_worker_process_sends_the_queued_text(twilio_server, shop, monkeypatch
         while clock.monotonic() < deadline and Message.objects.get(pk=message.pk).status == "queued":
             clock.sleep(0.2)  # waiting on another process, not on the app's clock
     finally:
-        worker.send_signal(signal.SIGTERM)  # one SIGTERM: two can deadlock qcluster's shutdown
-        worker.wait(timeout=30)
+        qcluster_stop(worker)
 
     assert Message.objects.get(pk=message.pk).status == "sent"
     assert [form["Body"] for form in twilio_server.creates] == ["Sent by a worker"]

@@ -72,3 +72,15 @@ def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_cli
 
     assert "Queued" in page
     assert "every check passed (consent, quiet hours, caps, overlap)" in page
+
+
+def test_a_plain_allow_before_sending_stores_no_row(twilio_backend, make_subscriber, admin_client):
+    ids = queued(make_subscriber, 3)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert messages_send(message_ids=ids, now=NOON) == 3
+
+    assert not [q for q in queries if "guardraildecision" in q["sql"] and q["sql"].startswith("INSERT")]
+    customer_id = Message.objects.get(id=ids[0]).customer_id
+    page = admin_client.get(f"/admin/campaigns/message/why/{customer_id}/").content.decode()
+    assert "Allowed when created and again right before sending: every check passed" in page

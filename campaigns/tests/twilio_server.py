@@ -46,7 +46,8 @@ class Recorded:
 
 
 class TwilioServer:
-    def __init__(self) -> None:
+    def __init__(self, latency: float = 0.0) -> None:
+        self.latency = latency  # seconds every create takes, as a provider across the internet does
         self.requests: list[Recorded] = []
         self.messages: dict[str, dict] = {}
         self.script: deque[Answer] = deque()
@@ -141,6 +142,8 @@ class TwilioServer:
         return resource
 
     def _create(self, form: dict[str, str], account: str) -> tuple[int, dict | None]:
+        if self.latency:
+            time.sleep(self.latency)
         if self.down_status:
             return self.down_status, {
                 "code": 20500,
