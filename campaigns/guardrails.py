@@ -16,7 +16,7 @@ other texts of higher priority. A text that yields says which text it yielded to
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -355,6 +355,10 @@ class _Batch:
     # Verdicts of customers with no other texts, by class of recipient (consent, timezone, tier,
     # region's rule, store, run step, kind and priority): `decide` is pure, so one call per class.
     classes: dict[tuple, Verdict] = field(default_factory=dict)
+    # How many proposals of each customer are still to decide: the last one books nothing, since
+    # nobody after it in the batch reads the customer's slots.
+    remaining: Counter[int] = field(default_factory=Counter)
+    limits: dict[tuple, Limits] = field(default_factory=dict)
 
     @classmethod
     def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
@@ -372,6 +376,7 @@ class _Batch:
             recipients=recipients,
             regions=regions,
             slots=_slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list),
+            remaining=Counter(p.customer_id for p in proposals),
         )
 
     def decide(self, proposal: Proposal, *, now: datetime, may_supersede: bool) -> None:
@@ -380,9 +385,10 @@ class _Batch:
             proposal.customer_id,
             Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
         )
-        others, own_run = _others(self.slots[proposal.customer_id], proposal)
+        slots = self.slots.get(proposal.customer_id)
+        others, own_run = _others(slots, proposal) if slots else ([], [])
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
-        limits = _limits(store, rule, recipient, self.steps.get(proposal.step_id))
+        limits = self._limits(store, rule, recipient, proposal.step_id)
         arguments = {
             "kind": proposal.kind,
             "priority": proposal.priority,
@@ -400,7 +406,17 @@ class _Batch:
             if key not in self.classes:
                 self.classes[key] = decide(**arguments, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
-        _book(self.slots[proposal.customer_id], proposal, now)
+        self.remaining[proposal.customer_id] -= 1
+        if self.remaining[proposal.customer_id] > 0:
+            _book(self.slots[proposal.customer_id], proposal, now)
+
+    def _limits(
+        self, store: Store, rule: QuietHoursRule | None, recipient: Recipient, step_id: int | None
+    ) -> Limits:
+        key = (store.id, rule and rule.pk, recipient.cold, recipient.frequency, step_id)
+        if key not in self.limits:
+            self.limits[key] = _limits(store, rule, recipient, self.steps.get(step_id))
+        return self.limits[key]
 
 
 def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], list[Slot]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -69,6 +70,7 @@ def default_priority(draft: MessageDraft) -> int:
 
 FIELDS = [f.attname for f in Message._meta.concrete_fields]
 INSERTED = [name for name in FIELDS if name != "id"]
+_inserted_values = itemgetter(*INSERTED)
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
@@ -81,17 +83,24 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
     ]
 
 
-def message_ids_create(*, drafts: list[MessageDraft], now: datetime) -> list[int]:
-    """The same as `messages_create` for callers that only count or enqueue: ids, no instances."""
-    rows, ids = _store(drafts, now)
+def message_ids_create(*, drafts: list[MessageDraft], now: datetime, new_keys: bool = False) -> list[int]:
+    """The same as `messages_create` for callers that only count or enqueue: ids, no instances.
+
+    `new_keys`: the caller knows no draft's key is stored yet (a campaign under its lease, whose
+    recipients leave out customers with its text), so the keys are not looked up first; a key
+    stored meanwhile is still skipped by the insert.
+    """
+    rows, ids = _store(drafts, now, new_keys=new_keys)
     return [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids]
 
 
-def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, object]], dict[str, int]]:
+def _store(
+    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False
+) -> tuple[list[dict[str, object]], dict[str, int]]:
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
-    fresh = _not_stored(list(unique.values()))
+    fresh = list(unique.values()) if new_keys else _not_stored(list(unique.values()))
     token = uuid.uuid4()
     rows = [_row(d, token, now) for d in fresh]
     proposals = [
@@ -115,7 +124,7 @@ def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, ob
         inserted = rows_insert(
             model=Message,
             columns=INSERTED,
-            rows=[tuple(r[c] for c in INSERTED) for r in rows],
+            rows=list(map(_inserted_values, rows)),
             skip_duplicates_of="idempotency_key",
             returning=["idempotency_key", "id"],
         )
