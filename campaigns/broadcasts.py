@@ -23,6 +23,7 @@ from customers.models import Customer
 from customers.segments import members
 
 from . import experiments
+from .bulk import among
 from .circuit import unavailable_since
 from .gateways import sender_for
 from .models import Campaign, GuardrailDecision, Message
@@ -161,17 +162,21 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
         if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
             complete = False
             break
-        batch = list(
-            Customer.objects.filter(pk__in=ids[start : start + BATCH])
-            .order_by("pk")
-            .values_list(*RECIPIENT_COLUMNS, *columns, named=True)
-        )
-        drafts = _drafts(campaign, batch, due, now)  # type: ignore[arg-type]
+        batch = _recipient_rows(ids[start : start + BATCH], columns)
+        drafts = _drafts(campaign, batch, due, now)
         # Under the lease, and with customers who have the text left out above, every key is new.
         created += len(message_ids_create(drafts=drafts, now=now, new_keys=True))
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
+
+
+def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:
+    wanted = set(ids)
+    rows = Customer.objects.filter(among("pk", ids)).order_by("pk").values_list(
+        *RECIPIENT_COLUMNS, *columns, named=True
+    )
+    return [row for row in rows if row.pk in wanted]  # type: ignore[misc]
 
 
 def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> None:

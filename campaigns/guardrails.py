@@ -30,6 +30,7 @@ from customers.engagement import is_cold
 from customers.models import Customer, Store
 from customers.phones import phone_facts
 
+from .bulk import among
 from .models import FlowStep, GuardrailDecision, Message, QuietHoursRule, Reason, UndeliverableNumber
 
 Outcome = GuardrailDecision.Outcome
@@ -531,7 +532,7 @@ def _recipients(
     )
     for chunk in _chunks(customer_ids):
         wanted = set(chunk)
-        rows = Customer.objects.filter(_among("id", chunk)).values_list(*fields)
+        rows = Customer.objects.filter(among("id", chunk)).values_list(*fields)
         for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
             if cid not in wanted or store_id not in stores:
                 continue
@@ -553,7 +554,7 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
     for chunk in _chunks(customer_ids):
         wanted = set(chunk)
         rows = Message.objects.filter(
-            _among("customer_id", chunk),
+            among("customer_id", chunk),
             kind=Message.Kind.MARKETING,
             status__in=statuses,
             planned_at__gte=since,
@@ -565,14 +566,6 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
                 Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT, run_id=run_id)
             )
     return slots
-
-
-def _among(field: str, ids: list[int]) -> Q:
-    """A range for a dense run of ids (a broadcast's recipients), else a list; callers drop extras."""
-    low, high = min(ids), max(ids)
-    if high - low < 2 * len(ids):
-        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return Q(**{f"{field}__in": ids})
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

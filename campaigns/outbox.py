@@ -71,6 +71,7 @@ def default_priority(draft: MessageDraft) -> int:
 FIELDS = [f.attname for f in Message._meta.concrete_fields]
 INSERTED = [name for name in FIELDS if name != "id"]
 _inserted_values = itemgetter(*INSERTED)
+_BLANK_ROW: dict[str, object] = dict.fromkeys(INSERTED)
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
@@ -176,7 +177,7 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
         if draft.kind == Message.Kind.MARKETING
         else settings.SMS_TRANSACTIONAL_VALID_HOURS
     )
-    row: dict[str, object] = dict.fromkeys(INSERTED)
+    row = _BLANK_ROW.copy()
     row.update(
         store_id=draft.customer.store_id,
         customer_id=draft.customer.pk,
