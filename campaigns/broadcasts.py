@@ -74,6 +74,7 @@ def _drafts(
     campaign: Campaign, customers: list[Customer], times: dict[str, datetime], now: datetime
 ) -> list[MessageDraft]:
     drafts = []
+    valid_until = {tz: at + timedelta(hours=campaign.valid_hours) for tz, at in times.items()}
     for arm, group in experiments.campaign_place(campaign, customers, now=now):
         variant = arm.variant if arm else None
         rendered = render_messages(
@@ -83,6 +84,7 @@ def _drafts(
             utm_content=f"broadcast-{arm.key.lower()}" if arm else "broadcast",
             offer_code=variant.offer_code if variant else "",
         )
+        code = arm.code if arm else ""
         drafts += [
             MessageDraft(
                 customer=customer,
@@ -90,8 +92,8 @@ def _drafts(
                 idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
                 links=text.links,
                 campaign_id=campaign.pk,
-                variant=arm.code if arm else "",
-                valid_until=times[customer.timezone] + timedelta(hours=campaign.valid_hours),
+                variant=code,
+                valid_until=valid_until[customer.timezone],
             )
             for customer, text in zip(group, rendered, strict=True)
         ]
@@ -173,8 +175,10 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
 
 def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:
     wanted = set(ids)
-    rows = Customer.objects.filter(among("pk", ids)).order_by("pk").values_list(
-        *RECIPIENT_COLUMNS, *columns, named=True
+    rows = (
+        Customer.objects.filter(among("pk", ids))
+        .order_by("pk")
+        .values_list(*RECIPIENT_COLUMNS, *columns, named=True)
     )
     return [row for row in rows if row.pk in wanted]  # type: ignore[misc]
 

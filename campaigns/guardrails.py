@@ -105,11 +105,14 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        return {
-            Outcome.ALLOW: Message.Status.QUEUED,
-            Outcome.HOLD: Message.Status.HELD,
-            Outcome.SUPPRESS: Message.Status.SUPPRESSED,
-        }[self.outcome]
+        return STATUS_OF[self.outcome]
+
+
+STATUS_OF = {
+    Outcome.ALLOW: Message.Status.QUEUED,
+    Outcome.HOLD: Message.Status.HELD,
+    Outcome.SUPPRESS: Message.Status.SUPPRESSED,
+}
 
 
 def decide(
@@ -343,6 +346,19 @@ def dry_run(*, texts: list[tuple[datetime, Proposal]]) -> list[Proposal]:
     return [p for _, p in texts]
 
 
+# What `decide` is given besides the customer's slots: for a customer with none, the class key.
+DECIDED_ON = (
+    "kind",
+    "priority",
+    "valid_until",
+    "confirms_opt_out",
+    "recipient",
+    "limits",
+    "may_supersede",
+    "now",
+)
+
+
 @dataclass
 class _Batch:
     """What deciding a batch needs, loaded in a few queries."""
@@ -390,21 +406,22 @@ class _Batch:
         others, own_run = _others(slots, proposal) if slots else ([], [])
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         limits = self._limits(store, rule, recipient, proposal.step_id)
-        arguments = {
-            "kind": proposal.kind,
-            "priority": proposal.priority,
-            "valid_until": proposal.valid_until,
-            "confirms_opt_out": proposal.confirms_opt_out,
-            "recipient": recipient,
-            "limits": limits,
-            "may_supersede": may_supersede,
-            "now": now,
-        }
+        key = (
+            proposal.kind,
+            proposal.priority,
+            proposal.valid_until,
+            proposal.confirms_opt_out,
+            recipient,
+            limits,
+            may_supersede,
+            now,
+        )
         if others or own_run:
+            arguments = dict(zip(DECIDED_ON, key, strict=True))
             proposal.verdict = decide(**arguments, slots=others, own_run=own_run)
         else:
-            key = tuple(arguments.values())
             if key not in self.classes:
+                arguments = dict(zip(DECIDED_ON, key, strict=True))
                 self.classes[key] = decide(**arguments, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1

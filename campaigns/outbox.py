@@ -172,11 +172,14 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
 
 def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, object]:
     encoding, segments = encoding_and_segments(draft.body)
-    hours = (
-        settings.SMS_MARKETING_VALID_HOURS
-        if draft.kind == Message.Kind.MARKETING
-        else settings.SMS_TRANSACTIONAL_VALID_HOURS
-    )
+    valid_until = draft.valid_until
+    if valid_until is None:
+        hours = (
+            settings.SMS_MARKETING_VALID_HOURS
+            if draft.kind == Message.Kind.MARKETING
+            else settings.SMS_TRANSACTIONAL_VALID_HOURS
+        )
+        valid_until = now + timedelta(hours=hours)
     row = _BLANK_ROW.copy()
     row.update(
         store_id=draft.customer.store_id,
@@ -191,7 +194,7 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
         priority=default_priority(draft),
         confirms_opt_out=draft.confirms_opt_out,
         idempotency_key=draft.idempotency_key,
-        valid_until=draft.valid_until or now + timedelta(hours=hours),
+        valid_until=valid_until,
         encoding=str(encoding),
         segments=segments,
         create_token=token,
