@@ -2,8 +2,8 @@
 
     python bench/broadcast.py [--customers 100000]
 
-Times `campaign_materialize` (segment query, bulk render, guardrails, batched commits into the
-outbox), then deletes exactly the rows it wrote (messages, decisions, links) and loads the same
+Times `campaign_materialize` (segment query, bulk render, guardrails, a commit per batch of 5,000
+into the outbox), then deletes exactly the rows it wrote (messages, decisions, links) and loads the same
 rows again with COPY (PostgreSQL) or executemany (SQLite): the floor. Goal: ≤ 5 s at 100k.
 
 Uses DATABASE_URL if set, else bench/broadcast.sqlite3 (created and migrated on first run).
@@ -149,7 +149,9 @@ def main() -> None:
     clear(store)
 
     counts = ", ".join(f"{len(r)} {m.__name__}" for m, (_, r) in rows.items())
-    print(f"{connection.vendor}, {args.customers} customers, {created} texts ({counts})")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{connection.vendor}, {args.customers} customers, {created} texts ({counts}); "
+          f"{os.cpu_count()} cores, load average {load}")
     print(f"campaign_materialize (segment, render, outbox)  {path:7.2f} s   goal <= 5 s")
     print(f"plain bulk load of the same rows (floor)        {floor:7.2f} s   ratio {path / floor:5.1f}x")
 
