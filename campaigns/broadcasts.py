@@ -174,13 +174,14 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
 
 
 def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:
+    """The recipients as named rows carrying the Customer attributes rendering and the outbox read."""
     wanted = set(ids)
     rows = (
         Customer.objects.filter(among("pk", ids))
         .order_by("pk")
         .values_list(*RECIPIENT_COLUMNS, *columns, named=True)
     )
-    return [row for row in rows if row.pk in wanted]  # type: ignore[misc]
+    return [row for row in rows if row.pk in wanted]
 
 
 def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> None:
