@@ -119,8 +119,7 @@ def _store(
     ]
     with transaction.atomic():
         guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
-        for row, proposal in zip(rows, proposals, strict=True):
-            _apply(row, proposal.verdict, now)
+        _apply(rows, [p.verdict for p in proposals], now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
@@ -131,9 +130,10 @@ def _store(
         )
         ids = dict(inserted) if inserted is not None else _ours([r["idempotency_key"] for r in rows], token)
         verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
-            messages=[(ids[key], v) for key, v in verdicts.items() if key in ids and not plain_allow(v)],
+            messages=[(ids[key], v) for key, v in verdicts.items() if key in ids and not plain[id(v)]],
             stage=GuardrailDecision.Stage.CREATE,
             now=now,
         )
@@ -211,12 +211,24 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
     return row
 
 
-def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -> None:
-    row["status"] = initial_status(verdict.status)
-    row["reason"] = "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason)
-    row["send_after"] = row["planned_at"] = verdict.held_until or now
-    if verdict.status == Message.Status.QUEUED:
-        row["enqueued_at"] = now
+def _apply(rows: list[dict[str, object]], verdicts: list[guardrails.Verdict], now: datetime) -> None:
+    # Verdicts are shared by every recipient of a class: their columns are worked out once each.
+    columns: dict[int, dict[str, object]] = {}
+    for row, verdict in zip(rows, verdicts, strict=True):
+        if id(verdict) not in columns:
+            columns[id(verdict)] = _columns(verdict, now)
+        row.update(columns[id(verdict)])
+
+
+def _columns(verdict: guardrails.Verdict, now: datetime) -> dict[str, object]:
+    at = verdict.held_until or now
+    return {
+        "status": initial_status(verdict.status),
+        "reason": "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason),
+        "send_after": at,
+        "planned_at": at,
+        "enqueued_at": now if verdict.status == Message.Status.QUEUED else None,
+    }
 
 
 def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
