@@ -161,12 +161,6 @@ def customer_columns(template_body: str) -> list[str]:
     return sorted({column for name in names & CUSTOMER_FIELDS.keys() for column in CUSTOMER_FIELDS[name][0]})
 
 
-def customer_context(
-    customer: Customer, store: Store, lookups: Lookups, names: Iterable[str] = CUSTOMER_FIELDS
-) -> dict[str, object]:
-    return {name: CUSTOMER_FIELDS[name][1](customer, store, lookups) for name in names}
-
-
 def trigger_context(snapshot: Mapping, store: Store, lookups: Lookups) -> dict[str, object]:
     context = {k: v for k, v in snapshot.items() if k in FIELDS and k not in FIXED_FIELDS}
     product = lookups.products.get(_int(snapshot.get("product_id")) or 0)
