@@ -10,6 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.db.models import Q
+
+
+def among(field: str, ids: list[int]) -> Q:
+    """A range for a dense run of ids (a broadcast's recipients), else a list; callers drop extras."""
+    low, high = min(ids), max(ids)
+    if high - low < 2 * len(ids):
+        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
+    return Q(**{f"{field}__in": ids})
 
 
 def rows_insert(
@@ -28,20 +37,16 @@ def rows_insert(
     if not rows:
         return []
     table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(
-        connection.ops.quote_name(model._meta.get_field(c).column) for c in _fields(model, columns)
-    )
+    fields = [model._meta.get_field(name) for name in _fields(model, columns)]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            if skip_duplicates_of is None:
+                _copy(cursor.cursor, table, names, rows)
+                return None
             back = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in returning)
-            return _copy(
-                cursor,
-                table,
-                names,
-                rows,
-                skip_duplicates_of and connection.ops.quote_name(skip_duplicates_of),
-                back,
-            )
+            unique = connection.ops.quote_name(skip_duplicates_of)
+            return _staged(cursor.cursor, table, fields, rows, unique, back)
         rows = _adapted(model, columns, rows)
         marks = ", ".join(["%s"] * len(columns))
         verb = "INSERT OR IGNORE INTO" if skip_duplicates_of else "INSERT INTO"
@@ -54,24 +59,45 @@ def _fields(model: type[models.Model], columns: Sequence[str]) -> list[str]:
     return [by_attname[c] for c in columns]
 
 
-def _copy(
-    cursor, table: str, names: str, rows: list[tuple], unique: str | None, returning: str = ""
-) -> list[tuple] | None:
-    raw = cursor.cursor
-    if unique is None:
-        with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return None
-    # COPY cannot skip duplicates: load a scratch table, then insert what is new.
-    raw.execute(f"CREATE TEMP TABLE outbox_load ON COMMIT DROP AS SELECT {names} FROM {table} WITH NO DATA")
-    with raw.copy(f"COPY outbox_load ({names}) FROM STDIN") as copy:
+def _copy(raw, table: str, names: str, rows: list[tuple]) -> None:
+    with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def _staged(
+    raw, table: str, fields: list[models.Field], rows: list[tuple], unique: str, returning: str
+) -> list[tuple] | None:
+    """COPY cannot skip duplicates: load a scratch table, then insert what is new.
+
+    Only the columns whose values differ between rows go through the scratch table; a column with
+    one value for the whole batch (its time, its campaign, empty provider fields) is a parameter
+    of the INSERT, so COPY carries a few columns instead of all.
+    """
+    quote = connection.ops.quote_name
+    columns = list(zip(*rows, strict=True))
+    first = rows[0]
+    varying = [
+        i
+        for i, f in enumerate(fields)
+        if quote(f.column) == unique or columns[i].count(first[i]) != len(rows)
+    ]
+    loaded = ", ".join(quote(fields[i].column) for i in varying)
+    selected, params = [], []
+    for i, f in enumerate(fields):
+        if i in varying:
+            selected.append(quote(f.column))
+        else:
+            selected.append(f"%s::{f.db_type(connection)}")
+            params.append(first[i])
+    names = ", ".join(quote(f.column) for f in fields)
+    raw.execute(f"CREATE TEMP TABLE outbox_load ON COMMIT DROP AS SELECT {loaded} FROM {table} WITH NO DATA")
+    _copy(raw, "outbox_load", loaded, list(zip(*(columns[i] for i in varying), strict=True)))
     insert = (
-        f"INSERT INTO {table} ({names}) SELECT {names} FROM outbox_load ON CONFLICT ({unique}) DO NOTHING"
+        f"INSERT INTO {table} ({names}) SELECT {', '.join(selected)} FROM outbox_load "
+        f"ON CONFLICT ({unique}) DO NOTHING"
     )
-    raw.execute(f"{insert} RETURNING {returning}" if returning else insert)
+    raw.execute(f"{insert} RETURNING {returning}" if returning else insert, params)
     inserted = raw.fetchall() if returning else None
     raw.execute("DROP TABLE outbox_load")
     return inserted

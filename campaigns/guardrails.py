@@ -16,7 +16,7 @@ other texts of higher priority. A text that yields says which text it yielded to
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +30,7 @@ from customers.engagement import is_cold
 from customers.models import Customer, Store
 from customers.phones import phone_facts
 
+from .bulk import among
 from .models import FlowStep, GuardrailDecision, Message, QuietHoursRule, Reason, UndeliverableNumber
 
 Outcome = GuardrailDecision.Outcome
@@ -104,11 +105,14 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        return {
-            Outcome.ALLOW: Message.Status.QUEUED,
-            Outcome.HOLD: Message.Status.HELD,
-            Outcome.SUPPRESS: Message.Status.SUPPRESSED,
-        }[self.outcome]
+        return STATUS_OF[self.outcome]
+
+
+STATUS_OF = {
+    Outcome.ALLOW: Message.Status.QUEUED,
+    Outcome.HOLD: Message.Status.HELD,
+    Outcome.SUPPRESS: Message.Status.SUPPRESSED,
+}
 
 
 def decide(
@@ -342,6 +346,19 @@ def dry_run(*, texts: list[tuple[datetime, Proposal]]) -> list[Proposal]:
     return [p for _, p in texts]
 
 
+# What `decide` is given besides the customer's slots: for a customer with none, the class key.
+DECIDED_ON = (
+    "kind",
+    "priority",
+    "valid_until",
+    "confirms_opt_out",
+    "recipient",
+    "limits",
+    "may_supersede",
+    "now",
+)
+
+
 @dataclass
 class _Batch:
     """What deciding a batch needs, loaded in a few queries."""
@@ -355,6 +372,10 @@ class _Batch:
     # Verdicts of customers with no other texts, by class of recipient (consent, timezone, tier,
     # region's rule, store, run step, kind and priority): `decide` is pure, so one call per class.
     classes: dict[tuple, Verdict] = field(default_factory=dict)
+    # How many proposals of each customer are still to decide: the last one books nothing, since
+    # nobody after it in the batch reads the customer's slots.
+    remaining: Counter[int] = field(default_factory=Counter)
+    limits: dict[tuple, Limits] = field(default_factory=dict)
 
     @classmethod
     def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
@@ -372,6 +393,7 @@ class _Batch:
             recipients=recipients,
             regions=regions,
             slots=_slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list),
+            remaining=Counter(p.customer_id for p in proposals),
         )
 
     def decide(self, proposal: Proposal, *, now: datetime, may_supersede: bool) -> None:
@@ -380,27 +402,39 @@ class _Batch:
             proposal.customer_id,
             Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
         )
-        others, own_run = _others(self.slots[proposal.customer_id], proposal)
+        slots = self.slots.get(proposal.customer_id)
+        others, own_run = _others(slots, proposal) if slots else ([], [])
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
-        limits = _limits(store, rule, recipient, self.steps.get(proposal.step_id))
-        arguments = {
-            "kind": proposal.kind,
-            "priority": proposal.priority,
-            "valid_until": proposal.valid_until,
-            "confirms_opt_out": proposal.confirms_opt_out,
-            "recipient": recipient,
-            "limits": limits,
-            "may_supersede": may_supersede,
-            "now": now,
-        }
+        limits = self._limits(store, rule, recipient, proposal.step_id)
+        key = (
+            proposal.kind,
+            proposal.priority,
+            proposal.valid_until,
+            proposal.confirms_opt_out,
+            recipient,
+            limits,
+            may_supersede,
+            now,
+        )
         if others or own_run:
+            arguments = dict(zip(DECIDED_ON, key, strict=True))
             proposal.verdict = decide(**arguments, slots=others, own_run=own_run)
         else:
-            key = tuple(arguments.values())
             if key not in self.classes:
+                arguments = dict(zip(DECIDED_ON, key, strict=True))
                 self.classes[key] = decide(**arguments, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
-        _book(self.slots[proposal.customer_id], proposal, now)
+        self.remaining[proposal.customer_id] -= 1
+        if self.remaining[proposal.customer_id] > 0:
+            _book(self.slots[proposal.customer_id], proposal, now)
+
+    def _limits(
+        self, store: Store, rule: QuietHoursRule | None, recipient: Recipient, step_id: int | None
+    ) -> Limits:
+        key = (store.id, rule and rule.pk, recipient.cold, recipient.frequency, step_id)
+        if key not in self.limits:
+            self.limits[key] = _limits(store, rule, recipient, self.steps.get(step_id))
+        return self.limits[key]
 
 
 def _others(slots: list[Slot], proposal: Proposal) -> tuple[list[Slot], list[Slot]]:
@@ -515,7 +549,7 @@ def _recipients(
     )
     for chunk in _chunks(customer_ids):
         wanted = set(chunk)
-        rows = Customer.objects.filter(_among("id", chunk)).values_list(*fields)
+        rows = Customer.objects.filter(among("id", chunk)).values_list(*fields)
         for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
             if cid not in wanted or store_id not in stores:
                 continue
@@ -537,7 +571,7 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
     for chunk in _chunks(customer_ids):
         wanted = set(chunk)
         rows = Message.objects.filter(
-            _among("customer_id", chunk),
+            among("customer_id", chunk),
             kind=Message.Kind.MARKETING,
             status__in=statuses,
             planned_at__gte=since,
@@ -549,14 +583,6 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
                 Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT, run_id=run_id)
             )
     return slots
-
-
-def _among(field: str, ids: list[int]) -> Q:
-    """A range for a dense run of ids (a broadcast's recipients), else a list; callers drop extras."""
-    low, high = min(ids), max(ids)
-    if high - low < 2 * len(ids):
-        return Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return Q(**{f"{field}__in": ids})
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -133,6 +133,9 @@ STORED_ENCODING = {"GSM-7": "gsm7", "UCS-2": "ucs2"}  # Message.Encoding's value
 
 def encoding_and_segments(body: str) -> tuple[str, int]:
     """What the outbox stores for a text: its encoding and the segments it is billed as (>= 1)."""
+    if NOT_GSM7.search(body) is None and EXTENSION.search(body) is None:
+        # Plain GSM-7, most texts: one unit a character, without the full measure's detail.
+        return STORED_ENCODING["GSM-7"], 1 if len(body) <= 160 else -(-len(body) // 153)
     measured = measure(body)
     return STORED_ENCODING[measured.encoding], max(measured.segments, 1)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -69,6 +70,8 @@ def default_priority(draft: MessageDraft) -> int:
 
 FIELDS = [f.attname for f in Message._meta.concrete_fields]
 INSERTED = [name for name in FIELDS if name != "id"]
+_inserted_values = itemgetter(*INSERTED)
+_BLANK_ROW: dict[str, object] = dict.fromkeys(INSERTED)
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
@@ -81,17 +84,24 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
     ]
 
 
-def message_ids_create(*, drafts: list[MessageDraft], now: datetime) -> list[int]:
-    """The same as `messages_create` for callers that only count or enqueue: ids, no instances."""
-    rows, ids = _store(drafts, now)
+def message_ids_create(*, drafts: list[MessageDraft], now: datetime, new_keys: bool = False) -> list[int]:
+    """The same as `messages_create` for callers that only count or enqueue: ids, no instances.
+
+    `new_keys`: the caller knows no draft's key is stored yet (a campaign under its lease, whose
+    recipients leave out customers with its text), so the keys are not looked up first; a key
+    stored meanwhile is still skipped by the insert.
+    """
+    rows, ids = _store(drafts, now, new_keys=new_keys)
     return [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids]
 
 
-def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, object]], dict[str, int]]:
+def _store(
+    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False
+) -> tuple[list[dict[str, object]], dict[str, int]]:
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
-    fresh = _not_stored(list(unique.values()))
+    fresh = list(unique.values()) if new_keys else _not_stored(list(unique.values()))
     token = uuid.uuid4()
     rows = [_row(d, token, now) for d in fresh]
     proposals = [
@@ -109,21 +119,21 @@ def _store(drafts: list[MessageDraft], now: datetime) -> tuple[list[dict[str, ob
     ]
     with transaction.atomic():
         guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
-        for row, proposal in zip(rows, proposals, strict=True):
-            _apply(row, proposal.verdict, now)
+        _apply(rows, [p.verdict for p in proposals], now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
             columns=INSERTED,
-            rows=[tuple(r[c] for c in INSERTED) for r in rows],
+            rows=list(map(_inserted_values, rows)),
             skip_duplicates_of="idempotency_key",
             returning=["idempotency_key", "id"],
         )
         ids = dict(inserted) if inserted is not None else _ours([r["idempotency_key"] for r in rows], token)
         verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
-            messages=[(ids[key], v) for key, v in verdicts.items() if key in ids and not plain_allow(v)],
+            messages=[(ids[key], v) for key, v in verdicts.items() if key in ids and not plain[id(v)]],
             stage=GuardrailDecision.Stage.CREATE,
             now=now,
         )
@@ -162,12 +172,15 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
 
 def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, object]:
     encoding, segments = encoding_and_segments(draft.body)
-    hours = (
-        settings.SMS_MARKETING_VALID_HOURS
-        if draft.kind == Message.Kind.MARKETING
-        else settings.SMS_TRANSACTIONAL_VALID_HOURS
-    )
-    row: dict[str, object] = dict.fromkeys(INSERTED)
+    valid_until = draft.valid_until
+    if valid_until is None:
+        hours = (
+            settings.SMS_MARKETING_VALID_HOURS
+            if draft.kind == Message.Kind.MARKETING
+            else settings.SMS_TRANSACTIONAL_VALID_HOURS
+        )
+        valid_until = now + timedelta(hours=hours)
+    row = _BLANK_ROW.copy()
     row.update(
         store_id=draft.customer.store_id,
         customer_id=draft.customer.pk,
@@ -181,7 +194,7 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
         priority=default_priority(draft),
         confirms_opt_out=draft.confirms_opt_out,
         idempotency_key=draft.idempotency_key,
-        valid_until=draft.valid_until or now + timedelta(hours=hours),
+        valid_until=valid_until,
         encoding=str(encoding),
         segments=segments,
         create_token=token,
@@ -198,12 +211,24 @@ def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, obje
     return row
 
 
-def _apply(row: dict[str, object], verdict: guardrails.Verdict, now: datetime) -> None:
-    row["status"] = initial_status(verdict.status)
-    row["reason"] = "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason)
-    row["send_after"] = row["planned_at"] = verdict.held_until or now
-    if verdict.status == Message.Status.QUEUED:
-        row["enqueued_at"] = now
+def _apply(rows: list[dict[str, object]], verdicts: list[guardrails.Verdict], now: datetime) -> None:
+    # Verdicts are shared by every recipient of a class: their columns are worked out once each.
+    columns: dict[int, dict[str, object]] = {}
+    for row, verdict in zip(rows, verdicts, strict=True):
+        if id(verdict) not in columns:
+            columns[id(verdict)] = _columns(verdict, now)
+        row.update(columns[id(verdict)])
+
+
+def _columns(verdict: guardrails.Verdict, now: datetime) -> dict[str, object]:
+    at = verdict.held_until or now
+    return {
+        "status": initial_status(verdict.status),
+        "reason": "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason),
+        "send_after": at,
+        "planned_at": at,
+        "enqueued_at": now if verdict.status == Message.Status.QUEUED else None,
+    }
 
 
 def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:

@@ -13,7 +13,7 @@ whatever the number of customers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin
@@ -132,22 +132,33 @@ def _money(value: object, currency: str) -> object:
         return value
 
 
-def customer_context(customer: Customer, store: Store, lookups: Lookups) -> dict[str, object]:
+def _preferred_category(customer: Customer, store: Store, lookups: Lookups) -> str:
     favourites = customer.favorite_categories or []
     favourite = str(favourites[0]).strip() if favourites else ""
-    return {
-        "first_name": customer.first_name,
-        "city": customer.city,
-        "store_name": store.brand_name,
-        "loyalty_status": customer.loyalty_status,
-        "reward_points": f"{customer.reward_points:,}" if customer.reward_points else "",
-        "reward_amount": Money(customer.reward_balance, store.currency),
-        "preferred_store": customer.preferred_store,
-        "preferred_category": lookups.category_names.get((store.pk, favourite.lower()), favourite),
-        "last_category_bought": lookups.last_category.get(customer.pk, ""),
-        "redeem_link": store.rewards_url,
-        "prefs_link": f"{settings.PUBLIC_BASE_URL}/prefs/{customer.prefs_token}",
-    }
+    return lookups.category_names.get((store.pk, favourite.lower()), favourite)
+
+
+# Each customer field: the Customer columns it reads, and its value. A batch computes only the
+# fields its template names, from rows holding only those columns (see `customer_columns`).
+CUSTOMER_FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Customer, Store, Lookups], object]]] = {
+    "first_name": (("first_name",), lambda c, s, lk: c.first_name),
+    "city": (("city",), lambda c, s, lk: c.city),
+    "store_name": ((), lambda c, s, lk: s.brand_name),
+    "loyalty_status": (("loyalty_status",), lambda c, s, lk: c.loyalty_status),
+    "reward_points": (("reward_points",), lambda c, s, lk: f"{c.reward_points:,}" if c.reward_points else ""),
+    "reward_amount": (("reward_balance",), lambda c, s, lk: Money(c.reward_balance, s.currency)),
+    "preferred_store": (("preferred_store",), lambda c, s, lk: c.preferred_store),
+    "preferred_category": (("favorite_categories",), _preferred_category),
+    "last_category_bought": ((), lambda c, s, lk: lk.last_category.get(c.pk, "")),
+    "redeem_link": ((), lambda c, s, lk: s.rewards_url),
+    "prefs_link": (("prefs_token",), lambda c, s, lk: f"{settings.PUBLIC_BASE_URL}/prefs/{c.prefs_token}"),
+}
+
+
+def customer_columns(template_body: str) -> list[str]:
+    """The Customer columns rendering this template reads (besides pk and store_id)."""
+    names = {ref.name for ref in prepare(template_body)[0].fields}
+    return sorted({column for name in names & CUSTOMER_FIELDS.keys() for column in CUSTOMER_FIELDS[name][0]})
 
 
 def trigger_context(snapshot: Mapping, store: Store, lookups: Lookups) -> dict[str, object]:
@@ -179,10 +190,35 @@ def _link_target(value: object, store: Store) -> str:
     return target
 
 
+@dataclass(frozen=True)
+class _Compiled:
+    """What rendering a template needs beyond the context, worked out once per batch."""
+
+    template: Template
+    urls: dict[str, str]
+    customer_fields: tuple[str, ...]
+    link_fields: tuple[str, ...]
+    fallbacks: dict[str, str]
+
+    @classmethod
+    def of(cls, template_body: str) -> _Compiled:
+        template, urls = prepare(template_body)
+        names = {ref.name for ref in template.fields}
+        return cls(
+            template=template,
+            urls=urls,
+            customer_fields=tuple(sorted(names & CUSTOMER_FIELDS.keys())),
+            link_fields=tuple(sorted(names & LINK_FIELDS)),
+            fallbacks={ref.name: ref.fallback for ref in reversed(template.fields) if ref.fallback},
+        )
+
+
 def _render_one(
-    template: Template, urls: dict[str, str], context: dict[str, object], store: Store, *,
+    compiled: _Compiled, context: dict[str, object], store: Store, *,
     utm_campaign: str, utm_content: str, track_links: bool,
 ) -> Rendered:
+    if not compiled.link_fields and not compiled.urls:
+        return Rendered(body=render_parsed(compiled.template, context, currency=store.currency))
     codes: dict[str, str] = {}
     links: list[PendingLink] = []
 
@@ -192,16 +228,16 @@ def _render_one(
             links.append(PendingLink(codes[target], target, utm_campaign, utm_content))
         return short_url(codes[target])
 
-    fallbacks = {ref.name: ref.fallback for ref in reversed(template.fields) if ref.fallback}
-    for name in sorted({ref.name for ref in template.fields} & LINK_FIELDS):
+    fallbacks = compiled.fallbacks
+    for name in compiled.link_fields:
         target = _link_target(context.get(name), store)
         if not target and fallbacks.get(name, "").startswith(("/", "http:", "https:")):
             # A fallback page is a link too: tracked like the field it stands in for.
             target = _link_target(fallbacks[name], store)
         context[name] = shorten(target) if target else ""
-    for name, url in urls.items():
+    for name, url in compiled.urls.items():
         context[name] = url if target_error(store, url) else shorten(url)
-    body = render_parsed(template, context, currency=store.currency)
+    body = render_parsed(compiled.template, context, currency=store.currency)
     return Rendered(body=body, links=links if track_links else [])
 
 
@@ -217,10 +253,11 @@ def render_messages(
 ) -> list[Rendered]:
     """Render for many customers; snapshots align with customers, or are keyed by customer id.
 
-    track_links=False renders short links with a placeholder code of the real length and returns
-    no PendingLinks: for measuring an audience without creating links.
+    A customer may be any row with the Customer attributes the template reads (`customer_columns`)
+    plus pk and store_id. track_links=False renders short links with a placeholder code of the real
+    length and returns no PendingLinks: for measuring an audience without creating links.
     """
-    template, urls = prepare(template_body)
+    compiled = _Compiled.of(template_body)
     customers = list(customers)
     if snapshots is None:
         snapshot_list: list[Mapping] = [{}] * len(customers)
@@ -228,18 +265,18 @@ def render_messages(
         snapshot_list = [snapshots.get(c.pk) or {} for c in customers]
     else:
         snapshot_list = list(snapshots)
-    names = {ref.name for ref in template.fields}
+    names = {ref.name for ref in compiled.template.fields}
     lookups = load_lookups(customers, snapshot_list, names)
+    values = [(name, CUSTOMER_FIELDS[name][1]) for name in compiled.customer_fields]
     rendered = []
     for customer, snapshot in zip(customers, snapshot_list, strict=True):
         store = lookups.stores[customer.store_id]
-        context = {
-            **customer_context(customer, store, lookups),
-            **trigger_context(snapshot, store, lookups),
-        }
+        context = {name: value(customer, store, lookups) for name, value in values}
+        if snapshot:
+            context.update(trigger_context(snapshot, store, lookups))
         if offer_code:
             context["offer_code"] = offer_code
-        rendered.append(_render_one(template, urls, context, store, utm_campaign=utm_campaign,
+        rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links))
     return rendered
 

@@ -89,9 +89,16 @@ def enqueue_after_commit(message_ids: list[int]) -> None:
     if not message_ids or _foreground.get():
         return
     if len(message_ids) <= settings.SMS_SEND_BATCH_SIZE:
-        transaction.on_commit(lambda: async_task("campaigns.send_tasks.send_batch", message_ids))
+        transaction.on_commit(lambda: _enqueue("campaigns.send_tasks.send_batch", message_ids))
     else:  # one task splits a broadcast into batches in a worker, not in the caller's request
-        transaction.on_commit(lambda: async_task("campaigns.send_tasks.send_fan_out", message_ids))
+        transaction.on_commit(lambda: _enqueue("campaigns.send_tasks.send_fan_out", message_ids))
+
+
+def _enqueue(task: str, message_ids: list[int]) -> None:
+    # Outside a transaction django-q2's ORM broker closes the connection first (with CONN_MAX_AGE
+    # 0, every time), so each batch of a broadcast would reconnect; inside one it uses it as is.
+    with transaction.atomic():
+        async_task(task, message_ids)
 
 
 def sends_fan_out(*, message_ids: list[int]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 MAX_BODY_CHARS = 1600  # Twilio's limit for one message body
 MAX_FIELDS = 30
@@ -26,6 +26,8 @@ NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::\s*(?:\"([^\"]*)\"|'([^']*)'|(\d+)))?\s*\Z")
 CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "AUD": "A$", "NZD": "NZ$", "GBP": "£", "EUR": "€", "JPY": "¥"}
 ZERO_DECIMAL_CURRENCIES = {"JPY"}
+# What may follow an empty field for the space before it to go too ("Hi , ..." -> "Hi, ...").
+CLOSES_UP = ("", " ", ",", ".", "!", "?", ";", ":")
 
 
 class TemplateError(ValueError):
@@ -72,6 +74,15 @@ class Template:
     def text(self) -> str:
         """The literal text only, with fields left out."""
         return "".join(p for p in self.parts if isinstance(p, str))
+
+    @cached_property
+    def plan(self) -> tuple[tuple[str | FieldRef, bool], ...]:
+        """Each part with whether, when it renders empty, the space before it goes too."""
+        plan = []
+        for i, part in enumerate(self.parts):
+            following = self.parts[i + 1] if i + 1 < len(self.parts) else ""
+            plan.append((part, not isinstance(following, str) or following[:1] in CLOSES_UP))
+        return tuple(plan)
 
 
 @dataclass(frozen=True)
@@ -241,6 +252,8 @@ def parse(body: str) -> Template:
 
 
 def _clean(value: object) -> object:
+    if type(value) is str:  # the common case first: names, cities, links
+        return " ".join(value.split())[:MAX_VALUE_CHARS]
     if value is None:
         return ""
     if isinstance(value, Money | Decimal | int | float) and not isinstance(value, bool):
@@ -287,8 +300,7 @@ FILTERS = {"default", "upper", "lower", "title", "truncate", "money"}
 
 def render_parsed(template: Template, context: dict[str, object], *, currency: str = "USD") -> str:
     out: list[str] = []
-    parts = template.parts
-    for i, part in enumerate(parts):
+    for part, closes_up in template.plan:
         if isinstance(part, str):
             out.append(part)
             continue
@@ -296,10 +308,7 @@ def render_parsed(template: Template, context: dict[str, object], *, currency: s
         for f in part.filters:
             value = _apply(value, f, currency)
         text = str(value)
-        following = parts[i + 1] if i + 1 < len(parts) else ""
-        if not text and out and out[-1].endswith(" ") and (
-            not isinstance(following, str) or following[:1] in ("", " ", ",", ".", "!", "?", ";", ":")
-        ):
+        if not text and closes_up and out and out[-1].endswith(" "):
             # An empty field with no fallback would leave "Hi , ..." or a double space.
             out[-1] = out[-1][:-1]
         out.append(text)

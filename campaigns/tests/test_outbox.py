@@ -8,7 +8,13 @@ from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Link, Message
-from campaigns.outbox import MessageDraft, PendingLink, encoding_and_segments, messages_create
+from campaigns.outbox import (
+    MessageDraft,
+    PendingLink,
+    encoding_and_segments,
+    message_ids_create,
+    messages_create,
+)
 from customers.models import Customer
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
@@ -29,6 +35,35 @@ def test_a_draft_is_stored_once_however_often_it_is_handed_in(make_subscriber):
 
     assert len(first) == 1 and again == []
     assert Message.objects.filter(idempotency_key="cart-1-step-1").count() == 1
+
+
+def test_a_key_stored_meanwhile_is_skipped_even_when_the_caller_says_the_keys_are_new(make_subscriber):
+    ada = make_subscriber()
+    [stored] = message_ids_create(drafts=[draft(ada, body="First")], now=NOON)
+
+    again = message_ids_create(drafts=[draft(ada, body="Second")], now=NOON, new_keys=True)
+
+    assert again == []
+    assert list(Message.objects.values_list("id", "body")) == [(stored, "First")]
+
+
+def test_rows_of_one_batch_keep_their_own_values_and_share_the_common_ones(make_subscriber):
+    ada = make_subscriber()
+    bo = make_subscriber()
+    later = NOON + timedelta(hours=30)
+
+    ids = message_ids_create(
+        drafts=[draft(ada, key="a", body="Hi Ada"), draft(bo, key="b", body="Hi Bo", valid_until=later)],
+        now=NOON,
+    )
+
+    rows = Message.objects.filter(id__in=ids).order_by("idempotency_key")
+    assert [(m.customer_id, m.to, m.body, m.status) for m in rows] == [
+        (ada.pk, ada.phone, "Hi Ada", Message.Status.QUEUED),
+        (bo.pk, bo.phone, "Hi Bo", Message.Status.QUEUED),
+    ]
+    assert [m.valid_until for m in rows] == [NOON + timedelta(hours=48), later]
+    assert {(m.created_at, m.provider_sid, m.attempts) for m in rows} == {(NOON, "", 0)}
 
 
 @pytest.mark.django_db(transaction=True)
