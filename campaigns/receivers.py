@@ -7,6 +7,7 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_q.tasks import async_task
 
+from campaigns.task_queue import task_enqueue
 from customers.signals import (
     consent_requested,
     customer_opted_out,
@@ -22,14 +23,7 @@ def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
     """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
     ids = list(event_ids)
     task = "campaigns.flow_tasks.events_recorded_task"
-    transaction.on_commit(lambda: _enqueue_in_block(task, store.id, ids))
-
-
-def _enqueue_in_block(func: str, *args) -> None:
-    # Outside a transaction the ORM broker closes connections older than CONN_MAX_AGE (all of
-    # them by default) before it writes, so every ingested batch would open a new connection.
-    with transaction.atomic():
-        async_task(func, *args)
+    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")

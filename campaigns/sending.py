@@ -42,6 +42,7 @@ from .gateways import (
 )
 from .models import GuardrailDecision, Message, Reason, SendRateBucket, UndeliverableNumber
 from .models.outbox import TRANSITIONS, Note, decisions_record
+from .task_queue import task_enqueue
 
 Status = Message.Status
 Outcome = GuardrailDecision.Outcome
@@ -89,16 +90,9 @@ def enqueue_after_commit(message_ids: list[int]) -> None:
     if not message_ids or _foreground.get():
         return
     if len(message_ids) <= settings.SMS_SEND_BATCH_SIZE:
-        transaction.on_commit(lambda: _enqueue("campaigns.send_tasks.send_batch", message_ids))
+        transaction.on_commit(lambda: task_enqueue("campaigns.send_tasks.send_batch", message_ids))
     else:  # one task splits a broadcast into batches in a worker, not in the caller's request
-        transaction.on_commit(lambda: _enqueue("campaigns.send_tasks.send_fan_out", message_ids))
-
-
-def _enqueue(task: str, message_ids: list[int]) -> None:
-    # Outside a transaction django-q2's ORM broker closes the connection first (with CONN_MAX_AGE
-    # 0, every time), so each batch of a broadcast would reconnect; inside one it uses it as is.
-    with transaction.atomic():
-        async_task(task, message_ids)
+        transaction.on_commit(lambda: task_enqueue("campaigns.send_tasks.send_fan_out", message_ids))
 
 
 def sends_fan_out(*, message_ids: list[int]) -> int:
