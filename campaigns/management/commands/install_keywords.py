@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from campaigns.keywords import store_keywords_install
-from customers.models import Store
+from customers.management.stores import stores_chosen
 
 
 class Command(BaseCommand):
@@ -13,8 +13,6 @@ class Command(BaseCommand):
         parser.add_argument("--store", required=True, help="The store's slug")
 
     def handle(self, *args, store: str, **options) -> None:
-        found = Store.objects.filter(slug=store).first()
-        if found is None:
-            raise CommandError(f"No store with slug {store!r}.")
+        [found] = stores_chosen(store)
         created = store_keywords_install(store=found)
         self.stdout.write(f"{created} keyword(s) installed for {found.brand_name}.")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from customers.models import Store
+from customers.management.stores import stores_chosen
 from customers.segments.presets import presets_install
 
 
@@ -15,11 +15,6 @@ class Command(BaseCommand):
         parser.add_argument("--store", help="the store's slug; every store when left out")
 
     def handle(self, *args, store: str | None = None, **options):
-        stores = Store.objects.order_by("slug")
-        if store:
-            stores = stores.filter(slug=store)
-            if not stores.exists():
-                raise CommandError(f"No store with slug {store!r}.")
-        for each in stores:
+        for each in stores_chosen(store):
             created = presets_install(store=each)
             self.stdout.write(f"{each.slug}: {len(created)} preset segment(s) installed")
