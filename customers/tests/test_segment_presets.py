@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from customers.models import Category, Customer, Event, Product, Segment, Store
 from customers.segments import members
@@ -164,6 +164,14 @@ def test_the_command_installs_presets_for_every_store(db, capsys):
     assert f"a: {len(PRESETS)} preset segment(s) installed" in out
     assert "a: 0 preset segment(s) installed" in out
     assert Segment.objects.filter(store__slug="b").count() == len(PRESETS)
+
+
+@pytest.mark.parametrize("command", ["install_presets", "recompute_metrics", "install_keywords"])
+def test_a_store_command_names_an_unknown_slug_and_changes_nothing(db, command):
+    Store.objects.create(slug="a", brand_name="A", site_url="https://s.example.com")
+    with pytest.raises(CommandError, match="No store with slug 'nope'"):
+        call_command(command, "--store", "nope")
+    assert not Segment.objects.exists()
 
 
 def test_every_preset_has_an_expectation():
