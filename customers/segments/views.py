@@ -66,7 +66,8 @@ def customer_json(customer: Customer) -> dict:
 
 
 def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> dict:
-    """`as_of` is when a stored segment's count was taken (null for a live count)."""
+    """`as_of` is when a stored segment's count was taken (null for a live count); `refresh_failed`
+    says when and why its latest refresh failed, the count staying that of the last good one."""
     return {
         "id": segment.pk,
         "name": segment.name,
@@ -76,6 +77,11 @@ def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> 
         "summary": summarize(segment.rules, segment_names=names),
         "count": count,
         "as_of": segment.refreshed_at.isoformat() if reads_stored(segment) else None,
+        "refresh_failed": (
+            {"at": segment.refresh_failed_at.isoformat(), "error": segment.refresh_error}
+            if segment.stored and segment.refresh_error
+            else None
+        ),
         "updated_at": segment.updated_at.isoformat(),
     }
 

@@ -131,6 +131,22 @@ def test_a_failing_segment_is_recorded_and_the_others_still_refresh(store, gold,
     assert "no segment" in page
 
 
+def test_the_api_says_when_and_why_a_stored_segments_latest_refresh_failed(store, gold, client):
+    segments_refresh(now=NOW)
+    later = NOW + timedelta(minutes=10)
+    Segment.objects.filter(pk=gold.pk).update(
+        rules={"type": "group", "match": "all", "children": [{"type": "segment", "segment": 999_999}]}
+    )
+    segments_refresh(now=later)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {KEY}"}
+    [listed] = client.get("/api/v1/segments/", **auth).json()["segments"]
+    assert (listed["count"], listed["as_of"]) == (2, NOW.isoformat())
+    assert listed["refresh_failed"] == {
+        "at": later.isoformat(),
+        "error": "segment: no segment 999999 in this store",
+    }
+
+
 def test_the_admin_list_shows_the_stored_count_as_of_the_refresh_and_counts_live_on_click(
     store, gold, admin_client
 ):
@@ -156,7 +172,7 @@ def test_the_api_reads_the_rows_and_says_as_of_when(store, gold, client):
     Customer.objects.filter(store=store, external_id="c2").update(loyalty_status="gold")
     auth = {"HTTP_AUTHORIZATION": f"Bearer {KEY}"}
     [listed] = client.get("/api/v1/segments/", **auth).json()["segments"]
-    assert (listed["count"], listed["as_of"]) == (2, NOW.isoformat())
+    assert (listed["count"], listed["as_of"], listed["refresh_failed"]) == (2, NOW.isoformat(), None)
     body = client.get(f"/api/v1/segments/{gold.pk}/members", **auth).json()
     assert body["count"] == 2 and body["as_of"] == NOW.isoformat()
     assert sorted(c["external_id"] for c in body["results"]) == ["c0", "c1"]
