@@ -19,7 +19,7 @@ from import_export.results import Result
 from .admin_scoping import StoreScopedAdmin, StoreScopedInline, sees_all_stores, stores_for
 from .auth import api_key_secret_fill
 from .consent import consent_change
-from .imports import import_job_create, import_job_progress
+from .imports import import_job_create, import_job_progress, import_jobs_fail_abandoned
 from .ingest import TIMEZONES, product_save
 from .models import ApiKey, Category, ConsentRecord, Customer, Event, ImportJob, Product, ProductChange, Store
 from .phones import InvalidPhone, phone_facts, phone_normalize
@@ -354,7 +354,7 @@ class ImportJobAdmin(StoreScopedAdmin):
     exclude = ("content",)
     readonly_fields = (
         "store", "user", "file_name", "status", "phase", "rows_total", "rows_processed",
-        "created_count", "updated_count", "error", "created_at", "finished_at",
+        "created_count", "updated_count", "error", "created_at", "started_at", "finished_at",
     )  # fmt: skip
 
     def has_add_permission(self, request) -> bool:
@@ -377,7 +377,12 @@ class ImportJobAdmin(StoreScopedAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(self, request, extra_context=None):
+        import_jobs_fail_abandoned(now=timezone.now())
+        return super().changelist_view(request, extra_context)
+
     def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        import_jobs_fail_abandoned(now=timezone.now())
         job = get_object_or_404(self.get_queryset(request).select_related("store"), pk=pk)
         context = {
             **self.admin_site.each_context(request),
@@ -390,6 +395,7 @@ class ImportJobAdmin(StoreScopedAdmin):
 
     def progress_json_view(self, request: HttpRequest, pk: int) -> JsonResponse:
         """What the progress page polls while the import is queued or running."""
+        import_jobs_fail_abandoned(now=timezone.now())
         job = get_object_or_404(self.get_queryset(request), pk=pk)
         return JsonResponse(import_job_progress(job))
 

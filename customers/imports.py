@@ -1,14 +1,17 @@
 """Large CSV imports run as a django-q2 task, through the same upsert as the admin's small imports.
 
 All or nothing: every row is checked first (progress is saved after each batch, outside the data
-transaction, so the progress page sees it), then all rows are written in one transaction.
+transaction, so the progress page sees it), then all rows are written in one transaction. So a job
+whose worker ended mid-way (killed at the task time limit, or the machine stopped) has written
+nothing, and once it has run longer than any task may, it is marked failed and says so.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import tablib
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -20,6 +23,10 @@ from .schemas import Errors, ValidationFailed, join
 
 BATCH = 500
 ERRORS_SHOWN = 20
+ABANDONED = (
+    "The import stopped before it finished: its worker ended (it ran past the {limit}-second task"
+    " limit, or the worker was stopped). Nothing was imported; upload the file again, or split it."
+)
 
 
 def import_job_create(
@@ -43,7 +50,7 @@ def import_job_run(job_id: int, now: datetime | None = None) -> None:
     now = now or timezone.now()
     jobs = ImportJob.objects.filter(pk=job_id)
     claimed = jobs.filter(status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, phase=ImportJob.Phase.VALIDATING, rows_processed=0
+        status=ImportJob.Status.RUNNING, phase=ImportJob.Phase.VALIDATING, rows_processed=0, started_at=now
     )
     if not claimed:
         return  # another worker has it, or it has already run
@@ -76,6 +83,16 @@ def import_job_run(job_id: int, now: datetime | None = None) -> None:
     )
 
 
+def import_jobs_fail_abandoned(*, now: datetime) -> int:
+    """Fail the running jobs no worker can still be running: django-q stops a task at its time
+    limit, so a job started longer ago than that has lost its worker. How many were failed."""
+    limit = settings.Q_CLUSTER["timeout"]
+    abandoned = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, started_at__lt=now - timedelta(seconds=limit + 60)
+    )
+    return _fail(abandoned, ABANDONED.format(limit=limit), now=now)
+
+
 def _describe(errors) -> str:
     found = row_errors(errors)
     lines = [f"Row {row}, column {column}: {message}" for row, column, message in found[:ERRORS_SHOWN]]
@@ -84,9 +101,9 @@ def _describe(errors) -> str:
     return "\n".join(lines)
 
 
-def _fail(jobs, error: str, *, now: datetime) -> None:
+def _fail(jobs, error: str, *, now: datetime) -> int:
     failed, finished = ImportJob.Status.FAILED, ImportJob.Phase.FINISHED
-    jobs.update(status=failed, phase=finished, error=error, content="", finished_at=now)
+    return jobs.update(status=failed, phase=finished, error=error, content="", finished_at=now)
 
 
 def import_job_progress(job: ImportJob) -> dict[str, object]:

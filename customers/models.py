@@ -496,6 +496,7 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why it failed: row, column and reason.")
     created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker took it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,7 +12,7 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.signing import SignedPackage
 
-from customers.imports import import_job_create, import_job_run
+from customers.imports import import_job_create, import_job_run, import_jobs_fail_abandoned
 from customers.models import ConsentRecord, Customer, ImportJob
 
 from .stores import NOW, store_make
@@ -148,6 +150,40 @@ def test_progress_counts_the_rows_checked_so_far(admin_client):
         25,
         True,
     )
+
+
+def test_a_job_whose_worker_died_is_failed_once_no_worker_can_still_run_it(admin_client, settings):
+    limit = settings.Q_CLUSTER["timeout"]
+    job = job_make(store_make(), lines(8))
+    # What a worker killed mid-way leaves: claimed and counting, its writes rolled back.
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", phase="validating", rows_processed=4, started_at=NOW
+    )
+
+    assert import_jobs_fail_abandoned(now=NOW + timedelta(seconds=limit)) == 0  # it may still be running
+    job.refresh_from_db()
+    assert job.status == "running"
+    assert import_jobs_fail_abandoned(now=NOW + timedelta(seconds=limit + 61)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.phase, job.content) == ("failed", "finished", "")
+    assert job.error.startswith(
+        f"The import stopped before it finished: its worker ended (it ran past the {limit}-second"
+    )
+    assert not Customer.objects.exists()
+    import_job_run(job.pk, now=NOW + timedelta(hours=1))  # a late redelivery of the task changes nothing
+    assert ImportJob.objects.get(pk=job.pk).status == "failed" and not Customer.objects.exists()
+
+
+def test_the_progress_page_shows_a_dead_jobs_failure_instead_of_running_for_ever(admin_client):
+    job = job_make(store_make(), lines(8))
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running", phase="writing", rows_processed=8, started_at=NOW
+    )
+
+    shown = progress(admin_client, job)  # the page reads the request's clock, long after NOW
+
+    assert (shown["status"], shown["live"]) == ("failed", False)
+    assert "Nothing was imported" in shown["error"]
 
 
 def test_a_small_file_still_imports_in_the_request(admin_client, csv_format):
