@@ -7,7 +7,6 @@ and earlier exit events with a few queries per flow, never one per customer.
 
 from __future__ import annotations
 
-import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -35,11 +34,9 @@ from django.db.models.functions import Cast, Coalesce, Greatest
 from customers.models import Customer, Event, Product, ProductChange, Store
 from customers.segments import members
 
-from .isolation import flow_pause_on_error
+from .isolation import flow_pause_on_error, store_checks_failed, store_checks_recovered
 from .models import EventCheckedAhead, EventCheckMark, Flow, FlowRun, FlowTriggerFilter
 from .templating import format_money
-
-logger = logging.getLogger(__name__)
 
 CART_FLOW_IDS = ("cart_id", "checkout_id")
 MIN_LEARNED_INTERVALS = 5
@@ -434,8 +431,10 @@ def events_check_pending(*, now: datetime) -> int:
     for store_id in stores:
         try:
             created += _store_events_check_pending(store_id=store_id, cutoff=cutoff, now=now)
-        except Exception:
-            logger.exception("event trigger check failed for store %s", store_id)
+        except Exception as error:
+            store_checks_failed(store_id=store_id, error=error, now=now)
+        else:
+            store_checks_recovered(store_id=store_id)
     return created
 
 

@@ -12,6 +12,8 @@ class EventCheckMark(models.Model):
 
     store = models.OneToOneField(Store, on_delete=models.CASCADE, primary_key=True, related_name="+")
     checked_through = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the last check of the store's events failed.")
+    error_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.store_id}: events checked through #{self.checked_through}"

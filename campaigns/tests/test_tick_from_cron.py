@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 from campaigns.models import Flow, FlowStep
 from campaigns.recipes import recipe_live
 from customers.ingest import events_ingest
-from customers.models import Segment
+from customers.models import Event, Segment
 
 from . import test_recipe_delivery as delivery
 from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
@@ -150,3 +150,27 @@ def test_a_flow_whose_entry_check_raises_is_paused_and_the_cart_text_still_goes(
     assert (broken.status, broken.error_at) == ("paused", T0 + minutes(2))
     home = admin_client.get("/admin/").content.decode()
     assert "Paused after an error" in home and "Flow: Cart survey" in home
+
+
+def test_a_store_whose_events_cannot_be_checked_shows_why_and_recovers_once_they_can(
+    store, twilio_backend, no_cluster, admin_client
+):
+    recipe_live(store=store, name="cart_recovery")
+    phone = subscriber(store)
+    [cart] = ingest(store, phone, "cart_updated", T0, cart_id="c1", **cart_items())
+    Event.objects.filter(pk=cart).update(properties=["written", "by", "hand"])  # not an object
+
+    tick_at(T0 + minutes(2))
+
+    assert bodies(twilio_backend, phone) == []
+    home = admin_client.get("/admin/").content.decode()
+    assert f"Event triggers of {store} (retried every minute)" in home
+    assert "AttributeError" in home
+
+    Event.objects.filter(pk=cart).update(properties={"cart_id": "c1", **cart_items()})
+    tick_at(T0 + minutes(3))
+    tick_at(T0 + minutes(62))
+
+    [first] = bodies(twilio_backend, phone)
+    assert CART_TEXT in first
+    assert "Event triggers of" not in admin_client.get("/admin/").content.decode()
