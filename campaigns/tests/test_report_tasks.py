@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from django_q.conf import Conf
 
 from campaigns.models import Attribution, OptOutAttribution
 from campaigns.report_tasks import reports_tick
@@ -54,3 +57,22 @@ def test_an_opt_out_is_tied_at_once():
 def test_the_tick_stage_runs_every_part():
     report = reports_tick(now=timezone.now())
     assert (report.orders_credited, report.opt_outs_tied, report.decisions) == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_from_cron_alone_the_reports_command_credits_an_order(monkeypatch):
+    monkeypatch.setattr(Conf, "SYNC", False)  # no cluster: the task queued on ingestion never runs
+    store = make_store()
+    ana = make_customer(store)
+    now = timezone.now()
+    message = text(ana, now - timedelta(hours=2))
+    order = {"total": 25, "order_id": "o1", "items": []}
+    payload = {"type": "order_placed", "customer": {"phone": ana.phone}, "id": "o1", "properties": order}
+    events_ingest(store=store, payloads=[{**payload, "occurred_at": now.isoformat()}], now=now)
+    assert not Attribution.objects.exists()
+
+    out = StringIO()
+    call_command("reports_tick", "--now", (now + timedelta(minutes=5)).isoformat(), stdout=out)
+
+    assert Attribution.objects.get().message_id == message.pk
+    assert "1 orders credited" in out.getvalue()
