@@ -151,9 +151,19 @@ class TwilioGateway:
         public_base_url: str = "",
         timeout: float = 10.0,
     ) -> None:
-        http_client = KeepAliveHttpClient(base_url, timeout=timeout)
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.credentials = (account_sid, auth_token)
+        self.base_url, self.timeout = base_url, timeout
+        self._clients = threading.local()
         self.status_callback = public_base_url.rstrip("/") + STATUS_CALLBACK_PATH if public_base_url else ""
+
+    @property
+    def client(self) -> Client:
+        """This thread's client: each thread sending at once keeps a connection of its own."""
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            http_client = KeepAliveHttpClient(self.base_url, timeout=self.timeout)
+            client = self._clients.client = Client(*self.credentials, http_client=http_client)
+        return client
 
     def send(self, *, to: str, body: str, store: Store) -> Accepted:
         params: dict[str, str] = {"to": to, "body": body}
