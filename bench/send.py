@@ -1,6 +1,6 @@
 """Benchmark: one worker sending queued texts through a loopback Twilio server.
 
-    python bench/send.py [--customers 20000] [--send 2000] [--concurrency N]
+    python bench/send.py [--customers 20000] [--send 2000] [--concurrency N] [--latency-ms 0]
 
 `--send` texts are stored already queued (one COPY, untimed: creating them is what
 bench/broadcast.py measures), then sent with the rate limit off, one worker, in batches of
@@ -189,6 +189,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--send", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=None, help="SMS_SEND_CONCURRENCY for this run")
+    parser.add_argument("--latency-ms", type=float, default=0, help="how long the server takes per create")
     args = parser.parse_args()
     Conf.SYNC = False  # no send task runs here: the benchmark sends the texts itself below
     call_command("migrate", verbosity=0)
@@ -197,7 +198,7 @@ def main() -> None:
     clear(store)
     sample = texts_queue(store=store, count=args.send, now=timezone.now())
 
-    server_url, control, process = loopback_process()
+    server_url, control, process = loopback_process(args.latency_ms / 1000)
     settings.SMS_BACKEND, settings.SMS_RATE_LIMIT = "twilio", False
     settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, "token"
     settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server_url, "https://sms.example.com"
@@ -220,7 +221,8 @@ def main() -> None:
     loop = (before + after) / 2
     print(
         f"{connection.vendor}, {store.customers.count()} customers, {len(sample)} queued texts,"
-        f" batches of {settings.SMS_SEND_BATCH_SIZE}, {settings.SMS_SEND_CONCURRENCY} calls in flight"
+        f" batches of {settings.SMS_SEND_BATCH_SIZE}, {settings.SMS_SEND_CONCURRENCY} calls in flight,"
+        f" server latency {args.latency_ms:g} ms"
     )
     print(
         f"send via outbox, 1 worker   {sent / app:7.0f} msg/s ({sent} in {app:.2f} s,"

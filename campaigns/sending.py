@@ -275,7 +275,8 @@ def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]
     """The guardrails again, right before the provider call; returns the messages still allowed."""
     from .outbox import plain_allow  # the outbox imports this module for its enqueueing
 
-    with transaction.atomic():
+    # No savepoint of its own: within the claim's transaction an error here undoes the claim too.
+    with transaction.atomic(savepoint=False):
         proposals = guardrails.evaluate(proposals=_proposals(messages), stage=Stage.SEND, now=now)
         refused = [p for p in proposals if p.verdict.outcome != Outcome.ALLOW]
         if refused:
