@@ -1,6 +1,6 @@
 """Benchmark: one worker sending queued texts through a loopback Twilio server.
 
-    python bench/send.py [--customers 20000] [--send 2000] [--concurrency N] [--latency-ms 0]
+    python bench/send.py [--customers 20000] [--send 2000] [--repeat 1] [--concurrency N] [--latency-ms 0]
 
 `--send` texts are stored already queued (one COPY, untimed: creating them is what
 bench/broadcast.py measures), then sent with the rate limit off, one worker, in batches of
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 from datetime import time as clock
@@ -184,26 +185,10 @@ def plain_http_loop(base_url: str, messages: list[Message]) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--send", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=None, help="SMS_SEND_CONCURRENCY for this run")
-    parser.add_argument("--latency-ms", type=float, default=0, help="how long the server takes per create")
-    args = parser.parse_args()
-    Conf.SYNC = False  # no send task runs here: the benchmark sends the texts itself below
-    call_command("migrate", verbosity=0)
-    began = timezone.now()
-    store = bench_store(max(args.customers, args.send))
+def one_round(store: Store, count: int, server_url: str) -> float:
+    """Queue `count` texts, then the floor, the send and the floor again; prints them, returns the ratio."""
     clear(store)
-    sample = texts_queue(store=store, count=args.send, now=timezone.now())
-
-    server_url, control, process = loopback_process(args.latency_ms / 1000)
-    settings.SMS_BACKEND, settings.SMS_RATE_LIMIT = "twilio", False
-    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, "token"
-    settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server_url, "https://sms.example.com"
-    if args.concurrency is not None:
-        settings.SMS_SEND_CONCURRENCY = args.concurrency
+    sample = texts_queue(store=store, count=count, now=timezone.now())
     # The floor before and after, same texts and server: the load on a shared machine drifts.
     cpu = time.process_time()
     before = plain_http_loop(server_url, sample)
@@ -215,15 +200,8 @@ def main() -> None:
         sent += messages_send(message_ids=batch, now=timezone.now())
     app, app_cpu = time.perf_counter() - started, time.process_time() - cpu
     after = plain_http_loop(server_url, sample)
-    control.send("stop")
-    process.join(timeout=5)
     recorded = Message.objects.filter(store=store, status=Message.Status.SENT).count()
     loop = (before + after) / 2
-    print(
-        f"{connection.vendor}, {store.customers.count()} customers, {len(sample)} queued texts,"
-        f" batches of {settings.SMS_SEND_BATCH_SIZE}, {settings.SMS_SEND_CONCURRENCY} calls in flight,"
-        f" server latency {args.latency_ms:g} ms"
-    )
     print(
         f"send via outbox, 1 worker   {sent / app:7.0f} msg/s ({sent} in {app:.2f} s,"
         f" {recorded} recorded sent)   goal >= 100"
@@ -236,9 +214,40 @@ def main() -> None:
     # wall time on a shared machine.
     print(
         f"CPU per text in this process: outbox {app_cpu / len(sample) * 1000:.2f} ms,"
-        f" plain loop {loop_cpu / len(sample) * 1000:.2f} ms"
+        f" plain loop {loop_cpu / len(sample) * 1000:.2f} ms;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return loop / app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--send", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of fresh texts; prints the median")
+    parser.add_argument("--concurrency", type=int, default=None, help="SMS_SEND_CONCURRENCY for this run")
+    parser.add_argument("--latency-ms", type=float, default=0, help="how long the server takes per create")
+    args = parser.parse_args()
+    Conf.SYNC = False  # no send task runs here: the benchmark sends the texts itself below
+    call_command("migrate", verbosity=0)
+    began = timezone.now()
+    store = bench_store(max(args.customers, args.send))
+    server_url, control, process = loopback_process(args.latency_ms / 1000)
+    settings.SMS_BACKEND, settings.SMS_RATE_LIMIT = "twilio", False
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = ACCOUNT_SID, "token"
+    settings.TWILIO_API_BASE_URL, settings.PUBLIC_BASE_URL = server_url, "https://sms.example.com"
+    if args.concurrency is not None:
+        settings.SMS_SEND_CONCURRENCY = args.concurrency
+    print(
+        f"{connection.vendor}, {store.customers.count()} customers, {args.send} queued texts a round,"
+        f" batches of {settings.SMS_SEND_BATCH_SIZE}, {settings.SMS_SEND_CONCURRENCY} calls in flight,"
+        f" server latency {args.latency_ms:g} ms"
+    )
+    ratios = [one_round(store, args.send, server_url) for _ in range(args.repeat)]
+    if args.repeat > 1:
+        print(f"median over {args.repeat} rounds: outbox at {statistics.median(ratios):4.2f}x the plain loop")
+    control.send("stop")
+    process.join(timeout=5)
     clear(store)
     if Conf.ORM:  # nothing here is for a cluster: drop any task queued meanwhile
         OrmQ.objects.filter(lock__gte=began).delete()
