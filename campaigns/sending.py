@@ -381,13 +381,15 @@ def _provider_answers(
                 open_until = circuit_failure(sender=sender, error=str(answer), now=now, probe=probe)
 
     for index, (message, slot) in enumerate(zip(messages, slots, strict=True)):
-        _wait(started, (slot - now).total_seconds())
-        collect(block=False)
-        while len(in_flight) >= settings.SMS_SEND_CONCURRENCY and open_until is None:
+        while open_until is None and len(in_flight) >= settings.SMS_SEND_CONCURRENCY:
             collect(block=True)
+        if open_until is None:
+            _wait(started, (slot - now).total_seconds())
+            collect(block=False)  # answers that came in meanwhile
         if open_until:
             break
         in_flight[calls.submit(provider_answer, message=message, gateway=gateway)] = index
+        collect(block=False)
     while in_flight:
         collect(block=True)
     return [(messages[i], slots[i], answered[i]) for i in sorted(answered)], open_until, last
@@ -416,6 +418,8 @@ def _provider_calls() -> _InCaller | ThreadPoolExecutor:
     if size == 1:
         return _InCaller()
     if _pool is None or _pool[:2] != (os.getpid(), size):  # a forked worker starts its own
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[2].shutdown(wait=False)
         _pool = (os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms-send"))
     return _pool[2]
 

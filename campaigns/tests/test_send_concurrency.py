@@ -80,3 +80,15 @@ def test_pacing_still_spaces_the_texts(twilio_backend, make_subscriber, shop):
     assert len(arrivals) == 6
     for slot, arrival in enumerate(arrivals):
         assert arrival >= slot * 0.05
+
+
+def test_one_call_at_a_time_makes_no_call_after_the_breaker_opens(settings, twilio_backend, make_subscriber):
+    settings.SMS_SEND_CONCURRENCY = 1
+    settings.SMS_CIRCUIT_THRESHOLD = 2
+    ids = queued(make_subscriber, 10)
+    twilio_backend.answer_next(Answer(), Answer(), *[Answer(http_status=503, code=20500)] * 10)
+
+    assert messages_send(message_ids=ids, now=NOON) == 2
+
+    assert len(twilio_backend.creates) == 4
+    assert Message.objects.filter(id__in=ids, status="held").count() == 8
