@@ -8,6 +8,7 @@ calls the Messages API through the real `twilio` library, at `TWILIO_API_BASE_UR
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -15,12 +16,14 @@ import uuid
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from customers.models import Store
@@ -102,41 +105,84 @@ class ConsoleGateway:
         return None
 
 
-class KeepAliveHttpClient(TwilioHttpClient):
-    """twilio's documented `http_client` hook, kept for the life of the process.
+class KeepAliveHttpClient(HttpClient):
+    """twilio's documented `http_client` hook: one kept connection, and per request only what HTTP needs.
 
-    One pooled `requests` session keeps the connection to the provider open between texts, and
-    the environment (proxy variables, CA bundle, .netrc) is read once here rather than on every
-    request, which `requests` otherwise does. Every `https://*.twilio.com` call goes to
-    `base_url` when that is another host (Twilio-compatible providers, the loopback server).
+    It sends through urllib3, as `requests` does underneath, without `requests`' per-request
+    preparation (environment and `.netrc` lookups, cookie jars, hooks, redirect handling), which
+    costs a busy worker about as much CPU as the call itself. The proxy variables and the CA bundle
+    (`REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE`, else certifi's, as `requests` uses) are read once, here.
+    Every `https://*.twilio.com` call goes to `base_url` when that is another host
+    (Twilio-compatible providers, the loopback server).
     """
 
-    def __init__(self, base_url: str = "https://api.twilio.com", **kwargs) -> None:
-        kwargs.setdefault("proxy", requests.utils.get_environ_proxies(base_url) or None)
-        super().__init__(pool_connections=True, **kwargs)
-        self.session.trust_env = False
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            self.session.verify = bundle
+    def __init__(self, base_url: str = "https://api.twilio.com", *, timeout: float | None = None) -> None:
+        super().__init__(logging.getLogger("twilio.http_client"), False, timeout)
         parts = urlsplit(base_url)
         self.rewrite = parts.hostname != "api.twilio.com"
         self.scheme, self.netloc, self.prefix = parts.scheme, parts.netloc, parts.path.rstrip("/")
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        bundle = bundle or requests.utils.DEFAULT_CA_BUNDLE_PATH
+        options = {"maxsize": 1, "retries": False, "ca_certs": bundle}
+        proxies = requests.utils.get_environ_proxies(base_url)
+        proxy = proxies.get(parts.scheme) or proxies.get("all")
+        if proxy:
+            credentials = urllib3.util.parse_url(proxy).auth
+            headers = urllib3.make_headers(proxy_basic_auth=credentials) if credentials else None
+            self.pool = urllib3.ProxyManager(proxy, proxy_headers=headers, **options)
+        else:
+            self.pool = urllib3.PoolManager(**options)
 
-    # twilio writes ten INFO lines per request, formatting them even when nobody listens: a
-    # worker sending thousands of texts keeps them for when `twilio.http_client` is set to DEBUG.
-    def log_request(self, kwargs) -> None:
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict | None = None,
+        data: dict | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        timeout = self.timeout if timeout is None else timeout
+        if timeout is not None and timeout <= 0:
+            raise ValueError(timeout)
+        headers = {"Accept-Encoding": "gzip, deflate", **(headers or {})}
+        # twilio formats ten INFO lines per request even when nobody listens: a worker sending
+        # thousands of texts keeps them for when `twilio.http_client` is set to DEBUG.
         if self.logger.isEnabledFor(logging.DEBUG):
-            super().log_request(kwargs)
-
-    def log_response(self, status_code: int, response) -> None:
+            self.log_request({"method": method.upper(), "url": url, "params": params, "headers": headers})
+        body = None
+        if data:
+            json_body = headers.get("Content-Type") in {"application/json", "application/scim+json"}
+            body = json.dumps(data) if json_body else urlencode(data, doseq=True)
+        if auth:
+            headers.update(urllib3.make_headers(basic_auth=":".join(auth)))
+        answer = self.pool.urlopen(
+            method.upper(),
+            self._target(url, params),
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            redirect=allow_redirects,
+        )
+        charset = answer.headers.get("Content-Type", "").partition("charset=")[2] or "utf-8"
+        response = Response(answer.status, answer.data.decode(charset, "replace"), answer.headers)
         if self.logger.isEnabledFor(logging.DEBUG):
-            super().log_response(status_code, response)
+            self.log_response(answer.status, response)
+        return response
 
-    def request(self, method: str, url: str, *args, **kwargs):
+    def _target(self, url: str, params: dict | None) -> str:
         parts = urlsplit(url)
         if self.rewrite and parts.hostname and parts.hostname.endswith("twilio.com"):
-            url = urlunsplit((self.scheme, self.netloc, self.prefix + parts.path, parts.query, ""))
-        return super().request(method, url, *args, **kwargs)
+            parts = parts._replace(scheme=self.scheme, netloc=self.netloc, path=self.prefix + parts.path)
+        if params:
+            query = urlencode(params, doseq=True)
+            parts = parts._replace(query=f"{parts.query}&{query}" if parts.query else query)
+        return urlunsplit(parts._replace(fragment=""))
+
+    def close(self) -> None:
+        self.pool.clear()
 
 
 class TwilioGateway:
@@ -151,9 +197,19 @@ class TwilioGateway:
         public_base_url: str = "",
         timeout: float = 10.0,
     ) -> None:
-        http_client = KeepAliveHttpClient(base_url, timeout=timeout)
-        self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.credentials = (account_sid, auth_token)
+        self.base_url, self.timeout = base_url, timeout
+        self._clients = threading.local()
         self.status_callback = public_base_url.rstrip("/") + STATUS_CALLBACK_PATH if public_base_url else ""
+
+    @property
+    def client(self) -> Client:
+        """This thread's client: each thread sending at once keeps a connection of its own."""
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            http_client = KeepAliveHttpClient(self.base_url, timeout=self.timeout)
+            client = self._clients.client = Client(*self.credentials, http_client=http_client)
+        return client
 
     def send(self, *, to: str, body: str, store: Store) -> Accepted:
         params: dict[str, str] = {"to": to, "body": body}
@@ -199,9 +255,11 @@ class TwilioGateway:
             status = getattr(error, "status", None)
             code = getattr(error, "code", None) or status or "provider"
             raise GatewayError(code=str(code), message=str(error), http_status=status) from error
-        except requests.Timeout as error:
+        except urllib3.exceptions.NewConnectionError as error:
+            raise GatewayError(code="connection", message=str(error)) from error
+        except urllib3.exceptions.TimeoutError as error:
             raise GatewayError(code="timeout", message=str(error)) from error
-        except requests.RequestException as error:
+        except urllib3.exceptions.HTTPError as error:
             raise GatewayError(code="connection", message=str(error)) from error
 
 
@@ -242,7 +300,7 @@ def gateway_from_settings() -> Gateway:
     if config not in kept:
         if len(kept) >= 4:  # settings changed (tests, a new key): let go of old connections
             for old in kept.values():
-                old.client.http_client.session.close()
+                old.client.http_client.close()
             kept.clear()
         kept[config] = TwilioGateway(
             account_sid=config[0],

@@ -10,11 +10,13 @@ never send the same row twice. A "try later" answer holds the text with backoff 
 from __future__ import annotations
 
 import contextvars
+import os
 import random
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +47,7 @@ from .models.outbox import TRANSITIONS, Note, decisions_record
 from .task_queue import task_enqueue
 
 Status = Message.Status
+Answer = Accepted | ProviderMessage | GatewayError
 Outcome = GuardrailDecision.Outcome
 Stage = GuardrailDecision.Stage
 RATE_BY_SENDER_TYPE = {
@@ -272,7 +275,8 @@ def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]
     """The guardrails again, right before the provider call; returns the messages still allowed."""
     from .outbox import plain_allow  # the outbox imports this module for its enqueueing
 
-    with transaction.atomic():
+    # No savepoint of its own: within the claim's transaction an error here undoes the claim too.
+    with transaction.atomic(savepoint=False):
         proposals = guardrails.evaluate(proposals=_proposals(messages), stage=Stage.SEND, now=now)
         refused = [p for p in proposals if p.verdict.outcome != Outcome.ALLOW]
         if refused:
@@ -320,22 +324,18 @@ def _send_group(
     slots = rate_slots_reserve(sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now)
     if len(slots) < len(messages):
         messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
-    answers = []
-    open_until = None
-    for message, slot in zip(messages, slots, strict=False):
-        _wait(started, (slot - now).total_seconds())
-        answer = provider_answer(message=message, gateway=gateway)
-        answers.append((message, slot, answer))
-        if isinstance(answer, GatewayError) and answer.retryable:
-            open_until = circuit_failure(
-                sender=sender, error=str(answer), now=now, probe=admission.state == PROBE
-            )
-            if open_until:  # the provider is down: the rest of the group waits without calling it
-                messages_wait_for_provider(
-                    messages=messages[len(answers) : len(slots)], until=open_until, now=now
-                )
-                break
-    if answers and not (isinstance(answers[-1][2], GatewayError) and answers[-1][2].retryable):
+    answers, open_until, last = _provider_answers(
+        sender=sender,
+        messages=messages[: len(slots)],
+        slots=slots,
+        now=now,
+        gateway=gateway,
+        started=started,
+        probe=admission.state == PROBE,
+    )
+    if open_until:  # the provider is down: the rest of the group waits without calling it
+        messages_wait_for_provider(messages=messages[len(answers) : len(slots)], until=open_until, now=now)
+    elif last is not None and not (isinstance(last, GatewayError) and last.retryable):
         circuit_success(sender=sender)
     # One commit for the group: a crash before it leaves the texts `sending`, and the
     # reconciler finds them at the provider.
@@ -349,6 +349,79 @@ def _send_group(
             if isinstance(answer, GatewayError):
                 message_fail(message=message, error=answer, now=slot, not_before=open_until)
     return accepted
+
+
+def _provider_answers(
+    *,
+    sender: str,
+    messages: list[Message],
+    slots: list[datetime],
+    now: datetime,
+    gateway: Gateway,
+    started: float,
+    probe: bool,
+) -> tuple[list[tuple[Message, datetime, Answer]], datetime | None, Answer | None]:
+    """Hand texts to the provider, each no earlier than its slot, with up to SMS_SEND_CONCURRENCY
+    calls in flight. Once a "try later" opens the breaker no new call starts; the calls in flight
+    finish and are answered for. Returns the answers of the texts handed over, in their order, until
+    when the breaker is open, and the answer that came back last."""
+    calls = _provider_calls()
+    in_flight: dict[Future, int] = {}
+    answered: dict[int, Answer] = {}
+    open_until: datetime | None = None
+    last: Answer | None = None
+
+    def collect(block: bool) -> None:
+        nonlocal open_until, last
+        done = wait(in_flight, return_when=FIRST_COMPLETED).done if block else set()
+        for future in done or [f for f in in_flight if f.done()]:
+            answer = answered[in_flight.pop(future)] = last = future.result()
+            # Calls already in flight when the breaker opened are held with the rest, not counted again.
+            if isinstance(answer, GatewayError) and answer.retryable and open_until is None:
+                open_until = circuit_failure(sender=sender, error=str(answer), now=now, probe=probe)
+
+    for index, (message, slot) in enumerate(zip(messages, slots, strict=True)):
+        while open_until is None and len(in_flight) >= settings.SMS_SEND_CONCURRENCY:
+            collect(block=True)
+        if open_until is None:
+            _wait(started, (slot - now).total_seconds())
+            collect(block=False)  # answers that came in meanwhile
+        if open_until:
+            break
+        in_flight[calls.submit(provider_answer, message=message, gateway=gateway)] = index
+        collect(block=False)
+    while in_flight:
+        collect(block=True)
+    return [(messages[i], slots[i], answered[i]) for i in sorted(answered)], open_until, last
+
+
+class _InCaller:
+    """One call at a time, in the caller's own thread (SMS_SEND_CONCURRENCY = 1)."""
+
+    def submit(self, call, /, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(call(**kwargs))
+        except BaseException as error:  # a dying worker included: it surfaces where the answer is read
+            future.set_exception(error)
+        return future
+
+
+_pool: tuple[int, int, ThreadPoolExecutor] | None = None
+
+
+def _provider_calls() -> _InCaller | ThreadPoolExecutor:
+    """Threads for the provider calls only (no database access): one pool per worker process,
+    each thread keeping its own connection to the provider (`TwilioGateway.client`)."""
+    global _pool
+    size = settings.SMS_SEND_CONCURRENCY
+    if size == 1:
+        return _InCaller()
+    if _pool is None or _pool[:2] != (os.getpid(), size):  # a forked worker starts its own
+        if _pool is not None and _pool[0] == os.getpid():
+            _pool[2].shutdown(wait=False)
+        _pool = (os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms-send"))
+    return _pool[2]
 
 
 def _commit_without_flush() -> None:

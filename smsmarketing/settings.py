@@ -155,6 +155,10 @@ LOGGING = {
 # --- sending ---
 SMS_PROVIDER_TIMEOUT = env.float("SMS_PROVIDER_TIMEOUT", default=10.0)
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=100)
+# Provider calls a worker keeps in flight within a batch, each on its own kept connection.
+SMS_SEND_CONCURRENCY = env.int("SMS_SEND_CONCURRENCY", default=4)
+if SMS_SEND_CONCURRENCY < 1:
+    raise ImproperlyConfigured("SMS_SEND_CONCURRENCY must be 1 or more.")
 IMPORT_BACKGROUND_ROWS = env.int("IMPORT_BACKGROUND_ROWS", default=2000)
 # A provider that answers "try later" this many times in a row is left alone (circuit open) for
 # SMS_CIRCUIT_OPEN_SECONDS, doubling up to SMS_CIRCUIT_MAX_OPEN_SECONDS, then probed with one text.

@@ -25,7 +25,8 @@ def queued(make_subscriber, count: int) -> list[int]:
     return [m.pk for m in messages_create(drafts=drafts, now=NOON)]
 
 
-def test_a_worker_sends_a_batch_over_one_kept_connection(twilio_backend, make_subscriber):
+def test_a_worker_sends_a_batch_over_one_kept_connection(settings, twilio_backend, make_subscriber):
+    settings.SMS_SEND_CONCURRENCY = 1
     ids = queued(make_subscriber, 5)
 
     assert messages_send(message_ids=ids[:3], now=NOON) == 3
@@ -34,6 +35,17 @@ def test_a_worker_sends_a_batch_over_one_kept_connection(twilio_backend, make_su
     assert len(twilio_backend.creates) == 5
     assert len({r.peer for r in twilio_backend.requests}) == 1
     assert gateway_from_settings() is gateway_from_settings()
+
+
+def test_a_worker_keeps_one_connection_per_call_in_flight(settings, twilio_backend, make_subscriber):
+    settings.SMS_SEND_CONCURRENCY = 3
+    ids = queued(make_subscriber, 12)
+
+    for start in range(0, 12, 4):
+        assert messages_send(message_ids=ids[start : start + 4], now=NOON) == 4
+
+    assert len(twilio_backend.creates) == 12
+    assert len({r.peer for r in twilio_backend.requests}) <= 3
 
 
 def test_a_batch_of_answers_is_recorded_in_one_update(twilio_backend, make_subscriber):

@@ -43,6 +43,7 @@ class Recorded:
     auth: tuple[str, str] | None
     headers: dict[str, str] = field(default_factory=dict)
     peer: tuple = ()  # the client's address and port: one per open connection
+    at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
 
 class TwilioServer:
