@@ -835,12 +835,17 @@ class _OrdersDelta:
 
 
 def _customers_add(
-    rows: list[tuple], columns: list[tuple[str, str, str]], derived: list[tuple[str, str]] = ()
+    rows: list[tuple],
+    columns: list[tuple[str, str, str]],
+    derived: list[tuple[str, str]] = (),
+    changes: str = "",
 ) -> None:
     """One UPDATE joining each stored customer (first value of a row) to the batch's values.
 
     `columns` are (column, PostgreSQL type, how the stored value `{c}` takes the batch's `{v}`);
-    `derived` (PostgreSQL only) are (column, expression over the table `{t}` and the batch `d`).
+    `derived` (PostgreSQL only) are (column, expression over the table `{t}` and the batch `d`);
+    `changes`, over the first column, when the update changes anything (other rows are not
+    rewritten: every rewrite adds an entry to each of the customer table's indexes).
     """
     table = Customer._meta.db_table
     pg = connection.vendor == "postgresql"
@@ -864,13 +869,18 @@ def _customers_add(
     else:
         adapt = connection.ops.adapt_datetimefield_value
         params = [adapt(v) if isinstance(v, datetime) else v for r in rows for v in r]
+    where = f"{table}.id = {value('id')}"
+    if changes:
+        first = columns[0][0]
+        where += " AND (" + changes.format(c=f"{table}.{first}", v=value(first)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {table}.id = {value('id')}", params)
+        cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {where}", params)
 
 
 SUM = "{c} + {v}"
 EARLIEST = "{least}(COALESCE({c}, {v}), {v})"
 LATEST = "{greatest}(COALESCE({c}, {v}), {v})"
+LATER = "{c} IS NULL OR {c} < {v}"  # when LATEST changes the stored value
 ORDER_SUMS = [
     ("order_count", "integer", SUM),
     ("total_spent", "numeric", SUM),
@@ -917,7 +927,9 @@ def _clicks_add(clicks: list[Event | _NewEvent]) -> None:
     for event in clicks:
         last[event.customer_id] = max(last.get(event.customer_id, event.occurred_at), event.occurred_at)
     for ids in _chunks(sorted(last), _param_limit() // 2):
-        _customers_add([(pk, last[pk]) for pk in ids], [("last_sms_click_at", "timestamptz", LATEST)])
+        _customers_add(
+            [(pk, last[pk]) for pk in ids], [("last_sms_click_at", "timestamptz", LATEST)], changes=LATER
+        )
 
 
 def customer_metrics_recompute(*, customer_ids: list[int]) -> None:
