@@ -6,6 +6,7 @@ Every failure is a 4xx with `{"errors": [{"field": ..., "message": ...}]}`.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -83,17 +84,37 @@ def _json_body(request: HttpRequest, store: Store) -> Any:
     except RequestDataTooBig as exc:
         raise ApiError(413, "body", "is larger than the API accepts; send smaller batches") from exc
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
+        body, suspect = _json_parse(raw)
     except (ValueError, RecursionError) as exc:
         raise ApiError(400, "body", f"is not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "body", "must be a JSON object")
-    problem = json_problem(body)
+    problem = json_problem(body) if suspect else None
     if problem is not None:
         # One check for every field, free properties and attributes included.
         raise ApiError(400, problem.field, problem.message)
     _check_store(body, store)
     return body
+
+
+def _json_parse(raw: bytes) -> tuple[Any, bool]:
+    """The parsed body, and whether it may hold a value `json_problem` refuses.
+
+    A parsed text holds NUL or a lone surrogate only if the raw body has a \\u escape, a NUL byte
+    (any UTF-16 or UTF-32 body has some) or a UTF-8-encoded surrogate (which the parser lets
+    through); a float is infinite only if its digits overflowed. Checking the bytes and the floats
+    as they are read spares walking every value of a clean body.
+    """
+    overflowed = False
+
+    def number(text: str) -> float:
+        nonlocal overflowed
+        value = float(text)
+        overflowed = overflowed or math.isinf(value)
+        return value
+
+    body = json.loads(raw, parse_constant=_no_constant, parse_float=number)
+    return body, overflowed or b"\\u" in raw or b"\x00" in raw or b"\xed" in raw
 
 
 def _no_constant(name: str) -> None:

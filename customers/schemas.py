@@ -516,7 +516,7 @@ def event_properties_quick(event_type: str, value: Any) -> Any:
         value = {}
     if type(value) is not dict or len(value) > MAX_FREE_KEYS or not _json_fits(value, MAX_FREE_CHARS):
         return UNCLEARED
-    if any(len(key) > MAX_KEY_CHARS for key in value):
+    if max(map(len, value), default=0) > MAX_KEY_CHARS:
         return UNCLEARED
     schema = EVENT_SCHEMAS.get(event_type)
     if schema is None:

@@ -26,7 +26,7 @@ def key():
 @pytest.fixture
 def post(client, key):
     def send(path: str, body):
-        data = body if isinstance(body, str) else json.dumps(body)
+        data = body if isinstance(body, str | bytes) else json.dumps(body)
         return client.post(f"/api/v1/{path}", data, content_type="application/json",
                            headers={"Authorization": f"Bearer {key}"})
 
@@ -87,6 +87,14 @@ def test_a_surrogate_escaped_in_the_raw_json_is_400(post):
     raw = json.dumps(cart()).replace('"Ana"', '"An\\udfffa"')
     response = post("events", raw)
     assert (response.status_code, fields(response)) == (400, ["customer.first_name"])
+    assert nothing_stored()
+
+
+def test_a_surrogate_encoded_as_utf8_bytes_in_the_raw_body_is_400(post):
+    body = cart(type="note_added", properties={"note": "a" + LONE})
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    response = post("events", raw)
+    assert (response.status_code, fields(response)) == (400, ["properties.note"])
     assert nothing_stored()
 
 

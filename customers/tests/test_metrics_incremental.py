@@ -107,3 +107,13 @@ def test_it_moves_the_last_order_only_forward_when_an_older_order_arrives_late()
     )
     assert customer.discount_order_share == 0.5
     assert customer.predicted_next_order_at == NOW - timedelta(hours=24) + timedelta(hours=216)
+
+
+@pytest.mark.django_db
+def test_it_keeps_the_last_click_when_an_older_click_arrives_late():
+    store = store_make()
+    events_ingest(store=store, payloads=[payload(1, ("sms_clicked", 0, 24, 0, False))], now=NOW)
+    events_ingest(store=store, payloads=[payload(2, ("sms_clicked", 0, 240, 0, False))], now=NOW)
+    assert Customer.objects.get().last_sms_click_at == NOW - timedelta(hours=24)
+    events_ingest(store=store, payloads=[payload(3, ("sms_clicked", 0, 2, 0, False))], now=NOW)
+    assert Customer.objects.get().last_sms_click_at == NOW - timedelta(hours=2)
