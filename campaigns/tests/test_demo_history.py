@@ -8,6 +8,7 @@ from campaigns.demo_history import demo_history_build
 from campaigns.models import Attribution, Experiment, Flow, Message, OptOutAttribution
 from campaigns.reports import Range, flow_tables
 from customers.demo import demo_load
+from customers.models import ConsentRecord
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
@@ -25,6 +26,9 @@ def test_the_demo_store_has_past_texts_orders_and_a_decided_experiment():
     experiment = Experiment.objects.get(store=store)
     assert experiment.status == "finished" and "95 % CI" in experiment.conclusion
     assert any("Past texts:" in line for line in summary.lines())
+    texted = Message.objects.filter(store=store).values("customer_id")
+    opted_out = ConsentRecord.objects.filter(store=store, action="opt_out", customer_id__in=texted).count()
+    assert opted_out > 0 and any(f" {opted_out} opt-outs" in line for line in summary.lines())  # each once
 
     steps = flow_tables(cart, Range(start=datetime(2026, 10, 1, tzinfo=UTC), end=NOW, tz=UTC))[0]
     first = steps.rows[0]
