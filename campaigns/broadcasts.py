@@ -22,7 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from customers.models import Customer
 from customers.segments import members
 
-from . import experiments
+from . import experiments, guardrails
 from .bulk import among
 from .circuit import unavailable_since
 from .gateways import sender_for
@@ -33,10 +33,10 @@ from .rendering import customer_columns, render_messages
 
 logger = logging.getLogger(__name__)
 
-BATCH = 5000
-# A recipient is a row of these columns and those its template reads, not a Customer instance:
-# building 100,000 model instances costs more than rendering their texts.
-RECIPIENT_COLUMNS = ("pk", "store_id", "phone", "timezone")
+BATCH = 10000
+# A recipient is a row of the columns the guardrails decide on and those its template reads, not a
+# Customer instance: building 100,000 model instances costs more than rendering their texts.
+RECIPIENT_COLUMNS = guardrails.RECIPIENT_FACTS
 PREPARING_LEASE = timedelta(minutes=15)
 S = Message.Status
 WAITING = [S.PENDING, S.HELD, S.QUEUED, S.SENDING]
@@ -167,7 +167,7 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
         batch = _recipient_rows(ids[start : start + BATCH], columns)
         drafts = _drafts(campaign, batch, due, now)
         # Under the lease, and with customers who have the text left out above, every key is new.
-        created += len(message_ids_create(drafts=drafts, now=now, new_keys=True))
+        created += len(message_ids_create(drafts=drafts, now=now, new_keys=True, customers_read=True))
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
@@ -179,7 +179,7 @@ def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:
     rows = (
         Customer.objects.filter(among("pk", ids))
         .order_by("pk")
-        .values_list(*RECIPIENT_COLUMNS, *columns, named=True)
+        .values_list(*dict.fromkeys([*RECIPIENT_COLUMNS, *columns]), named=True)
     )
     return [row for row in rows if row.pk in wanted]
 
