@@ -33,7 +33,8 @@ from .rendering import customer_columns, render_messages
 
 logger = logging.getLogger(__name__)
 
-BATCH = 10000
+# Recipients per commit: fewer commits cost less, but a commit holds its batch's foreign-key checks.
+BATCH = 10_000
 # A recipient is a row of the columns the guardrails decide on and those its template reads, not a
 # Customer instance: building 100,000 model instances costs more than rendering their texts.
 RECIPIENT_COLUMNS = guardrails.RECIPIENT_FACTS
@@ -144,10 +145,10 @@ def _still_sending(campaign: Campaign) -> bool:
 def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     """Turn a due campaign's recipients into outbox messages; returns how many were created.
 
-    Not one transaction: each batch of 1,000 commits on its own, so a large campaign neither holds
-    the database's write lock for its whole length nor loses finished batches to a crash. A run
-    that stops (crash, pause) is resumed by the next tick: recipients who already have the text
-    are left out by the query and by the idempotency keys. A lease keeps a second worker out.
+    Not one transaction: each batch of `BATCH` recipients commits on its own, so a large campaign
+    neither holds the database's write lock for its whole length nor loses finished batches to a
+    crash. A run that stops (crash, pause) is resumed by the next tick: recipients who already have
+    the text are left out by the query and by the idempotency keys. A lease keeps a second worker out.
     With a local send time, each tick adds the timezones whose moment has come.
     """
     campaign = _claim(campaign_id, now)
