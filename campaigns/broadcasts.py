@@ -86,13 +86,14 @@ def _drafts(
             offer_code=variant.offer_code if variant else "",
         )
         code = arm.code if arm else ""
+        campaign_id = campaign.pk
         drafts += [
             MessageDraft(
                 customer=customer,
                 body=text.body,
-                idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
+                idempotency_key=f"campaign:{campaign_id}:{customer.pk}",
                 links=text.links,
-                campaign_id=campaign.pk,
+                campaign_id=campaign_id,
                 variant=code,
                 valid_until=valid_until[customer.timezone],
             )

@@ -419,27 +419,18 @@ class _Batch:
         others, own_run = _others(slots, proposal) if slots else ([], [])
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         limits = self._limits(store, rule, recipient, proposal.step_id)
-        key = (
-            proposal.kind,
-            proposal.priority,
-            proposal.valid_until,
-            proposal.confirms_opt_out,
-            recipient,
-            limits,
-            may_supersede,
-            now,
-        )
+        given = (proposal.kind, proposal.priority, proposal.valid_until, proposal.confirms_opt_out)
         if others or own_run:
-            arguments = dict(zip(DECIDED_ON, key, strict=True))
-            proposal.verdict = decide(**arguments, slots=others, own_run=own_run)
+            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+            proposal.verdict = decide(**args, slots=others, own_run=own_run)
         else:
             # Recipients and limits are shared objects (see `_recipients`, `_limits`): their
             # identities stand for them in the class key, which is cheaper to hash per proposal.
-            cheap = (*key[:4], id(recipient), id(limits), *key[6:])
-            if cheap not in self.classes:
-                arguments = dict(zip(DECIDED_ON, key, strict=True))
-                self.classes[cheap] = decide(**arguments, slots=[], own_run=[])
-            proposal.verdict = self.classes[cheap]
+            key = (*given, id(recipient), id(limits), may_supersede, now)
+            if key not in self.classes:
+                args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+                self.classes[key] = decide(**args, slots=[], own_run=[])
+            proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1
         if self.remaining[proposal.customer_id] > 0:
             _book(self.slots[proposal.customer_id], proposal, now)

@@ -288,7 +288,7 @@ def render_messages(
             context["offer_code"] = offer_code
         rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links,
-                                    plan=plans[store.pk]))
+                                    plan=plans[customer.store_id]))
     return rendered
 
 
