@@ -2,7 +2,7 @@
 
     python bench/broadcast.py [--customers 100000] [--repeat 1]
 
-Times `campaign_materialize` (segment query, bulk render, guardrails, a commit per batch of 5,000
+Times `campaign_materialize` (segment query, bulk render, guardrails, a commit per batch of 10,000
 into the outbox), then deletes exactly the rows it wrote (messages, decisions, links) and loads the same
 rows again with COPY (PostgreSQL) or executemany (SQLite): the floor. Goal: ≤ 5 s at 100k.
 

@@ -22,7 +22,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from customers.models import Customer
 from customers.segments import members
 
-from . import experiments
+from . import experiments, guardrails
 from .bulk import among
 from .circuit import unavailable_since
 from .gateways import sender_for
@@ -33,10 +33,11 @@ from .rendering import customer_columns, render_messages
 
 logger = logging.getLogger(__name__)
 
-BATCH = 5000
-# A recipient is a row of these columns and those its template reads, not a Customer instance:
-# building 100,000 model instances costs more than rendering their texts.
-RECIPIENT_COLUMNS = ("pk", "store_id", "phone", "timezone")
+# Recipients per commit: fewer commits cost less, but a commit holds its batch's foreign-key checks.
+BATCH = 10_000
+# A recipient is a row of the columns the guardrails decide on and those its template reads, not a
+# Customer instance: building 100,000 model instances costs more than rendering their texts.
+RECIPIENT_COLUMNS = guardrails.RECIPIENT_FACTS
 PREPARING_LEASE = timedelta(minutes=15)
 S = Message.Status
 WAITING = [S.PENDING, S.HELD, S.QUEUED, S.SENDING]
@@ -85,13 +86,14 @@ def _drafts(
             offer_code=variant.offer_code if variant else "",
         )
         code = arm.code if arm else ""
+        campaign_id = campaign.pk
         drafts += [
             MessageDraft(
                 customer=customer,
                 body=text.body,
-                idempotency_key=f"campaign:{campaign.pk}:{customer.pk}",
+                idempotency_key=f"campaign:{campaign_id}:{customer.pk}",
                 links=text.links,
-                campaign_id=campaign.pk,
+                campaign_id=campaign_id,
                 variant=code,
                 valid_until=valid_until[customer.timezone],
             )
@@ -144,10 +146,10 @@ def _still_sending(campaign: Campaign) -> bool:
 def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     """Turn a due campaign's recipients into outbox messages; returns how many were created.
 
-    Not one transaction: each batch of 1,000 commits on its own, so a large campaign neither holds
-    the database's write lock for its whole length nor loses finished batches to a crash. A run
-    that stops (crash, pause) is resumed by the next tick: recipients who already have the text
-    are left out by the query and by the idempotency keys. A lease keeps a second worker out.
+    Not one transaction: each batch of `BATCH` recipients commits on its own, so a large campaign
+    neither holds the database's write lock for its whole length nor loses finished batches to a
+    crash. A run that stops (crash, pause) is resumed by the next tick: recipients who already have
+    the text are left out by the query and by the idempotency keys. A lease keeps a second worker out.
     With a local send time, each tick adds the timezones whose moment has come.
     """
     campaign = _claim(campaign_id, now)
@@ -167,7 +169,7 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
         batch = _recipient_rows(ids[start : start + BATCH], columns)
         drafts = _drafts(campaign, batch, due, now)
         # Under the lease, and with customers who have the text left out above, every key is new.
-        created += len(message_ids_create(drafts=drafts, now=now, new_keys=True))
+        created += len(message_ids_create(drafts=drafts, now=now, new_keys=True, customers_read=True))
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
@@ -179,7 +181,7 @@ def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:
     rows = (
         Customer.objects.filter(among("pk", ids))
         .order_by("pk")
-        .values_list(*RECIPIENT_COLUMNS, *columns, named=True)
+        .values_list(*dict.fromkeys([*RECIPIENT_COLUMNS, *columns]), named=True)
     )
     return [row for row in rows if row.pk in wanted]
 

@@ -17,10 +17,11 @@ other texts of higher priority. A text that yields says which text it yielded to
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -323,11 +324,17 @@ class Proposal:
     verdict: Verdict | None = field(default=None)
 
 
-def evaluate(*, proposals: list[Proposal], stage: str, now: datetime) -> list[Proposal]:
-    """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`."""
+def evaluate(
+    *, proposals: list[Proposal], stage: str, now: datetime, customers: Mapping[int, object] | None = None
+) -> list[Proposal]:
+    """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`.
+
+    `customers`: the proposals' customers as rows with the `RECIPIENT_FACTS` attributes, when the
+    caller has just read them for this batch (a broadcast does); otherwise they are read here.
+    """
     if not proposals:
         return proposals
-    batch = _Batch.load(proposals, stage=stage, now=now)
+    batch = _Batch.load(proposals, stage=stage, now=now, customers=customers)
     for proposal in sorted(proposals, key=lambda p: -p.priority):
         batch.decide(proposal, now=now, may_supersede=stage == Stage.CREATE)
     return proposals
@@ -376,12 +383,21 @@ class _Batch:
     # nobody after it in the batch reads the customer's slots.
     remaining: Counter[int] = field(default_factory=Counter)
     limits: dict[tuple, Limits] = field(default_factory=dict)
+    unknown: dict[int, Recipient] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, proposals: list[Proposal], *, stage: str, now: datetime) -> _Batch:
+    def load(
+        cls,
+        proposals: list[Proposal],
+        *,
+        stage: str,
+        now: datetime,
+        customers: Mapping[int, object] | None = None,
+    ) -> _Batch:
         customer_ids = sorted({p.customer_id for p in proposals})
         stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
-        recipients, regions = _recipients(customer_ids, stores, now)
+        rows = _fact_rows(customer_ids) if customers is None else _given_rows(customer_ids, customers)
+        recipients, regions = _recipients(rows, stores, now)
         marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
         monthly = any(r.frequency == "monthly" for r in recipients.values())
         overlaps = [timedelta(hours=s.overlap_hours) for s in stores.values()]
@@ -398,35 +414,32 @@ class _Batch:
 
     def decide(self, proposal: Proposal, *, now: datetime, may_supersede: bool) -> None:
         store = self.stores[proposal.store_id]
-        recipient = self.recipients.get(
-            proposal.customer_id,
-            Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone),
-        )
+        recipient = self.recipients.get(proposal.customer_id) or self._unknown(store)
         slots = self.slots.get(proposal.customer_id)
         others, own_run = _others(slots, proposal) if slots else ([], [])
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         limits = self._limits(store, rule, recipient, proposal.step_id)
-        key = (
-            proposal.kind,
-            proposal.priority,
-            proposal.valid_until,
-            proposal.confirms_opt_out,
-            recipient,
-            limits,
-            may_supersede,
-            now,
-        )
+        given = (proposal.kind, proposal.priority, proposal.valid_until, proposal.confirms_opt_out)
         if others or own_run:
-            arguments = dict(zip(DECIDED_ON, key, strict=True))
-            proposal.verdict = decide(**arguments, slots=others, own_run=own_run)
+            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+            proposal.verdict = decide(**args, slots=others, own_run=own_run)
         else:
+            # Recipients and limits are shared objects (see `_recipients`, `_limits`): their
+            # identities stand for them in the class key, which is cheaper to hash per proposal.
+            key = (*given, id(recipient), id(limits), may_supersede, now)
             if key not in self.classes:
-                arguments = dict(zip(DECIDED_ON, key, strict=True))
-                self.classes[key] = decide(**arguments, slots=[], own_run=[])
+                args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+                self.classes[key] = decide(**args, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1
         if self.remaining[proposal.customer_id] > 0:
             _book(self.slots[proposal.customer_id], proposal, now)
+
+    def _unknown(self, store: Store) -> Recipient:
+        """A customer the batch has no row for (deleted meanwhile): no consent, the store's zone."""
+        if store.id not in self.unknown:
+            self.unknown[store.id] = Recipient(consent=Customer.Consent.NONE, timezone=store.default_timezone)
+        return self.unknown[store.id]
 
     def _limits(
         self, store: Store, rule: QuietHoursRule | None, recipient: Recipient, step_id: int | None
@@ -529,39 +542,55 @@ def state_rules(stores: dict[int, Store]) -> dict[tuple[int, str], QuietHoursRul
     return result
 
 
+# The customer columns the policy reads: a caller that has read them for the batch passes its rows.
+RECIPIENT_FACTS = (
+    "pk",
+    "store_id",
+    "phone",
+    "sms_consent",
+    "timezone",
+    "region",
+    "last_sms_click_at",
+    "frequency",
+)
+
+
+def _fact_rows(customer_ids: list[int]) -> Iterable[tuple]:
+    for chunk in _chunks(customer_ids):
+        wanted = set(chunk)
+        rows = Customer.objects.filter(among("id", chunk)).values_list(*RECIPIENT_FACTS)
+        yield from (row for row in rows if row[0] in wanted)
+
+
+def _given_rows(customer_ids: list[int], customers: Mapping[int, object]) -> Iterable[tuple]:
+    facts = attrgetter(*RECIPIENT_FACTS)
+    return (facts(customers[cid]) for cid in customer_ids if cid in customers)
+
+
 def _recipients(
-    customer_ids: list[int], stores: dict[int, Store], now: datetime
+    rows: Iterable[tuple], stores: dict[int, Store], now: datetime
 ) -> tuple[dict[int, Recipient], dict[int, str]]:
+    """Each customer's facts for the policy; customers alike share one Recipient (see `_Batch.decide`)."""
     recipients: dict[int, Recipient] = {}
     regions: dict[int, str] = {}
-    fields = (
-        "id",
-        "store_id",
-        "phone",
-        "sms_consent",
-        "timezone",
-        "region",
-        "last_sms_click_at",
-        "frequency",
-    )
+    shared: dict[tuple, Recipient] = {}
     undeliverable = set(
         UndeliverableNumber.objects.filter(store_id__in=stores).values_list("store_id", "phone")
     )
-    for chunk in _chunks(customer_ids):
-        wanted = set(chunk)
-        rows = Customer.objects.filter(among("id", chunk)).values_list(*fields)
-        for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
-            if cid not in wanted or store_id not in stores:
-                continue
-            store = stores[store_id]
-            recipients[cid] = Recipient(
-                consent=consent,
-                timezone=tz or store.default_timezone,
-                cold=is_cold(clicked, now=now, cold_after_days=store.cold_after_days),
-                undeliverable=(store_id, phone) in undeliverable,
-                frequency=frequency,
-            )
-            regions[cid] = (region or region_for_phone(phone)).upper()
+    for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
+        if store_id not in stores:
+            continue
+        facts = (
+            consent,
+            tz or stores[store_id].default_timezone,
+            is_cold(clicked, now=now, cold_after_days=stores[store_id].cold_after_days),
+            (store_id, phone) in undeliverable,
+            frequency,
+        )
+        if facts not in shared:
+            shared[facts] = Recipient(*facts)
+        recipients[cid] = shared[facts]
+        regions[cid] = (region or region_for_phone(phone)).upper()
     return recipients, regions
 
 

@@ -70,66 +70,103 @@ def default_priority(draft: MessageDraft) -> int:
 
 FIELDS = [f.attname for f in Message._meta.concrete_fields]
 INSERTED = [name for name in FIELDS if name != "id"]
-_inserted_values = itemgetter(*INSERTED)
-_BLANK_ROW: dict[str, object] = dict.fromkeys(INSERTED)
+AT = {name: i for i, name in enumerate(INSERTED)}
+KEY, STATUS = AT["idempotency_key"], AT["status"]
+# A new row's columns: those of the draft, of its decision, and the rest the same for the batch.
+DRAFT_COLUMNS = (
+    "store_id",
+    "customer_id",
+    "to",
+    "body",
+    "flow_run_id",
+    "flow_step_id",
+    "campaign_id",
+    "variant",
+    "kind",
+    "priority",
+    "confirms_opt_out",
+    "idempotency_key",
+    "valid_until",
+    "encoding",
+    "segments",
+)
+DECIDED_COLUMNS = ("status", "reason", "send_after", "planned_at", "enqueued_at")
+BATCH_COLUMNS = (
+    "create_token",
+    "created_at",
+    "updated_at",
+    "status_changed_at",
+    "provider_sid",
+    "error_code",
+    "error_message",
+    "provider_status",
+    "sender",
+    "attempts",
+)
+_built = (*DRAFT_COLUMNS, *DECIDED_COLUMNS, *BATCH_COLUMNS)
+# Every other column starts empty: the value after the built ones, put in INSERTED order at once.
+_in_order = itemgetter(*(_built.index(c) if c in _built else len(_built) for c in INSERTED))
 
 
 def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Message]:
     """Store and decide the drafts; the messages this call created, as instances."""
     rows, ids = _store(drafts, now)
-    return [
-        Message.from_db(None, FIELDS, [ids[r["idempotency_key"]], *(r[c] for c in INSERTED)])
-        for r in rows
-        if r["idempotency_key"] in ids
-    ]
+    return [Message.from_db(None, FIELDS, [ids[r[KEY]], *r]) for r in rows if r[KEY] in ids]
 
 
-def message_ids_create(*, drafts: list[MessageDraft], now: datetime, new_keys: bool = False) -> list[int]:
+def message_ids_create(
+    *, drafts: list[MessageDraft], now: datetime, new_keys: bool = False, customers_read: bool = False
+) -> list[int]:
     """The same as `messages_create` for callers that only count or enqueue: ids, no instances.
 
     `new_keys`: the caller knows no draft's key is stored yet (a campaign under its lease, whose
     recipients leave out customers with its text), so the keys are not looked up first; a key
-    stored meanwhile is still skipped by the insert.
+    stored meanwhile is still skipped by the insert. `customers_read`: the drafts' customers are
+    rows just read for this batch with the columns the guardrails decide on
+    (`guardrails.RECIPIENT_FACTS`), so the guardrails take them instead of reading them again.
     """
-    rows, ids = _store(drafts, now, new_keys=new_keys)
-    return [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids]
+    rows, ids = _store(drafts, now, new_keys=new_keys, customers_read=customers_read)
+    return [ids[r[KEY]] for r in rows if r[KEY] in ids]
 
 
 def _store(
-    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False
-) -> tuple[list[dict[str, object]], dict[str, int]]:
+    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False, customers_read: bool = False
+) -> tuple[list[tuple[object, ...]], dict[str, int]]:
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
     fresh = list(unique.values()) if new_keys else _not_stored(list(unique.values()))
-    token = uuid.uuid4()
-    rows = [_row(d, token, now) for d in fresh]
     proposals = [
         guardrails.Proposal(
-            customer_id=r["customer_id"],
-            store_id=r["store_id"],
-            kind=r["kind"],
-            priority=r["priority"],
-            valid_until=r["valid_until"],
-            confirms_opt_out=r["confirms_opt_out"],
-            run_id=r["flow_run_id"],
-            step_id=r["flow_step_id"],
+            customer_id=d.customer.pk,
+            store_id=d.customer.store_id,
+            kind=str(d.kind),
+            priority=default_priority(d),
+            valid_until=_valid_until(d, now),
+            confirms_opt_out=d.confirms_opt_out,
+            run_id=d.flow_run_id,
+            step_id=d.flow_step_id,
         )
-        for r in rows
+        for d in fresh
     ]
+    customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     with transaction.atomic():
-        guardrails.evaluate(proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now)
-        _apply(rows, [p.verdict for p in proposals], now)
+        guardrails.evaluate(
+            proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now, customers=customers
+        )
+        rows = _rows(fresh, proposals, now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
             columns=INSERTED,
-            rows=list(map(_inserted_values, rows)),
+            rows=rows,
             skip_duplicates_of="idempotency_key",
             returning=["idempotency_key", "id"],
         )
-        ids = dict(inserted) if inserted is not None else _ours([r["idempotency_key"] for r in rows], token)
-        verdicts = {r["idempotency_key"]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        if inserted is None:
+            inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
+        ids = dict(inserted)
+        verdicts = {r[KEY]: p.verdict for r, p in zip(rows, proposals, strict=True)}
         plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
@@ -142,9 +179,7 @@ def _store(
         )
         _links(ids, rows, {d.idempotency_key: d for d in fresh})
         queued = Message.Status.QUEUED
-        enqueue_after_commit(
-            [ids[r["idempotency_key"]] for r in rows if r["idempotency_key"] in ids and r["status"] == queued]
-        )
+        enqueue_after_commit([ids[r[KEY]] for r in rows if r[KEY] in ids and r[STATUS] == queued])
     return rows, ids
 
 
@@ -170,69 +205,66 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
     return [d for d in drafts if d.idempotency_key not in existing]
 
 
-def _row(draft: MessageDraft, token: uuid.UUID, now: datetime) -> dict[str, object]:
-    encoding, segments = encoding_and_segments(draft.body)
-    valid_until = draft.valid_until
-    if valid_until is None:
-        hours = (
-            settings.SMS_MARKETING_VALID_HOURS
-            if draft.kind == Message.Kind.MARKETING
-            else settings.SMS_TRANSACTIONAL_VALID_HOURS
-        )
-        valid_until = now + timedelta(hours=hours)
-    row = _BLANK_ROW.copy()
-    row.update(
-        store_id=draft.customer.store_id,
-        customer_id=draft.customer.pk,
-        to=draft.customer.phone,
-        body=draft.body,
-        flow_run_id=draft.flow_run_id,
-        flow_step_id=draft.flow_step_id,
-        campaign_id=draft.campaign_id,
-        variant=draft.variant,
-        kind=str(draft.kind),
-        priority=default_priority(draft),
-        confirms_opt_out=draft.confirms_opt_out,
-        idempotency_key=draft.idempotency_key,
-        valid_until=valid_until,
-        encoding=str(encoding),
-        segments=segments,
-        create_token=token,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
-        provider_sid="",
-        error_code="",
-        error_message="",
-        provider_status="",
-        sender="",
-        attempts=0,
+def _valid_until(draft: MessageDraft, now: datetime) -> datetime:
+    if draft.valid_until is not None:
+        return draft.valid_until
+    hours = (
+        settings.SMS_MARKETING_VALID_HOURS
+        if draft.kind == Message.Kind.MARKETING
+        else settings.SMS_TRANSACTIONAL_VALID_HOURS
     )
-    return row
+    return now + timedelta(hours=hours)
 
 
-def _apply(rows: list[dict[str, object]], verdicts: list[guardrails.Verdict], now: datetime) -> None:
+def _rows(
+    drafts: list[MessageDraft], proposals: list[guardrails.Proposal], now: datetime
+) -> list[tuple[object, ...]]:
+    """The insert rows (values in `INSERTED` order) of the decided drafts."""
+    batch = (uuid.uuid4(), now, now, now, "", "", "", "", "", 0)
     # Verdicts are shared by every recipient of a class: their columns are worked out once each.
-    columns: dict[int, dict[str, object]] = {}
-    for row, verdict in zip(rows, verdicts, strict=True):
-        if id(verdict) not in columns:
-            columns[id(verdict)] = _columns(verdict, now)
-        row.update(columns[id(verdict)])
+    decided: dict[int, tuple[object, ...]] = {}
+    rows = []
+    for d, p in zip(drafts, proposals, strict=True):
+        verdict = p.verdict
+        if id(verdict) not in decided:
+            decided[id(verdict)] = (*_columns(verdict, now), *batch)
+        encoding, segments = encoding_and_segments(d.body)
+        drafted = (
+            p.store_id,
+            p.customer_id,
+            d.customer.phone,
+            d.body,
+            d.flow_run_id,
+            d.flow_step_id,
+            d.campaign_id,
+            d.variant,
+            p.kind,
+            p.priority,
+            p.confirms_opt_out,
+            d.idempotency_key,
+            p.valid_until,
+            encoding,
+            segments,
+        )
+        rows.append(_in_order((*drafted, *decided[id(verdict)], None)))
+    return rows
 
 
-def _columns(verdict: guardrails.Verdict, now: datetime) -> dict[str, object]:
+def _columns(verdict: guardrails.Verdict, now: datetime) -> tuple[object, ...]:
+    """The `DECIDED_COLUMNS` of a new row with this verdict."""
     at = verdict.held_until or now
-    return {
-        "status": initial_status(verdict.status),
-        "reason": "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason),
-        "send_after": at,
-        "planned_at": at,
-        "enqueued_at": now if verdict.status == Message.Status.QUEUED else None,
-    }
+    return (
+        initial_status(verdict.status),
+        "" if verdict.reason == guardrails.Reason.OK else str(verdict.reason),
+        at,
+        at,
+        now if verdict.status == Message.Status.QUEUED else None,
+    )
 
 
-def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
+def _ours(keys: list[str], row: tuple[object, ...] | None) -> dict[str, int]:
     ours: dict[str, int] = {}
+    token = row[AT["create_token"]] if row else None
     for start in range(0, len(keys), KEY_CHUNK):
         stored = Message.objects.filter(
             idempotency_key__in=keys[start : start + KEY_CHUNK], create_token=token
@@ -241,21 +273,21 @@ def _ours(keys: list[str], token: uuid.UUID) -> dict[str, int]:
     return ours
 
 
-def _links(ids: dict[str, int], rows: list[dict[str, object]], drafts: dict[str, MessageDraft]) -> None:
+def _links(ids: dict[str, int], rows: list[tuple[object, ...]], drafts: dict[str, MessageDraft]) -> None:
     Link.objects.bulk_create(
         [
             Link(
-                store_id=r["store_id"],
-                customer_id=r["customer_id"],
-                message_id=ids[r["idempotency_key"]],
+                store_id=r[AT["store_id"]],
+                customer_id=r[AT["customer_id"]],
+                message_id=ids[r[KEY]],
                 code=link.code,
                 target_url=link.target_url,
                 utm_campaign=link.utm_campaign,
                 utm_content=link.utm_content,
             )
             for r in rows
-            if r["idempotency_key"] in ids
-            for link in drafts[r["idempotency_key"]].links
+            if r[KEY] in ids
+            for link in drafts[r[KEY]].links
         ],
         batch_size=2000,
     )

@@ -27,13 +27,14 @@ from . import meter
 from .fields import FIELDS, LINK_FIELDS
 from .links import CODE_LENGTH, find_urls, new_code, short_url, target_error
 from .outbox import PendingLink
-from .templating import FieldRef, Money, Template, TemplateError, parse, render_parsed
+from .templating import FieldRef, Money, Plan, Template, TemplateError, parse, plan_bind, render_parsed
 
 CHUNK = 1000
 MAX_TARGET_CHARS = 1000  # Link.target_url
 PLACEHOLDER_CODE = "x" * CODE_LENGTH
 TRIGGER_PRODUCT_FIELDS = ("product_name", "product_link", "category_name", "product_tip")
 FIXED_FIELDS = {"store_name", "prefs_link", "redeem_link"}  # a snapshot never overrides these
+STORE_FIELDS = {"store_name"}  # the same in every text of a store: rendered once per batch
 
 
 @dataclass
@@ -215,10 +216,10 @@ class _Compiled:
 
 def _render_one(
     compiled: _Compiled, context: dict[str, object], store: Store, *,
-    utm_campaign: str, utm_content: str, track_links: bool,
+    utm_campaign: str, utm_content: str, track_links: bool, plan: Plan | None = None,
 ) -> Rendered:
     if not compiled.link_fields and not compiled.urls:
-        return Rendered(body=render_parsed(compiled.template, context, currency=store.currency))
+        return Rendered(body=render_parsed(compiled.template, context, currency=store.currency, plan=plan))
     codes: dict[str, str] = {}
     links: list[PendingLink] = []
 
@@ -237,7 +238,7 @@ def _render_one(
         context[name] = shorten(target) if target else ""
     for name, url in compiled.urls.items():
         context[name] = url if target_error(store, url) else shorten(url)
-    body = render_parsed(compiled.template, context, currency=store.currency)
+    body = render_parsed(compiled.template, context, currency=store.currency, plan=plan)
     return Rendered(body=body, links=links if track_links else [])
 
 
@@ -267,7 +268,16 @@ def render_messages(
         snapshot_list = list(snapshots)
     names = {ref.name for ref in compiled.template.fields}
     lookups = load_lookups(customers, snapshot_list, names)
-    values = [(name, CUSTOMER_FIELDS[name][1]) for name in compiled.customer_fields]
+    by_store = STORE_FIELDS.intersection(compiled.customer_fields)
+    plans = {
+        store.pk: plan_bind(
+            compiled.template,
+            {name: CUSTOMER_FIELDS[name][1](None, store, lookups) for name in by_store},
+            currency=store.currency,
+        )
+        for store in lookups.stores.values()
+    }
+    values = [(name, CUSTOMER_FIELDS[name][1]) for name in compiled.customer_fields if name not in by_store]
     rendered = []
     for customer, snapshot in zip(customers, snapshot_list, strict=True):
         store = lookups.stores[customer.store_id]
@@ -277,7 +287,8 @@ def render_messages(
         if offer_code:
             context["offer_code"] = offer_code
         rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
-                                    utm_content=utm_content, track_links=track_links))
+                                    utm_content=utm_content, track_links=track_links,
+                                    plan=plans[customer.store_id]))
     return rendered
 
 

@@ -298,16 +298,23 @@ def _money(value: object, places: str | None, currency: str) -> object:
 FILTERS = {"default", "upper", "lower", "title", "truncate", "money"}
 
 
-def render_parsed(template: Template, context: dict[str, object], *, currency: str = "USD") -> str:
+Plan = tuple[tuple["str | FieldRef", bool], ...]
+
+
+def render_parsed(
+    template: Template, context: dict[str, object], *, currency: str = "USD", plan: Plan | None = None
+) -> str:
+    """`plan`: the template's plan with some fields already rendered in (see `plan_bind`)."""
     out: list[str] = []
-    for part, closes_up in template.plan:
-        if isinstance(part, str):
+    get = context.get
+    for part, closes_up in template.plan if plan is None else plan:
+        if type(part) is str:
             out.append(part)
             continue
-        value = _clean(context.get(part.name))
+        value = _clean(get(part.name))
         for f in part.filters:
             value = _apply(value, f, currency)
-        text = str(value)
+        text = value if type(value) is str else str(value)
         if not text and closes_up and out and out[-1].endswith(" "):
             # An empty field with no fallback would leave "Hi , ..." or a double space.
             out[-1] = out[-1][:-1]
@@ -317,6 +324,24 @@ def render_parsed(template: Template, context: dict[str, object], *, currency: s
         raise TemplateError(f"The rendered text is {len(rendered)} characters; the limit is "
                             f"{MAX_RENDERED_CHARS}.")
     return rendered
+
+
+def plan_bind(template: Template, context: dict[str, object], *, currency: str = "USD") -> Plan:
+    """The template's plan with the fields `context` names rendered in as text, so that rendering
+    many contexts that share those values (a store's name) does that work once.
+
+    A field that renders empty stays a field: only then does rendering look at its neighbours.
+    """
+    plan = []
+    for part, closes_up in template.plan:
+        if type(part) is not str and part.name in context:
+            value = _clean(context[part.name])
+            for f in part.filters:
+                value = _apply(value, f, currency)
+            if str(value):
+                part = str(value)
+        plan.append((part, closes_up))
+    return tuple(plan)
 
 
 def render(body: str, context: dict[str, object], *, currency: str = "USD") -> str:
