@@ -11,12 +11,16 @@ is paused with its error. Sending is the outbox's job; it skips texts of paused 
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from customers.models import Customer
@@ -161,18 +165,64 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     # The segment query runs once; batches are then plain primary-key lookups.
     ids = list(recipients.filter(timezone__in=list(due)).values_list("pk", flat=True))
     columns = _template_columns(campaign)
-    created = 0
-    for start in range(0, len(ids), BATCH):
-        if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
-            complete = False
-            break
-        batch = _recipient_rows(ids[start : start + BATCH], columns)
-        drafts = _drafts(campaign, batch, due, now)
-        # Under the lease, and with customers who have the text left out above, every key is new.
-        created += len(message_ids_create(drafts=drafts, now=now, new_keys=True, customers_read=True))
+    with _batch_writer(now) as writer:
+        for start in range(0, len(ids), BATCH):
+            if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
+                complete = False
+                break
+            batch = _recipient_rows(ids[start : start + BATCH], columns)
+            writer.write(_drafts(campaign, batch, due, now))
+    created = writer.created
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
     return created
+
+
+class _BatchWriter:
+    """Stores each batch of drafts in the outbox, in its own commit; at most one batch in flight."""
+
+    def __init__(self, now: datetime, pool: ThreadPoolExecutor | None) -> None:
+        self.now, self.pool = now, pool
+        self.pending: Future | None = None
+        self.created = 0
+
+    def write(self, drafts: list[MessageDraft]) -> None:
+        self.collect()
+        if self.pool is None:
+            self.created += self._store(drafts)
+        else:
+            # In this thread's context: a foreground tick leaves the texts for its own send stage.
+            self.pending = self.pool.submit(contextvars.copy_context().run, self._store, drafts)
+
+    def collect(self) -> None:
+        """Wait for the batch in flight; its error, if it failed, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            self.created += pending.result()
+
+    def _store(self, drafts: list[MessageDraft]) -> int:
+        # Under the lease, and with customers who have the text left out, every key is new.
+        return len(message_ids_create(drafts=drafts, now=self.now, new_keys=True, customers_read=True))
+
+
+@contextmanager
+def _batch_writer(now: datetime) -> Iterator[_BatchWriter]:
+    """On PostgreSQL, each batch is stored by a thread on a connection of its own while this one
+    reads and renders the next: the insert and commit wait on the server, not on Python, so the
+    two overlap. Inside a caller's transaction the batches stay in it, one after another."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield _BatchWriter(now, pool=None)
+        return
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broadcast-store")
+    writer = _BatchWriter(now, pool=pool)
+    try:
+        yield writer
+        writer.collect()
+    finally:
+        if writer.pending is not None:  # this thread failed meanwhile: let the batch in flight end
+            writer.pending.exception()
+        pool.submit(connections.close_all).result()  # the store thread's own connection
+        pool.shutdown()
 
 
 def _recipient_rows(ids: list[int], columns: list[str]) -> list[Customer]:

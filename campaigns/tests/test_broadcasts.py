@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django_q.conf import Conf
+from django_q.models import OrmQ
 
 from campaigns.broadcasts import (
     CampaignStateError,
@@ -18,6 +20,7 @@ from campaigns.broadcasts import (
     paused_campaign_ids,
 )
 from campaigns.models import Campaign, Message, MessageTemplate
+from campaigns.sending import foreground
 from campaigns.tick import tick
 from customers.models import Customer, Segment
 
@@ -350,3 +353,44 @@ def test_the_tick_materializes_due_campaigns_through_the_task_queue(
 
     assert Message.objects.filter(campaign=due).count() == 1
     assert not Message.objects.filter(campaign=later).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_batches_are_stored_beside_the_next_ones_reading_each_text_once(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("batches are stored on a connection of their own on PostgreSQL only")
+    monkeypatch.setattr("campaigns.broadcasts.BATCH", 1000)
+    store = make_store()
+    Customer.objects.bulk_create(
+        Customer(
+            store=store,
+            phone=f"+1415555{i:04d}",
+            first_name=f"Guest{i}",
+            timezone="America/Chicago",
+            timezone_source="given",
+            sms_consent=Customer.Consent.SUBSCRIBED,
+        )
+        for i in range(2500)
+    )
+    campaign = new_campaign(store, send_at=DAYTIME)  # sent at once: queued, not held
+
+    def backends() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    before = backends()
+    with foreground():  # as `manage.py tick`: the texts are left for its own send stage
+        created = campaign_materialize(campaign_id=campaign.pk, now=DAYTIME)
+
+    assert created == 2500
+    bodies = dict(Message.objects.filter(campaign=campaign).values_list("customer__first_name", "body"))
+    assert len(bodies) == 2500 and bodies["Guest2499"] == "Hi Guest2499, the summer drop is live."
+    campaign.refresh_from_db()
+    assert (campaign.recipients_count, campaign.materialized_at) == (2500, DAYTIME)
+    assert Message.objects.filter(campaign=campaign, status=S.QUEUED).count() == 2500
+    assert backends() == before  # the storing thread's connection is closed
+    assert not OrmQ.objects.exists()  # the storing thread acted in the caller's context
