@@ -32,7 +32,7 @@ from .circuit import unavailable_since
 from .gateways import sender_for
 from .models import Campaign, GuardrailDecision, Message
 from .models.outbox import Note
-from .outbox import MessageDraft, message_ids_create
+from .outbox import DecidedBatch, MessageDraft, decided_store, drafts_decide
 from .rendering import customer_columns, render_messages
 
 logger = logging.getLogger(__name__)
@@ -170,8 +170,9 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
             if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
                 complete = False
                 break
-            batch = _recipient_rows(ids[start : start + BATCH], columns)
-            writer.write(_drafts(campaign, batch, due, now))
+            drafts = _drafts(campaign, _recipient_rows(ids[start : start + BATCH], columns), due, now)
+            # Under the lease, and with customers who have the text left out above, every key is new.
+            writer.write(drafts_decide(drafts=drafts, now=now, new_keys=True, customers_read=True))
     created = writer.created
     _record_materialized(campaign, complete, now)
     logger.info("Campaign %s: %s messages materialized", campaign_id, created)
@@ -179,20 +180,20 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
 
 
 class _BatchWriter:
-    """Stores each batch of drafts in the outbox, in its own commit; at most one batch in flight."""
+    """Stores each decided batch in the outbox, in its own commit; at most one batch in flight."""
 
     def __init__(self, now: datetime, pool: ThreadPoolExecutor | None) -> None:
         self.now, self.pool = now, pool
         self.pending: Future | None = None
         self.created = 0
 
-    def write(self, drafts: list[MessageDraft]) -> None:
+    def write(self, batch: DecidedBatch) -> None:
         self.collect()
         if self.pool is None:
-            self.created += self._store(drafts)
+            self.created += self._store(batch)
         else:
             # In this thread's context: a foreground tick leaves the texts for its own send stage.
-            self.pending = self.pool.submit(contextvars.copy_context().run, self._store, drafts)
+            self.pending = self.pool.submit(contextvars.copy_context().run, self._store, batch)
 
     def collect(self) -> None:
         """Wait for the batch in flight; its error, if it failed, is raised here."""
@@ -200,16 +201,15 @@ class _BatchWriter:
         if pending is not None:
             self.created += pending.result()
 
-    def _store(self, drafts: list[MessageDraft]) -> int:
-        # Under the lease, and with customers who have the text left out, every key is new.
-        return len(message_ids_create(drafts=drafts, now=self.now, new_keys=True, customers_read=True))
+    def _store(self, batch: DecidedBatch) -> int:
+        return len(decided_store(batch=batch, now=self.now))
 
 
 @contextmanager
 def _batch_writer(now: datetime) -> Iterator[_BatchWriter]:
     """On PostgreSQL, each batch is stored by a thread on a connection of its own while this one
-    reads and renders the next: the insert and commit wait on the server, not on Python, so the
-    two overlap. Inside a caller's transaction the batches stay in it, one after another."""
+    reads, renders and decides the next: the insert and commit wait on the server, not on Python,
+    so the two overlap. Inside a caller's transaction the batches stay in it, one after another."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield _BatchWriter(now, pool=None)
         return

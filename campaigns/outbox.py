@@ -129,9 +129,20 @@ def message_ids_create(
     return [ids[r[KEY]] for r in rows if r[KEY] in ids]
 
 
-def _store(
-    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False, customers_read: bool = False
-) -> tuple[list[tuple[object, ...]], dict[str, int]]:
+@dataclass
+class DecidedBatch:
+    """Drafts decided by the guardrails and built into insert rows, not stored yet."""
+
+    drafts: list[MessageDraft]
+    proposals: list[guardrails.Proposal]
+    rows: list[tuple[object, ...]]
+
+
+def drafts_decide(
+    *, drafts: list[MessageDraft], now: datetime, new_keys: bool = False, customers_read: bool = False
+) -> DecidedBatch:
+    """The guardrails' verdicts on the drafts not stored yet, as insert rows (`message_ids_create`
+    says what `new_keys` and `customers_read` mean). Reads only: `decided_store` writes them."""
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
@@ -150,11 +161,17 @@ def _store(
         for d in fresh
     ]
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
+    stage = GuardrailDecision.Stage.CREATE
+    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers)
+    return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
+
+
+def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
+    """Store a decided batch in one transaction: its rows, the decisions that did more than allow,
+    supersessions and links; its queued texts are enqueued after commit. The ids by key of the rows
+    this call inserted (a key stored meanwhile by another call is skipped)."""
+    rows = batch.rows
     with transaction.atomic():
-        guardrails.evaluate(
-            proposals=proposals, stage=GuardrailDecision.Stage.CREATE, now=now, customers=customers
-        )
-        rows = _rows(fresh, proposals, now)
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
@@ -166,7 +183,7 @@ def _store(
         if inserted is None:
             inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
         ids = dict(inserted)
-        verdicts = {r[KEY]: p.verdict for r, p in zip(rows, proposals, strict=True)}
+        verdicts = {r[KEY]: p.verdict for r, p in zip(rows, batch.proposals, strict=True)}
         plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
         decisions_record(
@@ -177,10 +194,18 @@ def _store(
         messages_supersede(
             message_ids=[mid for key, v in verdicts.items() if key in ids for mid in v.superseded], now=now
         )
-        _links(ids, rows, {d.idempotency_key: d for d in fresh})
+        _links(ids, rows, {d.idempotency_key: d for d in batch.drafts})
         queued = Message.Status.QUEUED
         enqueue_after_commit([ids[r[KEY]] for r in rows if r[KEY] in ids and r[STATUS] == queued])
-    return rows, ids
+    return ids
+
+
+def _store(
+    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False, customers_read: bool = False
+) -> tuple[list[tuple[object, ...]], dict[str, int]]:
+    with transaction.atomic():
+        batch = drafts_decide(drafts=drafts, now=now, new_keys=new_keys, customers_read=customers_read)
+        return batch.rows, decided_store(batch=batch, now=now)
 
 
 def plain_allow(verdict: guardrails.Verdict) -> bool:
