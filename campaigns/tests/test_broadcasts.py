@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
@@ -357,8 +358,6 @@ def test_the_tick_materializes_due_campaigns_through_the_task_queue(
 
 @pytest.mark.django_db(transaction=True)
 def test_on_postgresql_batches_are_stored_beside_the_next_ones_reading_each_text_once(monkeypatch):
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         pytest.skip("batches are stored on a connection of their own on PostgreSQL only")
     monkeypatch.setattr("campaigns.broadcasts.BATCH", 1000)
