@@ -10,13 +10,12 @@ never send the same row twice. A "try later" answer holds the text with backoff 
 from __future__ import annotations
 
 import contextvars
-import os
+import queue
 import random
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from customers.consent import consent_change
 from customers.models import Customer, Store
 
 from . import guardrails
+from .call_threads import Answers, call_threads
 from .circuit import OPEN, PROBE, circuit_admit, circuit_failure, circuit_success
 from .gateways import (
     AMBIGUOUS_CODES,
@@ -197,8 +197,15 @@ def messages_release_held(*, now: datetime) -> int:
     with transaction.atomic():
         held = list(
             Message.objects.filter(status=Status.HELD, send_after__lte=now).only(
-                "id", "customer_id", "store_id", "kind", "priority", "valid_until", "confirms_opt_out",
-                "flow_run_id", "flow_step_id",
+                "id",
+                "customer_id",
+                "store_id",
+                "kind",
+                "priority",
+                "valid_until",
+                "confirms_opt_out",
+                "flow_run_id",
+                "flow_step_id",
             )
         )
         proposals = guardrails.evaluate(proposals=_proposals(held), stage=Stage.RELEASE, now=now)
@@ -365,63 +372,40 @@ def _provider_answers(
     calls in flight. Once a "try later" opens the breaker no new call starts; the calls in flight
     finish and are answered for. Returns the answers of the texts handed over, in their order, until
     when the breaker is open, and the answer that came back last."""
-    calls = _provider_calls()
-    in_flight: dict[Future, int] = {}
+    calls = call_threads(settings.SMS_SEND_CONCURRENCY)
+    answers: Answers = queue.SimpleQueue()
     answered: dict[int, Answer] = {}
+    in_flight = 0
     open_until: datetime | None = None
     last: Answer | None = None
 
     def collect(block: bool) -> None:
-        nonlocal open_until, last
-        done = wait(in_flight, return_when=FIRST_COMPLETED).done if block else set()
-        for future in done or [f for f in in_flight if f.done()]:
-            answer = answered[in_flight.pop(future)] = last = future.result()
+        """Take the answers that came back; with `block`, wait for one first."""
+        nonlocal in_flight, open_until, last
+        while in_flight and (block or not answers.empty()):
+            index, answer, error = answers.get()
+            in_flight, block = in_flight - 1, False
+            if error is not None:
+                raise error
+            answered[index] = last = answer
             # Calls already in flight when the breaker opened are held with the rest, not counted again.
             if isinstance(answer, GatewayError) and answer.retryable and open_until is None:
                 open_until = circuit_failure(sender=sender, error=str(answer), now=now, probe=probe)
 
     for index, (message, slot) in enumerate(zip(messages, slots, strict=True)):
-        while open_until is None and len(in_flight) >= settings.SMS_SEND_CONCURRENCY:
+        while open_until is None and in_flight >= settings.SMS_SEND_CONCURRENCY:
             collect(block=True)
         if open_until is None:
             _wait(started, (slot - now).total_seconds())
             collect(block=False)  # answers that came in meanwhile
         if open_until:
             break
-        in_flight[calls.submit(provider_answer, message=message, gateway=gateway)] = index
+        calls.submit(provider_answer, index, answers, message=message, gateway=gateway)
+        in_flight += 1
         collect(block=False)
     while in_flight:
         collect(block=True)
     return [(messages[i], slots[i], answered[i]) for i in sorted(answered)], open_until, last
-
-
-class _InCaller:
-    """One call at a time, in the caller's own thread (SMS_SEND_CONCURRENCY = 1)."""
-
-    def submit(self, call, /, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(call(**kwargs))
-        except BaseException as error:  # a dying worker included: it surfaces where the answer is read
-            future.set_exception(error)
-        return future
-
-
-_pool: tuple[int, int, ThreadPoolExecutor] | None = None
-
-
-def _provider_calls() -> _InCaller | ThreadPoolExecutor:
-    """Threads for the provider calls only (no database access): one pool per worker process,
-    each thread keeping its own connection to the provider (`TwilioGateway.client`)."""
-    global _pool
-    size = settings.SMS_SEND_CONCURRENCY
-    if size == 1:
-        return _InCaller()
-    if _pool is None or _pool[:2] != (os.getpid(), size):  # a forked worker starts its own
-        if _pool is not None and _pool[0] == os.getpid():
-            _pool[2].shutdown(wait=False)
-        _pool = (os.getpid(), size, ThreadPoolExecutor(max_workers=size, thread_name_prefix="sms-send"))
-    return _pool[2]
 
 
 def _commit_without_flush() -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
 from django.db.models.expressions import RawSQL
 
@@ -135,7 +136,7 @@ class MessageQuerySet(models.QuerySet):
         if claim_token is not None:
             expected = expected.filter(claim_token=claim_token)
         names = {name for row in values.values() for name in row}
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):  # the lock and the UPDATE: no savepoint of their own
             per_row = {name: _per_row(name, values) for name in names}
             ids = list(expected.select_for_update(**_skip_locked()).values_list("id", flat=True))
             if ids:
@@ -145,17 +146,27 @@ class MessageQuerySet(models.QuerySet):
         return ids
 
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
-        """Take this queryset's queued, due messages for one worker; rows another worker took are skipped."""
-        with transaction.atomic():
-            ids = list(
-                self.filter(status=Message.Status.QUEUED, send_after__lte=now)
-                .select_for_update(**_skip_locked())
-                .values_list("id", flat=True)
-            )
-            Message.objects.filter(id__in=ids, status=Message.Status.QUEUED).update(
-                status=Message.Status.SENDING, claim_token=token, claimed_at=now, status_changed_at=now
-            )
-            claimed = list(Message.objects.filter(id__in=ids, claim_token=token))
+        """Take this queryset's queued, due messages for one worker; rows another worker took are skipped.
+
+        One UPDATE … RETURNING: the rows it moves are the rows this worker loads.
+        """
+        due = self.filter(status=Message.Status.QUEUED, send_after__lte=now)
+        due = due.select_for_update(**_skip_locked()).values("id")
+        connection = connections[due.db]
+        values = {"status": Message.Status.SENDING, "claim_token": token, "claimed_at": now}
+        values["status_changed_at"] = now
+        fields = [Message._meta.get_field(name) for name in values]
+        assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+        prepared = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+        table, pk = connection.ops.quote_name(Message._meta.db_table), connection.ops.quote_name("id")
+        # FOR UPDATE compiles only within a transaction; within the caller's, no savepoint of its own.
+        with transaction.atomic(using=due.db, savepoint=False):
+            try:
+                where, params = due.query.get_compiler(connection=connection).as_sql()
+            except EmptyResultSet:  # no ids to take
+                return []
+            claim = f"UPDATE {table} SET {assignments} WHERE {pk} IN ({where}) RETURNING *"
+            claimed = list(Message.objects.db_manager(due.db).raw(claim, [*prepared, *params]))
         # A batch's texts share a store or a few: each store's row is read once, not once a text.
         stores = Store.objects.in_bulk({m.store_id for m in claimed})
         for message in claimed:
