@@ -1,12 +1,13 @@
 """Benchmark: one worker sending queued texts through a loopback Twilio server.
 
-    python bench/send.py [--customers 20000] [--send 2000] [--repeat 1] [--concurrency N] [--latency-ms 0]
+    python bench/send.py [--customers 20000] [--send 2000] [--repeat 3] [--concurrency N] [--latency-ms 0]
 
 `--send` texts are stored already queued (one COPY, untimed: creating them is what
 bench/broadcast.py measures), then sent with the rate limit off, one worker, in batches of
 SMS_SEND_BATCH_SIZE with SMS_SEND_CONCURRENCY provider calls in flight (or `--concurrency`),
 printed beside a plain HTTP loop posting the same requests one after another over one kept
-connection — goal >= 0.8x the loop.
+connection — goal >= 0.8x the loop. Each round has its own floor, measured before and after it;
+PASS/MISS is judged on the median round, since one round on a 2-core machine swings by about 0.1x.
 
 Uses DATABASE_URL if set, else bench/send.sqlite3 (created and migrated on first run).
 """
@@ -224,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--send", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=1, help="rounds of fresh texts; prints the median")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of fresh texts; judged on the median")
     parser.add_argument("--concurrency", type=int, default=None, help="SMS_SEND_CONCURRENCY for this run")
     parser.add_argument("--latency-ms", type=float, default=0, help="how long the server takes per create")
     args = parser.parse_args()
@@ -244,8 +245,11 @@ def main() -> None:
         f" server latency {args.latency_ms:g} ms"
     )
     ratios = [one_round(store, args.send, server_url) for _ in range(args.repeat)]
-    if args.repeat > 1:
-        print(f"median over {args.repeat} rounds: outbox at {statistics.median(ratios):4.2f}x the plain loop")
+    ratio = statistics.median(ratios)
+    rounds = f"median of {args.repeat} rounds" if args.repeat > 1 else "one round"
+    verdict = "PASS" if ratio >= 0.8 else "MISS"
+    each = ", ".join(f"{r:.2f}" for r in ratios)
+    print(f"{verdict}: outbox at {ratio:4.2f}x the plain loop ({rounds}: {each})   goal >= 0.8x")
     control.send("stop")
     process.join(timeout=5)
     clear(store)

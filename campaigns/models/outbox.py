@@ -23,6 +23,7 @@ from typing import Protocol
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
 from django.db.models.expressions import RawSQL
+from django.db.models.sql import UpdateQuery
 
 from customers.models import Store
 
@@ -136,14 +137,8 @@ class MessageQuerySet(models.QuerySet):
         if claim_token is not None:
             expected = expected.filter(claim_token=claim_token)
         names = {name for row in values.values() for name in row}
-        with transaction.atomic(savepoint=False):  # the lock and the UPDATE: no savepoint of their own
-            per_row = {name: _per_row(name, values) for name in names}
-            ids = list(expected.select_for_update(**_skip_locked()).values_list("id", flat=True))
-            if ids:
-                Message.objects.filter(id__in=ids, status=source).update(
-                    status=target, status_changed_at=now, **per_row, **fields
-                )
-        return ids
+        per_row = {name: _per_row(name, values) for name in names}
+        return _update_returning_ids(expected, status=target, status_changed_at=now, **per_row, **fields)
 
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
         """Take this queryset's queued, due messages for one worker; rows another worker took are skipped.
@@ -172,6 +167,18 @@ class MessageQuerySet(models.QuerySet):
         for message in claimed:
             message.store = stores[message.store_id]
         return claimed
+
+
+def _update_returning_ids(rows: models.QuerySet, **values: object) -> list[int]:
+    """`rows.update(**values)` as one UPDATE … RETURNING: the ids of the rows it changed."""
+    using = router.db_for_write(rows.model)
+    query = rows.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    statement, params = query.get_compiler(using).as_sql()
+    connection = connections[using]
+    with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {connection.ops.quote_name('id')}", params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _per_row(name: str, values: Mapping[int, Mapping[str, object]]) -> RawSQL:
