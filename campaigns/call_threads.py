@@ -29,8 +29,11 @@ class CallThreads:
     def __init__(self, size: int) -> None:
         self.pid, self.size = os.getpid(), size
         self.calls: queue.SimpleQueue = queue.SimpleQueue()
-        for number in range(size):
-            threading.Thread(target=self._serve, name=f"sms-send-{number}", daemon=True).start()
+        self.threads = [
+            threading.Thread(target=self._serve, name=f"sms-send-{n}", daemon=True) for n in range(size)
+        ]
+        for thread in self.threads:
+            thread.start()
 
     def submit(self, call: Callable[..., Any], key: object, answers: Answers, /, **kwargs: Any) -> None:
         self.calls.put((call, key, answers, kwargs))
