@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
-from django_q.tasks import async_task
 
 from campaigns.task_queue import task_enqueue
 from customers.signals import (
@@ -29,7 +28,7 @@ def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
 def queue_opt_out_attribution(sender, *, customer, **kwargs) -> None:
     store_id = customer.store_id
-    transaction.on_commit(lambda: async_task("campaigns.report_tasks.opt_outs_attribute_task", store_id))
+    transaction.on_commit(lambda: task_enqueue("campaigns.report_tasks.opt_outs_attribute_task", store_id))
 
 
 @receiver(demo_loaded, dispatch_uid="campaigns.reports.demo_loaded")
@@ -43,15 +42,14 @@ def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
 @receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")
 def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
     ids = list(product_changes)
-    transaction.on_commit(
-        lambda: async_task("campaigns.flow_tasks.product_changes_check_task", store.id, ids)
-    )
+    task = "campaigns.flow_tasks.product_changes_check_task"
+    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
 
 
 @receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
     ids = list(record_ids)
-    transaction.on_commit(lambda: async_task("campaigns.signup.confirmations_send_task", ids))
+    transaction.on_commit(lambda: task_enqueue("campaigns.signup.confirmations_send_task", ids))
 
 
 @receiver(store_created, dispatch_uid="campaigns.starters.store_created")

@@ -100,8 +100,9 @@ def enqueue_after_commit(message_ids: list[int]) -> None:
 
 def sends_fan_out(*, message_ids: list[int]) -> int:
     size = settings.SMS_SEND_BATCH_SIZE
-    for start in range(0, len(message_ids), size):
-        async_task("campaigns.send_tasks.send_batch", message_ids[start : start + size])
+    with transaction.atomic():  # all batches or none, on the connection this task has open
+        for start in range(0, len(message_ids), size):
+            async_task("campaigns.send_tasks.send_batch", message_ids[start : start + size])
     return -(-len(message_ids) // size)
 
 

@@ -38,6 +38,7 @@ from .sending import (
     messages_release_held,
     messages_send_ids,
 )
+from .task_queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -101,15 +102,16 @@ def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> Non
         report.messages_created += created
 
 
+PREPARE_TASK = "campaigns.tick.campaign_prepare_task"
+
+
 def stage_prepare(*, now: datetime, report: TickReport, in_process: bool) -> None:
     for campaign_id in campaigns_due(now=now):
         report.campaigns_started += 1
         if in_process:
             report.messages_created += campaign_prepare(campaign_id=campaign_id, now=now)
         else:  # a large campaign takes a while: one task each
-            transaction.on_commit(
-                lambda pk=campaign_id: async_task("campaigns.tick.campaign_prepare_task", pk)
-            )
+            transaction.on_commit(lambda pk=campaign_id: task_enqueue(PREPARE_TASK, pk))
     campaigns_finish(now=now)
 
 
