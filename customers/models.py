@@ -199,7 +199,8 @@ class Customer(models.Model):
         PHONE = "phone", "Inferred from the number"
         STORE = "store", "Store default"
 
-    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers")
+    # No index of its own: `customer_store_pk` (store, id) serves every lookup by store.
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customers", db_index=False)
     external_id = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=16, help_text="E.164, e.g. +14155550100")
     first_name = models.CharField(max_length=100, blank=True)
@@ -222,7 +223,7 @@ class Customer(models.Model):
     reward_points = models.IntegerField(default=0)
     preferred_store = models.CharField(max_length=100, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
-    prefs_token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
+    prefs_token = models.CharField(max_length=40, default=new_token, editable=False)
 
     order_count = models.PositiveIntegerField(default=0)
     total_spent = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
@@ -240,6 +241,9 @@ class Customer(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store", "phone"], name="customer_phone_per_store"),
+            # A constraint rather than `unique=True`, which on PostgreSQL also builds a LIKE index
+            # that no query uses: the token is only ever looked up whole.
+            models.UniqueConstraint(fields=["prefs_token"], name="customer_prefs_token_unique"),
             models.UniqueConstraint(
                 fields=["store", "external_id"],
                 condition=~Q(external_id=""),

@@ -246,7 +246,7 @@ class Message(models.Model):
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.MARKETING)
     status = models.CharField(max_length=12, choices=Status, default=Status.PENDING)
     reason = models.CharField(max_length=50, blank=True)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)
     valid_until = models.DateTimeField(null=True, blank=True)
     send_after = models.DateTimeField(null=True, blank=True)
     provider_sid = models.CharField(max_length=64, blank=True)
@@ -283,6 +283,11 @@ class Message(models.Model):
     objects = MessageManager()
 
     class Meta:
+        constraints = [
+            # A constraint rather than `unique=True`, which on PostgreSQL also builds a LIKE index
+            # that every insert and status change would keep up for no query of the app's.
+            models.UniqueConstraint(fields=["idempotency_key"], name="message_idempotency_key_unique"),
+        ]
         indexes = [
             models.Index(fields=["status", "send_after"]),
             models.Index(fields=["customer", "created_at"]),
