@@ -148,8 +148,12 @@ class MessageQuerySet(models.QuerySet):
         due = self.filter(status=Message.Status.QUEUED, send_after__lte=now)
         due = due.select_for_update(**_skip_locked()).values("id")
         connection = connections[due.db]
-        values = {"status": Message.Status.SENDING, "claim_token": token, "claimed_at": now}
-        values["status_changed_at"] = now
+        values = {
+            "status": Message.Status.SENDING,
+            "claim_token": token,
+            "claimed_at": now,
+            "status_changed_at": now,
+        }
         fields = [Message._meta.get_field(name) for name in values]
         assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
         prepared = [f.get_db_prep_save(values[f.name], connection) for f in fields]
