@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from campaigns.models import Flow, FlowStep
+from campaigns.models import EventCheckMark, Flow, FlowStep
 from campaigns.recipes import recipe_live
 from customers.ingest import events_ingest
-from customers.models import Event, Segment
+from customers.models import Event, Segment, Store
 
 from . import test_recipe_delivery as delivery
 from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
@@ -174,3 +174,21 @@ def test_a_store_whose_events_cannot_be_checked_shows_why_and_recovers_once_they
     [first] = bodies(twilio_backend, phone)
     assert CART_TEXT in first
     assert "Event triggers of" not in admin_client.get("/admin/").content.decode()
+
+
+def test_the_tick_walks_only_the_stores_with_events_above_their_mark(store, twilio_backend, no_cluster):
+    recipe_live(store=store, name="cart_recovery")
+    quiet = Store.objects.create(slug="quiet", brand_name="Quiet", site_url="https://quiet.example.com")
+    caught_up = Store.objects.create(slug="caught-up", brand_name="Up", site_url="https://up.example.com")
+    [old] = ingest(caught_up, "+12125550190", "page_viewed", T0, url="/")
+    tick_at(T0 + minutes(5))
+    assert EventCheckMark.objects.get(store=caught_up).checked_through == old
+
+    phone = subscriber(store)
+    ingest(store, phone, "cart_updated", T0 + minutes(10), cart_id="c1", **cart_items())
+    tick_at(T0 + minutes(71))
+
+    [first] = bodies(twilio_backend, phone)
+    assert CART_TEXT in first
+    assert EventCheckMark.objects.get(store=caught_up).checked_through == old
+    assert not EventCheckMark.objects.filter(store=quiet).exists()  # never walked: it has no events
