@@ -62,3 +62,22 @@ def make_subscriber(shop):
         return Customer.objects.create(**values)
 
     return make
+
+
+@pytest.fixture
+def queued_texts(make_subscriber):
+    """`queued_texts(n, now=…)`: n texts stored queued at `now`, to +12125550000 … in order; their ids."""
+    from campaigns.outbox import MessageDraft, messages_create
+
+    def queue(count: int, *, now) -> list[int]:
+        drafts = [
+            MessageDraft(
+                customer=make_subscriber(phone=f"+1212555{i:04d}"),
+                body=f"Hi {i}",
+                idempotency_key=f"queued-{i}",
+            )
+            for i in range(count)
+        ]
+        return [m.pk for m in messages_create(drafts=drafts, now=now)]
+
+    return queue

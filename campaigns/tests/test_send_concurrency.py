@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import Message, ProviderCircuit
-from campaigns.outbox import MessageDraft, messages_create
 from campaigns.sending import messages_send
 
 from .twilio_server import Answer
@@ -22,18 +21,8 @@ def four_in_flight(settings):
     settings.SMS_SEND_CONCURRENCY = 4
 
 
-def queued(make_subscriber, count: int) -> list[int]:
-    drafts = [
-        MessageDraft(
-            customer=make_subscriber(phone=f"+1212555{i:04d}"), body=f"Hi {i}", idempotency_key=f"many-{i}"
-        )
-        for i in range(count)
-    ]
-    return [m.pk for m in messages_create(drafts=drafts, now=NOON)]
-
-
-def test_every_text_arrives_exactly_once(twilio_backend, make_subscriber):
-    ids = queued(make_subscriber, 30)
+def test_every_text_arrives_exactly_once(twilio_backend, queued_texts):
+    ids = queued_texts(30, now=NOON)
 
     assert messages_send(message_ids=ids, now=NOON) == 30
 
@@ -46,9 +35,9 @@ def test_every_text_arrives_exactly_once(twilio_backend, make_subscriber):
         assert twilio_backend.messages[message.provider_sid]["to"] == message.to
 
 
-def test_an_outage_mid_batch_stops_new_calls_and_holds_the_rest(settings, twilio_backend, make_subscriber):
+def test_an_outage_mid_batch_stops_new_calls_and_holds_the_rest(settings, twilio_backend, queued_texts):
     settings.SMS_CIRCUIT_THRESHOLD = 2
-    ids = queued(make_subscriber, 30)
+    ids = queued_texts(30, now=NOON)
     twilio_backend.answer_next(*[Answer()] * 5, *[Answer(http_status=503, code=20500)] * 30)
 
     sent = messages_send(message_ids=ids, now=NOON)
@@ -68,10 +57,10 @@ def test_an_outage_mid_batch_stops_new_calls_and_holds_the_rest(settings, twilio
     assert {m.send_after for m in held} == {circuit.open_until}
 
 
-def test_pacing_still_spaces_the_texts(twilio_backend, make_subscriber, shop):
+def test_pacing_still_spaces_the_texts(twilio_backend, queued_texts, shop):
     shop.send_rate_per_second = 20  # a slot every 50 ms
     shop.save()
-    ids = queued(make_subscriber, 6)
+    ids = queued_texts(6, now=NOON)
 
     started = time.monotonic()
     assert messages_send(message_ids=ids, now=NOON) == 6
@@ -82,10 +71,10 @@ def test_pacing_still_spaces_the_texts(twilio_backend, make_subscriber, shop):
         assert arrival >= slot * 0.05
 
 
-def test_one_call_at_a_time_makes_no_call_after_the_breaker_opens(settings, twilio_backend, make_subscriber):
+def test_one_call_at_a_time_makes_no_call_after_the_breaker_opens(settings, twilio_backend, queued_texts):
     settings.SMS_SEND_CONCURRENCY = 1
     settings.SMS_CIRCUIT_THRESHOLD = 2
-    ids = queued(make_subscriber, 10)
+    ids = queued_texts(10, now=NOON)
     twilio_backend.answer_next(Answer(), Answer(), *[Answer(http_status=503, code=20500)] * 10)
 
     assert messages_send(message_ids=ids, now=NOON) == 2

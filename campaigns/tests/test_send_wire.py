@@ -9,25 +9,14 @@ from django.test.utils import CaptureQueriesContext
 
 from campaigns.gateways import Accepted, gateway_from_settings
 from campaigns.models import Message
-from campaigns.outbox import MessageDraft, messages_create
 from campaigns.sending import messages_accepted, messages_send
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
 
 
-def queued(make_subscriber, count: int) -> list[int]:
-    drafts = [
-        MessageDraft(
-            customer=make_subscriber(phone=f"+1212555{i:04d}"), body=f"Hi {i}", idempotency_key=f"wire-{i}"
-        )
-        for i in range(count)
-    ]
-    return [m.pk for m in messages_create(drafts=drafts, now=NOON)]
-
-
-def test_a_worker_sends_a_batch_over_one_kept_connection(settings, twilio_backend, make_subscriber):
+def test_a_worker_sends_a_batch_over_one_kept_connection(settings, twilio_backend, queued_texts):
     settings.SMS_SEND_CONCURRENCY = 1
-    ids = queued(make_subscriber, 5)
+    ids = queued_texts(5, now=NOON)
 
     assert messages_send(message_ids=ids[:3], now=NOON) == 3
     assert messages_send(message_ids=ids[3:], now=NOON) == 2
@@ -37,9 +26,9 @@ def test_a_worker_sends_a_batch_over_one_kept_connection(settings, twilio_backen
     assert gateway_from_settings() is gateway_from_settings()
 
 
-def test_a_worker_keeps_one_connection_per_call_in_flight(settings, twilio_backend, make_subscriber):
+def test_a_worker_keeps_one_connection_per_call_in_flight(settings, twilio_backend, queued_texts):
     settings.SMS_SEND_CONCURRENCY = 3
-    ids = queued(make_subscriber, 12)
+    ids = queued_texts(12, now=NOON)
 
     for start in range(0, 12, 4):
         assert messages_send(message_ids=ids[start : start + 4], now=NOON) == 4
@@ -48,8 +37,8 @@ def test_a_worker_keeps_one_connection_per_call_in_flight(settings, twilio_backe
     assert len({r.peer for r in twilio_backend.requests}) <= 3
 
 
-def test_a_batch_of_answers_is_recorded_in_one_update(twilio_backend, make_subscriber):
-    ids = queued(make_subscriber, 6)
+def test_a_batch_of_answers_is_recorded_in_one_update(twilio_backend, queued_texts):
+    ids = queued_texts(6, now=NOON)
 
     with CaptureQueriesContext(connection) as queries:
         assert messages_send(message_ids=ids, now=NOON) == 6
@@ -64,8 +53,8 @@ def test_a_batch_of_answers_is_recorded_in_one_update(twilio_backend, make_subsc
         assert (message.attempts, message.sent_at) == (1, NOON)
 
 
-def test_a_row_another_worker_moved_is_not_recorded_as_sent(twilio_backend, make_subscriber):
-    [first, second] = queued(make_subscriber, 2)
+def test_a_row_another_worker_moved_is_not_recorded_as_sent(twilio_backend, queued_texts):
+    [first, second] = queued_texts(2, now=NOON)
     claimed = list(Message.objects.filter(id__in=[first, second]).claim_due(now=NOON, token="0" * 32))
     Message.objects.filter(id=second).update(claim_token="1" * 32)  # taken over by another claim
 
@@ -76,8 +65,8 @@ def test_a_row_another_worker_moved_is_not_recorded_as_sent(twilio_backend, make
     assert Message.objects.get(id=second).status == "sending"
 
 
-def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_client, make_subscriber):
-    [mid] = queued(make_subscriber, 1)
+def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_client, queued_texts):
+    [mid] = queued_texts(1, now=NOON)
     customer_id = Message.objects.get(id=mid).customer_id
 
     page = admin_client.get(f"/admin/campaigns/message/why/{customer_id}/").content.decode()
@@ -86,8 +75,8 @@ def test_why_this_text_explains_an_allowed_text_without_a_decision_row(admin_cli
     assert "every check passed (consent, quiet hours, caps, overlap)" in page
 
 
-def test_a_plain_allow_before_sending_stores_no_row(twilio_backend, make_subscriber, admin_client):
-    ids = queued(make_subscriber, 3)
+def test_a_plain_allow_before_sending_stores_no_row(twilio_backend, queued_texts, admin_client):
+    ids = queued_texts(3, now=NOON)
 
     with CaptureQueriesContext(connection) as queries:
         assert messages_send(message_ids=ids, now=NOON) == 3
