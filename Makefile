@@ -20,6 +20,7 @@ run: setup
 
 test: setup
 	@test -x $(CHROMIUM) || echo "NOTE: no browser at $(CHROMIUM): the admin browser tests will be SKIPPED (apt-get install chromium)."
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -34,7 +34,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.conf import Conf  # noqa: E402
 
-from campaigns.broadcasts import campaign_materialize  # noqa: E402
+from campaigns.broadcasts.materialize import campaign_materialize  # noqa: E402
 from campaigns.models import Campaign, GuardrailDecision, Link, Message, MessageTemplate  # noqa: E402
 from customers.models import Customer, Segment, Store  # noqa: E402
 

@@ -41,10 +41,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.conf import Conf  # noqa: E402
 
+from campaigns.flows.event_triggers import events_check  # noqa: E402
+from campaigns.flows.recipes import recipe_install  # noqa: E402
 from campaigns.models import Flow, FlowRun, Message  # noqa: E402
-from campaigns.recipes import recipe_install  # noqa: E402
 from campaigns.tick import tick  # noqa: E402
-from campaigns.triggers import events_check  # noqa: E402
 from customers.models import Customer, Event, Store  # noqa: E402
 
 # When each of the recipe's ticks runs, after the cart: every step is due, none is late.

@@ -44,8 +44,10 @@ from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
-from customers.auth import api_key_create  # noqa: E402
-from customers.ingest import customers_upsert, events_ingest, products_upsert  # noqa: E402
+from customers.api.auth import api_key_create  # noqa: E402
+from customers.ingest.customers import customers_upsert  # noqa: E402
+from customers.ingest.events import events_ingest  # noqa: E402
+from customers.ingest.products import products_upsert  # noqa: E402
 from customers.models import Customer, Event, Store  # noqa: E402
 
 AREA_CODES = ["212", "305", "312", "404", "415", "512", "602", "617", "713", "206", "303", "503"]

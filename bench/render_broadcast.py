@@ -66,8 +66,8 @@ def main() -> None:
     from django.conf import settings
 
     settings.DEBUG = True  # count queries
-    from campaigns import meter
-    from campaigns.rendering import render_message, render_messages
+    from campaigns.content import audience
+    from campaigns.content.rendering import render_message, render_messages
     from customers.models import Customer
 
     store, snapshots = setup(count)
@@ -84,9 +84,9 @@ def main() -> None:
         r for i in range(0, count, 2000)
         for r in render_messages(template_body=BODY, customers=customers[i:i + 2000], snapshots=snapshots,
                                  utm_campaign="b", utm_content="1")])
-    _, audience = timed("audience meter", lambda: meter.audience_meter(
+    _, measured = timed("audience meter", lambda: audience.audience_meter(
         template_body=BODY, store=store, customers=Customer.objects.all()))
-    print({k: v for k, v in audience.as_dict().items() if k != "template"})
+    print({k: v for k, v in measured.as_dict().items() if k != "template"})
     assert len(rendered) == count
     DB.unlink(missing_ok=True)
 

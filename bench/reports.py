@@ -33,7 +33,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from campaigns.models import Flow, FlowStep  # noqa: E402
-from campaigns.reports import Range, flow_tables  # noqa: E402
+from campaigns.reports.tables import Range, flow_tables  # noqa: E402
 from customers.demo import _store_delete  # noqa: E402
 from customers.models import Store  # noqa: E402
 

@@ -42,10 +42,10 @@ from django.utils import timezone  # noqa: E402
 from django_q.conf import Conf  # noqa: E402
 from django_q.models import OrmQ  # noqa: E402
 
+from campaigns.content.meter import encoding_and_segments  # noqa: E402
+from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import GuardrailDecision, Message  # noqa: E402
-from campaigns.outbox import encoding_and_segments  # noqa: E402
-from campaigns.sending import messages_send  # noqa: E402
-from campaigns.templating import render  # noqa: E402
+from campaigns.sending.deliver import messages_send  # noqa: E402
 from campaigns.tests.twilio_server import TwilioServer  # noqa: E402
 from customers.models import Customer, Store  # noqa: E402
 

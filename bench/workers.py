@@ -49,10 +49,10 @@ from django_q.conf import Conf  # noqa: E402
 from django_q.tasks import async_task  # noqa: E402
 from send import ACCOUNT_SID, TEMPLATE, bench_store, clear, loopback_process, plain_http_loop  # noqa: E402
 
+from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import Message  # noqa: E402
-from campaigns.outbox import MessageDraft, messages_create  # noqa: E402
-from campaigns.sending import foreground  # noqa: E402
-from campaigns.templating import render  # noqa: E402
+from campaigns.sending.outbox import MessageDraft, messages_create  # noqa: E402
+from campaigns.sending.queue import foreground  # noqa: E402
 from campaigns.tests.clusters import database_url, qcluster_start, qcluster_stop, redis_server  # noqa: E402
 
 
@@ -111,10 +111,10 @@ def run(store, *, texts: int, clusters: int, workers: int, server_url: str, redi
         for _ in range(clusters):
             stack.callback(qcluster_stop, qcluster_start(env))
         for message_id in warm:  # one text per task: every worker starts and opens its connection
-            async_task("campaigns.send_tasks.send_batch", [message_id])
+            async_task("campaigns.tasks.send_batch", [message_id])
         wait_sent(store, len(warm))
         started = time.perf_counter()
-        async_task("campaigns.send_tasks.send_fan_out", timed)
+        async_task("campaigns.tasks.send_fan_out", timed)
         wait_sent(store, len(ids))
         elapsed = time.perf_counter() - started
     return len(timed) / elapsed

@@ -6,4 +6,4 @@ class CampaignsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to customers' signals)
+        from campaigns import receivers  # noqa: F401  (connects to customers' signals)

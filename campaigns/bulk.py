@@ -1,8 +1,9 @@
-"""Plain multi-row inserts for the outbox's large writes (a broadcast stores 100,000 rows at once).
+"""Bulk writes: plain multi-row inserts for the outbox's large writes, and INSERT ... SELECT.
 
 Django's `bulk_create` prepares every value through its field, which costs more than the insert
 itself at this size; here rows are tuples of ready values: COPY on PostgreSQL, one prepared
 statement run over all rows on SQLite. Duplicates of a unique column can be skipped.
+INSERT ... SELECT writes rows computed by the database from a queryset, none in Python.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 
 def among(field: str, ids: list[int]) -> Q:
@@ -134,3 +135,23 @@ def _remembered(adapt):
         return seen[value]
 
     return adapted
+
+
+def select_insert(
+    *, model: type[models.Model], columns: Sequence[str], queryset: QuerySet, skip_duplicates_of: str = ""
+) -> int:
+    """Insert the rows of `queryset` (a values_list in `columns` order); returns how many were added.
+
+    With `skip_duplicates_of` a row clashing on that unique column is left out (ON CONFLICT DO
+    NOTHING, which both SQLite and PostgreSQL read), so running the same insert twice adds nothing.
+    """
+    sql, params = queryset.query.sql_with_params()
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(model._meta.get_field(c).column) for c in columns)
+    table = quote(model._meta.db_table)
+    conflict = ""
+    if skip_duplicates_of:
+        conflict = f" ON CONFLICT ({quote(model._meta.get_field(skip_duplicates_of).column)}) DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {sql}{conflict}", params)
+        return cursor.rowcount

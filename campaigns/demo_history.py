@@ -32,13 +32,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Concat, JSONObject, Mod
 
-from customers.ingest import customer_metrics_refresh
-from customers.models import ConsentRecord, Customer, Event, Store
-
-from .attribution import attributions_refresh, opt_outs_attribute
-from .decisions import experiment_evaluate
-from .experiments import bucket_sql
-from .models import (
+from campaigns.bulk import select_insert
+from campaigns.flows.recipes import recipe_live
+from campaigns.models import (
     Experiment,
     ExperimentDecision,
     ExperimentVariant,
@@ -49,8 +45,11 @@ from .models import (
     Link,
     Message,
 )
-from .recipes import recipe_live
-from .select_insert import select_insert
+from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
+from campaigns.reports.decisions import experiment_evaluate
+from campaigns.reports.experiments import bucket_sql
+from customers.ingest.metrics import customer_metrics_refresh
+from customers.models import ConsentRecord, Customer, Event, Store
 
 DAYS = 42
 KEY = "demo-history"
@@ -354,7 +353,7 @@ def _behaviour(base: Base) -> None:
     select_insert(model=ConsentRecord, columns=columns, queryset=rows)
 
 
-def _customers_refresh(store: Store) -> None:
+def customers_refresh(store: Store) -> None:
     left = ConsentRecord.objects.filter(
         store=store, customer=OuterRef("pk"), action=ConsentRecord.Action.OPT_OUT
     )
@@ -399,7 +398,7 @@ def demo_history_build(*, store: Store, now: datetime) -> HistorySummary:
                 "flow_run_id", "flow_step_id", "a_outcome", "a_blank", "created_at"
             ),
         )
-        _customers_refresh(store)
+        customers_refresh(store)
         since = now - timedelta(days=DAYS + 1)
         credited = attributions_refresh(now=now, store_ids=[store.pk], since=since)
         opt_outs_attribute(now=now, store_ids=[store.pk], since=since)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.db.models import F, Q
 
-from .models import Campaign, EventCheckMark, Flow
+from campaigns.models import Campaign, EventCheckMark, Flow
 
 logger = logging.getLogger(__name__)
 

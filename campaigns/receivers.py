@@ -6,6 +6,10 @@ from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
+from campaigns.demo_history import demo_history_build
+from campaigns.flows.starters import starter_templates_install
+from campaigns.schedules import schedules_install
+from campaigns.sending.guardrails import quiet_hours_rules_seed
 from campaigns.task_queue import task_enqueue
 from customers.signals import (
     consent_requested,
@@ -21,20 +25,18 @@ from customers.signals import (
 def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
     """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
     ids = list(event_ids)
-    task = "campaigns.flow_tasks.events_recorded_task"
+    task = "campaigns.tasks.events_recorded_task"
     transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
 def queue_opt_out_attribution(sender, *, customer, **kwargs) -> None:
     store_id = customer.store_id
-    transaction.on_commit(lambda: task_enqueue("campaigns.report_tasks.opt_outs_attribute_task", store_id))
+    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.opt_outs_attribute_task", store_id))
 
 
 @receiver(demo_loaded, dispatch_uid="campaigns.reports.demo_loaded")
 def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
-    from .demo_history import demo_history_build
-
     summary = demo_history_build(store=store, now=now)
     return summary.lines()
 
@@ -42,26 +44,29 @@ def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
 @receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")
 def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
     ids = list(product_changes)
-    task = "campaigns.flow_tasks.product_changes_check_task"
+    task = "campaigns.tasks.product_changes_check_task"
     transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
 
 
 @receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
     ids = list(record_ids)
-    transaction.on_commit(lambda: task_enqueue("campaigns.signup.confirmations_send_task", ids))
+    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.confirmations_send_task", ids))
 
 
 @receiver(store_created, dispatch_uid="campaigns.starters.store_created")
 def add_starter_templates(sender, *, store, **kwargs) -> None:
-    from .starters import starter_templates_install
-
     starter_templates_install(store=store)
 
 
 @receiver(post_migrate, dispatch_uid="campaigns.flows.schedules")
 def install_schedules(sender, app_config=None, **kwargs) -> None:
     if app_config is not None and app_config.label == "campaigns":
-        from .schedules import schedules_install
-
         schedules_install(using=kwargs.get("using", "default"))
+
+
+# The default state rules exist in every database, also right after a test flush.
+@receiver(post_migrate, dispatch_uid="campaigns.seed_state_rules")
+def seed_state_rules(sender, app_config=None, using: str = "default", **kwargs) -> None:
+    if app_config is not None and app_config.label == "campaigns":
+        quiet_hours_rules_seed(using=using)

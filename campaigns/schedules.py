@@ -15,7 +15,7 @@ SCHEDULES = [
     {
         # Orders and opt-outs credited to texts, then experiments decided (opt-out stops first).
         "name": "reports: attribution and decisions",
-        "func": "campaigns.report_tasks.reports_tick_task",
+        "func": "campaigns.tasks.reports_tick_task",
         "schedule_type": Schedule.MINUTES,
         "minutes": 5,
     },

@@ -17,7 +17,7 @@ stored and shown in the admin; the others go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,18 +27,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from . import flow_engine, triggers
-from .broadcasts import campaign_materialize, campaigns_due, campaigns_finish
-from .isolation import campaign_pause_on_error, flow_pause_on_error
-from .models import Flow, FlowRun
-from .sending import (
-    foreground,
-    messages_due,
-    messages_reconcile,
-    messages_release_held,
-    messages_send_ids,
-)
-from .task_queue import task_enqueue
+from campaigns.broadcasts.materialize import campaign_materialize
+from campaigns.broadcasts.states import campaigns_due, campaigns_finish
+from campaigns.flows import advance, date_triggers, enrol, event_triggers
+from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
+from campaigns.models import Flow, FlowRun
+from campaigns.sending.answers import messages_reconcile
+from campaigns.sending.deliver import messages_send_ids
+from campaigns.sending.queue import foreground, messages_due, messages_release_held
+from campaigns.task_queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +51,7 @@ class TickReport:
     campaigns_started: int = 0
     messages_released: int = 0
     messages_sent: int = 0
+    reconciled: dict[str, int] = field(default_factory=dict)
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -69,7 +67,7 @@ class TickReport:
 
 def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
     # Without a cluster the task queued on ingestion never runs: the tick checks those events itself.
-    report.runs_enrolled += triggers.events_check_pending(now=now)
+    report.runs_enrolled += event_triggers.events_check_pending(now=now)
     # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
     stale = Q(dates_checked_at__isnull=True) | Q(dates_checked_at__lte=now - DATE_TRIGGER_EVERY)
     stale |= Q(dates_checked_at__gt=now)
@@ -79,8 +77,8 @@ def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
             continue  # another worker took it
         try:
             with transaction.atomic():
-                report.runs_enrolled += triggers.runs_enroll(
-                    flow=flow, entries=triggers.daily_entries(flow, now=now), now=now
+                report.runs_enrolled += enrol.runs_enroll(
+                    flow=flow, entries=date_triggers.daily_entries(flow, now=now), now=now
                 )
         except Exception as error:
             flow_pause_on_error(flow_id=flow.pk, error=error, now=now)
@@ -93,7 +91,7 @@ def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> Non
     )
     for flow_id in due.order_by().values_list("flow_id", flat=True).distinct():
         try:
-            runs, created = flow_engine.runs_advance_due(now=now, flow_id=flow_id)
+            runs, created = advance.runs_advance_due(now=now, flow_id=flow_id)
         except Exception as error:
             flow_pause_on_error(flow_id=flow_id, error=error, now=now)
             report.paused.append(f"flow {Flow.objects.get(pk=flow_id).name}")
@@ -139,7 +137,7 @@ def stage_send(*, now: datetime, report: TickReport, in_process: bool) -> None:
 
 
 def stage_reconcile(*, now: datetime, report: TickReport, in_process: bool) -> None:
-    messages_reconcile(now=now)
+    report.reconciled = messages_reconcile(now=now)
 
 
 @dataclass(frozen=True)
@@ -158,12 +156,23 @@ STAGES = [
 ]
 
 
-def tick(*, now: datetime, in_process: bool = True) -> TickReport:
-    """Run every stage at `now`. In process, texts are sent here and no task is queued."""
+SENDING = ("release", "send", "reconcile")
+
+
+def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None = None) -> TickReport:
+    """Run every stage at `now`, or only the `stages` named (in the tick's order).
+
+    In process, texts are sent here and no task is queued.
+    """
+    names = {s.name for s in STAGES}
+    unknown = set(stages or ()) - names
+    if unknown:
+        raise ValueError(f"no such stage: {', '.join(sorted(unknown))} (stages: {', '.join(names)})")
     report = TickReport()
     with foreground() if in_process else nullcontext():
         for stage in STAGES:
-            stage.run(now=now, report=report, in_process=in_process)
+            if stages is None or stage.name in stages:
+                stage.run(now=now, report=report, in_process=in_process)
     return report
 
 

@@ -7,6 +7,6 @@ class CustomersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .roles import roles_after_migrate
+        from customers.admin.roles import roles_after_migrate
 
         post_migrate.connect(roles_after_migrate, sender=self, dispatch_uid="customers_roles")

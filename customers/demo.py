@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from django.apps import apps
 from django.db import models, transaction
 
-from .ingest import customers_upsert, events_ingest, products_upsert
-from .models import Store
-from .segments.presets import presets_install
-from .signals import demo_loaded
+from customers.ingest.customers import customers_upsert
+from customers.ingest.events import events_ingest
+from customers.ingest.products import products_upsert
+from customers.models import Store
+from customers.segments.presets import presets_install
+from customers.signals import demo_loaded
 
 SLUG = "demo"
 SITE = "https://shop.example.com"

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from .models import Store
+from customers.models import Store
 
 UNSAFE = re.compile(r"[\s\\\x00-\x1f\x7f]")
 

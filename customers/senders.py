@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from .models import Store
+from customers.models import Store
 
 
 def default_senders() -> set[str]:

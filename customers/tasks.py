@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from .ingest import store_metrics_recompute
-from .models import Store
-from .segments.membership import segments_refresh
+from customers.ingest.metrics import store_metrics_recompute
+from customers.models import Store
+from customers.segments.membership import segments_refresh
 
 
 def metrics_recompute_all() -> int:

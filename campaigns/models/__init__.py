@@ -1,7 +1,14 @@
-from .broadcasts import Campaign
-from .conversations import Conversation
-from .event_checks import EventCheckedAhead, EventCheckMark
-from .experiments import (
+"""The tables of campaigns: templates and links, flows and runs, broadcasts, the outbox and its
+decisions, experiments, inbound texts and conversations.
+
+Models hold data and the rules about one row; they import no service (checks that need one live in
+the form or the service that saves). `outbox.py` owns every move of `Message.status`.
+"""
+
+from campaigns.models.broadcasts import Campaign
+from campaigns.models.conversations import Conversation
+from campaigns.models.event_checks import EventCheckedAhead, EventCheckMark
+from campaigns.models.experiments import (
     Attribution,
     Experiment,
     ExperimentDecision,
@@ -9,11 +16,17 @@ from .experiments import (
     ExperimentVariant,
     OptOutAttribution,
 )
-from .flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
-from .guardrails import GuardrailDecision, QuietHoursRule, Reason, SendRateBucket, UndeliverableNumber
-from .inbound import InboundMessage, Keyword
-from .outbox import Message, ProviderCircuit
-from .templates import Link, MessageTemplate
+from campaigns.models.flows import Flow, FlowRun, FlowStep, FlowStepVisit, FlowTriggerFilter
+from campaigns.models.guardrails import (
+    GuardrailDecision,
+    QuietHoursRule,
+    Reason,
+    SendRateBucket,
+    UndeliverableNumber,
+)
+from campaigns.models.inbound import InboundMessage, Keyword
+from campaigns.models.outbox import Message, ProviderCircuit
+from campaigns.models.templates import Link, MessageTemplate
 
 __all__ = [
     "Attribution",

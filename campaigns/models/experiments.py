@@ -95,16 +95,6 @@ class ExperimentVariant(models.Model):
     def __str__(self) -> str:
         return f"{self.key}: {self.name}"
 
-    def clean(self) -> None:
-        """A copy variant's text gets the same checks as a template or a step."""
-        from campaigns.template_checks import check_template, errors
-
-        if self.body.strip():
-            store = self.experiment.store if self.experiment_id else None
-            found = errors(check_template(self.body, store=store))
-            if found:
-                raise ValidationError({"body": [c.message for c in found]})
-
 
 class ExperimentExposure(models.Model):
     """A customer's assignment in an experiment: a variant's key, or "holdout" (no text)."""

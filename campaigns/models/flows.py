@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -214,15 +214,6 @@ class FlowStep(models.Model):
             raise ValidationError({"window_start": "Give the window's start too."})
         if self.window_start and self.window_end and self.window_end <= self.window_start:
             raise ValidationError({"window_end": "The window ends after it starts, the same day."})
-        from ..template_checks import ERROR, step_checks
-
-        problems = {
-            name: [c.message for c in checks if c.level == ERROR]
-            for name, checks in step_checks(self).items()
-        }
-        problems = {name: messages for name, messages in problems.items() if messages}
-        if problems:
-            raise ValidationError(problems)
 
     @property
     def delay(self) -> timedelta:
@@ -231,19 +222,6 @@ class FlowStep(models.Model):
     @property
     def text(self) -> str:
         return self.template.body if self.template_id else self.body
-
-    def due_after(self, previous: datetime, tz: str) -> datetime:
-        """When this step runs, given the previous step ran at `previous`, in the customer's timezone."""
-        from campaigns.guardrails import window_opens
-
-        due = previous + self.delay
-        if self.window_start is None:
-            return due
-        # A start alone is a time to wait for: a one-minute window.
-        end = self.window_end or (datetime.combine(date.min, self.window_start) + timedelta(minutes=1)).time()
-        if end <= self.window_start:
-            end = time.max
-        return window_opens(due, tz, self.window_start, end)
 
     def delay_label(self) -> str:
         label = f"{self.delay_value} {self.delay_unit}" if self.delay_value else "at once"

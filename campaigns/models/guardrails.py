@@ -6,7 +6,6 @@ from datetime import time
 
 from django.db import models
 from django.db.models import Q
-from django.db.models.signals import post_migrate
 
 
 class Reason(models.TextChoices):
@@ -112,15 +111,3 @@ class SendRateBucket(models.Model):
 
     def __str__(self) -> str:
         return self.sender
-
-
-def _seed_state_rules(sender, app_config=None, using: str = "default", **kwargs) -> None:
-    if app_config is None or app_config.label != "campaigns":
-        return
-    from campaigns.guardrails import quiet_hours_rules_seed
-
-    quiet_hours_rules_seed(using=using)
-
-
-# The default state rules exist in every database, also right after a test flush.
-post_migrate.connect(_seed_state_rules, dispatch_uid="campaigns.seed_state_rules")

@@ -30,13 +30,6 @@ class Keyword(models.Model):
         return self.word
 
     def clean(self) -> None:
-        from campaigns.keywords import RESERVED, compact
-
-        self.word = compact(self.word)
-        if not self.word:
-            raise ValidationError({"word": "Use at least one letter or digit."})
-        if self.word in RESERVED:
-            raise ValidationError({"word": f"{self.word} is a reserved keyword (opt-out, opt-in, help)."})
         if self.action == self.Action.REPLY and not self.reply.strip():
             raise ValidationError({"reply": "An auto-reply keyword needs the reply text."})
 

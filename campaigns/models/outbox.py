@@ -52,7 +52,7 @@ class Note:
 
 
 def decisions_record(*, messages: Iterable[tuple[int, Decision]], stage: str, now: datetime) -> None:
-    from .guardrails import GuardrailDecision
+    from campaigns.models.guardrails import GuardrailDecision
 
     GuardrailDecision.objects.bulk_create(
         [

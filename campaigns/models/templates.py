@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -15,15 +14,6 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        """Refuse a body that cannot render: syntax, unknown fields, links off the store's domains."""
-        from ..template_checks import ERROR, check_template
-
-        store = self.store if self.store_id else None
-        problems = [c.message for c in check_template(self.body or "", store=store) if c.level == ERROR]
-        if problems:
-            raise ValidationError({"body": problems})
 
 
 class Link(models.Model):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from campaigns.inbound.conversations import FOR_STAFF
 from customers.models import Customer
-
-from ..conversations import FOR_STAFF
 
 register = template.Library()
 SHOWN = 20

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django import template
 
-from customers.admin_scoping import stores_for
-
-from ..conversations import conversations_open_count
+from campaigns.inbound.conversations import conversations_open_count
+from customers.admin.scoping import stores_for
 
 register = template.Library()
 

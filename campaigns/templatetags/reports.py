@@ -7,6 +7,6 @@ register = template.Library()
 
 @register.inclusion_tag("admin/reports/dashboard.html", takes_context=True)
 def reports_dashboard(context) -> dict:
-    from campaigns.admin_reports import dashboard_context
+    from campaigns.admin.reports import dashboard_context
 
     return dashboard_context(context["request"])

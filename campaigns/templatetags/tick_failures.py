@@ -5,9 +5,8 @@ from __future__ import annotations
 from django import template
 from django.db.models import Q
 
-from customers.admin_scoping import sees_all_stores, stores_for
-
-from ..isolation import tick_failures
+from campaigns.isolation import tick_failures
+from customers.admin.scoping import sees_all_stores, stores_for
 
 register = template.Library()
 

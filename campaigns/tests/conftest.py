@@ -6,9 +6,8 @@ from itertools import count
 
 import pytest
 
+from campaigns.tests.twilio_server import TwilioServer
 from customers.models import Customer, Store
-
-from .twilio_server import TwilioServer
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token"
@@ -67,7 +66,7 @@ def make_subscriber(shop):
 @pytest.fixture
 def queued_texts(make_subscriber):
     """`queued_texts(n, now=…)`: n texts stored queued at `now`, to +12125550000 … in order; their ids."""
-    from campaigns.outbox import MessageDraft, messages_create
+    from campaigns.sending.outbox import MessageDraft, messages_create
 
     def queue(count: int, *, now) -> list[int]:
         drafts = [

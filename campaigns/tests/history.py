@@ -6,11 +6,10 @@ import itertools
 from datetime import datetime
 from decimal import Decimal
 
-from campaigns.links import link_click
+from campaigns.content.links import link_click
 from campaigns.models import Link, Message
+from campaigns.tests.flowkit import record
 from customers.models import ConsentRecord, Customer
-
-from .flowkit import record
 
 _keys = itertools.count()
 

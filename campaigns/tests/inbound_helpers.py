@@ -76,7 +76,7 @@ def text_in(client: Client, body: str, from_: str, **more: str):
 
 def summer_drop(store: Store, *, at: datetime):
     """A scheduled broadcast of one short text to the whole store, materialized at `at`."""
-    from campaigns.broadcasts import campaign_materialize
+    from campaigns.broadcasts.materialize import campaign_materialize
     from campaigns.models import Campaign, MessageTemplate
 
     template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live")

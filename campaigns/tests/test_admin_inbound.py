@@ -6,9 +6,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from campaigns.models import Campaign, InboundMessage, Message, MessageTemplate
+from campaigns.tests.inbound_helpers import everyone, make_store, store_owner, subscribed, summer_drop
 from customers.models import ConsentRecord
-
-from .inbound_helpers import everyone, make_store, store_owner, subscribed, summer_drop
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 

@@ -33,7 +33,7 @@ from campaigns.models import (
     UndeliverableNumber,
 )
 from campaigns.models.templates import CreepTerm
-from customers.admin_scoping import STORE_OWNER, StoreScopedAdmin
+from customers.admin.scoping import STORE_OWNER, StoreScopedAdmin
 from customers.models import (
     ApiKey,
     Category,

@@ -5,11 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.attribution import attributions_refresh, opt_outs_attribute
 from campaigns.models import Attribution, OptOutAttribution
-
-from .flowkit import T0, make_customer, make_store
-from .history import click, opt_out, order, text
+from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
+from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.history import click, opt_out, order, text
 
 
 @pytest.fixture

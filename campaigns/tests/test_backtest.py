@@ -5,13 +5,12 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from campaigns.backtest import flow_backtest
+from campaigns.flows.backtest import flow_backtest
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import FlowRun, Message
-from campaigns.recipes import recipe_install
+from campaigns.tests.flowkit import T0, make_customer, make_store, record
 from campaigns.tick import tick
-from campaigns.triggers import events_check
-
-from .flowkit import T0, make_customer, make_store, record
 
 pytestmark = pytest.mark.django_db
 NOW = T0 + timedelta(days=20)

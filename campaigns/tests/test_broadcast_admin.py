@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import Campaign, Message
-
-from .inbound_helpers import make_store, subscribed
-from .inbound_helpers import summer_drop as summer_drop_campaign
+from campaigns.tests.inbound_helpers import make_store, subscribed
+from campaigns.tests.inbound_helpers import summer_drop as summer_drop_campaign
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 

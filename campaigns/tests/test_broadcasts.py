@@ -7,25 +7,22 @@ from django.db import connection
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from campaigns.broadcasts import (
-    CampaignStateError,
+from campaigns.broadcasts.materialize import CampaignStateError, campaign_materialize, local_send_at
+from campaigns.broadcasts.states import (
     campaign_cancel,
-    campaign_materialize,
     campaign_pause,
     campaign_progress,
     campaign_resume,
     campaign_schedule,
     campaigns_due,
     campaigns_finish,
-    local_send_at,
-    paused_campaign_ids,
 )
 from campaigns.models import Campaign, Message, MessageTemplate
-from campaigns.sending import foreground
+from campaigns.sending.deliver import paused_campaign_ids
+from campaigns.sending.queue import foreground
+from campaigns.tests.inbound_helpers import everyone, make_customer, make_store, subscribed
 from campaigns.tick import tick
 from customers.models import Customer, Segment
-
-from .inbound_helpers import everyone, make_customer, make_store, subscribed
 
 NOW = datetime(2026, 6, 2, 4, 0, tzinfo=UTC)
 # Inside the sending window in every US timezone, for tests about what happens after materializing.

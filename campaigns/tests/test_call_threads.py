@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from campaigns.call_threads import CallThreads, InCaller, call_threads
+from campaigns.sending.call_threads import CallThreads, InCaller, call_threads
 
 
 def where(tag: str) -> tuple[str, str]:

@@ -5,13 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import FlowRun, Link, Message
-from campaigns.recipes import recipe_install
+from campaigns.tests.flowkit import T0, make_customer, make_store, record, texts
 from campaigns.tick import tick
-from campaigns.triggers import events_check
 from customers.signals import events_recorded
-
-from .flowkit import T0, make_customer, make_store, record, texts
 
 pytestmark = pytest.mark.django_db
 CART_URL = "https://shop.example.com/cart/c1"

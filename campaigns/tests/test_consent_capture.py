@@ -5,14 +5,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils.html import escape
 
-from campaigns.broadcasts import campaign_materialize
+from campaigns.broadcasts.materialize import campaign_materialize
+from campaigns.inbound.signup import confirmation_prompt, customer_signup_request
 from campaigns.models import Campaign, InboundMessage, Keyword, Message, MessageTemplate
-from campaigns.public_forms import signup_disclosure
-from campaigns.signup import confirmation_prompt, customer_signup_request
-from customers.auth import api_key_create
+from campaigns.public.forms import signup_disclosure
+from campaigns.tests.inbound_helpers import (
+    AUTH_TOKEN,
+    everyone,
+    make_customer,
+    make_store,
+    subscribed,
+    text_in,
+)
+from customers.api.auth import api_key_create
 from customers.models import ConsentRecord, Customer
-
-from .inbound_helpers import AUTH_TOKEN, everyone, make_customer, make_store, subscribed, text_in
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"

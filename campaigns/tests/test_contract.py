@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.gateways import GatewayError, TwilioGateway
-from campaigns.outbox import MessageDraft, messages_create
-from campaigns.sending import messages_send
-
-from .conftest import ACCOUNT_SID, AUTH_TOKEN
+from campaigns.sending.deliver import messages_send
+from campaigns.sending.gateways import GatewayError, TwilioGateway
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 PRISM = ROOT / ".prism" / "node_modules" / ".bin" / "prism"

@@ -6,12 +6,18 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from campaigns.conversations import conversation_reply, conversations_open_count
+from campaigns.inbound.conversations import conversation_reply, conversations_open_count
 from campaigns.models import InboundMessage, Message
-from campaigns.sending import messages_send_due
+from campaigns.tests.inbound_helpers import (
+    AUTH_TOKEN,
+    make_customer,
+    make_store,
+    store_owner,
+    subscribed,
+    text_in,
+)
+from campaigns.tick import SENDING, tick
 from customers.models import Customer, Store
-
-from .inbound_helpers import AUTH_TOKEN, make_customer, make_store, store_owner, subscribed, text_in
 
 PHONE = "+14155550101"
 # 03:00 in New York: inside quiet hours.
@@ -34,7 +40,7 @@ def ask(client, body: str = "Do you ship to Canada?", phone: str = PHONE):
 def reply(customer, body, *, now, nonce="n-1"):
     """Reply, then run the tick's send stage at the same moment."""
     sent = conversation_reply(customer=customer, body=body, user=None, nonce=nonce, now=now)
-    messages_send_due(now=now)
+    tick(now=now, stages=SENDING)
     sent.refresh_from_db()
     return sent
 

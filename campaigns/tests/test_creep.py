@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import creep
+from campaigns.content import creep
 from campaigns.models.templates import CreepTerm
-
-from .fields_support import make_store
+from campaigns.tests.fields_support import make_store
 
 SAFE = [
     "Your cart is saved. Finish checkout: {{ cart_link }}",

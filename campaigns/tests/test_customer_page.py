@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from campaigns.tests.inbound_helpers import AUTH_TOKEN, make_store, subscribed, summer_drop, text_in
 from conftest import SCREENSHOTS
-from customers.consent import consent_change
-from customers.ingest import events_ingest, products_upsert
+from customers.ingest.consent import consent_change
+from customers.ingest.events import events_ingest
+from customers.ingest.products import products_upsert
 from customers.models import ConsentRecord
-
-from .inbound_helpers import AUTH_TOKEN, make_store, subscribed, summer_drop, text_in
 
 PHONE = "+14155550101"
 WORDING = "Yes, text me offers. Reply STOP to cancel."

@@ -4,14 +4,13 @@ from datetime import timedelta
 
 import pytest
 
-from campaigns.attribution import opt_outs_attribute
-from campaigns.decisions import experiment_evaluate, plan_steps, two_proportion_test
 from campaigns.models import Experiment, ExperimentVariant, FlowStep, Link, Message
+from campaigns.reports.attribution import opt_outs_attribute
+from campaigns.reports.decisions import experiment_evaluate, plan_steps, two_proportion_test
+from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.test_flow_engine import enrol, make_flow
 from campaigns.tick import tick
 from customers.models import ConsentRecord
-
-from .flowkit import T0, make_customer, make_store
-from .test_flow_engine import enrol, make_flow
 
 
 def test_a_small_difference_is_not_significant():

@@ -6,7 +6,7 @@ import pytest
 
 from campaigns.demo_history import demo_history_build
 from campaigns.models import Attribution, Experiment, Flow, Message, OptOutAttribution
-from campaigns.reports import Range, flow_tables
+from campaigns.reports.tables import Range, flow_tables
 from customers.demo import demo_load
 from customers.models import ConsentRecord
 

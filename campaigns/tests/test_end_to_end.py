@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import Message
-from campaigns.recipes import recipe_install
+from campaigns.tests.conftest import AUTH_TOKEN, SERVICE_SID
+from campaigns.tests.inbound_helpers import inbound_params, signed_post
 from campaigns.tick import tick
-from customers.auth import api_key_create
-
-from .conftest import AUTH_TOKEN, SERVICE_SID
-from .inbound_helpers import inbound_params, signed_post
+from customers.api.auth import api_key_create
 
 CART_AT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
 INBOUND = "/webhooks/twilio/inbound"

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campaigns.models import Link
-from customers.ingest import customers_upsert
+from campaigns.tests.inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
+from customers.ingest.customers import customers_upsert
 from customers.models import Customer, Event
 from customers.segments import rules_members
 from customers.signals import events_recorded
-
-from .inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import experiments
-from campaigns.broadcasts import campaign_recipients
+from campaigns.broadcasts.materialize import campaign_recipients
+from campaigns.content.checks import text_clean
 from campaigns.models import (
     Campaign,
     Experiment,
@@ -19,11 +19,11 @@ from campaigns.models import (
     Message,
     MessageTemplate,
 )
+from campaigns.reports import experiments
+from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.test_flow_engine import enrol, make_flow
 from campaigns.tick import tick
 from customers.models import Customer, Segment
-
-from .flowkit import T0, make_customer, make_store
-from .test_flow_engine import enrol, make_flow
 
 
 def experiment_on(step, *, lever="copy", holdout=0, **variant_b):
@@ -148,7 +148,7 @@ def test_no_marketing_text_reaches_the_control_group():
 
 @pytest.mark.django_db
 def test_a_campaign_audience_test_texts_each_variant_its_segment_and_the_holdout_nothing():
-    from campaigns.broadcasts import campaign_materialize
+    from campaigns.broadcasts.materialize import campaign_materialize
 
     store = make_store()
     people = [make_customer(store, city="Miami" if n % 2 else "Boston") for n in range(60)]
@@ -199,7 +199,7 @@ def test_a_campaign_audience_test_texts_each_variant_its_segment_and_the_holdout
 
 @pytest.mark.django_db
 def test_an_old_export_with_a_variant_b_imports_as_a_copy_test():
-    from campaigns.flow_io import flow_export, flow_import
+    from campaigns.flows.io import flow_export, flow_import
 
     store = make_store()
     data = flow_export(flow=make_flow(store))
@@ -222,6 +222,6 @@ def test_a_copy_variant_with_an_unknown_field_is_refused_like_a_step():
     variant.body = "Hi {{ frist_name }}"
 
     with pytest.raises(ValidationError) as refused:
-        variant.full_clean()
+        text_clean(variant)
 
     assert "Did you mean first_name?" in refused.value.message_dict["body"][0]

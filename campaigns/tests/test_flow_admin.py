@@ -8,16 +8,15 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from campaigns.admin_flows import FlowStepForm
-from campaigns.flow_io import flow_export
+from campaigns.admin.flows import FlowStepForm
+from campaigns.content.checks import step_checks
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.io import flow_export
+from campaigns.flows.recipes import RECIPES, recipe_install
 from campaigns.models import Flow, FlowStep
-from campaigns.recipes import RECIPES, recipe_install
-from campaigns.template_checks import step_checks
+from campaigns.tests.flowkit import T0, make_customer, make_store, record
+from campaigns.tests.inbound_helpers import store_owner
 from campaigns.tick import tick
-from campaigns.triggers import events_check
-
-from .flowkit import T0, make_customer, make_store, record
-from .inbound_helpers import store_owner
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.flow_engine import runs_advance_due
+from campaigns.flows.advance import runs_advance_due
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Message
+from campaigns.tests.flowkit import T0, make_customer, make_store
 from campaigns.tick import tick
 from customers.models import Customer
-
-from .flowkit import T0, make_customer, make_store
 
 
 def make_flow(store, status="live", **steps_extra):

@@ -5,12 +5,11 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from campaigns.flow_io import FlowImportError, flow_export, flow_import
+from campaigns.flows.io import FlowImportError, flow_export, flow_import
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import Flow
-from campaigns.recipes import recipe_install
+from campaigns.tests.flowkit import make_product, make_store
 from customers.models import Segment
-
-from .flowkit import make_product, make_store
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +73,17 @@ def test_export_and_import_commands(tmp_path, capsys):
     path.write_text("{not json")
     with pytest.raises(CommandError, match="file"):
         call_command("import_flow", str(path), "--store", "two")
+
+
+def test_a_flow_import_refuses_a_segment_rule_out_of_range():
+    store = make_store()
+    too_long = {"type": "event", "event": "cart_updated", "window": {"last": 10**30}}
+    data = {
+        "format": "smsmarketing.flow/1",
+        "name": "Imported",
+        "entry_segment": {"slug": "huge", "rules": {"type": "group", "match": "all", "children": [too_long]}},
+    }
+    with pytest.raises(FlowImportError) as error:
+        flow_import(store=store, data=data)
+    assert error.value.field == "entry_segment.rules.children[0].window.last"
+    assert not Segment.objects.filter(slug="huge").exists()

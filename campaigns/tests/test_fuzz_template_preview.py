@@ -10,10 +10,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from campaigns.models import Message, MessageTemplate
+from campaigns.tests.fields_support import make_customer, make_store
 from customers.models import Segment
 from customers.tests.hostile import FUZZ, JSON, NUMBER, TEXT, VALUE, either
-
-from .fields_support import make_customer, make_store
 
 PREVIEW = "/admin/campaigns/messagetemplate/preview/"
 AUDIENCE = "/admin/campaigns/messagetemplate/audience/"

@@ -3,9 +3,8 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from campaigns.gateways import ConsoleGateway, GatewayError, gateway_from_settings
-
-from .conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID
+from campaigns.sending.gateways import ConsoleGateway, GatewayError, gateway_from_settings
+from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN, SERVICE_SID
 
 
 def test_it_sends_through_the_messaging_service_with_a_status_callback(twilio_backend, shop):

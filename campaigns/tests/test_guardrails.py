@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.guardrails import Limits, Recipient, Slot, decide, region_for_phone, window_opens
 from campaigns.models import Message, QuietHoursRule
-from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.sending.policy import Limits, Recipient, Slot, decide, region_for_phone, window_opens
 from customers.models import Customer
 
 DEFAULT_LIMITS = Limits()

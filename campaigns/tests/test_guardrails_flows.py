@@ -8,15 +8,14 @@ from datetime import time, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns.guardrails import Limits, Recipient, Slot, decide
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import Message
-from campaigns.outbox import MessageDraft, messages_create
-from campaigns.recipes import recipe_install
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.sending.policy import Limits, Recipient, Slot, decide
+from campaigns.tests.flowkit import T0, make_customer, make_store, record
 from campaigns.tick import tick
-from campaigns.triggers import events_check
 from customers.models import Store
-
-from .flowkit import T0, make_customer, make_store, record
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from campaigns.models import InboundMessage
-from campaigns.sending import messages_send_due
-from campaigns.tick import tick
+from campaigns.tests.conftest import AUTH_TOKEN
+from campaigns.tests.inbound_helpers import inbound_params, make_store, signed_post, subscribed, summer_drop
+from campaigns.tick import SENDING, tick
 from customers.demo import demo_store_create
 from customers.models import ConsentRecord, Customer
 from customers.senders import store_sender
-
-from .conftest import AUTH_TOKEN
-from .inbound_helpers import inbound_params, make_store, signed_post, subscribed, summer_drop
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 11:00 in New York
 INBOUND = "/webhooks/twilio/inbound"
@@ -59,7 +57,7 @@ def broadcast_and_send(*stores, at: datetime) -> None:
     for store in stores:
         summer_drop(store, at=at)
     tick(now=at)
-    messages_send_due(now=at)
+    tick(now=at, stages=SENDING)
 
 
 def test_a_store_sends_from_the_default_sender_and_a_reply_to_it_is_its_own(default_sender, demo):

@@ -6,11 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.keywords import inbound_receive
+from campaigns.inbound.keywords import inbound_receive
 from campaigns.models import InboundMessage
+from campaigns.tests.inbound_helpers import (
+    AUTH_TOKEN,
+    STORE_NUMBER,
+    inbound_params,
+    make_store,
+    signed_post,
+    subscribed,
+)
 from customers.models import ConsentRecord, Customer
-
-from .inbound_helpers import AUTH_TOKEN, STORE_NUMBER, inbound_params, make_store, signed_post, subscribed
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"

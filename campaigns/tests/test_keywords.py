@@ -7,8 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from campaigns.broadcasts import campaign_materialize
-from campaigns.keywords import (
+from campaigns.admin.inbound import KeywordForm
+from campaigns.broadcasts.materialize import campaign_materialize
+from campaigns.inbound.keywords import (
     CONFIRM,
     HELP,
     JOIN,
@@ -18,12 +19,19 @@ from campaigns.keywords import (
     PREFERENCE,
     STORE_KEYWORD,
     classify,
+    keyword_word_clean,
     store_keywords_install,
 )
 from campaigns.models import Campaign, InboundMessage, Keyword, Message, MessageTemplate
+from campaigns.tests.inbound_helpers import (
+    AUTH_TOKEN,
+    everyone,
+    make_customer,
+    make_store,
+    subscribed,
+    text_in,
+)
 from customers.models import ConsentRecord, Customer, Event
-
-from .inbound_helpers import AUTH_TOKEN, everyone, make_customer, make_store, subscribed, text_in
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"
@@ -289,19 +297,17 @@ def test_a_stop_stops_every_later_marketing_text(client, store):
 
 
 def test_reserved_words_cannot_become_store_keywords(store):
-    keyword = Keyword(store=store, word="stop!", reply="hi")
-
     with pytest.raises(ValidationError) as raised:
-        keyword.full_clean()
+        keyword_word_clean("stop!")
 
     assert "reserved" in str(raised.value)
 
 
 def test_a_store_keyword_is_stored_in_its_matching_form(store):
-    keyword = Keyword(store=store, word=" vip club ", action=Keyword.Action.JOIN)
-    keyword.full_clean()
+    form = KeywordForm(data={"store": store.pk, "word": " vip club ", "action": "join", "active": True})
 
-    assert keyword.word == "VIPCLUB"
+    assert form.is_valid(), form.errors
+    assert form.save().word == "VIPCLUB"
 
 
 def test_installing_the_default_keywords_twice_keeps_one_of_each(store):

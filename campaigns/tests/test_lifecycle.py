@@ -10,7 +10,7 @@ import pytest
 
 from campaigns.models import GuardrailDecision, Message
 from campaigns.models.outbox import TRANSITIONS, Note, TransitionError
-from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending.outbox import MessageDraft, messages_create
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER = Path("campaigns/models/outbox.py")
@@ -20,14 +20,14 @@ S = Message.Status
 OTHER_MODELS = ("C.", "Campaign.Status", "Flow.Status", "campaign.paused_from", 'F("status")')
 ALLOWED = {
     # The Flow admin's live / draft / paused actions.
-    ("campaigns/admin_flows.py", "status"),
+    ("campaigns/admin/flows.py", "status"),
     # A new message's first state, from pending by the lifecycle's own table (`initial_status`).
-    ("campaigns/outbox.py", "initial_status(verdict.status)"),
+    ("campaigns/sending/outbox.py", "initial_status(verdict.status)"),
     # The demo's past texts are written as history, already settled; they never go to a provider.
     ("campaigns/demo_history.py", "Message.Status.FAILED"),
     ("campaigns/demo_history.py", "Message.Status.UNDELIVERED"),
     # A campaign's state read into the progress page's JSON.
-    ("campaigns/admin_inbound.py", "campaign.status"),
+    ("campaigns/admin/inbound.py", "campaign.status"),
 }
 
 

@@ -5,12 +5,11 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns import experiments
-from campaigns.lift import control_group_lift, experiment_lift
 from campaigns.models import Experiment, ExperimentExposure
-
-from .flowkit import T0, make_customer, make_store
-from .history import order
+from campaigns.reports import experiments
+from campaigns.reports.lift import control_group_lift, experiment_lift
+from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.history import order
 
 
 @pytest.mark.django_db

@@ -5,12 +5,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns.links import check_link_domain, with_utm
+from campaigns.content.checks import text_clean
+from campaigns.content.links import with_utm
 from campaigns.models import Link, MessageTemplate
-from customers.links import link_domain_error
+from campaigns.tests.fields_support import make_customer, make_store
+from customers.links import check_link_domain, link_domain_error
 from customers.models import Customer, Event
-
-from .fields_support import make_customer, make_store
 
 pytestmark = pytest.mark.django_db
 
@@ -127,14 +127,14 @@ def test_the_stores_own_hosts_are_allowed(store, url):
 def test_a_template_with_a_foreign_link_is_refused_on_save(store):
     template = MessageTemplate(store=store, name="Sale", body="Big sale: https://evil.example.net/sale")
     with pytest.raises(ValidationError) as error:
-        template.full_clean()
+        text_clean(template)
     assert "evil.example.net is not one of the store's allowed link domains" in str(error.value)
     template.body = "Big sale: https://shop.example.com/sale"
-    template.full_clean()
+    text_clean(template)
 
 
 def test_a_foreign_link_fallback_is_refused_on_save(store):
     template = MessageTemplate(store=store, name="Cart",
                                body='Checkout: {{ cart_link|default:"https://evil.example.net" }}')
     with pytest.raises(ValidationError, match="evil.example.net"):
-        template.full_clean()
+        text_clean(template)

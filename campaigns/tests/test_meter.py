@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.meter import Measure, audience_stats, encoding_and_segments, gsm_friendly, measure
+from campaigns.content.meter import Measure, audience_stats, encoding_and_segments, gsm_friendly, measure
 
 # Published limits (GSM 03.38; Twilio "What the heck is a segment?"): 160 GSM-7 characters fit in
 # one segment, 153 per segment once concatenated; 70 UCS-2 units, 67 once concatenated.

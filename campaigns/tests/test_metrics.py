@@ -7,12 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.attribution import attributions_refresh, opt_outs_attribute
-from campaigns.metrics import figures, messages_in
 from campaigns.models import Flow, FlowStep
-
-from .flowkit import T0, make_customer, make_store
-from .history import click, opt_out, order, text
+from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
+from campaigns.reports.metrics import figures, messages_in
+from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.history import click, opt_out, order, text
 
 
 @pytest.fixture

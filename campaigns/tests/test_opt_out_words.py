@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campaigns.keywords import HELP, MESSAGE, OPT_IN, OPT_OUT, classify
+from campaigns.inbound.keywords import HELP, MESSAGE, OPT_IN, OPT_OUT, classify
+from campaigns.tests.inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
 from customers.models import ConsentRecord, Customer
-
-from .inbound_helpers import AUTH_TOKEN, make_store, subscribed, text_in
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"

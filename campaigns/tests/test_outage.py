@@ -7,10 +7,9 @@ from datetime import timedelta
 import pytest
 
 from campaigns.models import Campaign, Message, MessageTemplate
+from campaigns.tests.flowkit import T0
+from campaigns.tests.inbound_helpers import everyone
 from campaigns.tick import tick
-
-from .flowkit import T0
-from .inbound_helpers import everyone
 
 pytestmark = pytest.mark.django_db
 RECIPIENTS = 30

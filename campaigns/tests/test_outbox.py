@@ -7,14 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from campaigns.content.links import PendingLink
+from campaigns.content.meter import encoding_and_segments
 from campaigns.models import Link, Message
-from campaigns.outbox import (
-    MessageDraft,
-    PendingLink,
-    encoding_and_segments,
-    message_ids_create,
-    messages_create,
-)
+from campaigns.sending.outbox import MessageDraft, message_ids_create, messages_create
 from customers.models import Customer
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from itertools import product
 
-from campaigns import guardrails
 from campaigns.models import GuardrailDecision, Message
-from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending import guardrails, policy
+from campaigns.sending.outbox import MessageDraft, messages_create
 from customers.models import Customer
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York, 06:00 in Honolulu
@@ -16,8 +16,8 @@ CONSENTS = [Customer.Consent.SUBSCRIBED, Customer.Consent.NONE, Customer.Consent
 KINDS = [Message.Kind.MARKETING, Message.Kind.TRANSACTIONAL]
 
 
-def proposal(customer: Customer, kind: str) -> guardrails.Proposal:
-    return guardrails.Proposal(
+def proposal(customer: Customer, kind: str) -> policy.Proposal:
+    return policy.Proposal(
         customer_id=customer.pk,
         store_id=customer.store_id,
         kind=kind,

@@ -5,9 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import Message
+from campaigns.tests.inbound_helpers import make_customer, make_store, subscribed
 from customers.models import Category, ConsentRecord, Customer, Event
-
-from .inbound_helpers import make_customer, make_store, subscribed
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 PHONE = "+14155550101"

@@ -5,8 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.models import Campaign, Message
-
-from .inbound_helpers import make_store, subscribed, summer_drop
+from campaigns.tests.inbound_helpers import make_store, subscribed, summer_drop
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 

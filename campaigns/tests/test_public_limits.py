@@ -9,12 +9,17 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from campaigns.sending import messages_send_due
-from campaigns.throttle import Rate, rate_hit
+from campaigns.public.throttle import Rate, rate_hit
+from campaigns.tests.conftest import AUTH_TOKEN
+from campaigns.tests.inbound_helpers import (
+    STORE_NUMBER,
+    inbound_params,
+    make_customer,
+    make_store,
+    signed_post,
+)
+from campaigns.tick import SENDING, tick
 from customers.models import ConsentRecord, Customer
-
-from .conftest import AUTH_TOKEN
-from .inbound_helpers import STORE_NUMBER, inbound_params, make_customer, make_store, signed_post
 
 DAY = 86_400
 
@@ -30,7 +35,7 @@ def sign_up(client, phone: str, ip: str = "203.0.113.7"):
 
 
 def texts_sent(server) -> list[str]:
-    messages_send_due(now=timezone.now())
+    tick(now=timezone.now(), stages=SENDING)
     return [form["To"] for form in server.creates]
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from .inbound_helpers import make_store, subscribed
+from campaigns.tests.inbound_helpers import make_store, subscribed
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 BOOTSTRAP_PRIMARY = "rgb(13, 110, 253)"

@@ -12,11 +12,10 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from campaigns.models import Message
-from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.clusters import database_url, qcluster_start, qcluster_stop
+from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from customers.models import Customer
-
-from .clusters import database_url, qcluster_start, qcluster_stop
-from .conftest import ACCOUNT_SID, AUTH_TOKEN
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,11 +16,16 @@ from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from campaigns.models import Message
-from campaigns.outbox import MessageDraft, messages_create
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.clusters import (
+    clusters_running,
+    database_url,
+    qcluster_start,
+    qcluster_stop,
+    redis_server,
+)
+from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from customers.models import Customer
-
-from .clusters import clusters_running, database_url, qcluster_start, qcluster_stop, redis_server
-from .conftest import ACCOUNT_SID, AUTH_TOKEN
 
 TEXTS = 120
 BATCH = 10
@@ -80,7 +85,7 @@ def test_two_clusters_on_redis_send_every_text_exactly_once(twilio_server, shop,
             )
             ids = sorted(Message.objects.values_list("id", flat=True))
             for start in range(0, len(ids), BATCH):  # a re-run of every batch, racing the first
-                async_task("campaigns.send_tasks.send_batch", ids[start : start + BATCH])
+                async_task("campaigns.tasks.send_batch", ids[start : start + BATCH])
             deadline = clock.monotonic() + 60
             while clock.monotonic() < deadline and Message.objects.exclude(status="sent").exists():
                 clock.sleep(0.2)  # waiting on other processes, not on the app's clock

@@ -12,21 +12,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from campaigns.recipes import recipe_install, recipe_live
-from campaigns.sending import messages_send_due
-from campaigns.tick import tick
-from campaigns.triggers import (
-    date_triggers_check,
-    events_check,
-    product_changes_check,
-    replenishment_windows,
-)
+from campaigns.flows.date_triggers import replenishment_windows
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.product_triggers import product_changes_check
+from campaigns.flows.recipes import recipe_install, recipe_live
+from campaigns.tests.conftest import SERVICE_SID
+from campaigns.tick import SENDING, tick
 from customers.demo import SLUG
-from customers.ingest import customers_upsert, events_ingest, products_upsert
+from customers.ingest.customers import customers_upsert
+from customers.ingest.events import events_ingest
+from customers.ingest.products import products_upsert
 from customers.models import Store
 from smsmarketing.management.commands import bootstrap
-
-from .conftest import SERVICE_SID
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Tomorrow 10:00 in New York: inside the default 08:00–21:00 window, after the demo's history.
@@ -102,7 +99,7 @@ def drive(*moments: datetime, phones: list[Phone]) -> None:
     for moment in moments:
         before = {p.phone: len(p.server.sent_to(p.phone)) for p in phones}
         tick(now=moment)
-        messages_send_due(now=moment)
+        tick(now=moment, stages=SENDING)
         for p in phones:
             p.arrived += [(moment, form["Body"]) for form in p.server.sent_to(p.phone)[before[p.phone] :]]
 
@@ -249,7 +246,7 @@ def test_replenishment_reminds_when_the_consumable_runs_low(store, twilio_backen
     bought = T0 - timedelta(days=windows[product.id][0])
     happen(store, ana.phone, "order_placed", bought, order_id="o1", total=20, items=line(product))
 
-    date_triggers_check(store_id=store.id, now=T0)
+    tick(now=T0, stages=["enrol"])
     drive(T0, phones=[ana])
 
     [(when, body)] = ana.arrived
@@ -263,7 +260,7 @@ def test_win_back_sends_new_picks_then_the_preference_question_five_days_later(s
     happen(store, ana.phone, "order_placed", T0 - timedelta(days=91), order_id="o1", total=20, items=MUG)
     later = T0 + timedelta(days=5)
 
-    date_triggers_check(store_id=store.id, now=T0)
+    tick(now=T0, stages=["enrol"])
     drive(T0, later - minutes(1), later, phones=[ana])
 
     assert [(when, body.split(":")[0]) for when, body in ana.arrived] == [

@@ -4,10 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_q.models import Schedule
 
+from campaigns.flows.recipes import RECIPES, recipe_install
 from campaigns.models import Flow
-from campaigns.recipes import RECIPES, recipe_install
-
-from .flowkit import make_store
+from campaigns.tests.flowkit import make_store
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +93,7 @@ def test_schedules_are_installed_once():
     call_command("setup_schedules")
     ours = Schedule.objects.filter(func__startswith="campaigns.")
     assert sorted(ours.values_list("func", "schedule_type")) == [
-        ("campaigns.report_tasks.reports_tick_task", Schedule.MINUTES),
+        ("campaigns.tasks.reports_tick_task", Schedule.MINUTES),
         ("campaigns.tick.tick_task", Schedule.MINUTES),
     ]
 
@@ -108,7 +107,7 @@ def test_tick_command_takes_a_time(capsys):
 
 @pytest.mark.parametrize("name", sorted(SEED_NAMES))
 def test_each_recipes_first_text_says_how_to_opt_out(name):
-    from campaigns.template_checks import check_template
+    from campaigns.content.checks import check_template
 
     first = next(step for step in RECIPES[name].steps if step["kind"] == "send")
 

@@ -7,15 +7,14 @@ from decimal import Decimal
 import pytest
 from django.test.utils import override_settings
 
-from campaigns import meter
-from campaigns.fields import CATALOGUE, FIELDS
-from campaigns.links import CODE_LENGTH
-from campaigns.outbox import MessageDraft, messages_create
-from campaigns.rendering import preview_snapshots, render_message, render_messages
-from campaigns.templating import TemplateError
+from campaigns.content import audience, meter
+from campaigns.content.fields import CATALOGUE, FIELDS
+from campaigns.content.links import CODE_LENGTH
+from campaigns.content.rendering import preview_snapshots, render_message, render_messages
+from campaigns.content.templating import TemplateError
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.fields_support import NOW, make_customer, make_product, make_store, order
 from customers.models import Customer, Event
-
-from .fields_support import NOW, make_customer, make_product, make_store, order
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("public_base")]
 SHORT = re.compile(r"https://sms\.example\.com/l/([A-Za-z0-9]{10})")
@@ -215,7 +214,7 @@ def test_the_audience_meter_shows_the_back_in_stock_text_is_ucs2_across_customer
     product = make_product(store, "Trail Runner")
     make_customer(store, "+14155550101")
     make_customer(store, "+14155550102", first_name="")
-    result = meter.audience_meter(template_body=BACK, store=store, customers=Customer.objects.all(),
+    result = audience.audience_meter(template_body=BACK, store=store, customers=Customer.objects.all(),
                                   snapshot={"product_id": product.pk})
     assert result.recipients == 2
     assert result.template.encoding == "UCS-2"
@@ -235,7 +234,7 @@ def test_the_steps_offer_code_wins_over_the_triggers(store):
 def test_a_large_audience_is_measured_on_a_sample_and_scaled(store):
     for i in range(12):
         make_customer(store, f"+1415555{i:04d}")
-    result = meter.audience_meter(template_body="Hi {{ first_name }}", store=store,
+    result = audience.audience_meter(template_body="Hi {{ first_name }}", store=store,
                                   customers=Customer.objects.all(), sample_size=5)
     assert (result.recipients, result.sampled, result.total_segments) == (12, 5, 12)
     assert result.estimated_cost == meter.cost(12, store.price_per_segment)

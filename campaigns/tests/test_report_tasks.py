@@ -9,12 +9,11 @@ from django.utils import timezone
 from django_q.conf import Conf
 
 from campaigns.models import Attribution, OptOutAttribution
-from campaigns.report_tasks import reports_tick
-from customers.consent import consent_change
-from customers.ingest import events_ingest
-
-from .flowkit import make_customer, make_store
-from .history import text
+from campaigns.reports.stage import reports_tick
+from campaigns.tests.flowkit import make_customer, make_store
+from campaigns.tests.history import text
+from customers.ingest.consent import consent_change
+from customers.ingest.events import events_ingest
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,13 +7,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.attribution import attributions_refresh, opt_outs_attribute
-from campaigns.decisions import experiment_evaluate
 from campaigns.models import Campaign, Experiment, ExperimentVariant, Flow, FlowStep
-
-from .flowkit import make_customer, make_store
-from .history import click, opt_out, order, text
-from .inbound_helpers import store_owner
+from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
+from campaigns.reports.decisions import experiment_evaluate
+from campaigns.tests.flowkit import make_customer, make_store
+from campaigns.tests.history import click, opt_out, order, text
+from campaigns.tests.inbound_helpers import store_owner
 
 
 @pytest.fixture

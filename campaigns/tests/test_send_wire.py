@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.gateways import Accepted, gateway_from_settings
 from campaigns.models import Message
-from campaigns.sending import messages_accepted, messages_send
+from campaigns.sending.deliver import messages_accepted, messages_send
+from campaigns.sending.gateways import Accepted, gateway_from_settings
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
 

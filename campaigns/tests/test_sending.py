@@ -6,22 +6,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from campaigns.gateways import gateway_from_settings
 from campaigns.models import Message, SendRateBucket, UndeliverableNumber
-from campaigns.outbox import MessageDraft, messages_create
-from campaigns.sending import (
-    message_status_apply,
-    messages_claim,
-    messages_reconcile,
-    messages_release_due,
-    messages_send,
-    messages_send_due,
-    rate_slots_reserve,
-)
-from customers.consent import consent_change
+from campaigns.sending.answers import message_status_apply, messages_reconcile
+from campaigns.sending.deliver import messages_claim, messages_send, rate_slots_reserve
+from campaigns.sending.gateways import gateway_from_settings
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.conftest import SERVICE_SID
+from campaigns.tick import SENDING, tick
+from customers.ingest.consent import consent_change
 from customers.models import ConsentRecord, Customer
-
-from .conftest import SERVICE_SID
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
 LATER = NOON + timedelta(hours=2)
@@ -109,9 +102,9 @@ def test_throttling_and_server_errors_hold_the_text_with_backoff(
     message = refreshed(message)
     assert (message.status, message.attempts, message.error_code) == ("held", 1, str(code))
     assert NOON + timedelta(seconds=15) <= message.send_after <= NOON + timedelta(seconds=30)
-    assert messages_send_due(now=NOON + timedelta(seconds=10))["sent"] == 0  # not due yet
+    assert tick(now=NOON + timedelta(seconds=10), stages=SENDING).messages_sent == 0  # not due yet
 
-    assert messages_send_due(now=NOON + timedelta(seconds=30))["sent"] == 1
+    assert tick(now=NOON + timedelta(seconds=30), stages=SENDING).messages_sent == 1
     assert refreshed(message).status == "sent"
     assert len(twilio_backend.creates) == 2
 
@@ -122,7 +115,7 @@ def test_backoff_grows_and_the_text_waits_until_its_valid_until(twilio_backend, 
     waits = []
     while True:
         twilio_backend.fail_next(503)
-        messages_send_due(now=now)
+        tick(now=now, stages=SENDING)
         message = refreshed(message)
         if message.status != "held":
             break
@@ -143,7 +136,7 @@ def test_a_timeout_is_retried_once_the_provider_is_checked(twilio_backend, make_
     message = refreshed(message)
     assert (message.status, message.error_code) == ("held", "timeout")
 
-    messages_send_due(now=message.send_after)
+    tick(now=message.send_after, stages=SENDING)
     assert refreshed(message).status == "sent"
     assert len(twilio_backend.messages) == 1
     assert [r.method for r in twilio_backend.requests] == ["POST", "GET", "POST"]
@@ -154,7 +147,7 @@ def test_a_timeout_after_the_provider_took_the_text_is_not_sent_twice(twilio_bac
     message = create(make_subscriber(phone="+12125550100"))
 
     send(message)
-    messages_send_due(now=refreshed(message).send_after)
+    tick(now=refreshed(message).send_after, stages=SENDING)
 
     message = refreshed(message)
     [only] = twilio_backend.messages
@@ -214,7 +207,7 @@ def test_a_worker_killed_between_claim_and_provider_call_loses_nothing(twilio_ba
 
     assert messages_reconcile(now=NOON + timedelta(minutes=5))["requeued"] == 0  # too early to call it stuck
     assert messages_reconcile(now=NOON + STUCK)["requeued"] == 1
-    messages_send_due(now=NOON + STUCK)
+    tick(now=NOON + STUCK, stages=SENDING)
 
     assert refreshed(message).status == "sent"
     assert len(twilio_backend.creates) == 1
@@ -227,11 +220,11 @@ def test_a_worker_killed_between_provider_call_and_commit_sends_once(twilio_back
         messages_send(message_ids=[message.pk], now=NOON, gateway=KilledAfterProviderCall())
     assert refreshed(message).status == "sending"
 
-    counts = messages_send_due(now=NOON + STUCK)
-    messages_send_due(now=NOON + STUCK + timedelta(minutes=1))
+    report = tick(now=NOON + STUCK, stages=SENDING)
+    tick(now=NOON + STUCK + timedelta(minutes=1), stages=SENDING)
 
     [sid] = twilio_backend.messages
-    assert counts["found"] == 1
+    assert report.reconciled["found"] == 1
     message = refreshed(message)
     assert (message.status, message.provider_sid) == ("sent", sid)
     assert len(twilio_backend.creates) == 1
@@ -243,9 +236,9 @@ def test_a_customer_at_22_local_gets_the_text_at_8(twilio_backend, make_subscrib
     message = create(denver, now=ten_pm)
     assert refreshed(message).status == "held"
 
-    messages_send_due(now=datetime(2026, 5, 5, 13, 59, tzinfo=UTC))
+    tick(now=datetime(2026, 5, 5, 13, 59, tzinfo=UTC), stages=SENDING)
     assert twilio_backend.creates == []
-    messages_send_due(now=datetime(2026, 5, 5, 14, 0, tzinfo=UTC))  # 08:00 MDT
+    tick(now=datetime(2026, 5, 5, 14, 0, tzinfo=UTC), stages=SENDING)  # 08:00 MDT
 
     message = refreshed(message)
     assert (message.status, message.sent_at) == ("sent", datetime(2026, 5, 5, 14, 0, tzinfo=UTC))
@@ -264,12 +257,13 @@ def test_the_tick_releases_due_texts_and_queues_their_sends(
     message = create(make_subscriber(), now=now - timedelta(minutes=1))
     Message.objects.filter(pk=message.pk).update(status="held", send_after=now - timedelta(seconds=1))
 
-    with django_capture_on_commit_callbacks(execute=True):
-        released = messages_release_due(now=now)
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        report = tick(now=now, in_process=False, stages=["release", "send"])
 
-    assert released == [message.pk]
+    assert report.messages_released == 1
+    assert len(queued) == 1
     assert refreshed(message).status == "sent"  # django-q2 runs the queued task inline in tests
-    assert messages_release_due(now=now) == []
+    assert tick(now=now, in_process=False, stages=["release", "send"]).messages_released == 0
 
 
 def test_the_rate_limit_is_shared_through_one_row(db):
@@ -333,7 +327,7 @@ def test_send_due_runs_one_pass(twilio_backend, make_subscriber, capsys):
 
     call_command("send_due", "--now", "2026-05-04T16:00:00+00:00")
 
-    assert "due: 1, sent: 1" in capsys.readouterr().out
+    assert "released: 0, sent: 1" in capsys.readouterr().out
     assert len(twilio_backend.creates) == 1
 
 

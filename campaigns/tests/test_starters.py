@@ -5,12 +5,11 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from campaigns.content.checks import ERROR, OPT_OUT_WORDING, check_template
+from campaigns.flows.starters import starter_templates_install
 from campaigns.models import MessageTemplate
-from campaigns.starters import starter_templates_install
-from campaigns.template_checks import ERROR, OPT_OUT_WORDING, check_template
+from campaigns.tests.inbound_helpers import make_store
 from customers.models import Store
-
-from .inbound_helpers import make_store
 
 
 @pytest.fixture

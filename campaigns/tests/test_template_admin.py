@@ -7,11 +7,10 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from campaigns.models import MessageTemplate
+from campaigns.tests.fields_support import NOW, make_customer, make_product, make_store
+from campaigns.tests.inbound_helpers import store_owner
 from conftest import SCREENSHOTS
 from customers.models import Event, Segment
-
-from .fields_support import NOW, make_customer, make_product, make_store
-from .inbound_helpers import store_owner
 
 BACK = ("It's back ✅ {{ product_name|default:\"Your pick\" }} is in stock again. "
         "Grab it now: {{ product_link }}")
@@ -179,7 +178,7 @@ def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_cl
 
 
 def test_a_template_that_opens_a_flow_is_checked_as_a_first_text(admin_client, demo):
-    from campaigns.recipes import recipe_install
+    from campaigns.flows.recipes import recipe_install
 
     store, _, _ = demo
     template = MessageTemplate.objects.create(store=store, name="Cart 1", body="Your cart: {{ cart_link }}")

@@ -8,10 +8,9 @@ import time
 
 import pytest
 
-from campaigns.templating import format_money, render
+from campaigns.content.templating import format_money, render
+from campaigns.tests.fields_support import make_customer, make_store
 from customers.models import Segment
-
-from .fields_support import make_customer, make_store
 
 PREVIEW = "/admin/campaigns/messagetemplate/preview/"
 AUDIENCE = "/admin/campaigns/messagetemplate/audience/"

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns.template_checks import check_template, nearest_field
-
-from .fields_support import make_store
+from campaigns.content.checks import check_template, nearest_field
+from campaigns.tests.fields_support import make_store
 
 
 def _codes(checks, level=None):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaigns.templating import MAX_BODY_CHARS, Money, TemplateError, parse, render
+from campaigns.content.templating import MAX_BODY_CHARS, Money, TemplateError, parse, render
 
 CART = ('Still thinking about {{ product_name|default:"this item" }}? '
         "Pick up where you left off: {{ cart_link }}")

@@ -20,12 +20,11 @@ from campaigns.models import (
     QuietHoursRule,
     SendRateBucket,
 )
-from campaigns.outbox import MessageDraft, messages_create
-from campaigns.sending import messages_send
+from campaigns.sending.deliver import messages_send
+from campaigns.sending.outbox import MessageDraft, messages_create
+from campaigns.tests.flowkit import T0
+from campaigns.tests.inbound_helpers import everyone
 from campaigns.tick import STAGES, tick, tick_task
-
-from .flowkit import T0
-from .inbound_helpers import everyone
 
 pytestmark = pytest.mark.django_db
 

@@ -11,13 +11,12 @@ from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
+from campaigns.flows.recipes import recipe_live
 from campaigns.models import EventCheckMark, Flow, FlowStep
-from campaigns.recipes import recipe_live
-from customers.ingest import events_ingest
+from campaigns.tests import test_recipe_delivery as delivery
+from campaigns.tests.test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
+from customers.ingest.events import events_ingest
 from customers.models import Event, Segment, Store
-
-from . import test_recipe_delivery as delivery
-from .test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
 
 # The store `manage.py bootstrap` makes, built once for the module.
 bootstrapped, store = delivery.bootstrapped, delivery.store

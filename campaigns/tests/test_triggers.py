@@ -5,18 +5,14 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.flows.date_triggers import replenishment_windows
+from campaigns.flows.event_triggers import events_check
+from campaigns.flows.product_triggers import product_changes_check
+from campaigns.flows.recipes import recipe_install
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Link
-from campaigns.recipes import recipe_install
+from campaigns.tests.flowkit import T0, change, make_customer, make_product, make_store, record, texts
 from campaigns.tick import tick
-from campaigns.triggers import (
-    date_triggers_check,
-    events_check,
-    product_changes_check,
-    replenishment_windows,
-)
 from customers.models import Segment, Store
-
-from .flowkit import T0, change, make_customer, make_product, make_store, record, texts
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +111,9 @@ def test_replenishment_window_is_learned_from_repeat_purchases(store):
 
     late_buyer = make_customer(store)
     record(late_buyer, "order_placed", T0 - timedelta(days=20, hours=1), product=beans, order_id="x")
-    date_triggers_check(store_id=store.id, now=T0 - timedelta(hours=2))
+    tick(now=T0 - timedelta(hours=2), stages=["enrol"])
     assert runs(flow) == []
-    date_triggers_check(store_id=store.id, now=T0)
+    tick(now=T0, stages=["enrol"])
     assert [r.customer_id for r in runs(flow)] == [late_buyer.id]
 
 
@@ -134,15 +130,15 @@ def test_win_back_waits_for_k_times_the_customers_own_gap(store):
     )
     one_order = make_customer(store, order_count=1, first_order_at=T0, last_order_at=T0)
 
-    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=49))
+    tick(now=T0 + timedelta(days=49), stages=["enrol"])
     assert runs(flow) == []
     # own gap: 90 days / 3 = 30 days; k = 2, so 60 days after the last order
-    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=50, hours=1))
+    tick(now=T0 + timedelta(days=50, hours=1), stages=["enrol"])
     assert [r.customer_id for r in runs(flow)] == [monthly.id]
     # one order: the 45-day default gap, 90 days
-    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=90, hours=1))
+    tick(now=T0 + timedelta(days=90, hours=1), stages=["enrol"])
     assert {r.customer_id for r in runs(flow)} == {monthly.id, one_order.id}
-    date_triggers_check(store_id=store.id, now=T0 + timedelta(days=90, hours=2))
+    tick(now=T0 + timedelta(days=90, hours=2), stages=["enrol"])
     assert len(runs(flow)) == 2
 
 
@@ -175,15 +171,15 @@ def test_date_property_follows_the_customers_own_timezone(store):
 
     # 2026-11-02 16:00 UTC: already Nov 3 in Tokyo, still Nov 2 in Los Angeles.
     now = datetime(2026, 11, 2, 16, 0, tzinfo=UTC)
-    date_triggers_check(store_id=store.id, now=now)
+    tick(now=now, stages=["enrol"])
     assert [r.customer_id for r in runs(flow)] == [tokyo.id]
 
-    date_triggers_check(store_id=store.id, now=now + timedelta(hours=16))
+    tick(now=now + timedelta(hours=16), stages=["enrol"])
     assert {r.customer_id for r in runs(flow)} == {tokyo.id, la.id}
 
     Flow.objects.filter(id=flow.id).update(date_property="anniversary")
     flow.refresh_from_db()
-    date_triggers_check(store_id=store.id, now=now)
+    tick(now=now, stages=["enrol"])
     assert anniversary.id in {r.customer_id for r in runs(flow)}
 
 

@@ -6,9 +6,15 @@ import pytest
 from twilio.request_validator import HMAC_SHA256, RequestValidator
 
 from campaigns.models import InboundMessage, Message
+from campaigns.tests.inbound_helpers import (
+    AUTH_TOKEN,
+    inbound_params,
+    make_customer,
+    make_store,
+    signed_post,
+    text_in,
+)
 from customers.models import ConsentRecord
-
-from .inbound_helpers import AUTH_TOKEN, inbound_params, make_customer, make_store, signed_post, text_in
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
 STATUS = "/webhooks/twilio/status"

@@ -23,9 +23,8 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from customers.models import Customer, Segment, Store
-
-from .compiler import compile_ids, compile_rules
-from .schema import InvalidRules, RuleError, check, validate
+from customers.segments.compiler import compile_ids, compile_rules
+from customers.segments.schema import InvalidRules, RuleError, check, validate
 
 __all__ = [
     "InvalidRules",

@@ -8,10 +8,9 @@ from typing import Any
 from django.db.models import BooleanField, ExpressionWrapper
 
 from customers.models import Customer, Store
-
-from .compiler import EMPTY, _Compiler, compile_rules
-from .schema import join
-from .summary import phrase, summarize
+from customers.segments.compiler import EMPTY, Compiler, compile_rules
+from customers.segments.schema import join
+from customers.segments.summary import phrase, summarize
 
 
 def explain(
@@ -20,7 +19,7 @@ def explain(
     """The tree with `matched` on every node, e.g. for "why did this customer get this text"."""
     rules = rules or EMPTY  # as the compiler reads an empty tree: everyone
     compile_rules(rules, store=store, now=now, seen=seen)  # refuses a tree that cannot be evaluated
-    compiler = _Compiler(store, now, seen)
+    compiler = Compiler(store, now, seen)
     nodes: list[tuple[str, dict]] = []
     _walk(rules, "", nodes)
     annotations = {

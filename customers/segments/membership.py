@@ -13,8 +13,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from customers.models import Customer, Segment, SegmentMember
-
-from . import InvalidRules, members
+from customers.segments import InvalidRules, members
 
 logger = logging.getLogger(__name__)
 

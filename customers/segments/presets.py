@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from customers.models import Segment, Store
-
-from .schema import check
+from customers.segments.schema import check
 
 
 @dataclass(frozen=True)

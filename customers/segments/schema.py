@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from customers.schemas import UNCLEAN_MESSAGE, is_clean_text
+from customers.ingest.schemas import UNCLEAN_MESSAGE, is_clean_text
 
 MATCHES = ("all", "any", "none")
 

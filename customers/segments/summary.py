@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .schema import ATTRIBUTE_PREFIX, METRICS, PROFILE_FIELDS
+from customers.segments.schema import ATTRIBUTE_PREFIX, METRICS, PROFILE_FIELDS
 
 EVENT_PAST = {
     "product_viewed": "viewed a product",

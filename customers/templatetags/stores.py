@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..admin_scoping import stores_for
+from customers.admin.scoping import stores_for
 
 register = template.Library()
 

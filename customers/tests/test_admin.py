@@ -5,12 +5,13 @@ import re
 import pytest
 from django.contrib.auth.models import Group, User
 
-from customers.admin_scoping import MARKETING_STAFF, STORE_OWNER
-from customers.auth import key_hash
-from customers.ingest import customers_upsert, events_ingest, products_upsert
+from customers.admin.scoping import MARKETING_STAFF, STORE_OWNER
+from customers.api.auth import key_hash
+from customers.ingest.customers import customers_upsert
+from customers.ingest.events import events_ingest
+from customers.ingest.products import products_upsert
 from customers.models import ApiKey, ConsentRecord, Customer, Product, ProductChange
-
-from .stores import NOW, order, store_make
+from customers.tests.stores import NOW, order, store_make
 
 pytestmark = pytest.mark.django_db
 

@@ -7,12 +7,11 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customers.auth import api_key_create
-from customers.ingest import CUSTOMER_KEYS as CUSTOMER_FIELDS
-from customers.ingest import PRODUCT_KEYS as PRODUCT_FIELDS
+from customers.api.auth import api_key_create
+from customers.ingest.customers import CUSTOMER_KEYS as CUSTOMER_FIELDS
+from customers.ingest.products import PRODUCT_KEYS as PRODUCT_FIELDS
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
-
-from .stores import store_make
+from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 

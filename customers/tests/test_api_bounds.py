@@ -7,10 +7,9 @@ import json
 
 import pytest
 
-from customers.auth import api_key_create
+from customers.api.auth import api_key_create
 from customers.models import Customer, Event, Product
-
-from .stores import store_make
+from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 

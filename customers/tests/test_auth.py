@@ -5,10 +5,9 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from customers.auth import api_key_authenticate, api_key_create, key_hash
+from customers.api.auth import api_key_authenticate, api_key_create, key_hash
 from customers.models import ApiKey
-
-from .stores import NOW, store_make
+from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.django_db
 

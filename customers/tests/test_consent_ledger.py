@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
-from customers.consent import consent_change
+from customers.ingest.consent import consent_change
 from customers.models import AppendOnlyError, ConsentRecord, Customer, Store
 
 NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import pytest
 from django.utils.datastructures import MultiValueDict
 
-from customers.admin import CustomerForm
+from customers.admin.customers import CustomerForm
 from customers.models import Category, Customer
-
-from .stores import store_make
+from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,7 @@ from django.db.models import Count
 
 from customers.demo import demo_load
 from customers.models import Customer, Event, Product, Store
-
-from .stores import NOW
+from customers.tests.stores import NOW
 
 pytestmark = pytest.mark.django_db
 

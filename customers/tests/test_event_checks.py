@@ -5,10 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customers.ingest import _event_check, _event_clean, _event_quick
-from customers.schemas import Errors
-
-from .stores import NOW
+from customers.ingest.events import _event_check, _event_clean, _event_quick
+from customers.ingest.schemas import Errors
+from customers.tests.stores import NOW
 
 texts = st.one_of(
     st.sampled_from(["sku-1", " sku-1 ", "", "  ", "a" * 100, "a" * 101, "a" * 201, "x\x00y", "\ud800", "é"]),

@@ -8,10 +8,9 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 
-from customers.ingest import events_ingest
+from customers.ingest.events import events_ingest
 from customers.models import Customer, Event, EventItem, EventLast
-
-from .stores import NOW, order, store_make
+from customers.tests.stores import NOW, order, store_make
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,13 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from customers.auth import api_key_create
-from customers.ingest import CUSTOMER_KEYS, EVENT_KEYS, PRODUCT_KEYS
+from customers.api.auth import api_key_create
+from customers.ingest.customers import CUSTOMER_KEYS
+from customers.ingest.events import EVENT_KEYS
+from customers.ingest.products import PRODUCT_KEYS
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
-
-from .hostile import FUZZ, JSON, LONE_SURROGATES, NUMBER, TEXT, VALUE, either
-from .stores import store_make
+from customers.tests.hostile import FUZZ, JSON, LONE_SURROGATES, NUMBER, TEXT, VALUE, either
+from customers.tests.stores import store_make
 
 PHONE = "+13055550123"
 TABLES = (Customer, Event, Product, ProductChange, ConsentRecord)

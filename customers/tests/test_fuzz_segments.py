@@ -13,11 +13,10 @@ from django.utils import timezone
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
-from customers.auth import api_key_create
+from customers.api.auth import api_key_create
 from customers.models import Customer, Event, Segment
-
-from .hostile import FUZZ, NUMBER, RULES, TEXT
-from .stores import store_make
+from customers.tests.hostile import FUZZ, NUMBER, RULES, TEXT
+from customers.tests.stores import store_make
 
 BUILDER = "/admin/customers/segment/preview/"
 

@@ -4,10 +4,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from customers.admin_scoping import STORE_OWNER
+from customers.admin.scoping import STORE_OWNER
 from customers.models import ConsentRecord, Customer
-
-from .stores import store_make
+from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 

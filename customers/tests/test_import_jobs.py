@@ -12,10 +12,9 @@ from django_q.brokers import get_broker
 from django_q.conf import Conf
 from django_q.signing import SignedPackage
 
-from customers.imports import import_job_create, import_job_run, import_jobs_fail_abandoned
+from customers.ingest.csv_import import import_job_create, import_job_run, import_jobs_fail_abandoned
 from customers.models import ConsentRecord, Customer, ImportJob
-
-from .stores import NOW, store_make
+from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.django_db
 

@@ -5,11 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from customers.ingest import ValidationFailed, customers_upsert, events_ingest, products_upsert
+from customers.ingest.customers import customers_upsert
+from customers.ingest.events import events_ingest
+from customers.ingest.products import products_upsert
+from customers.ingest.schemas import ValidationFailed
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
 from customers.signals import events_recorded, products_changed
-
-from .stores import NOW, order, store_make
+from customers.tests.stores import NOW, order, store_make
 
 pytestmark = pytest.mark.django_db
 

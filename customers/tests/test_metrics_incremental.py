@@ -11,10 +11,9 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from customers.ingest import events_ingest
+from customers.ingest.events import events_ingest
 from customers.models import Customer
-
-from .stores import NOW, store_make
+from customers.tests.stores import NOW, store_make
 
 METRICS = [
     "order_count",

@@ -7,10 +7,9 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from customers.admin_scoping import STORE_OWNER
+from customers.admin.scoping import STORE_OWNER
 from customers.models import Store
-
-from .stores import store_make
+from customers.tests.stores import store_make
 
 NUMBER = "+18445550100"
 SERVICE = "MG" + "a" * 32

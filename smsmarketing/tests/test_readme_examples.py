@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from campaigns.keywords import store_keywords_install
-from campaigns.starters import starter_templates_install
-from customers.auth import api_key_create
+from campaigns.flows.starters import starter_templates_install
+from campaigns.inbound.keywords import store_keywords_install
+from customers.api.auth import api_key_create
 from customers.models import Store
 from customers.segments.presets import presets_install
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.backtest import flow_backtest
+from campaigns.flows.backtest import flow_backtest
 from campaigns.management.commands.tick import parse_now
 from campaigns.models import Flow
 

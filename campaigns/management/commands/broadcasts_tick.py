@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from campaigns.management.commands.tick import parse_now
 from campaigns.tick import TickReport, stage_prepare
-
-from .tick import parse_now
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.flow_io import flow_export
+from campaigns.flows.io import flow_export
 from campaigns.models import Flow
 
 

@@ -4,7 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.flow_io import FlowImportError, flow_import
+from campaigns.flows.io import FlowImportError, flow_import
 from customers.models import Store
 
 

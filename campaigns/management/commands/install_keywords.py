@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from campaigns.keywords import store_keywords_install
+from campaigns.inbound.keywords import store_keywords_install
 from customers.management.stores import stores_chosen
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.recipes import RECIPES, recipe_install
+from campaigns.flows.recipes import RECIPES, recipe_install
 from customers.models import Store
 
 

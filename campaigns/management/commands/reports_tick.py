@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from campaigns.report_tasks import reports_tick
-
-from .tick import parse_now
+from campaigns.management.commands.tick import parse_now
+from campaigns.reports.stage import reports_tick
 
 
 class Command(BaseCommand):

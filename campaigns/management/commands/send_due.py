@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from campaigns.sending import messages_send_due
-
-from .tick import parse_now
+from campaigns.management.commands.tick import parse_now
+from campaigns.tick import SENDING, tick
 
 
 class Command(BaseCommand):
-    help = "One sending pass in this process: reconcile stuck sends, release held texts, send what is due."
+    help = (
+        "The sending stages of the tick in this process (" + ", ".join(SENDING) + "): release held "
+        "texts, send what is due, reconcile stuck sends."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--now", help="ISO time to act at (default: the current time)")
 
     def handle(self, *args, now: str | None = None, **options) -> None:
-        counts = messages_send_due(now=parse_now(now))
+        report = tick(now=parse_now(now), stages=SENDING)
+        counts = {"released": report.messages_released, "sent": report.messages_sent, **report.reconciled}
         self.stdout.write(", ".join(f"{name}: {count}" for name, count in counts.items()))

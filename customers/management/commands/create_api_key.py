@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.auth import api_key_create
+from customers.api.auth import api_key_create
 from customers.models import Store
 
 

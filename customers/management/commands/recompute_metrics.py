@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from customers.ingest import store_metrics_recompute
+from customers.ingest.metrics import store_metrics_recompute
 from customers.management.stores import stores_chosen
 
 

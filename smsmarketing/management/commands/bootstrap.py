@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from campaigns.keywords import store_keywords_install
+from campaigns.flows.starters import starter_templates_install
+from campaigns.inbound.keywords import store_keywords_install
 from campaigns.schedules import schedules_install
-from campaigns.starters import starter_templates_install
 from customers.models import Store
 from customers.segments.presets import presets_install
 

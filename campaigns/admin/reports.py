@@ -1,0 +1,238 @@
+"""Reports in the admin: the dashboard on the home page, a flow's funnel, a campaign's and an
+experiment's variants side by side; every table also as CSV. Experiments are edited here too."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from campaigns.admin.text_forms import CheckedTextForm
+from campaigns.broadcasts.preferences_ask import cold_preferences_answered, cold_preferences_campaign_create
+from campaigns.models import Campaign, Experiment, ExperimentDecision, ExperimentVariant, Flow
+from campaigns.reports import charts, tables
+from campaigns.reports.decisions import plan_steps
+from campaigns.reports.lift import control_group_lift
+from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
+from customers.models import Store
+
+RANGES = {"7": 7, "30": 30, "90": 90}
+
+
+def report_range(request: HttpRequest, store: Store) -> tuple[tables.Range, str]:
+    days = request.GET.get("days", "30")
+    days = days if days in RANGES else "30"
+    tz = ZoneInfo(store.default_timezone)
+    end = timezone.now()
+    return tables.Range(start=end - timedelta(days=RANGES[days]), end=end, tz=tz), days
+
+
+def chosen_store(request: HttpRequest) -> Store | None:
+    stores = stores_for(request.user).order_by("pk")
+    wanted = request.GET.get("store", "")
+    found = stores.filter(pk=wanted).first() if wanted.isdigit() else None
+    return found or stores.first()
+
+
+def dashboard_context(request: HttpRequest) -> dict:
+    store = chosen_store(request)
+    if store is None:
+        return {}
+    rng, days = report_range(request, store)
+    now = timezone.now()
+    series = tables.daily_series(store, rng)
+    health = tables.list_health(store, now)
+    dates = rng.days
+    return {
+        "store": store,
+        "stores": stores_for(request.user).order_by("brand_name"),
+        "days": days,
+        "ranges": list(RANGES),
+        "charts": [
+            charts.line_chart(
+                "Sends and clicks", dates, {"sends": series["sends"], "clicks": series["clicks"]}
+            ),
+            charts.line_chart("Attributed orders", dates, {"orders": series["orders"]}),
+            charts.line_chart("Attributed revenue", dates, {"revenue": series["revenue"]}, money=True),
+            charts.line_chart("Opt-outs", dates, {"opt-outs": series["opt-outs"]}),
+            charts.bar_chart(
+                f"List health: {health['subscribed']:,} subscribed",
+                [("Hot", health["hot"]), ("Warm", health["warm"]), ("Cold", health["cold"])],
+            ),
+        ],
+        "health": health,
+        "tables": [*tables.top_tables(store, rng), tables.attention_table(store, now)],
+        "stopped": tables.stopped_variants(store),
+        "plan": plan_steps(store_ids=[store.pk]),
+        "control": control_group_lift(store=store, start=rng.start, end=rng.end),
+        "asked": cold_preferences_answered(store=store),
+        "csv_url": f"{reverse('admin:reports_dashboard_csv')}?store={store.pk}&days={days}&csv=",
+    }
+
+
+def _csv(tables: list[tables.Table], name: str, filename: str) -> HttpResponse:
+    table = next((t for t in tables if t.name == name), None)
+    if table is None:
+        raise Http404("No such table")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{table.name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
+    return response
+
+
+def _page(
+    request: HttpRequest, title: str, tables: list[tables.Table], filename: str, **extra
+) -> HttpResponse:
+    if "csv" in request.GET:
+        return _csv(tables, request.GET["csv"], filename)
+    days = request.GET.get("days", "")
+    csv_url = f"?days={days}&csv=" if days in RANGES else "?csv="
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "tables": tables,
+        "csv_url": csv_url,
+        **extra,
+    }
+    return TemplateResponse(request, "admin/reports/report.html", context)
+
+
+def _scoped(request: HttpRequest, model, pk: int):
+    return get_object_or_404(model.objects.filter(store__in=stores_for(request.user)), pk=pk)
+
+
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    context = dashboard_context(request)
+    if not context:
+        raise Http404("No store")
+    series = tables.daily_series(context["store"], report_range(request, context["store"])[0])
+    days = report_range(request, context["store"])[0].days
+    daily = tables.Table(
+        "daily",
+        "Per day",
+        ["Day", *series],
+        [[d.isoformat(), *(values[i] for values in series.values())] for i, d in enumerate(days)],
+    )
+    health = tables.Table(
+        "health", "List health", list(context["health"]), [list(context["health"].values())]
+    )
+    return _csv([daily, health, *context["tables"]], request.GET.get("csv", "daily"), context["store"].slug)
+
+
+def flow_report(request: HttpRequest, flow_id: int) -> HttpResponse:
+    flow = _scoped(request, Flow, flow_id)
+    rng, days = report_range(request, flow.store)
+    experiments = flow.store.experiments.filter(flow_step__flow=flow).order_by("-started_at")
+    return _page(
+        request, f"Report: {flow.name}", tables.flow_tables(flow, rng), flow.slug,
+        days=days, ranges=list(RANGES), experiments=experiments,
+    )  # fmt: skip
+
+
+def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _scoped(request, Campaign, campaign_id)
+    return _page(
+        request, f"Report: {campaign.name}", tables.campaign_tables(campaign), campaign.slug,
+        experiments=campaign.experiments.order_by("-started_at"),
+    )  # fmt: skip
+
+
+def experiment_report(request: HttpRequest, experiment_id: int) -> HttpResponse:
+    experiment = _scoped(request, Experiment, experiment_id)
+    shown = tables.experiment_tables(experiment)
+    return _page(
+        request, f"Experiment: {experiment.name}", shown, f"experiment-{experiment.pk}",
+        experiment=experiment, decisions=experiment.decisions.select_related("variant"),
+    )  # fmt: skip
+
+
+@require_POST
+def cold_preferences(request: HttpRequest, store_id: int) -> HttpResponse:
+    store = get_object_or_404(stores_for(request.user), pk=store_id)
+    campaign = cold_preferences_campaign_create(store=store, now=timezone.now())
+    messages.success(request, f"Campaign “{campaign.name}” is ready: check it, then schedule it.")
+    return redirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+
+class VariantForm(CheckedTextForm):
+    class Meta:
+        model = ExperimentVariant
+        fields = ["key", "name", "is_control", "share", "body", "offer_code", "delay_minutes", "segment"]
+
+
+class VariantInline(StoreScopedInline, admin.TabularInline):
+    model = ExperimentVariant
+    form = VariantForm
+    store_path = "experiment__store"
+    extra = 0
+    fields = [
+        "key",
+        "name",
+        "is_control",
+        "share",
+        "body",
+        "offer_code",
+        "delay_minutes",
+        "segment",
+        "stopped_at",
+    ]
+    readonly_fields = ["stopped_at"]
+
+
+class DecisionInline(admin.TabularInline):
+    model = ExperimentDecision
+    extra = 0
+    can_delete = False
+    fields = ["decided_at", "kind", "variant", "reason", "advice"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(StoreScopedAdmin):
+    list_display = ["name", "store", "lever", "goal", "status", "started_at", "report"]
+    list_filter = ["status", "lever", "store"]
+    list_select_related = ["store"]
+    search_fields = ["name"]
+    fields = [
+        "store", "name", "lever", "hypothesis", "flow_step", "campaign", "goal", "holdout_percent",
+        "min_recipients", "status", "started_at", "finished_at", "conclusion",
+    ]  # fmt: skip
+    readonly_fields = ["finished_at"]
+    inlines = [VariantInline, DecisionInline]
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("reports/dashboard.csv", wrap(dashboard_csv), name="reports_dashboard_csv"),
+            path("reports/flow/<int:flow_id>/", wrap(flow_report), name="reports_flow"),
+            path("reports/campaign/<int:campaign_id>/", wrap(campaign_report), name="reports_campaign"),
+            path(
+                "reports/experiment/<int:experiment_id>/", wrap(experiment_report), name="reports_experiment"
+            ),
+            path(
+                "reports/cold-preferences/<int:store_id>/",
+                wrap(cold_preferences),
+                name="reports_cold_preferences",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Report")
+    def report(self, experiment: Experiment) -> str:
+        return format_html(
+            '<a href="{}">Open report</a>', reverse("admin:reports_experiment", args=[experiment.pk])
+        )

@@ -1,0 +1,282 @@
+"""“If this flow had been live for the last 30 days”: replay stored events, write nothing.
+
+Entries come from the same selectors the live triggers use and pass the same entry segment,
+re-entry and exit rules. Each run is then walked with the tick's own step function
+(`flow_engine.run_advance`), ending early when a stored exit event for it arrived first, and its
+texts go through the sending policy in a dry run (`guardrails.dry_run`), each at its own time:
+the numbers are what would have been sent, held and suppressed, per step and per reason.
+Segment membership (entry and splits), consent and engagement are today's, the approximation:
+the app keeps no history of them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from campaigns.flows.advance import Cursor, run_advance, steps_by_flow, texts_valid_until
+from campaigns.flows.date_triggers import daily_entries
+from campaigns.flows.enrol import exit_matches, reentry_filter
+from campaigns.flows.entries import Catalog, Entry
+from campaigns.flows.event_triggers import event_entries
+from campaigns.flows.product_triggers import product_change_entries
+from campaigns.models import Flow, FlowRun, FlowStep, Message
+from campaigns.sending import guardrails, policy
+from campaigns.sending.policy import step_due_after
+from customers.models import Customer, Event, ProductChange
+from customers.segments import members
+
+EVENT_TYPES = {
+    Flow.Trigger.POST_PURCHASE: "order_delivered",
+    Flow.Trigger.REWARD_THRESHOLD: "reward_balance_changed",
+}
+
+
+@dataclass
+class StepResult:
+    step: FlowStep
+    reached: int = 0
+    messages: int = 0
+    yes: int = 0
+    no: int = 0
+    exited: int = 0
+    skipped: int = 0
+    sent: int = 0  # allowed when due
+    held: int = 0  # held, then sent when the window or a cap allowed, within its validity
+    suppressed: Counter = field(default_factory=Counter)  # by reason
+    waiting: int = 0
+
+    @property
+    def suppressed_by_reason(self) -> dict[str, int]:
+        return dict(self.suppressed)
+
+    @property
+    def arrived(self) -> int:
+        """Runs that began this step's delay: they reached it, left on the goal, or still wait."""
+        return self.reached + self.exited + self.waiting
+
+
+@dataclass
+class BacktestReport:
+    flow: Flow
+    start: datetime
+    end: datetime
+    runs: int = 0
+    steps: list[StepResult] = field(default_factory=list)
+    exits: Counter = field(default_factory=Counter)
+    still_waiting: int = 0
+    customers_texted: int = 0
+    overlap_customers: int = 0
+
+    @property
+    def exit_counts(self) -> dict[str, int]:
+        return dict(self.exits)
+
+    @property
+    def messages(self) -> int:
+        return sum(s.messages for s in self.steps)
+
+    @property
+    def delivered(self) -> int:
+        return sum(s.sent + s.held for s in self.steps)
+
+    @property
+    def suppressed(self) -> dict[str, int]:
+        return dict(sum((s.suppressed for s in self.steps), Counter()))
+
+
+def flow_backtest(*, flow: Flow, now: datetime, days: int = 30) -> BacktestReport:
+    start = now - timedelta(days=days)
+    report = BacktestReport(flow=flow, start=start, end=now)
+    steps = list(flow.steps.order_by("position").select_related("segment", "template"))
+    report.steps = [StepResult(step=s) for s in steps]
+    entries = _entries(flow, start=start, now=now)
+    if not entries or not steps:
+        return report
+    customers = _eligible(flow, entries, now=now)
+    entries = reentry_filter(flow, [e for e in entries if e.customer_id in customers], existing=[])
+    report.runs = len(entries)
+    exits = _exit_events(flow, entries, now=now)
+    split_members = {
+        s.segment_id: set(
+            members(s.segment, now=now)
+            .filter(id__in={e.customer_id for e in entries})
+            .values_list("id", flat=True)
+        )
+        for s in steps
+        if s.kind == FlowStep.Kind.SPLIT and s.segment_id
+    }
+    walk = _Walk(flow, steps, report, exits, split_members, now)
+    for number, entry in enumerate(entries, start=1):
+        walk.run(entry, customers[entry.customer_id], run_id=-number)
+    went = _police(flow, walk.sends, report)
+    tz = ZoneInfo(flow.store.default_timezone)
+    texted = {(cid, at.astimezone(tz).date()) for cid, at in went}
+    report.customers_texted = len({cid for cid, _ in texted})
+    report.overlap_customers = _overlap(flow, texted, start=start, tz=tz)
+    return report
+
+
+def _entries(flow: Flow, *, start: datetime, now: datetime) -> list[Entry]:
+    if flow.trigger in (Flow.Trigger.EVENT, *EVENT_TYPES):
+        event_type = EVENT_TYPES.get(flow.trigger, flow.event_type)
+        events = list(
+            Event.objects.filter(
+                store_id=flow.store_id, type=event_type, occurred_at__gte=start, occurred_at__lte=now
+            )
+            .select_related("product__category")
+            .order_by("occurred_at", "id")
+        )
+        entries = []
+        for i in range(0, len(events), 1000):
+            chunk = events[i : i + 1000]
+            entries += event_entries(flow, chunk, catalog=Catalog(flow.store, chunk))
+        return entries
+    if flow.trigger in (Flow.Trigger.BACK_IN_STOCK, Flow.Trigger.PRICE_DROP):
+        changes = list(
+            ProductChange.objects.filter(
+                product__store_id=flow.store_id, changed_at__gte=start, changed_at__lte=now
+            ).select_related("product__category")
+        )
+        return [e for c in changes for e in product_change_entries(flow, [c], now=c.changed_at)]
+    seen: dict[tuple[int, str], Entry] = {}
+    day = start
+    while day <= now:
+        for entry in daily_entries(flow, now=day):
+            seen.setdefault((entry.customer_id, entry.trigger_key), entry)
+        day += timedelta(days=1)
+    return list(seen.values())
+
+
+def _eligible(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, Customer]:
+    qs = (
+        members(flow.entry_segment, now=now)
+        if flow.entry_segment_id
+        else Customer.objects.filter(store=flow.store)
+    )
+    found = qs.filter(id__in={e.customer_id for e in entries}).only(
+        "id", "store_id", "phone", "timezone", "region"
+    )
+    for customer in found:
+        customer.store = flow.store
+    return {c.id: c for c in found}
+
+
+def _exit_events(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, list]:
+    found = defaultdict(list)
+    if not flow.exit_event_types:
+        return found
+    rows = Event.objects.filter(
+        Q(customer_id__in={e.customer_id for e in entries}),
+        type__in=flow.exit_event_types,
+        occurred_at__gte=min(e.entered_at for e in entries),
+        occurred_at__lte=now,
+    ).values_list("customer_id", "type", "occurred_at", "properties")
+    for customer_id, event_type, at, props in rows:
+        found[customer_id].append((event_type, at, props))
+    return found
+
+
+class _Walk:
+    """Runs walked through the steps with the tick's step function, each step at its due time."""
+
+    def __init__(self, flow, steps, report, exits, split_members, now) -> None:
+        self.flow, self.report, self.now = flow, report, now
+        self.exits, self.split_members = exits, split_members
+        self.by_flow = steps_by_flow({flow.id})[flow.id]
+        self.index = {s.id: i for i, s in enumerate(steps)}
+        self.first = steps[0]
+        self.sends: list[Cursor] = []
+
+    def run(self, entry: Entry, customer: Customer, *, run_id: int) -> None:
+        run = FlowRun(
+            id=run_id,
+            flow=self.flow,
+            customer=customer,
+            entered_at=entry.entered_at,
+            context=entry.context,
+            cart_id=entry.cart_id,
+            checkout_id=entry.checkout_id,
+            trigger_key=entry.trigger_key,
+        )
+        tz = customer.timezone or self.flow.store.default_timezone
+        cursor = Cursor(run=run, step=self.first, due=step_due_after(self.first, entry.entered_at, tz))
+        while cursor.step is not None:
+            result = self.report.steps[self.index[cursor.step.id]]
+            goal = self._goal(entry, min(cursor.due, self.now))
+            if goal:
+                result.exited += 1
+                self.report.exits[f"goal: {goal}"] += 1
+                return
+            if cursor.due > self.now:
+                result.waiting += 1
+                self.report.still_waiting += 1
+                return
+            result.reached += 1
+            visits: list = []
+            sent_before = len(self.sends)
+            run_advance(cursor, self.by_flow, self.split_members, self.sends, visits, cursor.due)
+            result.messages += len(self.sends) - sent_before
+            result.yes += sum(v.outcome == "yes" for v in visits)
+            result.no += sum(v.outcome == "no" for v in visits)
+        self.report.exits["completed"] += 1
+
+    def _goal(self, entry: Entry, until: datetime) -> str | None:
+        return next(
+            (
+                event_type
+                for event_type, at, props in self.exits[entry.customer_id]
+                if entry.entered_at <= at <= until and exit_matches(entry, at, props)
+            ),
+            None,
+        )
+
+
+def _police(flow: Flow, sends: list[Cursor], report: BacktestReport) -> list[tuple[int, datetime]]:
+    """The policy's dry run over the walked texts; returns (customer, when it would go) per text."""
+    valid_until = texts_valid_until(sends)
+    texts = [
+        (
+            send.due,
+            policy.Proposal(
+                customer_id=send.run.customer_id,
+                store_id=flow.store_id,
+                kind=Message.Kind.MARKETING,
+                priority=flow.priority,
+                valid_until=valid_until[(send.run.id, send.step.id)],
+                run_id=send.run.id,
+                step_id=send.step.id,
+            ),
+        )
+        for send in sends
+    ]
+    guardrails.dry_run(texts=texts)
+    index = {s.step.id: s for s in report.steps}
+    went = []
+    for (due, proposal), send in zip(texts, sends, strict=True):
+        result, verdict = index[send.step.id], proposal.verdict
+        if verdict.outcome == policy.Outcome.ALLOW:
+            result.sent += 1
+            went.append((proposal.customer_id, due))
+        elif verdict.outcome == policy.Outcome.HOLD:
+            result.held += 1
+            went.append((proposal.customer_id, verdict.held_until))
+        else:
+            result.suppressed[str(verdict.reason)] += 1
+    return went
+
+
+def _overlap(flow: Flow, texted: set[tuple[int, date]], *, start: datetime, tz: ZoneInfo) -> int:
+    """Customers this flow would have texted on a day they got a text from another live flow."""
+    others = Message.objects.filter(
+        store_id=flow.store_id,
+        created_at__gte=start,
+        flow_run__flow__status=Flow.Status.LIVE,
+        customer_id__in={cid for cid, _ in texted},
+    ).exclude(flow_run__flow=flow)
+    theirs = {(cid, at.astimezone(tz).date()) for cid, at in others.values_list("customer_id", "created_at")}
+    return len({cid for cid, day in texted & theirs})

@@ -1,0 +1,270 @@
+"""Event triggers (an event, a purchase, a reward threshold): which stored events enter which flows,
+and the record of which events were checked, shared by the queued task and the tick.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import (
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from campaigns.flows.enrol import _enroll_isolated, runs_exit_for_events
+from campaigns.flows.entries import Catalog, Entry, _decimal, event_context, filter_matches, product_context
+from campaigns.isolation import store_checks_failed, store_checks_recovered
+from campaigns.models import EventCheckedAhead, EventCheckMark, Flow
+from customers.models import Customer, Event, Product, Store
+
+# --- event triggers -------------------------------------------------------------------------------
+
+
+def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
+    """Exits, then entries, for one batch of newly recorded events. Returns runs created."""
+    store = Store.objects.get(id=store_id)
+    events = list(
+        Event.objects.filter(store=store, id__in=event_ids)
+        .select_related("product__category")
+        .order_by("occurred_at", "id")
+    )
+    if not events:
+        return 0
+    runs_exit_for_events(store=store, events=events, now=now)
+    catalog = Catalog(store, events)
+    created = 0
+    live = Flow.objects.filter(store=store, status=Flow.Status.LIVE).select_related("store", "entry_segment")
+    for flow in live.prefetch_related("filters", "steps"):
+        created += _enroll_isolated(flow, lambda f: event_entries(f, events, catalog=catalog), now)
+    return created
+
+
+# --- who checks which event: the queued task and the tick share one record ------------------------
+#
+# Each store has a mark: every event with an id up to it has been checked. The tick checks what lies
+# above the mark and moves it; the task queued on ingestion checks its own events at once and notes
+# them as "checked ahead", so the tick skips them. Both take the store's mark row lock first, so an
+# event is checked once, whichever path comes first.
+
+EVENT_CHECK_BATCH = 2000
+# Ids are handed out when a row is inserted but become visible when its transaction commits, so a
+# lower id can appear after a higher one. The tick leaves events younger than this (by received_at)
+# for the next tick, and the mark never passes one: an ingest commits well within a minute.
+EVENTS_SETTLE = timedelta(minutes=1)
+EVENT_TRIGGERS = [Flow.Trigger.EVENT, Flow.Trigger.POST_PURCHASE, Flow.Trigger.REWARD_THRESHOLD]
+
+
+def _mark_locked(store_id: int) -> EventCheckMark:
+    EventCheckMark.objects.get_or_create(store_id=store_id)
+    return EventCheckMark.objects.select_for_update().get(store_id=store_id)
+
+
+def events_check_queued(*, store_id: int, event_ids: list[int], now: datetime) -> int:
+    """The task queued on ingestion: checks those of its events the tick has not checked yet."""
+    with transaction.atomic():
+        mark = _mark_locked(store_id)
+        ahead = EventCheckedAhead.objects.filter(event_id__in=event_ids)
+        taken = set(ahead.values_list("event_id", flat=True))
+        ids = sorted({i for i in event_ids if i > mark.checked_through and i not in taken})
+        if not ids:
+            return 0
+        EventCheckedAhead.objects.bulk_create(EventCheckedAhead(event_id=i, store_id=store_id) for i in ids)
+        return events_check(store_id=store_id, event_ids=ids, now=now)
+
+
+def events_check_pending(*, now: datetime) -> int:
+    """The tick's share: every store's events above its mark, in batches. Returns runs created.
+
+    The mark is an event id, so a `--now` in the future moves it only over events that exist: an
+    event stored later gets a higher id and is still checked, at its own time.
+    """
+    cutoff = now - EVENTS_SETTLE
+    created = 0
+    for store_id in _stores_with_unchecked_events(cutoff):
+        try:
+            created += _store_events_check_pending(store_id=store_id, cutoff=cutoff, now=now)
+        except Exception as error:
+            store_checks_failed(store_id=store_id, error=error, now=now)
+        else:
+            store_checks_recovered(store_id=store_id)
+    return created
+
+
+def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
+    """The stores with events above their mark (settled ones, where the database can tell cheaply)."""
+    if connection.vendor != "postgresql":
+        mark = EventCheckMark.objects.filter(store_id=OuterRef("pk")).values("checked_through")
+        unchecked = Event.objects.filter(
+            store_id=OuterRef("pk"), id__gt=OuterRef("mark"), received_at__lte=cutoff
+        )
+        stores = Store.objects.annotate(mark=Coalesce(Subquery(mark), Value(0))).filter(Exists(unchecked))
+        return list(stores.values_list("pk", flat=True))
+    # Each store's newest event, one descent of the (store, id) index per store. Asked per store as
+    # "any event above the mark?", PostgreSQL may guess that one in every few events is the store's
+    # and walk the primary key instead, through every event of 10M for a store that has none (2 s a
+    # tick). Ordered by (store, id), only that index can answer. A newest event not yet settled is
+    # left to the walk, which stops before it.
+    table = connection.ops.quote_name(Event._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE newest (store_id, id) AS (
+                (SELECT store_id, id FROM {table} ORDER BY store_id DESC, id DESC LIMIT 1)
+                UNION ALL
+                SELECT later.store_id, later.id FROM newest, LATERAL (
+                    SELECT store_id, id FROM {table} WHERE store_id < newest.store_id
+                    ORDER BY store_id DESC, id DESC LIMIT 1
+                ) AS later
+            )
+            SELECT store_id, id FROM newest
+            """
+        )
+        newest = cursor.fetchall()
+    marks = dict(EventCheckMark.objects.values_list("store_id", "checked_through"))
+    return sorted(store_id for store_id, last_id in newest if last_id > marks.get(store_id, 0))
+
+
+def _store_events_check_pending(*, store_id: int, cutoff: datetime, now: datetime) -> int:
+    flows = Flow.objects.filter(store_id=store_id).filter(
+        Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
+    )
+    checks = flows.exists()  # else the mark just moves on
+    created = 0
+    while True:
+        with transaction.atomic():
+            mark = _mark_locked(store_id)
+            rows = (
+                Event.objects.filter(store_id=store_id, id__gt=mark.checked_through)
+                .order_by("id")
+                .values_list("id", "received_at")[:EVENT_CHECK_BATCH]
+            )
+            ids = []
+            for event_id, received_at in rows:
+                if received_at > cutoff:
+                    break
+                ids.append(event_id)
+            if not ids:
+                return created
+            ahead = EventCheckedAhead.objects.filter(store_id=store_id, event_id__lte=ids[-1])
+            taken = set(ahead.values_list("event_id", flat=True))
+            todo = [i for i in ids if i not in taken]
+            if checks and todo:
+                created += events_check(store_id=store_id, event_ids=todo, now=now)
+            ahead.delete()
+            EventCheckMark.objects.filter(store_id=store_id).update(checked_through=ids[-1])
+        if len(ids) < EVENT_CHECK_BATCH:
+            return created
+
+
+def event_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:
+    if flow.trigger == Flow.Trigger.EVENT:
+        return _plain_event_entries(flow, events, catalog)
+    if flow.trigger == Flow.Trigger.POST_PURCHASE:
+        return post_purchase_entries(flow, events, catalog=catalog)
+    if flow.trigger == Flow.Trigger.REWARD_THRESHOLD:
+        return reward_threshold_entries(flow, events, catalog=catalog)
+    return []
+
+
+def _entry_for(flow: Flow, event: Event, catalog: Catalog, **extra) -> Entry:
+    context = event_context(flow.store, event, catalog)
+    return Entry(
+        customer_id=event.customer_id,
+        trigger_key=f"event:{event.id}",
+        event_id=event.id,
+        entered_at=extra.pop("entered_at", event.occurred_at),
+        context={**context, **extra.pop("context", {})},
+        cart_id=context.get("cart_id", ""),
+        checkout_id=context.get("checkout_id", ""),
+    )
+
+
+def _plain_event_entries(flow: Flow, events: list[Event], catalog: Catalog) -> list[Entry]:
+    rules = list(flow.filters.all())
+    return [
+        _entry_for(flow, e, catalog)
+        for e in events
+        if e.type == flow.event_type and all(filter_matches(r, e.properties) for r in rules)
+    ]
+
+
+def _product_fits(flow: Flow, product: Product) -> bool:
+    if flow.product_id and product.id != flow.product_id:
+        return False
+    return not flow.category_id or product.category_id == flow.category_id
+
+
+def post_purchase_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:
+    """N days after `order_delivered`, for orders holding the flow's product or category."""
+    delivered = [e for e in events if e.type == "order_delivered" and e.properties.get("order_id")]
+    if not delivered:
+        return []
+    orders = Event.objects.filter(
+        store_id=flow.store_id,
+        type="order_placed",
+        customer_id__in={e.customer_id for e in delivered},
+        properties__order_id__in=[str(e.properties["order_id"]) for e in delivered],
+    ).select_related("product__category")
+    orders = {(o.customer_id, str(o.properties.get("order_id"))): o for o in orders}
+    order_catalog = Catalog(flow.store, orders.values())
+    entries = []
+    for event in delivered:
+        order = orders.get((event.customer_id, str(event.properties["order_id"])))
+        products = [p for p in order_catalog.products_of(order) if _product_fits(flow, p)] if order else []
+        if not products and (flow.product_id or flow.category_id or not order):
+            continue
+        extra = product_context(products[0]) if products else {}
+        entered_at = event.occurred_at + timedelta(days=flow.days_after)
+        entries.append(_entry_for(flow, event, catalog, entered_at=entered_at, context=extra))
+    return entries
+
+
+def reward_threshold_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:
+    """Balances that cross the threshold upward; a fall, or a rise from above it, enrols no one."""
+    changes = [
+        e
+        for e in events
+        if e.type == "reward_balance_changed" and _decimal(e.properties.get("balance")) is not None
+    ]
+    if not changes:
+        return []
+    previous = _balances_before(changes)
+    threshold = flow.reward_threshold
+    entries = []
+    for event in changes:
+        new = _decimal(event.properties["balance"])
+        old = _decimal(event.properties.get("previous_balance"))
+        if old is None:
+            old = previous.get(event.customer_id, Decimal("0"))
+        previous[event.customer_id] = new
+        if old < threshold <= new:
+            entries.append(_entry_for(flow, event, catalog))
+    return entries
+
+
+def _balances_before(changes: list[Event]) -> dict[int, Decimal]:
+    """Each customer's balance before the batch. The earlier event is read whole: a JSON key in a
+    subquery comes back as a bare number on SQLite, which the JSON field cannot decode."""
+    earliest = min(e.occurred_at for e in changes)
+    last_before = (
+        Event.objects.filter(
+            customer_id=OuterRef("pk"), type="reward_balance_changed", occurred_at__lt=earliest
+        )
+        .exclude(id__in=[e.id for e in changes])
+        .order_by("-occurred_at", "-id")
+        .values("id")[:1]
+    )
+    ids = (
+        Customer.objects.filter(id__in={e.customer_id for e in changes})
+        .annotate(prev=Subquery(last_before))
+        .exclude(prev__isnull=True)
+        .values_list("prev", flat=True)
+    )
+    rows = Event.objects.filter(id__in=list(ids)).values_list("customer_id", "properties")
+    return {cid: _decimal(props.get("balance")) or Decimal("0") for cid, props in rows}

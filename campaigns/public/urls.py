@@ -1,0 +1,10 @@
+from django.urls import path
+
+from campaigns.public import views
+
+app_name = "public"
+urlpatterns = [
+    path("join/<slug:slug>", views.signup, name="signup"),
+    path("join/<slug:slug>/sent", views.signup_sent, name="signup_sent"),
+    path("prefs/<str:token>", views.preferences, name="preferences"),
+]

@@ -1,0 +1,48 @@
+"""Store API keys: shown once, kept only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from customers.models import ApiKey, Store
+
+KEY_PREFIX = "sk_"
+# Writing last_used_at on every request would serialize a busy API on one row.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_key_secret_fill(api_key: ApiKey) -> str:
+    """Give an unsaved key its secret; returns the raw key, which is not kept anywhere."""
+    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key.prefix, api_key.key_hash = raw[:12], key_hash(raw)
+    return raw
+
+
+def api_key_create(*, store: Store, name: str = "API key") -> tuple[ApiKey, str]:
+    """A new key for the store; the raw key is returned here and never again."""
+    api_key = ApiKey(store=store, name=name)
+    raw = api_key_secret_fill(api_key)
+    with transaction.atomic():
+        api_key.save()
+    return api_key, raw
+
+
+def api_key_authenticate(*, raw: str, now: datetime) -> ApiKey | None:
+    """The live key matching `raw`, or None; notes when it was last used."""
+    if not raw or len(raw) > 200:
+        return None
+    api_key = ApiKey.objects.select_related("store").filter(key_hash=key_hash(raw), revoked=False).first()
+    if api_key is None:
+        return None
+    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
