@@ -1,4 +1,5 @@
-"""The README's shell examples run as written: in the venv, and capturing only what they mean to."""
+"""The shell examples of the README and docs/ run as written: in the venv, and capturing only what
+they mean to."""
 
 from __future__ import annotations
 
@@ -7,18 +8,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 SHELL = {"sh", "bash", "shell", "console"}
 
 
 def shell_lines() -> list[str]:
-    """Lines of the README's shell code blocks."""
-    lines, fence = [], None
-    for line in README.read_text().splitlines():
-        if line.startswith("```"):
-            fence = None if fence is not None else line[3:].strip()
-        elif fence in SHELL:
-            lines.append(line)
+    """Lines of the shell code blocks of the README and every page in docs/."""
+    lines = []
+    for doc in DOCS:
+        fence = None
+        for line in doc.read_text().splitlines():
+            if line.startswith("```"):
+                fence = None if fence is not None else line[3:].strip()
+            elif fence in SHELL:
+                lines.append(line)
     return lines
 
 
