@@ -1,5 +1,6 @@
-"""The README's API examples run verbatim against a live server: the same curl commands, with only
-the host and port and the `$KEY` placeholder filled in, answer as the README says they do."""
+"""The API examples of the README and docs/ run verbatim against a live server: the same curl
+commands, with only the host and port and the `$KEY` placeholder filled in, answer as the pages say
+they do."""
 
 from __future__ import annotations
 
@@ -19,21 +20,24 @@ from customers.api.auth import api_key_create
 from customers.models import Store
 from customers.segments.presets import presets_install
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 HOST = "http://127.0.0.1:8000"
 SHELL = {"sh", "bash", "shell"}
 
 
 @dataclass
 class Example:
+    doc: Path
     line: int
     command: str
-    answer: object | None  # the JSON the README's comment after the command shows, if any
+    answer: object | None  # the JSON the page's comment after the command shows, if any
 
 
-def shell_blocks() -> list[tuple[int, list[str]]]:
+def shell_blocks(doc: Path) -> list[tuple[int, list[str]]]:
     blocks, fence, start, lines = [], None, 0, []
-    for number, line in enumerate(README.read_text().splitlines(), 1):
+    for number, line in enumerate(doc.read_text().splitlines(), 1):
         if line.startswith("```"):
             if fence is None:
                 fence, start, lines = line[3:].strip(), number + 1, []
@@ -49,7 +53,8 @@ def shell_blocks() -> list[tuple[int, list[str]]]:
 def api_examples() -> list[Example]:
     """Each `curl` call of the API (`/api/v1/`), its continuation lines and the answer below it."""
     found = []
-    for start, lines in shell_blocks():
+    blocks = [(doc, start, lines) for doc in DOCS for start, lines in shell_blocks(doc)]
+    for doc, start, lines in blocks:
         index = 0
         while index < len(lines):
             if not (lines[index].startswith("curl ") and "/api/v1/" in lines[index]):
@@ -63,7 +68,7 @@ def api_examples() -> list[Example]:
             answer = None
             if index < len(lines) and lines[index].startswith("# {"):
                 answer, _ = json.JSONDecoder().raw_decode(lines[index][2:])
-            found.append(Example(start + first, "\n".join(command), answer))
+            found.append(Example(doc, start + first, "\n".join(command), answer))
     return found
 
 
@@ -105,7 +110,7 @@ def test_every_api_example_answers_as_the_readme_says(live_server, demo, tmp_pat
     _, key = api_key_create(store=demo, name="README")
     for example in api_examples():
         status, body = run(example, url=live_server.url, key=key, home=tmp_path)
-        where = f"README line {example.line}: {example.command.splitlines()[0]}"
+        where = f"{example.doc.relative_to(ROOT)}:{example.line}: {example.command.splitlines()[0]}"
         if example.answer is not None and "errors" in example.answer:
             assert 400 <= status < 500, f"{where} answered {status}: {body[:300]}"
         else:
