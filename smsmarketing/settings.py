@@ -1,4 +1,4 @@
-"""Settings, read once from the environment (see README "Configuration")."""
+"""Settings, read once from the environment (every variable: docs/configuration.md)."""
 
 from __future__ import annotations
 

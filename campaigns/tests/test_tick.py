@@ -139,7 +139,7 @@ def test_a_tick_at_a_later_now_does_not_delay_real_texts(twilio_backend, shop, m
         drafts=[MessageDraft(customer=ada, body="From the walk-through", idempotency_key="demo")],
         now=real_now,
     )
-    tick(now=real_now + timedelta(minutes=61))  # the README's `tick --now +61min`
+    tick(now=real_now + timedelta(minutes=61))  # docs/flows.md's `tick --now +61min`
     assert SendRateBucket.objects.get().next_slot_at > real_now + timedelta(minutes=61)
 
     [text] = messages_create(

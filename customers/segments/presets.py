@@ -211,7 +211,7 @@ PRESETS: tuple[Preset, ...] = (
 )
 PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}
 
-# Presets whose live count exceeded a second at a million customers (README, Segments → Benchmark):
+# Presets whose live count exceeded a second at a million customers (docs/benchmarks.md, segments):
 # their copies are served from membership rows.
 STORED_PRESETS = frozenset(
     {
