@@ -198,7 +198,7 @@ class InboundMessageAdmin(StoreScopedAdmin):
         return {"assigned_to": assigned.first()}
 
 
-WAITING = Q(messages__status__in=materialize.WAITING)
+WAITING = Q(messages__status__in=Message.WAITING)
 # A campaign in these states may still change its numbers: its progress page keeps polling.
 LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED}
 

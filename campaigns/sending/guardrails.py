@@ -20,10 +20,7 @@ from campaigns.sending.policy import (
     CHUNK,
     DEFAULT_STATE_RULES,
     MONTH,
-    PLANNED,
-    UNSENT,
     WEEK,
-    WENT_OUT,
     Limits,
     Outcome,
     Proposal,
@@ -311,7 +308,7 @@ def _recipients(
 
 
 def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[int, list[Slot]]:
-    statuses = PLANNED if stage == Stage.CREATE else WENT_OUT
+    statuses = Message.PLANNED if stage == Stage.CREATE else Message.WENT_OUT
     slots: defaultdict[int, list[Slot]] = defaultdict(list)
     for chunk in chunks(customer_ids):
         wanted = set(chunk)
@@ -325,7 +322,7 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
             if cid not in wanted:
                 continue
             slots[cid].append(
-                Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT, run_id=run_id)
+                Slot(at=at, priority=priority, message_id=mid, unsent=status in Message.UNSENT, run_id=run_id)
             )
     return slots
 

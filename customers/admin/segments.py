@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from customers.admin.scoping import StoreScopedAdmin, stores_for
+from customers.engagement import tier_labels
 from customers.models import Customer, Segment, Store
 from customers.segments import InvalidRules, members_count, segment_errors
 from customers.segments import schema as rule_schema
@@ -58,6 +59,7 @@ def builder_catalog(user, segment: Segment | None) -> dict:
         "metric_ops": rule_schema.METRIC_OPS,
         "day_metric_ops": rule_schema.DAY_METRIC_OPS,
         "engagement_tiers": rule_schema.ENGAGEMENT_TIERS,
+        "engagement_labels": {str(s.pk): tier_labels(s) for s in stores_for(user)},
         "rank_metrics": rule_schema.RANK_METRICS,
         "event_types": rule_schema.EVENT_TYPES,
         "event_filter_special": rule_schema.EVENT_FILTER_SPECIAL,

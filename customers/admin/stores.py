@@ -10,7 +10,7 @@ from customers.admin.scoping import StoreScopedAdmin, sees_all_stores
 from customers.models import (
     Store,
 )
-from customers.segments.presets import presets_install
+from customers.segments.presets import engagement_presets_rename, presets_install
 from customers.signals import store_created
 
 EVENTS_PER_PAGE = 20
@@ -63,6 +63,7 @@ class StoreAdmin(StoreScopedAdmin):
                     "cap_per_day",
                     "cap_per_week",
                     "cold_cap_per_week",
+                    "hot_days",
                     "cold_after_days",
                     "overlap_hours",
                 )
@@ -90,3 +91,5 @@ class StoreAdmin(StoreScopedAdmin):
         if not change:
             presets_install(store=obj)
             store_created.send(sender=Store, store=obj)
+        elif {"hot_days", "cold_after_days"} & set(form.changed_data):
+            engagement_presets_rename(store=obj)

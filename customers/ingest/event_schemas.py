@@ -27,6 +27,7 @@ from customers.ingest.schemas import (
     text,
     url,
 )
+from customers.money import CENT
 
 # --- event properties -------------------------------------------------------------------------
 
@@ -156,7 +157,6 @@ def event_properties(event_type: str, value: Any, path: str, errors: Errors) -> 
 # and name the error. They only accept what the checks above accept, cleaned the same way.
 
 UNCLEARED = object()
-CENT = Decimal("0.01")
 MAX_INT = 2**31 - 1
 
 

@@ -116,6 +116,12 @@
     const store = storeInput ? Number(storeInput.value) : null;
     return catalog.segments.filter((s) => !store || s.store === store);
   }
+  // The tiers' names with the chosen store's own windows (its hot and cold days).
+  function tierLabels() {
+    const labels = catalog.engagement_labels;
+    const store = storeInput ? storeInput.value : "";
+    return labels[store] || Object.values(labels)[0] || {};
+  }
 
   /* ---- editing ----------------------------------------------------------------------------- */
 
@@ -360,7 +366,7 @@
       if (metric === "engagement_tier") {
         return el("span", { class: "sb-fields" }, metricSelect,
           select(pairs(["eq", "neq"]), node.op, (v) => set(node, "op", v), "Operator"),
-          select(pairs(catalog.engagement_tiers, { hot: "Hot (clicked ≤ 14 days)", warm: "Warm (15–60 days)", cold: "Cold (60+ days)" }),
+          select(pairs(catalog.engagement_tiers, tierLabels()),
             node.value, (v) => set(node, "value", v), "Tier"));
       }
       const dayMetric = metric === "days_since_last_order" || metric === "predicted_next_order_in_days";
