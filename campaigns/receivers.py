@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from campaigns.demo_history import demo_history_build
+from campaigns.demo.history import demo_history_play
 from campaigns.flows.starters import starter_templates_install
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
-from campaigns.task_queue import task_enqueue
+from campaigns.task_queue import task_enqueue_on_commit
 from customers.signals import (
     consent_requested,
     customer_opted_out,
@@ -24,34 +23,27 @@ from customers.signals import (
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
 def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
     """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
-    ids = list(event_ids)
-    task = "campaigns.tasks.events_recorded_task"
-    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
+    task_enqueue_on_commit("campaigns.tasks.events_recorded_task", store.id, list(event_ids))
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
 def queue_opt_out_attribution(sender, *, customer, **kwargs) -> None:
-    store_id = customer.store_id
-    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.opt_outs_attribute_task", store_id))
+    task_enqueue_on_commit("campaigns.tasks.opt_outs_attribute_task", customer.store_id)
 
 
 @receiver(demo_loaded, dispatch_uid="campaigns.reports.demo_loaded")
-def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
-    summary = demo_history_build(store=store, now=now)
-    return summary.lines()
+def play_demo_history(sender, *, store, now, timeline, **kwargs) -> list[str]:
+    return demo_history_play(store=store, now=now, timeline=timeline).lines()
 
 
 @receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")
 def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
-    ids = list(product_changes)
-    task = "campaigns.tasks.product_changes_check_task"
-    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
+    task_enqueue_on_commit("campaigns.tasks.product_changes_check_task", store.id, list(product_changes))
 
 
 @receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
-    ids = list(record_ids)
-    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.confirmations_send_task", ids))
+    task_enqueue_on_commit("campaigns.tasks.confirmations_send_task", list(record_ids))
 
 
 @receiver(store_created, dispatch_uid="campaigns.starters.store_created")

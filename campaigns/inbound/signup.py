@@ -71,6 +71,7 @@ def signup_requested(
         action=ConsentRecord.Action.REQUESTED,
         source=source,
         occurred_at=now,
+        now=now,
         wording=wording,
         keyword=keyword,
         ip_address=ip,
@@ -102,6 +103,7 @@ def customer_signup_request(
                 action=ConsentRecord.Action.REFUSED,
                 source=source,
                 occurred_at=now,
+                now=now,
                 wording=wording,
                 ip_address=ip,
                 user_agent=user_agent,
@@ -159,6 +161,7 @@ def customer_signup_confirm(*, customer: Customer, source: str, now: datetime, k
             action=ConsentRecord.Action.CONFIRMED,
             source=source,
             occurred_at=now,
+            now=now,
             wording=confirmation_prompt(customer.store),
             keyword=keyword,
         )
