@@ -182,7 +182,7 @@ class InboundMessageAdmin(StoreScopedAdmin):
                 messages.WARNING,
             )
         elif sent.status == Message.Status.HELD:
-            when = timezone.localtime(sent.send_after).strftime("%Y-%m-%d %H:%M")
+            when = date_format(timezone.localtime(sent.send_after), "DATETIME_FORMAT")
             self.message_user(request, f"Reply held until {when}: {sent.reason.replace('_', ' ')}.")
         else:
             self.message_user(request, "Reply sent.")
@@ -265,7 +265,9 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
     @admin.display(description="Provider")
     def provider(self, campaign: Campaign) -> str:
         since = states.provider_unavailable_since(campaign) if campaign.pk else None
-        return f"provider unavailable since {since:%Y-%m-%d %H:%M} UTC" if since else "answering"
+        if not since:
+            return "answering"
+        return f"provider unavailable since {date_format(timezone.localtime(since), 'DATETIME_FORMAT')}"
 
     @admin.display(description="Progress page")
     def progress_link(self, campaign: Campaign) -> str:

@@ -41,7 +41,7 @@ from customers.models import ConsentRecord, Store
 CLOCK = timedelta(hours=1)
 # The reports stage runs every five minutes live; for the past its credit and decisions come out
 # the same when it runs less often.
-REPORTS_EVERY = timedelta(hours=6)
+REPORTS_EVERY = timedelta(hours=12)
 CALLBACK_AFTER = timedelta(seconds=20)
 PERSONAL = "{{ first_name }}, your picks are still in your cart. Finish checkout: {{ cart_link }}"
 
@@ -168,15 +168,12 @@ def demo_history_play(*, store: Store, now: datetime, timeline: Timeline) -> His
         experiment = _experiment(store, cart, start)
     replay = _Replay(store, timeline)
     moment = start
-    with tasks_held():
+    with tasks_held(), transaction.atomic():
         while moment < now - CLOCK:
             moment += CLOCK
-            if not replay.busy(moment):
-                continue
-            with transaction.atomic():  # one simulated moment, as the live tick's own transactions
+            if replay.busy(moment):
                 replay.play(moment)
-        with transaction.atomic():
-            replay.play(now - timedelta(minutes=1))
+        replay.play(now - timedelta(minutes=1))
     texts = Message.objects.filter(store=store, kind=Message.Kind.MARKETING).filter(
         status__in=Message.ACCEPTED
     )

@@ -173,13 +173,13 @@ class SegmentAdmin(StoreScopedAdmin):
         if reads_stored(segment):
             count = stored_counts([segment])[segment.pk]
             when = timezone.localtime(segment.refreshed_at)
-            text = format_html("{} as of {}", f"{count:,}", f"{when:%H:%M}")
+            text = format_html("{} as of {}", f"{count:,}", f"{when:%H:%M %Z}")
         else:
             text = format_html("{}", "not refreshed yet")
         if segment.refresh_error:
             failed = timezone.localtime(segment.refresh_failed_at)
             text = format_html(
-                "{} · last refresh failed at {}: {}", text, f"{failed:%H:%M}", segment.refresh_error
+                "{} · last refresh failed at {}: {}", text, f"{failed:%H:%M %Z}", segment.refresh_error
             )
         url = reverse("admin:customers_segment_live_count", args=[segment.pk])
         return format_html('{} · <a href="{}">count now</a>', text, url)
@@ -261,7 +261,8 @@ class SegmentAdmin(StoreScopedAdmin):
             )
         else:
             at = timezone.localtime(now)
-            self.message_user(request, f"{segment.name}: {count:,} members now ({at:%H:%M}, counted live).")
+            live = f"{segment.name}: {count:,} members now ({at:%H:%M %Z}, counted live)."
+            self.message_user(request, live)
         return HttpResponseRedirect(reverse("admin:customers_segment_changelist"))
 
     def install_presets_view(self, request: HttpRequest):
