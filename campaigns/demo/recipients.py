@@ -71,7 +71,7 @@ class Recipients:
         for message in messages:
             if message.kind != Message.Kind.MARKETING:
                 continue
-            key = message.idempotency_key
+            key = _key(message)
             if share("stop", key) < OPT_OUT:
                 self._later(message.delivered_at + _minutes(5, 90, "stop", key), self._stop(message))
             elif message.pk in links and share("tap", key) < TAP[_what(message)]:
@@ -93,7 +93,7 @@ class Recipients:
 
     def _stop(self, message: Message) -> Callable[[datetime], None]:
         def act(at: datetime) -> None:
-            sid = "SM" + hashlib.sha256(f"stop|{message.idempotency_key}".encode()).hexdigest()[:32]
+            sid = "SM" + hashlib.sha256(f"stop|{_key(message)}".encode()).hexdigest()[:32]
             params = {"MessageSid": sid, "From": message.to, "To": self.store.from_number, "Body": "STOP"}
             inbound_receive(params=params, now=at)
             self.stops += 1
@@ -105,7 +105,7 @@ class Recipients:
             items = _items(message)
             total = sum(Decimal(str(i["price"])) * i["quantity"] for i in items)
             run = message.flow_run
-            code = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:10].upper()
+            code = hashlib.sha256(_key(message).encode()).hexdigest()[:10].upper()
             properties = {"order_id": f"D-{code}", "items": items, "total": float(total)}
             if run is not None and run.cart_id:
                 properties["cart_id"] = run.cart_id
@@ -116,6 +116,13 @@ class Recipients:
             self.orders += events_ingest(store=self.store, payloads=[payload], now=at).accepted
 
         return act
+
+
+def _key(message: Message) -> str:
+    """What a text is, without database ids: the same history gives the same answers."""
+    step = message.flow_step
+    where = f"{step.flow.slug}.{step.position}" if step is not None else "-"
+    return f"{message.customer.external_id}|{where}|{message.created_at.isoformat()}"
 
 
 def _what(message: Message) -> str:

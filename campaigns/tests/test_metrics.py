@@ -64,8 +64,8 @@ def test_flow_figures_and_the_date_range(history):
     assert (later.sent, later.orders, later.revenue, later.opt_outs) == (2, 1, Decimal("30"), 0)
 
 
-def test_it_takes_three_queries_whatever_the_volume(history):
+def test_it_takes_four_queries_whatever_the_volume(history):
     store, *_ = history
     with CaptureQueriesContext(connection) as queries:
         figures(messages_in(store_ids=[store.pk]), by="step")
-    assert len(queries) == 3
+    assert len(queries) == 4  # texts, taps, opt-outs, orders
