@@ -25,6 +25,7 @@ from customers.money import to_cents
 
 S = Message.Status
 MONEY = DecimalField(max_digits=16, decimal_places=5)
+PRICE_PLACES = Decimal("0.00001")
 WINDOW = (
     "Texts created in the period (the store's calendar days), with the taps, opt-outs and orders "
     "credited to them, whenever those came."
@@ -232,7 +233,9 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
 
 def _pick(row: dict) -> dict:
     names = ("sent", "delivered", "failed", "clicked", "clickers", "recipients")
-    money = {"segments": row["billed"], "cost": to_cents(row["cost"])}
+    # Cost is kept to the price's own precision: rounded per group, the days' costs would not add up
+    # to the period's. Pages round it to the cent when they show it.
+    money = {"segments": row["billed"], "cost": Decimal(str(row["cost"] or 0)).quantize(PRICE_PLACES)}
     return {n: row[n] for n in names} | money | {"extra": {"refused": row["refused"]}}
 
 
@@ -272,7 +275,10 @@ def catalogue_figures(store: Store, *, start: datetime, end: datetime) -> dict[s
         for key in COUNTED:
             cursor.execute(f"{cohort_sql()} {CATALOGUE[key].sql}", _params(params))
             value = cursor.fetchone()[0]
-            found[key] = to_cents(value) if CATALOGUE[key].kind == "money" else int(value or 0)
+            if key == "cost":
+                found[key] = Decimal(str(value or 0)).quantize(PRICE_PLACES)
+            else:
+                found[key] = to_cents(value) if CATALOGUE[key].kind == "money" else int(value or 0)
     return found
 
 

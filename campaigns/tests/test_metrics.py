@@ -50,7 +50,7 @@ def test_step_figures_add_up(history):
     assert first.opt_out_rate == pytest.approx(1 / 3)
     assert first.revenue_per_recipient == Decimal("16.67")
     assert first.segments == 6
-    assert first.cost == Decimal("0.05")  # 6 segments at 0.0083
+    assert first.cost == Decimal("0.0498")  # 6 segments at 0.0083, to the price's precision
     assert (second.sent, second.orders, second.revenue, second.clicked) == (2, 1, Decimal("30"), 0)
 
 
