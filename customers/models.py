@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import time
 from decimal import Decimal
@@ -11,6 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from customers.phones import InvalidPhone, sender_number_normalize
 
 
 def new_token() -> str:
@@ -102,13 +103,17 @@ class Store(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        self.from_number = re.sub(r"[\s().-]", "", self.from_number)
         self.messaging_service_sid = self.messaging_service_sid.strip()
         errors = {}
+        if self.from_number.strip():
+            try:
+                self.from_number = sender_number_normalize(self.from_number, sender_type=self.sender_type)
+            except InvalidPhone as error:
+                errors["from_number"] = f"The sending number {error}."
         for field, what in (("from_number", "number"), ("messaging_service_sid", "Messaging Service")):
             value = getattr(self, field)
             holder = Store.objects.exclude(pk=self.pk).filter(**{field: value}).first() if value else None
-            if holder is not None:
+            if holder is not None and field not in errors:
                 errors[field] = f"“{holder}” already sends from this {what}: a sender belongs to one store."
         start, end = self.send_window_start, self.send_window_end
         if start is not None and end is not None and start >= end:
