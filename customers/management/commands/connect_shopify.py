@@ -47,6 +47,7 @@ class Command(BaseCommand):
             backfill = connection.backfills.first()
             self.stdout.write(
                 f"{store.slug} is connected to {connection.shop_domain}: "
-                f"{len(connection.webhook_ids)} webhooks registered, backfill {backfill.status} ({backfill.customers} customers, "
+                f"{len(connection.webhook_ids)} webhooks registered, backfill {backfill.status} "
+                f"({backfill.customers} customers, "
                 f"{backfill.products} products, {backfill.orders} orders so far)."
             )
