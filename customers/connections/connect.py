@@ -53,18 +53,27 @@ def _taken(store: Store, platform: str, domain: str) -> None:
         raise ConnectError("shop", f"{domain} is already connected to the store “{holder.store}”.")
 
 
-def _register(connection: ShopConnection, client, topics: list[str]) -> None:
+def _register(connection: ShopConnection, client, topics: list[str]) -> dict:
     try:
-        client.shop_check(connection)
+        shop = client.shop_check(connection)
         connection.webhook_ids = client.webhooks_register(
             connection, address=webhook_address(connection), topics=topics
         )
     except ShopApiError as error:
         field = "token" if error.status in (401, 403) else "shop"
         raise ConnectError(field, f"The shop refused the connection: {error}") from error
+    return shop
 
 
-def _save(connection: ShopConnection, *, now: datetime, backfill: bool) -> ShopConnection:
+def _links_allowed(store: Store, hosts: list[str]) -> None:
+    """Links into the shop (a checkout's recovery link) are allowed in texts."""
+    wanted = [h.split(":")[0] for h in hosts if h and h.split(":")[0] not in store.allowed_link_domains]
+    if wanted:
+        store.allowed_link_domains = [*store.allowed_link_domains, *dict.fromkeys(wanted)]
+        Store.objects.filter(pk=store.pk).update(allowed_link_domains=store.allowed_link_domains)
+
+
+def _save(connection: ShopConnection, *, now: datetime, backfill: bool, hosts: list[str]) -> ShopConnection:
     fields = {
         f.name: getattr(connection, f.name)
         for f in ShopConnection._meta.concrete_fields
@@ -75,6 +84,7 @@ def _save(connection: ShopConnection, *, now: datetime, backfill: bool) -> ShopC
             saved, _ = ShopConnection.objects.update_or_create(
                 store=connection.store, platform=connection.platform, defaults=fields
             )
+            _links_allowed(connection.store, [connection.shop_domain, *hosts])
             if backfill:
                 backfill_start(connection=saved, now=now)
     except IntegrityError as error:
@@ -112,9 +122,8 @@ def shopify_connect(
         connected_at=now,
         error="",
     )
-    if not webhooks_only:
-        _register(connection, shopify_client, process.SHOPIFY_TOPICS)
-    return _save(connection, now=now, backfill=not webhooks_only)
+    shop = {} if webhooks_only else _register(connection, shopify_client, process.SHOPIFY_TOPICS)
+    return _save(connection, now=now, backfill=not webhooks_only, hosts=[str(shop.get("domain") or "")])
 
 
 def woocommerce_connect(
@@ -157,7 +166,7 @@ def woocommerce_connect(
     )
     if not webhooks_only:
         _register(connection, woo_client, process.WOO_TOPICS)
-    return _save(connection, now=now, backfill=not webhooks_only)
+    return _save(connection, now=now, backfill=not webhooks_only, hosts=[])
 
 
 def connection_remove(*, connection: ShopConnection) -> None:

@@ -27,8 +27,16 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def shopify_post(client, topic: str, body: dict, *, secret: str = SHOPIFY_SECRET, webhook_id: str = "",
-                 shop: str = SHOP, signature: str | None = None):
+def shopify_post(
+    client,
+    topic: str,
+    body: dict,
+    *,
+    secret: str = SHOPIFY_SECRET,
+    webhook_id: str = "",
+    shop: str = SHOP,
+    signature: str | None = None,
+):
     raw = json.dumps(body).encode()
     return client.post(
         "/webhooks/shopify/",
@@ -69,12 +77,17 @@ def woo_post(client, slug: str, topic: str, body: dict, *, secret: str = WOO_SEC
 
 
 def sms_consent(state: str, at: datetime, level: str = "single_opt_in") -> dict:
-    return {"state": state, "opt_in_level": level, "consent_updated_at": iso(at),
-            "consent_collected_from": "SHOPIFY"}
+    return {
+        "state": state,
+        "opt_in_level": level,
+        "consent_updated_at": iso(at),
+        "consent_collected_from": "SHOPIFY",
+    }
 
 
-def shopify_customer(customer_id: int, phone: str | None, at: datetime, *, consent: dict | None = None,
-                     first_name: str = "Bob") -> dict:
+def shopify_customer(
+    customer_id: int, phone: str | None, at: datetime, *, consent: dict | None = None, first_name: str = "Bob"
+) -> dict:
     return {
         "id": customer_id,
         "email": f"{first_name.lower()}@biller.example",
@@ -127,7 +140,9 @@ def shopify_line(product_id: int, title: str, price: str, quantity: int = 1) -> 
     }
 
 
-def shopify_checkout(token: str, customer: dict, at: datetime, lines: list[dict], *, cart_token: str = "") -> dict:
+def shopify_checkout(
+    token: str, customer: dict, at: datetime, lines: list[dict], *, cart_token: str = ""
+) -> dict:
     total = sum(float(line["price"]) * line["quantity"] for line in lines)
     return {
         "id": 981820079255243537,
@@ -158,7 +173,8 @@ def shopify_checkout(token: str, customer: dict, at: datetime, lines: list[dict]
         "line_items": lines,
         "name": f"#{token}",
         "source": None,
-        "abandoned_checkout_url": f"https://checkout.local/548380009/checkouts/{token}/recover?key=example-secret-token",
+        # The documented example's host is a placeholder (checkout.local): a shop's own domain here.
+        "abandoned_checkout_url": f"https://{SHOP}/548380009/checkouts/{token}/recover?key=example-secret-token",
         "discount_codes": [],
         "tax_lines": [],
         "source_name": "web",
@@ -177,8 +193,16 @@ def shopify_checkout(token: str, customer: dict, at: datetime, lines: list[dict]
     }
 
 
-def shopify_order(order_id: int, customer: dict, at: datetime, lines: list[dict], *, checkout_token: str | None = None,
-                  cart_token: str | None = None, codes: tuple[str, ...] = ()) -> dict:
+def shopify_order(
+    order_id: int,
+    customer: dict,
+    at: datetime,
+    lines: list[dict],
+    *,
+    checkout_token: str | None = None,
+    cart_token: str | None = None,
+    codes: tuple[str, ...] = (),
+) -> dict:
     total = sum(float(line["price"]) * line["quantity"] for line in lines)
     return {
         "id": order_id,
@@ -256,8 +280,9 @@ def shopify_variant(variant_id: int, product_id: int, price: str, quantity: int,
     }
 
 
-def shopify_product(product_id: int, title: str, variants: list[dict], at: datetime, *,
-                    product_type: str = "Shirts") -> dict:
+def shopify_product(
+    product_id: int, title: str, variants: list[dict], at: datetime, *, product_type: str = "Shirts"
+) -> dict:
     return {
         "admin_graphql_api_id": f"gid://shopify/Product/{product_id}",
         "body_html": "An example T-Shirt",
@@ -277,8 +302,9 @@ def shopify_product(product_id: int, title: str, variants: list[dict], at: datet
         "options": [],
         "images": [],
         "image": None,
-        "variant_gids": [{"admin_graphql_api_id": v["admin_graphql_api_id"], "updated_at": iso(at)}
-                         for v in variants],
+        "variant_gids": [
+            {"admin_graphql_api_id": v["admin_graphql_api_id"], "updated_at": iso(at)} for v in variants
+        ],
     }
 
 
@@ -321,59 +347,151 @@ def shopify_fulfillment(order_id: int, at: datetime, shipment_status: str | None
 
 
 def woo_billing(phone: str, first_name: str = "John") -> dict:
-    return {"first_name": first_name, "last_name": "Doe", "company": "", "address_1": "969 Market",
-            "address_2": "", "city": "San Francisco", "state": "CA", "postcode": "94103", "country": "US",
-            "email": f"{first_name.lower()}.doe@example.com", "phone": phone}
+    return {
+        "first_name": first_name,
+        "last_name": "Doe",
+        "company": "",
+        "address_1": "969 Market",
+        "address_2": "",
+        "city": "San Francisco",
+        "state": "CA",
+        "postcode": "94103",
+        "country": "US",
+        "email": f"{first_name.lower()}.doe@example.com",
+        "phone": phone,
+    }
 
 
-def woo_order(order_id: int, phone: str, at: datetime, *, status: str = "processing", customer_id: int = 0,
-              lines: list[tuple[int, str, float, int]] = ((93, "Woo Single #1", 3.0, 2),),
-              coupons: tuple[str, ...] = ()) -> dict:
-    items = [{"id": 315 + i, "name": name, "product_id": pid, "variation_id": 0, "quantity": qty,
-              "tax_class": "", "subtotal": f"{price * qty:.2f}", "subtotal_tax": "0.00",
-              "total": f"{price * qty:.2f}", "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": "",
-              "price": price}
-             for i, (pid, name, price, qty) in enumerate(lines)]
+def woo_order(
+    order_id: int,
+    phone: str,
+    at: datetime,
+    *,
+    status: str = "processing",
+    customer_id: int = 0,
+    lines: list[tuple[int, str, float, int]] = ((93, "Woo Single #1", 3.0, 2),),
+    coupons: tuple[str, ...] = (),
+) -> dict:
+    items = [
+        {
+            "id": 315 + i,
+            "name": name,
+            "product_id": pid,
+            "variation_id": 0,
+            "quantity": qty,
+            "tax_class": "",
+            "subtotal": f"{price * qty:.2f}",
+            "subtotal_tax": "0.00",
+            "total": f"{price * qty:.2f}",
+            "total_tax": "0.00",
+            "taxes": [],
+            "meta_data": [],
+            "sku": "",
+            "price": price,
+        }
+        for i, (pid, name, price, qty) in enumerate(lines)
+    ]
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
     return {
-        "id": order_id, "parent_id": 0, "number": str(order_id), "order_key": f"wc_order_{order_id}",
-        "created_via": "checkout", "version": "8.2.0", "status": status, "currency": "USD",
-        "date_created": stamp, "date_created_gmt": stamp, "date_modified": stamp, "date_modified_gmt": stamp,
-        "discount_total": "0.00", "discount_tax": "0.00", "shipping_total": "0.00", "shipping_tax": "0.00",
-        "cart_tax": "0.00", "total": f"{sum(i['price'] * i['quantity'] for i in items):.2f}",
-        "total_tax": "0.00", "prices_include_tax": False, "customer_id": customer_id,
-        "customer_ip_address": "", "customer_user_agent": "", "customer_note": "",
-        "billing": woo_billing(phone), "shipping": {"first_name": "John", "last_name": "Doe", "phone": ""},
-        "payment_method": "bacs", "payment_method_title": "Direct Bank Transfer", "transaction_id": "",
-        "date_paid": stamp, "date_paid_gmt": stamp,
+        "id": order_id,
+        "parent_id": 0,
+        "number": str(order_id),
+        "order_key": f"wc_order_{order_id}",
+        "created_via": "checkout",
+        "version": "8.2.0",
+        "status": status,
+        "currency": "USD",
+        "date_created": stamp,
+        "date_created_gmt": stamp,
+        "date_modified": stamp,
+        "date_modified_gmt": stamp,
+        "discount_total": "0.00",
+        "discount_tax": "0.00",
+        "shipping_total": "0.00",
+        "shipping_tax": "0.00",
+        "cart_tax": "0.00",
+        "total": f"{sum(i['price'] * i['quantity'] for i in items):.2f}",
+        "total_tax": "0.00",
+        "prices_include_tax": False,
+        "customer_id": customer_id,
+        "customer_ip_address": "",
+        "customer_user_agent": "",
+        "customer_note": "",
+        "billing": woo_billing(phone),
+        "shipping": {"first_name": "John", "last_name": "Doe", "phone": ""},
+        "payment_method": "bacs",
+        "payment_method_title": "Direct Bank Transfer",
+        "transaction_id": "",
+        "date_paid": stamp,
+        "date_paid_gmt": stamp,
         "date_completed": stamp if status == "completed" else None,
         "date_completed_gmt": stamp if status == "completed" else None,
-        "cart_hash": f"hash{order_id}", "meta_data": [], "line_items": items, "tax_lines": [],
-        "shipping_lines": [], "fee_lines": [],
-        "coupon_lines": [{"id": 400 + i, "code": code, "discount": "1.00", "discount_tax": "0.00",
-                          "meta_data": []} for i, code in enumerate(coupons)],
+        "cart_hash": f"hash{order_id}",
+        "meta_data": [],
+        "line_items": items,
+        "tax_lines": [],
+        "shipping_lines": [],
+        "fee_lines": [],
+        "coupon_lines": [
+            {"id": 400 + i, "code": code, "discount": "1.00", "discount_tax": "0.00", "meta_data": []}
+            for i, code in enumerate(coupons)
+        ],
         "refunds": [],
     }
 
 
 def woo_customer(customer_id: int, phone: str, at: datetime) -> dict:
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
-    return {"id": customer_id, "date_created": stamp, "date_created_gmt": stamp, "date_modified": stamp,
-            "date_modified_gmt": stamp, "email": "john.doe@example.com", "first_name": "John",
-            "last_name": "Doe", "role": "customer", "username": "john.doe", "billing": woo_billing(phone),
-            "shipping": {"first_name": "John", "last_name": "Doe"}, "is_paying_customer": False,
-            "avatar_url": "", "meta_data": []}
+    return {
+        "id": customer_id,
+        "date_created": stamp,
+        "date_created_gmt": stamp,
+        "date_modified": stamp,
+        "date_modified_gmt": stamp,
+        "email": "john.doe@example.com",
+        "first_name": "John",
+        "last_name": "Doe",
+        "role": "customer",
+        "username": "john.doe",
+        "billing": woo_billing(phone),
+        "shipping": {"first_name": "John", "last_name": "Doe"},
+        "is_paying_customer": False,
+        "avatar_url": "",
+        "meta_data": [],
+    }
 
 
 def woo_product(product_id: int, name: str, price: str, at: datetime, *, stock: int | None = None) -> dict:
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
-    return {"id": product_id, "name": name, "slug": name.lower().replace(" ", "-"),
-            "permalink": f"https://shop.example.com/product/{name.lower().replace(' ', '-')}/",
-            "date_created": stamp, "date_created_gmt": stamp, "date_modified": stamp,
-            "date_modified_gmt": stamp, "type": "simple", "status": "publish", "featured": False,
-            "catalog_visibility": "visible", "description": "", "short_description": "", "sku": "",
-            "price": price, "regular_price": price, "sale_price": "", "on_sale": False, "purchasable": True,
-            "total_sales": 0, "manage_stock": stock is not None, "stock_quantity": stock,
-            "stock_status": "instock" if stock is None or stock > 0 else "outofstock",
-            "categories": [{"id": 9, "name": "Clothing", "slug": "clothing"}], "tags": [], "images": [],
-            "attributes": [], "variations": [], "meta_data": []}
+    return {
+        "id": product_id,
+        "name": name,
+        "slug": name.lower().replace(" ", "-"),
+        "permalink": f"https://shop.example.com/product/{name.lower().replace(' ', '-')}/",
+        "date_created": stamp,
+        "date_created_gmt": stamp,
+        "date_modified": stamp,
+        "date_modified_gmt": stamp,
+        "type": "simple",
+        "status": "publish",
+        "featured": False,
+        "catalog_visibility": "visible",
+        "description": "",
+        "short_description": "",
+        "sku": "",
+        "price": price,
+        "regular_price": price,
+        "sale_price": "",
+        "on_sale": False,
+        "purchasable": True,
+        "total_sales": 0,
+        "manage_stock": stock is not None,
+        "stock_quantity": stock,
+        "stock_status": "instock" if stock is None or stock > 0 else "outofstock",
+        "categories": [{"id": 9, "name": "Clothing", "slug": "clothing"}],
+        "tags": [],
+        "images": [],
+        "attributes": [],
+        "variations": [],
+        "meta_data": [],
+    }

@@ -43,6 +43,7 @@ class ShopServer:
         self.webhooks: list[dict] = []
         self.codes: dict[str, dict] = {}  # code → what the shop holds for it
         self.refuse: set[str] = set()
+        self.refuse_all = False
         self.down = False
         self.ids = itertools.count(1001)
         self.lock = threading.Lock()
@@ -80,17 +81,33 @@ class ShopifyServer(ShopServer):
         if self.down:
             return 503, {"errors": "Service Unavailable"}, {}
         if request.headers.get("X-Shopify-Access-Token") != SHOPIFY_TOKEN:
-            return 401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}, {}
+            return (
+                401,
+                {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"},
+                {},
+            )
         path, method = request.path.removeprefix(SHOPIFY_PREFIX), request.method
         if path == "shop.json":
-            shop = {"id": 548380009, "name": "Juniper Market", "myshopify_domain": "juniper.myshopify.com",
-                    "domain": "shop.juniper.example", "currency": "USD", "iana_timezone": "America/New_York"}
+            shop = {
+                "id": 548380009,
+                "name": "Juniper Market",
+                "myshopify_domain": "juniper.myshopify.com",
+                "domain": "shop.juniper.example",
+                "currency": "USD",
+                "iana_timezone": "America/New_York",
+            }
             return 200, {"shop": shop}, {}
         if path == "webhooks.json":
             if method == "GET":
                 return 200, {"webhooks": self.webhooks}, {}
-            webhook = {**request.body["webhook"], "id": next(self.ids), "api_version": "2024-10",
-                       "created_at": "2024-10-01T12:00:00-04:00", "fields": [], "metafield_namespaces": []}
+            webhook = {
+                **request.body["webhook"],
+                "id": next(self.ids),
+                "api_version": "2024-10",
+                "created_at": "2024-10-01T12:00:00-04:00",
+                "fields": [],
+                "metafield_namespaces": [],
+            }
             self.webhooks.append(webhook)
             return 201, {"webhook": webhook}, {}
         if match := re.fullmatch(r"(customers|products|orders)\.json", path):
@@ -125,20 +142,41 @@ class ShopifyServer(ShopServer):
         results = []
         for item in codes:
             code = item["code"]
-            if code in self.refuse or code in self.codes:
-                results.append({"id": None, "code": code,
-                                "errors": {"code": ["must be unique. Please try a different code."]}})
+            if self.refuse_all or code in self.refuse or code in self.codes:
+                results.append(
+                    {
+                        "id": None,
+                        "code": code,
+                        "errors": {"code": ["must be unique. Please try a different code."]},
+                    }
+                )
                 continue
             self.codes[code] = {"price_rule": self.price_rules[rule_id], "used": 0}
             results.append({"id": next(self.ids), "code": code, "errors": {}})
         failed = sum(1 for r in results if r["errors"])
-        job = {"id": job_id, "price_rule_id": rule_id, "started_at": None, "completed_at": None,
-               "created_at": "2024-10-01T12:00:00-04:00", "updated_at": "2024-10-01T12:00:00-04:00",
-               "status": "queued", "codes_count": len(codes), "imported_count": 0, "failed_count": 0,
-               "logs": []}
+        job = {
+            "id": job_id,
+            "price_rule_id": rule_id,
+            "started_at": None,
+            "completed_at": None,
+            "created_at": "2024-10-01T12:00:00-04:00",
+            "updated_at": "2024-10-01T12:00:00-04:00",
+            "status": "queued",
+            "codes_count": len(codes),
+            "imported_count": 0,
+            "failed_count": 0,
+            "logs": [],
+        }
         # The job runs at once here: the first look at it finds it completed.
-        self.jobs[job_id] = {"job": {**job, "status": "completed", "imported_count": len(codes) - failed,
-                                     "failed_count": failed}, "codes": results}
+        self.jobs[job_id] = {
+            "job": {
+                **job,
+                "status": "completed",
+                "imported_count": len(codes) - failed,
+                "failed_count": failed,
+            },
+            "codes": results,
+        }
         return 201, {"discount_code_creation": job}, {}
 
 
@@ -147,8 +185,15 @@ class WooServer(ShopServer):
         if self.down:
             return 503, {"code": "unavailable", "message": "Service Unavailable"}, {}
         if not _woo_authorized(request):
-            return 401, {"code": "woocommerce_rest_authentication_error", "message": "Invalid signature",
-                         "data": {"status": 401}}, {}
+            return (
+                401,
+                {
+                    "code": "woocommerce_rest_authentication_error",
+                    "message": "Invalid signature",
+                    "data": {"status": 401},
+                },
+                {},
+            )
         path, method = request.path.removeprefix(WOO_PREFIX), request.method
         if path == "system_status":
             return 200, {"environment": {}, "settings": {"currency": "USD"}}, {}
@@ -164,18 +209,26 @@ class WooServer(ShopServer):
             if path == "orders" and request.query.get("after"):
                 rows = [r for r in rows if r["date_created_gmt"] > request.query["after"]]
             pages = max(1, -(-len(rows) // size))
-            return 200, rows[(page - 1) * size : page * size], {"X-WP-Total": str(len(rows)),
-                                                                  "X-WP-TotalPages": str(pages)}
+            return (
+                200,
+                rows[(page - 1) * size : page * size],
+                {"X-WP-Total": str(len(rows)), "X-WP-TotalPages": str(pages)},
+            )
         if path == "coupons/batch":
             return 200, {"create": [self._coupon(c) for c in request.body.get("create", [])]}, {}
         return 404, {"code": "rest_no_route", "message": "No route was found", "data": {"status": 404}}, {}
 
     def _coupon(self, coupon: dict) -> dict:
         code = coupon["code"]
-        if code in self.refuse or code in self.codes:
-            return {"id": 0, "error": {"code": "woocommerce_rest_coupon_code_already_exists",
-                                       "message": f"The coupon code {code} already exists",
-                                       "data": {"status": 400}}}
+        if self.refuse_all or code in self.refuse or code in self.codes:
+            return {
+                "id": 0,
+                "error": {
+                    "code": "woocommerce_rest_coupon_code_already_exists",
+                    "message": f"The coupon code {code} already exists",
+                    "data": {"status": 400},
+                },
+            }
         created = {**coupon, "id": next(self.ids), "usage_count": 0}
         self.codes[code] = created
         return created
@@ -200,8 +253,13 @@ def _handler(server: ShopServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            recorded = Recorded(self.command, parts.path, dict(parse_qsl(parts.query)),
-                                json.loads(raw) if raw else None, dict(self.headers))
+            recorded = Recorded(
+                self.command,
+                parts.path,
+                dict(parse_qsl(parts.query)),
+                json.loads(raw) if raw else None,
+                dict(self.headers),
+            )
             with server.lock:
                 server.requests.append(recorded)
                 status, payload, headers = server.answer(recorded)

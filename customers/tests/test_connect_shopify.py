@@ -51,7 +51,9 @@ def store():
 def shop_history(server):
     now = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
     server.lists["customers"] = [
-        shopify_customer(100 + i, f"+1212555{i:04d}", now, consent=sms_consent("subscribed", now), first_name=n)
+        shopify_customer(
+            100 + i, f"+1212555{i:04d}", now, consent=sms_consent("subscribed", now), first_name=n
+        )
         for i, n in enumerate(["Ann", "Bea", "Cal"])
     ] + [shopify_customer(200, None, now, first_name="Nophone")]
     server.lists["products"] = [
@@ -86,7 +88,11 @@ def test_it_checks_the_token_registers_the_webhooks_and_backfills(
     assert len(connection.webhook_ids) == len(SHOPIFY_TOPICS)
     backfill = Backfill.objects.get()
     assert (backfill.status, backfill.phase, backfill.customers, backfill.products, backfill.orders) == (
-        Backfill.Status.DONE, Backfill.Phase.FINISHED, 4, 3, 2
+        Backfill.Status.DONE,
+        Backfill.Phase.FINISHED,
+        4,
+        3,
+        2,
     )
     assert backfill.pages == 2 + 2 + 1  # customers and products two pages each, one page of orders
     subscribed = Customer.objects.filter(store=store, sms_consent=Customer.Consent.SUBSCRIBED)
@@ -94,7 +100,10 @@ def test_it_checks_the_token_registers_the_webhooks_and_backfills(
     assert ConsentRecord.objects.filter(source="shopify").count() == 3
     assert Product.objects.filter(store=store).count() == 3
     orders = Event.objects.filter(store=store, type="order_placed")
-    assert sorted(orders.values_list("idempotency_key", flat=True)) == ["shopify:order:901", "shopify:order:902"]
+    assert sorted(orders.values_list("idempotency_key", flat=True)) == [
+        "shopify:order:901",
+        "shopify:order:902",
+    ]
     [orders_call] = [r for r in server.made("GET", "/orders.json") if "created_at_min" in r.query]
     assert orders_call.query["created_at_min"][:10] == iso(backfill.orders_since)[:10]
 
@@ -111,8 +120,9 @@ def test_connecting_twice_keeps_one_subscription_per_topic(server, store, django
 def test_a_backfill_the_shop_stopped_resumes_from_its_cursor(
     server, store, shop_history, django_capture_on_commit_callbacks
 ):
-    server.lists["customers"] += [shopify_customer(300 + i, f"+1212555{50 + i:04d}", shop_history)
-                                  for i in range(2)]
+    server.lists["customers"] += [
+        shopify_customer(300 + i, f"+1212555{50 + i:04d}", shop_history) for i in range(2)
+    ]
     pages_before_outage = []
 
     def fail_after_first_page(request):
@@ -120,8 +130,11 @@ def test_a_backfill_the_shop_stopped_resumes_from_its_cursor(
         return len([p for p in pages_before_outage if p.endswith("customers.json")]) > 1
 
     original = server.answer
-    server.answer = lambda r: (503, {"errors": "Service Unavailable"}, {}) if (
-        r.path.endswith("customers.json") and fail_after_first_page(r)) else original(r)
+    server.answer = lambda r: (
+        (503, {"errors": "Service Unavailable"}, {})
+        if (r.path.endswith("customers.json") and fail_after_first_page(r))
+        else original(r)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         connect(server)
 
@@ -149,8 +162,9 @@ def test_a_refused_token_stores_nothing_and_names_the_token(server, store):
 def test_webhooks_only_calls_no_api_and_takes_signed_webhooks(
     server, store, client, django_capture_on_commit_callbacks
 ):
-    call_command("connect_shopify", "--store", "juniper", "--shop", SHOP, "--secret", SHOPIFY_SECRET,
-                 "--webhooks-only")
+    call_command(
+        "connect_shopify", "--store", "juniper", "--shop", SHOP, "--secret", SHOPIFY_SECRET, "--webhooks-only"
+    )
 
     assert server.requests == []
     connection = ShopConnection.objects.get()
@@ -158,16 +172,20 @@ def test_webhooks_only_calls_no_api_and_takes_signed_webhooks(
     assert not Backfill.objects.exists()
     now = timezone.now().replace(microsecond=0)
     with django_capture_on_commit_callbacks(execute=True):
-        response = shopify_post(client, "customers/create",
-                                shopify_customer(1, "+12125550199", now, consent=sms_consent("subscribed", now)))
+        response = shopify_post(
+            client,
+            "customers/create",
+            shopify_customer(1, "+12125550199", now, consent=sms_consent("subscribed", now)),
+        )
     assert response.status_code == 200
     assert Customer.objects.get().sms_consent == Customer.Consent.SUBSCRIBED
 
 
 def test_a_shop_connected_to_another_store_is_refused(server, store):
     other = store_make("other")
-    ShopConnection.objects.create(store=other, platform="shopify", shop_domain=SHOP, webhook_secret="k",
-                                  connected_at=timezone.now())
+    ShopConnection.objects.create(
+        store=other, platform="shopify", shop_domain=SHOP, webhook_secret="k", connected_at=timezone.now()
+    )
 
     with pytest.raises(CommandError, match="already connected"):
         connect(server)
@@ -177,5 +195,13 @@ def test_a_shop_connected_to_another_store_is_refused(server, store):
 
 def test_a_shop_address_that_is_not_myshopify_is_refused(server, store):
     with pytest.raises(CommandError, match="--shop"):
-        call_command("connect_shopify", "--store", "juniper", "--shop", "juniper.example.com",
-                     "--secret", "k", "--webhooks-only")
+        call_command(
+            "connect_shopify",
+            "--store",
+            "juniper",
+            "--shop",
+            "juniper.example.com",
+            "--secret",
+            "k",
+            "--webhooks-only",
+        )

@@ -70,7 +70,9 @@ def test_it_subscribes_a_customer_shopify_says_consented_with_a_ledger_row(post,
     assert response.status_code == 200
     customer = Customer.objects.get(store=store)
     assert (customer.external_id, customer.phone, customer.sms_consent) == (
-        "706405506930370084", PHONE, Customer.Consent.SUBSCRIBED
+        "706405506930370084",
+        PHONE,
+        Customer.Consent.SUBSCRIBED,
     )
     record = ConsentRecord.objects.get(customer=customer)
     assert (record.action, record.source, record.occurred_at) == ("opt_in", "shopify", consented_at)
@@ -147,7 +149,10 @@ def test_an_order_carries_its_items_codes_and_checkout_token(post, store, now):
     assert event.idempotency_key == "shopify:order:820982911946154509"
     props = event.properties
     assert (props["order_id"], props["checkout_id"], props["discount_code"], props["total"]) == (
-        "820982911946154509", "123123123", "SPRING10", 398.0
+        "820982911946154509",
+        "123123123",
+        "SPRING10",
+        398.0,
     )
     assert event.customer.order_count == 1
 
@@ -164,9 +169,12 @@ def test_a_fulfilment_delivered_is_the_orders_delivery(post, store, now):
 
 
 def test_inventory_levels_change_the_products_stock(post, store, now):
-    product = shopify_product(788032119674292922, "Example T-Shirt", [
-        shopify_variant(642667041472713922, 788032119674292922, "19.99", 0, 271878346596884015)
-    ], now)
+    product = shopify_product(
+        788032119674292922,
+        "Example T-Shirt",
+        [shopify_variant(642667041472713922, 788032119674292922, "19.99", 0, 271878346596884015)],
+        now,
+    )
     post("products/update", product)
 
     post("inventory_levels/update", shopify_inventory_level(271878346596884015, 24826418, 5, now))
@@ -203,8 +211,12 @@ def test_a_body_that_is_not_json_is_a_400(client, store):
         "/webhooks/shopify/",
         data=raw,
         content_type="application/json",
-        headers={"X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": SHOP,
-                 "X-Shopify-Hmac-Sha256": body_signature(raw, SHOPIFY_SECRET), "X-Shopify-Webhook-Id": "x"},
+        headers={
+            "X-Shopify-Topic": "orders/create",
+            "X-Shopify-Shop-Domain": SHOP,
+            "X-Shopify-Hmac-Sha256": body_signature(raw, SHOPIFY_SECRET),
+            "X-Shopify-Webhook-Id": "x",
+        },
     )
 
     assert response.status_code == 400
