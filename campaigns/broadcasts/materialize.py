@@ -81,7 +81,9 @@ def _drafts(
         keys = [f"campaign:{campaign.pk}:{customer.pk}" for customer in group]
         offer = variant.offer if variant and variant.offer_id else campaign.offer
         given = (
-            offer_codes_give(offer=offer, recipients=[(k, c.pk) for k, c in zip(keys, group, strict=True)], now=now)
+            offer_codes_give(
+                offer=offer, recipients=[(k, c.pk) for k, c in zip(keys, group, strict=True)], now=now
+            )
             if offer
             else {}
         )

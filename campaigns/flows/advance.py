@@ -224,7 +224,9 @@ def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
         offer = variant.offer if variant and variant.offer_id else step.offer
         given = (
             offer_codes_give(
-                offer=offer, recipients=[(k, s.run.customer_id) for k, s in zip(keys, group, strict=True)], now=now
+                offer=offer,
+                recipients=[(k, s.run.customer_id) for k, s in zip(keys, group, strict=True)],
+                now=now,
             )
             if offer
             else {}

@@ -25,7 +25,7 @@ class Reason(models.TextChoices):
     RETRIES_EXHAUSTED = "retries_exhausted", "Retryable errors until the attempt limit"
     RETRY = "retry", "Retryable provider error, retry scheduled"
     OFFER_CODE_PENDING = "offer_code_pending", "Waiting for its unique code to be created in the shop"
-    OFFER_CODE_REFUSED = "offer_code_refused", "Its unique code was refused (or none was left): held, never sent"
+    OFFER_CODE_REFUSED = "offer_code_refused", "Its unique code was refused or none was left: held"
 
 
 class GuardrailDecision(models.Model):

@@ -130,7 +130,8 @@ def codes_redeemed_mark(*, store: Store, since: datetime) -> int:
             order_id=Subquery(orders.values("pk")[:1]),
             redeemed_at=Subquery(orders.values("occurred_at")[:1]),
             revenue=Subquery(
-                orders.annotate(t=Coalesce(Cast(KT("properties__total"), MONEY), Value(Decimal("0")))).values("t")[:1]
+                orders.annotate(t=Coalesce(Cast(KT("properties__total"), MONEY), Value(Decimal("0"))))
+                .values("t")[:1]
             ),
         )
     )

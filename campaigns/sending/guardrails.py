@@ -146,7 +146,8 @@ class _Batch:
             # identities stand for them in the class key, which is cheaper to hash per proposal.
             key = (*given, id(recipient), id(limits), may_supersede, now, offer)
             if key not in self.classes:
-                args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now, offer), strict=True))
+                facts = (*given, recipient, limits, may_supersede, now, offer)
+                args = dict(zip(DECIDED_ON, facts, strict=True))
                 self.classes[key] = decide(**args, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1
