@@ -16,7 +16,8 @@ from customers.connections.models import Backfill, ShopConnection, WebhookDelive
 from customers.connections.process import WOO_TOPICS
 from customers.models import Customer, Event, Product, ProductChange
 from customers.tests.shop_payloads import WOO_SECRET, woo_customer, woo_order, woo_post, woo_product
-from customers.tests.shop_servers import WOO_KEY, WOO_SECRET as WOO_API_SECRET, WooServer
+from customers.tests.shop_servers import WOO_KEY, WooServer
+from customers.tests.shop_servers import WOO_SECRET as WOO_API_SECRET
 from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +50,12 @@ def run(django_capture_on_commit_callbacks):
 @pytest.fixture
 def hooked(store):
     ShopConnection.objects.create(
-        store=store, platform=ShopConnection.Platform.WOOCOMMERCE, shop_domain="shop.example.com",
-        api_base="https://shop.example.com", webhook_secret=WOO_SECRET, webhooks_only=True,
+        store=store,
+        platform=ShopConnection.Platform.WOOCOMMERCE,
+        shop_domain="shop.example.com",
+        api_base="https://shop.example.com",
+        webhook_secret=WOO_SECRET,
+        webhooks_only=True,
         connected_at=timezone.now(),
     )
     return store
@@ -62,35 +67,64 @@ def now():
 
 
 def connect(server, *extra):
-    call_command("connect_woocommerce", "--store", "woo", "--url", server.url, "--key", WOO_KEY,
-                 "--secret", WOO_API_SECRET, *extra)
+    call_command(
+        "connect_woocommerce",
+        "--store",
+        "woo",
+        "--url",
+        server.url,
+        "--key",
+        WOO_KEY,
+        "--secret",
+        WOO_API_SECRET,
+        *extra,
+    )
 
 
 def test_it_checks_the_keys_creates_the_webhooks_and_backfills(server, store, run, now):
     server.lists["customers"] = [woo_customer(25, PHONE, now)]
     server.lists["products"] = [woo_product(93, "Woo Single", "3.00", now, stock=4)]
-    server.lists["orders"] = [woo_order(727, PHONE, now - timedelta(days=3), customer_id=25),
-                              woo_order(728, PHONE, now - timedelta(days=400), customer_id=25)]
+    server.lists["orders"] = [
+        woo_order(727, PHONE, now - timedelta(days=3), customer_id=25),
+        woo_order(728, PHONE, now - timedelta(days=400), customer_id=25),
+    ]
 
     run(connect, server)
 
     connection = ShopConnection.objects.get(store=store)
     assert {(w["topic"], w["delivery_url"], w["secret"]) for w in server.webhooks} == {
-        (topic, "https://sms.example.com/webhooks/woocommerce/woo/", connection.webhook_secret) for topic in WOO_TOPICS
+        (topic, "https://sms.example.com/webhooks/woocommerce/woo/", connection.webhook_secret)
+        for topic in WOO_TOPICS
     }
     backfill = Backfill.objects.get()
     assert (backfill.status, backfill.customers, backfill.products, backfill.orders) == (
-        Backfill.Status.DONE, 2, 1, 1
+        Backfill.Status.DONE,
+        2,
+        1,
+        1,
     )
     customer = Customer.objects.get(store=store)
-    assert (customer.external_id, customer.phone, customer.sms_consent) == ("25", PHONE, Customer.Consent.NONE)
+    assert (customer.external_id, customer.phone, customer.sms_consent) == (
+        "25",
+        PHONE,
+        Customer.Consent.NONE,
+    )
     assert Event.objects.get(type="order_placed").idempotency_key == "woocommerce:order:727"
 
 
 def test_refused_keys_store_nothing(server, store):
     with pytest.raises(CommandError, match="--key|refused"):
-        call_command("connect_woocommerce", "--store", "woo", "--url", server.url, "--key", "ck_wrong",
-                     "--secret", "cs_wrong")
+        call_command(
+            "connect_woocommerce",
+            "--store",
+            "woo",
+            "--url",
+            server.url,
+            "--key",
+            "ck_wrong",
+            "--secret",
+            "cs_wrong",
+        )
 
     assert not ShopConnection.objects.exists()
 
@@ -102,7 +136,9 @@ def test_a_signed_order_becomes_an_order_and_a_completed_one_its_delivery(client
     assert response.status_code == 200
     placed = Event.objects.get(type="order_placed")
     assert (placed.properties["discount_code"], placed.properties["total"]) == ("SPRING", 6.0)
-    assert placed.properties["items"] == [{"product_id": "93", "price": 3.0, "quantity": 2, "name": "Woo Single #1"}]
+    assert placed.properties["items"] == [
+        {"product_id": "93", "price": 3.0, "quantity": 2, "name": "Woo Single #1"}
+    ]
     assert Event.objects.filter(type="order_delivered").count() == 1
     assert Customer.objects.get().phone == PHONE
 
@@ -126,8 +162,9 @@ def test_a_product_back_in_stock_is_a_stock_change(client, hooked, run, now):
 def test_a_bad_signature_is_401_and_the_ping_is_200(client, hooked, run, now):
     forged = woo_post(client, "woo", "order.created", woo_order(1, PHONE, now), secret="wrong")
     other_store = woo_post(client, "nope", "order.created", woo_order(1, PHONE, now))
-    ping = client.post("/webhooks/woocommerce/woo/", data="webhook_id=31",
-                       content_type="application/x-www-form-urlencoded")
+    ping = client.post(
+        "/webhooks/woocommerce/woo/", data="webhook_id=31", content_type="application/x-www-form-urlencoded"
+    )
 
     assert (forged.status_code, other_store.status_code, ping.status_code) == (401, 401, 200)
     assert not WebhookDelivery.objects.exists()
@@ -147,8 +184,13 @@ def test_coupons_are_created_single_use_in_one_batch(server, store, run, now):
 
     issued = codes_create(
         store=store,
-        spec=CodeSpec(title="t", value_type="percentage", value=Decimal("10"), minimum=Decimal("50"),
-                      ends_at=now + timedelta(hours=2)),
+        spec=CodeSpec(
+            title="t",
+            value_type="percentage",
+            value=Decimal("10"),
+            minimum=Decimal("50"),
+            ends_at=now + timedelta(hours=2),
+        ),
         codes=["CART-AAAA", "CART-TAKEN"],
         now=now,
     )
@@ -157,6 +199,9 @@ def test_coupons_are_created_single_use_in_one_batch(server, store, run, now):
     assert "already exists" in issued.results["CART-TAKEN"]
     coupon = server.codes["CART-AAAA"]
     assert (coupon["discount_type"], coupon["amount"], coupon["usage_limit"], coupon["minimum_amount"]) == (
-        "percent", "10", 1, "50"
+        "percent",
+        "10",
+        1,
+        "50",
     )
     assert len(server.made("POST", "coupons/batch")) == 1
