@@ -33,7 +33,8 @@ class ShopifyConnectForm(forms.Form):
     secret = forms.CharField(
         label="Webhook signing key",
         widget=SECRET,
-        help_text="The app's API secret key; with webhooks made by hand, the key shown under Notifications → Webhooks",
+        help_text="The app's API secret key; for webhooks made by hand, the key shown under "
+        "Notifications → Webhooks",
     )
     webhooks_only = forms.BooleanField(
         label="Webhooks only (made by hand in Shopify's admin; no token, no backfill)", required=False

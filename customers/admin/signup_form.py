@@ -22,13 +22,18 @@ COLOUR = forms.TextInput(attrs={"type": "color"})
 
 
 def embed_tag(store: Store) -> str:
-    return f'<script src="{settings.PUBLIC_BASE_URL}{static("js/signup-embed.js")}" data-store="{store.slug}" async></script>'
+    source = settings.PUBLIC_BASE_URL + static("js/signup-embed.js")
+    return f'<script src="{source}" data-store="{store.slug}" async></script>'
 
 
 class SignupEmbedForm(forms.ModelForm):
     class Meta:
         model = SignupEmbed
-        exclude = ["store"]
+        fields = [
+            "enabled", "display", "delay_seconds", "headline", "text", "button_label", "question",
+            "question_label", "consent_wording", "thanks_text", "background_colour", "text_colour",
+            "button_colour", "button_text_colour",
+        ]
         widgets = {
             "background_colour": COLOUR,
             "text_colour": COLOUR,

@@ -39,13 +39,18 @@ class ReadOnlyMixin:
 @admin.register(Store)
 class StoreAdmin(StoreScopedAdmin):
     store_path = "pk"
-    list_display = ("brand_name", "slug", "site_url", "default_timezone", "customer_count", "connections", "created_at")
+    list_display = (
+        "brand_name", "slug", "site_url", "default_timezone", "customer_count", "connections", "created_at"
+    )
     inlines = [SignupEmbedInline]
     readonly_fields = ("connections",)
     search_fields = ("brand_name", "slug", "site_url")
     filter_horizontal = ("owners",)
     fieldsets = (
-        (None, {"fields": ("brand_name", "slug", "site_url", "allowed_link_domains", "owners", "connections")}),
+        (
+            None,
+            {"fields": ("brand_name", "slug", "site_url", "allowed_link_domains", "owners", "connections")},
+        ),
         ("Locale", {"fields": ("default_timezone", "currency")}),
         (
             "Sending",
