@@ -30,9 +30,20 @@ class SignupEmbedForm(forms.ModelForm):
     class Meta:
         model = SignupEmbed
         fields = [
-            "enabled", "display", "delay_seconds", "headline", "text", "button_label", "question",
-            "question_label", "consent_wording", "thanks_text", "background_colour", "text_colour",
-            "button_colour", "button_text_colour",
+            "enabled",
+            "display",
+            "delay_seconds",
+            "headline",
+            "text",
+            "button_label",
+            "question",
+            "question_label",
+            "consent_wording",
+            "thanks_text",
+            "background_colour",
+            "text_colour",
+            "button_colour",
+            "button_text_colour",
         ]
         widgets = {
             "background_colour": COLOUR,
