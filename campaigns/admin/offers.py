@@ -20,7 +20,7 @@ class OfferForm(forms.ModelForm):
         label="Add codes to the pool",
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
-        help_text="For a pool: one code per line, made in a shop the app does not connect to; each is given once.",
+        help_text="For a pool: one code per line, made in a shop the app does not reach; each is given once.",
     )
 
     class Meta:
