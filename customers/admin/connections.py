@@ -40,12 +40,12 @@ class ShopifyConnectForm(forms.Form):
         label="Webhooks only (made by hand in Shopify's admin; no token, no backfill)", required=False
     )
     api_base = forms.URLField(
-        label="API address", required=False, help_text="Only to reach the shop elsewhere"
+        label="API address", required=False, assume_scheme="https", help_text="Only to reach the shop elsewhere"
     )
 
 
 class WooConnectForm(forms.Form):
-    url = forms.URLField(label="Site", help_text="e.g. https://shop.example.com")
+    url = forms.URLField(label="Site", assume_scheme="https", help_text="e.g. https://shop.example.com")
     key = forms.CharField(label="Consumer key", required=False, widget=SECRET, help_text="ck_… (Read/Write)")
     secret = forms.CharField(label="Consumer secret", required=False, widget=SECRET, help_text="cs_…")
     webhook_secret = forms.CharField(
@@ -105,8 +105,9 @@ class ShopConnectionAdmin(ReadOnlyMixin, StoreScopedAdmin):
 
     def store_view(self, request: HttpRequest, store_id: int) -> HttpResponse:
         store = get_object_or_404(stores_for(request.user), pk=store_id)
-        shopify = ShopifyConnectForm(request.POST if request.POST.get("platform") == "shopify" else None)
-        woo = WooConnectForm(request.POST if request.POST.get("platform") == "woocommerce" else None)
+        posted = request.POST.get("platform")
+        shopify = ShopifyConnectForm(request.POST if posted == "shopify" else None, prefix="shopify")
+        woo = WooConnectForm(request.POST if posted == "woocommerce" else None, prefix="woo")
         if request.method == "POST" and self._connect(request, store, shopify, woo):
             return redirect("admin:connections_store", store_id=store.pk)
         connections = list(ShopConnection.objects.filter(store=store).order_by("platform"))

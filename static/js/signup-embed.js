@@ -22,7 +22,8 @@
       ";color:" + cfg.text_colour + ";box-shadow:0 8px 30px rgba(0,0,0,.18)");
     box.setAttribute("data-sms-signup", "");
     box.noValidate = true;
-    box.appendChild(el("h2", "margin:0 0 8px;font-size:22px;line-height:1.2;color:inherit", cfg.headline));
+    box.appendChild(el("h2", "margin:0 0 8px;font-size:22px;line-height:1.2;color:inherit;text-transform:none;" +
+      "letter-spacing:normal;background:none;padding:0;font-weight:700", cfg.headline));
     box.appendChild(el("p", "margin:0 0 14px", cfg.text));
     var phone = el("input", "box-sizing:border-box;width:100%;padding:10px 12px;margin:0 0 10px;border:1px solid #8c959f;" +
       "border-radius:6px;font:inherit;color:#1f2328;background:#fff");
