@@ -40,7 +40,10 @@ class ShopifyConnectForm(forms.Form):
         label="Webhooks only (made by hand in Shopify's admin; no token, no backfill)", required=False
     )
     api_base = forms.URLField(
-        label="API address", required=False, assume_scheme="https", help_text="Only to reach the shop elsewhere"
+        label="API address",
+        required=False,
+        assume_scheme="https",
+        help_text="Only to reach the shop elsewhere",
     )
 
 
