@@ -175,7 +175,8 @@ def main() -> None:
         )
         print(f"{'path':<46}{'events/s':>10}{'x floor':>9}")
         print(
-            f"{'webhook answer (verify, store, queue)':<46}{webhook_rate:>10,.0f}{webhook_rate / api_rate:>9.2f}"
+            f"{'webhook answer (verify, store, queue)':<46}{webhook_rate:>10,.0f}"
+            f"{webhook_rate / api_rate:>9.2f}"
             f"  median {answer_ms:.1f} ms, p99 {p99_ms:.1f} ms "
             f"{'PASS' if answer_ms <= GOAL_ANSWER_MS else 'MISS'} (goal: median <= {GOAL_ANSWER_MS} ms)"
         )
