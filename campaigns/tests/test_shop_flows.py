@@ -33,19 +33,15 @@ from customers.tests.shop_payloads import (
     shopify_variant,
     sms_consent,
 )
-from customers.tests.shop_servers import SHOPIFY_TOKEN, ShopifyServer
+from customers.tests.shop_servers import SHOPIFY_TOKEN
 
 pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def server(settings):
-    settings.PUBLIC_BASE_URL = "https://sms.example.com"
-    settings.SHOP_API_TIMEOUT = 5
-    running = ShopifyServer().start()
-    yield running
-    running.stop()
+def server(shopify_server):
+    return shopify_server
 
 
 @pytest.fixture
@@ -62,13 +58,7 @@ def store(db):
 
 
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Run a step the way production does: its queued tasks run once its transaction commits."""
-
-    def inline(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
+def run(inline):
     return inline
 
 

@@ -29,22 +29,7 @@ def embed_tag(store: Store) -> str:
 class SignupEmbedForm(forms.ModelForm):
     class Meta:
         model = SignupEmbed
-        fields = [
-            "enabled",
-            "display",
-            "delay_seconds",
-            "headline",
-            "text",
-            "button_label",
-            "question",
-            "question_label",
-            "consent_wording",
-            "thanks_text",
-            "background_colour",
-            "text_colour",
-            "button_colour",
-            "button_text_colour",
-        ]
+        fields = SignupEmbed.SETTINGS
         widgets = {
             "background_colour": COLOUR,
             "text_colour": COLOUR,

@@ -52,22 +52,7 @@ def question_choices(embed: SignupEmbed) -> list[tuple[str, str]]:
 
 def embed_config(embed: SignupEmbed, *, consent_wording: str) -> dict:
     """What the script needs to draw the form: texts, colours, when to show it, the question."""
-    fields = (
-        "enabled",
-        "display",
-        "delay_seconds",
-        "headline",
-        "text",
-        "button_label",
-        "question",
-        "question_label",
-        "thanks_text",
-        "background_colour",
-        "text_colour",
-        "button_colour",
-        "button_text_colour",
-    )
-    config = {name: getattr(embed, name) for name in fields}
+    config = {name: getattr(embed, name) for name in SignupEmbed.SETTINGS}
     config["consent_wording"] = embed.consent_wording or consent_wording
     config["choices"] = [{"value": v, "label": label} for v, label in question_choices(embed)]
     config["brand_name"] = embed.store.brand_name

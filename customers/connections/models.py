@@ -173,6 +173,13 @@ class SignupEmbed(models.Model):
     button_colour = models.CharField(max_length=7, default="#0d6efd", validators=[COLOUR])
     button_text_colour = models.CharField(max_length=7, default="#ffffff", validators=[COLOUR])
 
+    # What the store sets, and what the script is sent.
+    SETTINGS = (
+        "enabled", "display", "delay_seconds", "headline", "text", "button_label", "question",
+        "question_label", "consent_wording", "thanks_text", "background_colour", "text_colour",
+        "button_colour", "button_text_colour",
+    )  # fmt: skip
+
     class Meta:
         verbose_name = "signup form on the store's site"
 

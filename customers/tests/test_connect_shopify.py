@@ -26,20 +26,16 @@ from customers.tests.shop_payloads import (
     shopify_variant,
     sms_consent,
 )
-from customers.tests.shop_servers import SHOPIFY_TOKEN, ShopifyServer
+from customers.tests.shop_servers import SHOPIFY_TOKEN
 from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def server(settings, monkeypatch):
-    settings.PUBLIC_BASE_URL = "https://sms.example.com"
-    settings.SHOP_API_TIMEOUT = 5
+def server(shopify_server, monkeypatch):
     monkeypatch.setattr(shopify_client, "PAGE_SIZE", 2)  # a few rows make several pages
-    running = ShopifyServer().start()
-    yield running
-    running.stop()
+    return shopify_server
 
 
 @pytest.fixture

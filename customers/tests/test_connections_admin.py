@@ -8,19 +8,15 @@ import pytest
 
 from customers.connections.models import Backfill, ShopConnection
 from customers.tests.shop_payloads import SHOP, SHOPIFY_SECRET, shopify_customer, sms_consent
-from customers.tests.shop_servers import SHOPIFY_TOKEN, ShopifyServer
+from customers.tests.shop_servers import SHOPIFY_TOKEN
 from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(settings):
-    settings.PUBLIC_BASE_URL = "https://sms.example.com"
-    settings.SHOP_API_TIMEOUT = 5
-    running = ShopifyServer().start()
-    yield running
-    running.stop()
+def server(shopify_server):
+    return shopify_server
 
 
 @pytest.fixture

@@ -33,12 +33,8 @@ def store():
 
 
 @pytest.fixture
-def post(client, django_capture_on_commit_callbacks):
-    def send(topic, body):
-        with django_capture_on_commit_callbacks(execute=True):
-            return shopify_post(client, topic, body)
-
-    return send
+def post(client, inline):
+    return lambda topic, body: inline(shopify_post, client, topic, body)
 
 
 @pytest.fixture

@@ -45,14 +45,9 @@ def store():
 
 
 @pytest.fixture
-def post(client, django_capture_on_commit_callbacks):
+def post(client, inline):
     """Post a signed webhook; its queued work runs once the request's transaction commits."""
-
-    def send(topic, body, **options):
-        with django_capture_on_commit_callbacks(execute=True):
-            return shopify_post(client, topic, body, **options)
-
-    return send
+    return lambda topic, body, **options: inline(shopify_post, client, topic, body, **options)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from customers.connections.models import Backfill, ShopConnection, WebhookDelive
 from customers.connections.process import WOO_TOPICS
 from customers.models import Customer, Event, Product, ProductChange
 from customers.tests.shop_payloads import WOO_SECRET, woo_customer, woo_order, woo_post, woo_product
-from customers.tests.shop_servers import WOO_KEY, WooServer
+from customers.tests.shop_servers import WOO_KEY
 from customers.tests.shop_servers import WOO_SECRET as WOO_API_SECRET
 from customers.tests.stores import store_make
 
@@ -25,12 +25,8 @@ PHONE = "+12125550177"
 
 
 @pytest.fixture
-def server(settings):
-    settings.PUBLIC_BASE_URL = "https://sms.example.com"
-    settings.SHOP_API_TIMEOUT = 5
-    running = WooServer().start()
-    yield running
-    running.stop()
+def server(woo_server):
+    return woo_server
 
 
 @pytest.fixture
@@ -39,11 +35,7 @@ def store():
 
 
 @pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def inline(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
+def run(inline):
     return inline
 
 
