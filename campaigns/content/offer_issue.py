@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 BATCH = 1000
 # A claim whose answer never came back (a worker lost mid-call) is given up after this long.
 LOST_AFTER = timedelta(minutes=10)
-Status = OfferCode.Status
 
 
 def _claim(now: datetime) -> list[OfferCode]:
@@ -32,12 +31,14 @@ def _claim(now: datetime) -> list[OfferCode]:
         idempotency_key=OuterRef("message_key"), status=Message.Status.HELD, reason=Reason.OFFER_CODE_PENDING
     )
     with transaction.atomic():
-        rows = OfferCode.objects.filter(status=Status.RESERVED).filter(Exists(waiting)).order_by("pk")
+        rows = (
+            OfferCode.objects.filter(status=OfferCode.Status.RESERVED).filter(Exists(waiting)).order_by("pk")
+        )
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
         claimed = list(rows.select_related("offer__store")[:BATCH])
         OfferCode.objects.filter(pk__in=[c.pk for c in claimed]).update(
-            status=Status.CREATING, attempted_at=now
+            status=OfferCode.Status.CREATING, attempted_at=now
         )
     return claimed
 
@@ -58,11 +59,11 @@ def _record(issued: Issued, codes: dict[str, OfferCode], now: datetime, ends_at:
             row = codes[code]
             if error:
                 OfferCode.objects.filter(pk=row.pk).update(
-                    status=Status.REFUSED, error=error[:300], shop_ref=""
+                    status=OfferCode.Status.REFUSED, error=error[:300], shop_ref=""
                 )
         created = [codes[c].pk for c, error in issued.results.items() if not error]
         OfferCode.objects.filter(pk__in=created).update(
-            status=Status.ISSUED, issued_at=now, expires_at=ends_at, error="", shop_ref=""
+            status=OfferCode.Status.ISSUED, issued_at=now, expires_at=ends_at, error="", shop_ref=""
         )
         by_ref: dict[str, list[int]] = defaultdict(list)
         for code, reference in issued.pending.items():
@@ -72,8 +73,8 @@ def _record(issued: Issued, codes: dict[str, OfferCode], now: datetime, ends_at:
 
 
 def _release_for_retry(codes: list[OfferCode], error: Exception) -> None:
-    OfferCode.objects.filter(pk__in=[c.pk for c in codes], status=Status.CREATING).update(
-        status=Status.RESERVED, error=str(error)[:300]
+    OfferCode.objects.filter(pk__in=[c.pk for c in codes], status=OfferCode.Status.CREATING).update(
+        status=OfferCode.Status.RESERVED, error=str(error)[:300]
     )
 
 
@@ -100,11 +101,15 @@ def offer_codes_issue(*, now: datetime) -> int:
 
 def _jobs_check(now: datetime) -> int:
     """Codes whose shop job was still running; a claim whose answer was lost is given up."""
-    OfferCode.objects.filter(status=Status.CREATING, shop_ref="", attempted_at__lt=now - LOST_AFTER).update(
-        status=Status.REFUSED, error="the shop's answer was lost; not sent with an unconfirmed code"
+    OfferCode.objects.filter(
+        status=OfferCode.Status.CREATING, shop_ref="", attempted_at__lt=now - LOST_AFTER
+    ).update(
+        status=OfferCode.Status.REFUSED, error="the shop's answer was lost; not sent with an unconfirmed code"
     )
     running = list(
-        OfferCode.objects.filter(status=Status.CREATING).exclude(shop_ref="").select_related("offer__store")
+        OfferCode.objects.filter(status=OfferCode.Status.CREATING)
+        .exclude(shop_ref="")
+        .select_related("offer__store")
     )
     by_offer: dict[int, list[OfferCode]] = defaultdict(list)
     for code in running:
