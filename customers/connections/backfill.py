@@ -37,7 +37,11 @@ CLIENTS = {Platform.SHOPIFY: shopify_client, Platform.WOOCOMMERCE: woo_client}
 
 
 def _queue_page(backfill_id: int) -> None:
-    transaction.on_commit(lambda: async_task(PAGE_TASK, backfill_id))
+    def queue() -> None:
+        with transaction.atomic():  # on this connection (see receive.py)
+            async_task(PAGE_TASK, backfill_id)
+
+    transaction.on_commit(queue)
 
 
 def backfill_start(*, connection: ShopConnection, now: datetime) -> Backfill:

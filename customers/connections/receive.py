@@ -14,6 +14,13 @@ from customers.connections.models import ShopConnection, WebhookDelivery
 PROCESS_TASK = "customers.tasks.webhook_delivery_process_task"
 
 
+def _queue(delivery_id: int) -> None:
+    # In a block, django-q2's ORM broker writes on the connection this request holds, rather than
+    # closing it first (see campaigns/task_queue.py).
+    with transaction.atomic():
+        async_task(PROCESS_TASK, delivery_id)
+
+
 def delivery_receive(
     *, connection: ShopConnection, delivery_id: str, topic: str, body: bytes, now: datetime
 ) -> WebhookDelivery | None:
@@ -28,7 +35,7 @@ def delivery_receive(
                 body=body.decode(),
                 received_at=now,
             )
-            transaction.on_commit(lambda: async_task(PROCESS_TASK, delivery.pk))
+            transaction.on_commit(lambda: _queue(delivery.pk))
     except IntegrityError:
         return None
     return delivery

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from customers.connections import shopify_mapping, woo_mapping
 from customers.connections.models import ShopConnection, ShopVariant
@@ -74,13 +75,40 @@ def _clean_email(payload: dict) -> dict:
 
 
 def _writable(store: Store, customers: list[dict]) -> list[dict]:
-    """Customers the app can hold: with a number, or already known by the shop's id."""
-    known = set(
-        Customer.objects.filter(
-            store=store, external_id__in=[c["external_id"] for c in customers if "phone" not in c]
-        ).values_list("external_id", flat=True)
+    """Customers the app can hold: with a number, or already known by the shop's id. A shop's
+    consent older than the customer's own opt-out here (a STOP) is left out: it never subscribes
+    them again."""
+    existing = Customer.objects.filter(store=store).filter(
+        Q(external_id__in=[c["external_id"] for c in customers])
+        | Q(phone__in=[c["phone"] for c in customers if "phone" in c])
     )
-    return [_clean_email(c) for c in customers if "phone" in c or c["external_id"] in known]
+    rows = existing.values_list("external_id", "phone", "sms_consent", "sms_consent_at")
+    known: set[str] = set()
+    opted_out: dict[str, datetime | None] = {}
+    for external_id, phone, consent, at in rows:
+        known.add(external_id)
+        if consent == Customer.Consent.UNSUBSCRIBED:
+            opted_out[external_id] = opted_out[phone] = at
+    kept = []
+    for customer in customers:
+        if "phone" not in customer and customer["external_id"] not in known:
+            continue
+        keys = [k for k in (customer["external_id"], customer.get("phone")) if k in opted_out]
+        if keys and _stale(customer.get("sms_consent"), opted_out[keys[0]]):
+            customer = {k: v for k, v in customer.items() if k != "sms_consent"}
+        kept.append(_clean_email(customer))
+    return kept
+
+
+def _stale(consent: dict | None, opted_out_at) -> bool:
+    """A subscription (or request) the shop recorded no later than the opt-out the app holds."""
+    if not consent or consent.get("status") == Customer.Consent.UNSUBSCRIBED:
+        return False
+    try:
+        at = datetime.fromisoformat(str(consent.get("at")))
+    except ValueError:
+        return True
+    return opted_out_at is None or at.tzinfo is None or at <= opted_out_at
 
 
 def customers_write(store: Store, customers: list[dict], now: datetime, written: Written) -> None:

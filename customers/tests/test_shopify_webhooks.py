@@ -226,3 +226,23 @@ def test_shopifys_not_subscribed_does_not_unsubscribe_a_customer_who_joined_here
 
     post("customers/update", shopify_customer(13, PHONE, now, consent=sms_consent("unsubscribed", now)))
     assert Customer.objects.get().sms_consent == Customer.Consent.UNSUBSCRIBED
+
+
+def test_a_stale_shopify_subscription_does_not_undo_a_stop_sent_here(post, store, now):
+    from customers.ingest.consent import consent_change
+
+    post(
+        "customers/create",
+        shopify_customer(14, PHONE, now, consent=sms_consent("subscribed", now - timedelta(days=9))),
+    )
+    customer = Customer.objects.get()
+    consent_change(customer=customer, action="opt_out", source="keyword", occurred_at=now - timedelta(days=1))
+
+    post(
+        "customers/update",
+        shopify_customer(14, PHONE, now, consent=sms_consent("subscribed", now - timedelta(days=9))),
+    )
+    assert Customer.objects.get().sms_consent == Customer.Consent.UNSUBSCRIBED
+
+    post("customers/update", shopify_customer(14, PHONE, now, consent=sms_consent("subscribed", now)))
+    assert Customer.objects.get().sms_consent == Customer.Consent.SUBSCRIBED
