@@ -105,3 +105,34 @@ def test_an_offer_with_a_pool_is_made_in_the_admin_and_its_figures_listed(admin_
     row = page.locator("#result_list tbody tr").first
     assert "10% off, for 2 h" in row.inner_text()
     assert row.locator("td.field-left").inner_text() == "3"
+
+
+def test_an_experiments_offer_arm_gives_its_recipients_codes_and_the_control_none():
+    from campaigns.models import Experiment, ExperimentVariant
+    from campaigns.tests.flowkit import T0, make_customer
+    from campaigns.tests.flowkit import make_store as flow_store
+    from campaigns.tests.test_flow_engine import enrol, make_flow
+
+    store = flow_store("offers")
+    pool = Offer.objects.create(store=store, name="Arm B pool", source=Offer.Source.POOL)
+    offer_pool_add(offer=pool, codes=[f"ARMB-{i}" for i in range(40)])
+    flow = make_flow(store)
+    step = flow.steps.get(position=1)
+    step.body = 'Welcome! {{ offer_code|default:"no code" }}'
+    step.save()
+    experiment = Experiment.objects.create(
+        store=store, name="offer", lever="offer", flow_step=step, started_at=T0
+    )
+    ExperimentVariant.objects.create(experiment=experiment, key="A", name="No offer", is_control=True)
+    ExperimentVariant.objects.create(experiment=experiment, key="B", name="Unique code", offer=pool)
+    people = [make_customer(store) for _ in range(30)]
+    enrol(flow, people)
+
+    tick(now=T0 + timedelta(minutes=1))
+
+    texts = Message.objects.filter(flow_step=step)
+    arm_b = [m.body for m in texts if m.variant.endswith(".B")]
+    arm_a = [m.body for m in texts if m.variant.endswith(".A")]
+    assert arm_a and arm_b and len(arm_a) + len(arm_b) == 30
+    assert all(body == "Welcome! no code" for body in arm_a)
+    assert len({body for body in arm_b}) == len(arm_b) and all("ARMB-" in body for body in arm_b)
