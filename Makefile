@@ -33,6 +33,7 @@ SEGMENT_CUSTOMERS ?= 1000000
 bench: setup
 	@case "$${DATABASE_URL:-}" in postgres*) ;; *) echo "NOTE: DATABASE_URL is not PostgreSQL: the figures are SQLite's and bench/workers.py is skipped.";; esac
 	$(PY) bench/ingest.py
+	$(PY) bench/shopify_webhooks.py
 	$(PY) bench/segments.py --customers $(SEGMENT_CUSTOMERS) --repeat 3 --keep
 	$(PY) bench/flows.py
 	$(PY) bench/broadcast.py

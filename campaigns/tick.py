@@ -4,6 +4,7 @@
                 date-based triggers (win-back, replenishment, dates), each flow once an hour
     advance     due flow runs, a flow at a time
     prepare     due broadcasts become outbox texts, a campaign at a time
+    offers      unique offer codes that held texts wait for are created in the shop
     release     held texts whose time came go through the guardrails again
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
@@ -29,6 +30,7 @@ from django_q.tasks import async_task
 
 from campaigns.broadcasts.materialize import campaign_materialize
 from campaigns.broadcasts.states import campaigns_due, campaigns_finish
+from campaigns.content.offer_issue import offer_codes_issue
 from campaigns.flows import advance, date_triggers, enrol, event_triggers
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
@@ -49,6 +51,7 @@ class TickReport:
     runs_advanced: int = 0
     messages_created: int = 0
     campaigns_started: int = 0
+    offer_codes: int = 0
     messages_released: int = 0
     messages_sent: int = 0
     reconciled: dict[str, int] = field(default_factory=dict)
@@ -125,6 +128,10 @@ def campaign_prepare_task(campaign_id: int) -> int:
     return campaign_prepare(campaign_id=campaign_id, now=timezone.now())
 
 
+def stage_offers(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    report.offer_codes += offer_codes_issue(now=now)
+
+
 def stage_release(*, now: datetime, report: TickReport, in_process: bool) -> None:
     report.messages_released += messages_release_held(now=now)
 
@@ -150,13 +157,14 @@ STAGES = [
     Stage("enrol", stage_enrol),
     Stage("advance", stage_advance),
     Stage("prepare", stage_prepare),
+    Stage("offers", stage_offers),
     Stage("release", stage_release),
     Stage("send", stage_send),
     Stage("reconcile", stage_reconcile),
 ]
 
 
-SENDING = ("release", "send", "reconcile")
+SENDING = ("offers", "release", "send", "reconcile")
 
 
 def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None = None) -> TickReport:

@@ -58,13 +58,16 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS served from static/, no CDN
+    "corsheaders",
     "customers",
+    "customers.connections",
     "campaigns",
     "smsmarketing",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -176,7 +179,13 @@ SMS_STATUS_CHECK_AFTER_SECONDS = env.int("SMS_STATUS_CHECK_AFTER_SECONDS", defau
 if SMS_STUCK_AFTER_SECONDS <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("SMS_STUCK_AFTER_SECONDS must exceed the task timeout.")
 
+# --- shop connections ---
+SHOP_API_TIMEOUT = env.float("SHOP_API_TIMEOUT", default=15.0)
+
 # --- public pages ---
+# Cross-origin requests only to the embedded signup form's endpoints; each store's own domains are
+# allowed per request (campaigns/public/embed.py).
+CORS_URLS_REGEX = r"^/embed/"
 RATE_LIMIT_CACHE = "default"
 RATE_LIMIT_IP_HEADER = env.str("RATE_LIMIT_IP_HEADER", default="")
 

@@ -52,6 +52,7 @@ class FlowStepForm(CheckedTextForm):
             "template",
             "body",
             "offer_code",
+            "offer",
             "segment",
             "yes_next",
             "no_next",
@@ -73,7 +74,7 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
         ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
-        ("Message", {"fields": ["template", "body", "offer_code", "preview", "checks"]}),
+        ("Message", {"fields": ["template", "body", ("offer_code", "offer"), "preview", "checks"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
 

@@ -228,6 +228,7 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
         "send_at",
         "local_send_time",
         "valid_hours",
+        "offer",
         *readonly_fields,
     ]
     actions = ["schedule", "pause", "resume", "cancel"]

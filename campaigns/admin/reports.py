@@ -168,7 +168,9 @@ def cold_preferences(request: HttpRequest, store_id: int) -> HttpResponse:
 class VariantForm(CheckedTextForm):
     class Meta:
         model = ExperimentVariant
-        fields = ["key", "name", "is_control", "share", "body", "offer_code", "delay_minutes", "segment"]
+        fields = [
+            "key", "name", "is_control", "share", "body", "offer_code", "offer", "delay_minutes", "segment"
+        ]
 
 
 class VariantInline(StoreScopedInline, admin.TabularInline):
@@ -183,6 +185,7 @@ class VariantInline(StoreScopedInline, admin.TabularInline):
         "share",
         "body",
         "offer_code",
+        "offer",
         "delay_minutes",
         "segment",
         "stopped_at",

@@ -25,6 +25,7 @@ from campaigns.models.guardrails import (
     UndeliverableNumber,
 )
 from campaigns.models.inbound import InboundMessage, Keyword
+from campaigns.models.offers import Offer, OfferCode
 from campaigns.models.outbox import Message, ProviderCircuit
 from campaigns.models.templates import Link, MessageTemplate
 
@@ -49,6 +50,8 @@ __all__ = [
     "Keyword",
     "Link",
     "Message",
+    "Offer",
+    "OfferCode",
     "ProviderCircuit",
     "MessageTemplate",
     "QuietHoursRule",

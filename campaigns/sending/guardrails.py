@@ -79,6 +79,7 @@ DECIDED_ON = (
     "limits",
     "may_supersede",
     "now",
+    "offer_state",
 )
 
 
@@ -136,15 +137,17 @@ class _Batch:
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         limits = self._limits(store, rule, recipient, proposal.step_id)
         given = (proposal.kind, proposal.priority, proposal.valid_until, proposal.confirms_opt_out)
+        offer = proposal.offer_state
         if others or own_run:
-            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now, offer), strict=True))
             proposal.verdict = decide(**args, slots=others, own_run=own_run)
         else:
             # Recipients and limits are shared objects (see `_recipients`, `_limits`): their
             # identities stand for them in the class key, which is cheaper to hash per proposal.
-            key = (*given, id(recipient), id(limits), may_supersede, now)
+            key = (*given, id(recipient), id(limits), may_supersede, now, offer)
             if key not in self.classes:
-                args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+                facts = (*given, recipient, limits, may_supersede, now, offer)
+                args = dict(zip(DECIDED_ON, facts, strict=True))
                 self.classes[key] = decide(**args, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1

@@ -8,6 +8,9 @@ replies are marketing.
 A flow run is one conversation: its texts never hold or suppress each other, the run counts once
 against the caps (its first text is the one that is counted), and its later steps only yield to
 other texts of higher priority. A text that yields says which text it yielded to.
+
+A text that carries a unique offer code goes only once its code exists in the shop: until then it
+is held (`offer_code_pending`); a code the shop refused holds it until it expires.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ PLANNED = [
 ]
 WENT_OUT = [Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.UNDELIVERED]
 UNSENT = {Message.Status.HELD, Message.Status.QUEUED, Message.Status.PENDING}
+# A text's unique offer code (campaigns/content/offers.py): not created yet, or refused.
+OFFER_PENDING, OFFER_REFUSED = "pending", "refused"
 
 DEFAULT_STATE_RULES = [
     ("FL", time(8, 0), time(20, 0), 3, "Florida Telephone Solicitation Act"),
@@ -117,6 +122,7 @@ def decide(
     may_supersede: bool,
     now: datetime,
     own_run: list[Slot] | None = None,
+    offer_state: str = "",
 ) -> Verdict:
     """The policy for one message at `now`; `slots` are the customer's other marketing texts.
 
@@ -134,6 +140,13 @@ def decide(
         )
     if kind in (Message.Kind.TRANSACTIONAL, Message.Kind.REPLY):
         return Verdict(Outcome.ALLOW, Reason.OK)
+    if offer_state == OFFER_REFUSED:
+        return Verdict(
+            Outcome.HOLD,
+            Reason.OFFER_CODE_REFUSED,
+            held_until=valid_until or now + DAY,
+            detail="its code was refused or none was left: held, never sent with another",
+        )
 
     at, reason, detail, yielded_to = now, Reason.OK, "", None
     overlap = _overlap(priority, slots, limits.overlap, now, may_supersede)
@@ -159,6 +172,14 @@ def decide(
             break
         at, reason = opens, Reason.QUIET_HOURS
         detail = f"window {limits.window_start:%H:%M}–{limits.window_end:%H:%M} {recipient.timezone}"
+    if at == now and offer_state == OFFER_PENDING:
+        return Verdict(
+            Outcome.HOLD,
+            Reason.OFFER_CODE_PENDING,
+            held_until=now,
+            detail="its code is being created in the shop",
+            superseded=overlap.superseded,
+        )
     if at == now:
         return Verdict(Outcome.ALLOW, Reason.OK, superseded=overlap.superseded)
     if valid_until is not None and at > valid_until:
@@ -319,6 +340,7 @@ class Proposal:
     message_id: int | None = None
     run_id: int | None = None
     step_id: int | None = None
+    offer_state: str = ""
     verdict: Verdict | None = field(default=None)
 
 

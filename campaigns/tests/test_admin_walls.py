@@ -29,11 +29,14 @@ from campaigns.models import (
     Keyword,
     Message,
     MessageTemplate,
+    Offer,
+    OfferCode,
     QuietHoursRule,
     UndeliverableNumber,
 )
 from campaigns.models.templates import CreepTerm
 from customers.admin.scoping import STORE_OWNER, StoreScopedAdmin
+from customers.connections.models import ShopConnection, WebhookDelivery
 from customers.models import (
     ApiKey,
     Category,
@@ -147,6 +150,15 @@ def world(tag: str, phone: str) -> dict[type, object]:
             store=store, phone=phone[:-1] + "9", error_code="21614", recorded_at=NOW
         ),
         Experiment.objects.create(store=store, name=f"{tag} experiment", campaign=campaign),
+        offer := Offer.objects.create(store=store, name=f"{tag} offer"),
+        OfferCode.objects.create(offer=offer, store=store, code=f"{tag}-CODE", status="available"),
+        connection := ShopConnection.objects.create(
+            store=store, platform="shopify", shop_domain=f"{tag.lower()}.myshopify.com", webhook_secret=tag,
+            connected_at=NOW,
+        ),
+        WebhookDelivery.objects.create(
+            connection=connection, delivery_id=f"{tag}-delivery", topic="orders/create", received_at=NOW
+        ),
     ]
     return {type(row): row for row in rows}
 

@@ -4,4 +4,4 @@ segment builder, and the store-owner wall every admin of the app stands behind.
 May import everything in customers.
 """
 
-from customers.admin import catalog, customers, segments, stores  # noqa: F401  (registers them)
+from customers.admin import catalog, connections, customers, segments, stores  # noqa: F401  (registers them)
