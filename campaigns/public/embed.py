@@ -18,14 +18,15 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.inbound.preferences import customer_preferences_update
-from campaigns.inbound.signup import customer_signup_request, phone_e164
+from campaigns.inbound.signup import customer_signup_request
 from campaigns.public.forms import signup_disclosure
 from campaigns.public.throttle import Rate, client_ip, rate_hit
 from customers.connections.embeds import embed_config, embed_for, embed_origin_allowed, question_choices
 from customers.connections.models import SignupEmbed
 from customers.ingest.customers import customer_for_phone
+from customers.ingest.events import customer_preferences_update
 from customers.models import Store
+from customers.phones import InvalidPhone, phone_normalize
 
 SOURCE = "embed_form"
 
@@ -88,7 +89,11 @@ def embed_signup(request: HttpRequest, slug: str) -> JsonResponse:
         data = None
     if not isinstance(data, dict):
         return _error(400, "", "Send a JSON object: phone, consent and the question's answer.")
-    phone = phone_e164(str(data.get("phone") or "")) if len(str(data.get("phone") or "")) <= 32 else None
+    raw = str(data.get("phone") or "")
+    try:
+        phone = phone_normalize(raw) if len(raw) <= 32 else None
+    except InvalidPhone:
+        phone = None
     if phone is None:
         return _error(400, "phone", "Enter a valid US mobile number, e.g. (415) 555-0100.")
     if data.get("consent") is not True:
