@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "smsmarketing.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "smsmarketing.urls"
@@ -187,7 +188,7 @@ def _rate(name: str, default: str) -> tuple[int, int]:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     count, _, per = value.partition("/")
     digits, unit = per[:-1] or "1", per[-1:]
-    if not (count.isdigit() and digits.isdigit() and unit in units and int(digits) > 0):
+    if not (count.isascii() and digits.isascii() and count.isdigit() and digits.isdigit() and unit in units and int(digits) > 0):
         raise ImproperlyConfigured(f"{name} must look like 10/h or 5/10m (hits per window), not {value!r}")
     return int(count), int(digits) * units[unit]
 
