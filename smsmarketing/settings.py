@@ -188,7 +188,8 @@ def _rate(name: str, default: str) -> tuple[int, int]:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     count, _, per = value.partition("/")
     digits, unit = per[:-1] or "1", per[-1:]
-    if not (count.isascii() and digits.isascii() and count.isdigit() and digits.isdigit() and unit in units and int(digits) > 0):
+    ascii_digits = count.isascii() and digits.isascii() and count.isdigit() and digits.isdigit()
+    if not (ascii_digits and unit in units and int(digits) > 0):
         raise ImproperlyConfigured(f"{name} must look like 10/h or 5/10m (hits per window), not {value!r}")
     return int(count), int(digits) * units[unit]
 

@@ -378,8 +378,10 @@ class _Checker:
 
     def property_name(self, node: dict, key: str, path: str) -> None:
         value = node.get(key)
-        if not isinstance(value, str) or not PROPERTY_NAME.match(value) or "__" in value or _huge_index(value):
+        if not isinstance(value, str) or not PROPERTY_NAME.match(value) or "__" in value:
             self.fail(join(path, key), "must be a property name such as cart_id or items.0.sku")
+        elif _huge_index(value):
+            self.fail(join(path, key), f"a list index in a property name has at most {MAX_INDEX_DIGITS} digits")
 
     def event_name(self, node: dict, path: str) -> None:
         name = node.get("event")

@@ -139,7 +139,8 @@ def test_a_customer_looked_up_by_an_id_no_database_reads_is_a_4xx(client, key, i
 
 
 ITEMS = [{"product_id": "sku-1", "name": "Tea", "price": 12.5, "quantity": 2}]
-ORDER = {"id": "o1", "type": "order_placed", "occurred_at": "2026-11-26T10:00:00Z", "customer": {"phone": PHONE},
+ORDER = {"id": "o1", "type": "order_placed", "occurred_at": "2026-11-26T10:00:00Z",
+         "customer": {"phone": PHONE},
          "properties": {"order_id": "o-1", "total": 9999999999.999, "items": ITEMS}}
 TEA = {"id": "sku-1", "name": "Tea", "url": "https://acme.example.com/t"}
 
@@ -150,7 +151,8 @@ TEA = {"id": "sku-1", "name": "Tea", "url": "https://acme.example.com/t"}
         ("events", ORDER, "properties.total"),
         ("events", {**ORDER, "properties": {**ORDER["properties"], "total": "9999999999.999"}},
          "properties.total"),
-        ("events", {**ORDER, "properties": {**ORDER["properties"], "total": 1, "items": [{**ITEMS[0], "price": 1e10 - 0.001}]}},
+        ("events", {**ORDER, "properties": {**ORDER["properties"], "total": 1,
+                                            "items": [{**ITEMS[0], "price": 1e10 - 0.001}]}},
          "properties.items[0].price"),
         ("customers", {"phone": PHONE, "reward_balance": 9999999999.999}, "reward_balance"),
         ("customers", {"phone": PHONE, "reward_balance": "9999999999.995"}, "reward_balance"),
