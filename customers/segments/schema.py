@@ -381,7 +381,7 @@ class _Checker:
         if not isinstance(value, str) or not PROPERTY_NAME.match(value) or "__" in value:
             self.fail(join(path, key), "must be a property name such as cart_id or items.0.sku")
         elif _huge_index(value):
-            self.fail(join(path, key), f"a list index in a property name has at most {MAX_INDEX_DIGITS} digits")
+            self.fail(join(path, key), f"a list index in a name has at most {MAX_INDEX_DIGITS} digits")
 
     def event_name(self, node: dict, path: str) -> None:
         name = node.get("event")
