@@ -254,17 +254,19 @@ def test_replenishment_reminds_when_the_consumable_runs_low(store, twilio_backen
     assert body.startswith(f"Running low on {product.name}? Reorder in one tap: ")
 
 
-def test_win_back_sends_new_picks_then_the_preference_question_five_days_later(store, twilio_backend):
+def test_win_back_names_the_last_orders_category_then_asks_five_days_later(store, twilio_backend):
     recipe_install(store=store, name="win_back", live=True)
     ana = Phone(twilio_backend, subscriber(store))
-    happen(store, ana.phone, "order_placed", T0 - timedelta(days=91), order_id="o1", total=20, items=MUG)
+    hoodie = store.products.select_related("category").get(external_id="everyday-hoodie")
+    bought = [{"product_id": hoodie.external_id, "name": hoodie.name, "price": 40, "quantity": 1}, *MUG]
+    happen(store, ana.phone, "order_placed", T0 - timedelta(days=91), order_id="o1", total=80, items=bought)
     later = T0 + timedelta(days=5)
 
     tick(now=T0, stages=["enrol"])
     drive(T0, later - minutes(1), later, phones=[ana])
 
     assert [(when, body.split(":")[0]) for when, body in ana.arrived] == [
-        (T0, "New in the shop"),
+        (T0, f"New in {hoodie.category.name}"),
         (later, "Want fewer texts, or different ones? Reply DEALS, DROPS or RESTOCKS, or pick here"),
     ]
 
