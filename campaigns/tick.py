@@ -2,6 +2,7 @@
 
     enrol       events no queued check has taken yet (cart, order, ...: entries and exits), then
                 date-based triggers (win-back, replenishment, dates), each flow once an hour
+    products    price and stock changes no queued check has taken yet: back in stock, price drop
     advance     due flow runs, a flow at a time
     prepare     due broadcasts become outbox texts, a campaign at a time
     release     held texts whose time came go through the guardrails again
@@ -29,7 +30,7 @@ from django_q.tasks import async_task
 
 from campaigns.broadcasts.materialize import campaign_materialize
 from campaigns.broadcasts.states import campaigns_due, campaigns_finish
-from campaigns.flows import advance, date_triggers, enrol, event_triggers
+from campaigns.flows import advance, date_triggers, enrol, event_triggers, product_triggers
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.sending.answers import messages_reconcile
@@ -83,6 +84,11 @@ def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
         except Exception as error:
             flow_pause_on_error(flow_id=flow.pk, error=error, now=now)
             report.paused.append(f"flow {flow.name}")
+
+
+def stage_products(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    # Without a cluster the task queued on a product change never runs: the tick checks it.
+    report.runs_enrolled += product_triggers.product_changes_check_pending(now=now)
 
 
 def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> None:
@@ -148,6 +154,7 @@ class Stage:
 
 STAGES = [
     Stage("enrol", stage_enrol),
+    Stage("products", stage_products),
     Stage("advance", stage_advance),
     Stage("prepare", stage_prepare),
     Stage("release", stage_release),

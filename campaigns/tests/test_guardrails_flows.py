@@ -176,5 +176,7 @@ def test_a_text_kept_by_the_cold_cap_records_the_cap_even_when_its_release_falls
     assert (second.status, second.reason) == (Message.Status.SUPPRESSED, "frequency_cap")
     [decision] = second.decisions.all()
     assert decision.reason == "frequency_cap"
-    assert decision.detail.startswith(f"1 per 7 days for Cold customers; yielded to message {first.id}; "
-                                      "then window 11:00–21:00 America/New_York; next chance 2026-11-09 16:00")
+    assert decision.detail.startswith(
+        f"1 per 7 days for Cold customers; yielded to message {first.id}; "
+        "then window 11:00–21:00 America/New_York; next chance 2026-11-09 16:00"
+    )

@@ -91,7 +91,7 @@ def _group(node: dict, nested: bool = True) -> str:
         return "are in the store"
     if len(parts) > 1:
         # "do none of: a; b" runs on into its siblings unless it is closed off
-        parts = [f"({part})" if _is_none_group(child) else part for child, part in zip(children, parts)]
+        parts = [f"({part})" if _is_none_group(c) else part for c, part in zip(children, parts, strict=True)]
     match = node.get("match", "all")
     if match == "none":
         return "do none of: " + "; ".join(parts)

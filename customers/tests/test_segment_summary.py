@@ -76,7 +76,8 @@ def group(*children, match="all"):
                 group({"type": "event", "event": "order_placed"}, {"type": "loyalty", "op": "is_set"},
                       match="none"),
             ),
-            "Customers who have a city that is “Miami” and (do none of: placed an order; have a loyalty status).",
+            "Customers who have a city that is “Miami” and "
+            "(do none of: placed an order; have a loyalty status).",
         ),
     ],
 )
