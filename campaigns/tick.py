@@ -23,6 +23,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -186,6 +187,19 @@ def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None
 # --- django-q2 -------------------------------------------------------------------------------
 
 
+HEARTBEAT = "tick:heartbeat"
+
+
+def tick_heartbeat(*, at: datetime) -> None:
+    """When a live tick last started (the schedule's or cron's): the readiness check reads it."""
+    cache.set(HEARTBEAT, at.isoformat(), timeout=None)
+
+
+def tick_last_heartbeat() -> datetime | None:
+    value = cache.get(HEARTBEAT)
+    return datetime.fromisoformat(value) if value else None
+
+
 def stage_task(name: str) -> str:
     """One stage as a task: a stage that fails (and is retried) holds up no other."""
     [stage] = [s for s in STAGES if s.name == name]
@@ -196,6 +210,7 @@ def stage_task(name: str) -> str:
 
 def tick_task() -> int:
     """The per-minute schedule: queue each stage as its own task."""
+    tick_heartbeat(at=timezone.now())
     for stage in STAGES:
         async_task("campaigns.tick.stage_task", stage.name)
     return len(STAGES)
