@@ -49,8 +49,8 @@ def test_it_passes_the_deploy_check_with_no_warning_when_debug_is_off():
 def test_https_settings_follow_debug_and_the_environment():
     names = ("SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
              "CSRF_TRUSTED_ORIGINS")  # fmt: skip
-    shown = manage("shell", "-v", "0", "-c", "from django.conf import settings as s; "
-                   f"print({', '.join('s.' + n for n in names)}, s.STORAGES['staticfiles']['BACKEND'])")  # fmt: skip
+    printed = ", ".join(f"s.{name}" for name in names) + ", s.STORAGES['staticfiles']['BACKEND']"
+    shown = manage("shell", "-v", "0", "-c", f"from django.conf import settings as s; print({printed})")
     assert shown.stdout.split() == [
         "('HTTP_X_FORWARDED_PROTO',", "'https')", "True", "True", "True", "['https://sms.example.com']",
         "whitenoise.storage.CompressedManifestStaticFilesStorage",
