@@ -8,6 +8,7 @@
     release     held texts whose time came go through the guardrails again
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
+    retention   the wording of texts older than their store keeps it, blanked (once an hour)
 
 `manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
 django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
@@ -34,6 +35,7 @@ from campaigns.broadcasts.states import campaigns_due, campaigns_finish
 from campaigns.flows import advance, date_triggers, enrol, event_triggers, product_triggers
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
+from campaigns.privacy import message_bodies_expire
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
@@ -54,6 +56,7 @@ class TickReport:
     messages_released: int = 0
     messages_sent: int = 0
     reconciled: dict[str, int] = field(default_factory=dict)
+    bodies_blanked: int = 0
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -147,6 +150,10 @@ def stage_reconcile(*, now: datetime, report: TickReport, in_process: bool) -> N
     report.reconciled = messages_reconcile(now=now)
 
 
+def stage_retention(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    report.bodies_blanked += message_bodies_expire(now=now)
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -161,6 +168,7 @@ STAGES = [
     Stage("release", stage_release),
     Stage("send", stage_send),
     Stage("reconcile", stage_reconcile),
+    Stage("retention", stage_retention),
 ]
 
 
