@@ -75,8 +75,9 @@ def test_an_erasure_removes_everything_but_the_ledger_which_keeps_its_proof_unli
     ana, bo = with_history(store, now), with_history(store, now)
     make_flow(store)
     enrol(store.flows.get(), [ana, bo])
+    # a text from her number before she was a customer
     InboundMessage.objects.create(store=store, from_number=ana.phone, body="who is this?",
-                                  outcome=InboundMessage.Outcome.MESSAGE, received_at=now)  # before she was known
+                                  outcome=InboundMessage.Outcome.MESSAGE, received_at=now)  # fmt: skip
 
     counts = customers_erase(store=store, customer_ids=[ana.pk], actor="staff admin", now=now)
 
@@ -126,7 +127,8 @@ def api(client, store):
     key = api_key_create(store=store, name="Shopify")[1]
 
     def call(method: str, path: str):
-        return getattr(client, method)(f"/api/v1/customers/{path}", headers={"Authorization": f"Bearer {key}"})
+        headers = {"Authorization": f"Bearer {key}"}
+        return getattr(client, method)(f"/api/v1/customers/{path}", headers=headers)
 
     return call
 
@@ -159,29 +161,30 @@ def test_the_api_answers_4xx_for_no_such_customer_or_method(api, store, method, 
 # --- retention --------------------------------------------------------------------------------
 
 
+def text(customer, body, at, status=Message.Status.DELIVERED, **fields) -> Message:
+    return Message.objects.create(store=customer.store, customer=customer, to=customer.phone, body=body,
+                                  idempotency_key=f"{body}-{at}", status=status, created_at=at, **fields)
+
+
 def test_the_tick_blanks_wording_past_the_stores_retention_and_keeps_the_rows(store, now):
     store.message_retention_days = 30
     store.save()
     ana = make_customer(store)
-    old, recent = (
-        Message.objects.create(store=store, customer=ana, to=ana.phone, body=f"text {n}", idempotency_key=f"r{n}",
-                               status=Message.Status.DELIVERED, created_at=now - timedelta(days=days))
-        for n, days in ((1, 31), (2, 29))
+    old = text(ana, "text 1", now - timedelta(days=31))
+    recent = text(ana, "text 2", now - timedelta(days=29))
+    waiting = text(ana, "queued", now - timedelta(days=31), status=Message.Status.HELD,
+                   send_after=now + timedelta(days=1))  # fmt: skip
+    reply = InboundMessage.objects.create(
+        store=store, customer=ana, from_number=ana.phone, body="STOP", reply="You're unsubscribed.",
+        outcome=InboundMessage.Outcome.MESSAGE, received_at=now - timedelta(days=40),
     )  # fmt: skip
-    waiting = Message.objects.create(store=store, customer=ana, to=ana.phone, body="queued", idempotency_key="r3",
-                                     status=Message.Status.HELD, created_at=now - timedelta(days=31),
-                                     send_after=now + timedelta(days=1))  # fmt: skip
-    reply = InboundMessage.objects.create(store=store, customer=ana, from_number=ana.phone, body="STOP",
-                                          reply="You're unsubscribed.", outcome=InboundMessage.Outcome.MESSAGE,
-                                          received_at=now - timedelta(days=40))  # fmt: skip
     other = make_store("other")  # no retention: kept for good
-    kept = Message.objects.create(store=other, customer=make_customer(other), to="+1", body="old", idempotency_key="o",
-                                  status=Message.Status.DELIVERED, created_at=now - timedelta(days=400))
+    kept = text(make_customer(other), "old", now - timedelta(days=400))
 
     report = tick(now=now, stages=["retention"])
 
     bodies = dict(Message.objects.values_list("pk", "body"))
-    assert (bodies[old.pk], bodies[recent.pk], bodies[waiting.pk], bodies[kept.pk]) == ("", "text 2", "queued", "old")
+    assert [bodies[m.pk] for m in (old, recent, waiting, kept)] == ["", "text 2", "queued", "old"]
     reply.refresh_from_db()
     assert (reply.body, reply.reply) == ("", "")
     assert report.bodies_blanked == 2
