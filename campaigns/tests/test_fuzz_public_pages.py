@@ -23,7 +23,8 @@ FORM_TEXT = st.one_of(
 SIGNUP_FIELDS = ["phone", "first_name", "consent", "csrfmiddlewaretoken"]
 PREFS_FIELDS = ["topics", "categories", "frequency", "opt_out"]
 # (a slug with NUL matches no page: 404, before any view)
-NUL_PATHS = ["/prefs/%00", "/prefs/abc%00def", "/join/shop%00", "/l/ab%00", "/prefs/x?next=%00", "/join/shop?a=%00"]
+NUL_PATHS = ["/prefs/%00", "/prefs/abc%00def", "/join/shop%00", "/l/ab%00", "/prefs/x?next=%00",
+             "/join/shop?a=%00"]
 
 
 @pytest.fixture(autouse=True)

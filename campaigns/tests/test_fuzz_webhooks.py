@@ -27,7 +27,8 @@ FORM_TEXT = st.one_of(
     st.sampled_from(["\x00", "STOP\x00", "+1415555\x000101", "9" * 400, "-1e999999", "1e100000000", "", " ",
                      "SM" + "0" * 32 + "\x00", "Ⅻ", "²", "STOP", "START", "HELP", "Y", PHONE, STORE_NUMBER]),
 )  # fmt: skip
-INBOUND_FIELDS = ["From", "To", "Body", "MessageSid", "MessagingServiceSid", "OptOutType", "NumMedia", "SmsSid"]
+INBOUND_FIELDS = ["From", "To", "Body", "MessageSid", "MessagingServiceSid", "OptOutType", "NumMedia",
+                  "SmsSid"]
 STATUS_FIELDS = ["MessageSid", "MessageStatus", "SmsStatus", "ErrorCode", "To", "From"]
 
 
