@@ -306,7 +306,7 @@ class ConsentRecord(models.Model):
     customer = models.ForeignKey(
         Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="consent_records"
     )
-    phone_hash = models.CharField(max_length=64, blank=True, editable=False)
+    phone_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
     action = models.CharField(max_length=16, choices=Action)
     source = models.CharField(max_length=50, help_text="api, csv, keyword, signup_page, provider, ...")
     wording = models.TextField(blank=True, help_text="The exact wording the customer saw")
