@@ -8,11 +8,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from campaigns.content.templating import format_money
+from campaigns.flows import marks
 from campaigns.flows.enrol import _enroll_isolated
 from campaigns.flows.entries import (
     Entry,
@@ -21,7 +21,7 @@ from campaigns.flows.entries import (
     _mentions_products,
     product_context,
 )
-from campaigns.flows.event_triggers import EVENTS_SETTLE, _product_fits
+from campaigns.flows.event_triggers import _product_fits
 from campaigns.isolation import store_checks_failed
 from campaigns.models import Flow, ProductChangeCheckedAhead, ProductChangeCheckMark
 from customers.models import ProductChange, Store
@@ -42,36 +42,25 @@ def product_changes_check(*, store_id: int, change_ids: list[int], now: datetime
     return created
 
 
-# --- who checks which change: the tick and the queued task share one record -----------------------
-#
-# As for events (event_triggers.py): each store has a mark, every change with an id up to it has
-# been checked. The tick checks what lies above the mark and moves it, so `manage.py tick` alone
-# (cron, no cluster) fires back in stock and price drop; the task queued when a change is stored
-# checks its changes at once and notes them as "checked ahead", so the tick skips them. Both take
-# the store's mark row lock first: a change is checked once, whichever path comes first.
+# --- who checks which change: the tick and the queued task share one record (flows/marks.py) ------
+# The tick's `products` stage checks what no queued task took, so `manage.py tick` alone (cron, no
+# cluster) fires back in stock and price drop.
 
-CHANGE_CHECK_BATCH = 2000
 PRODUCT_TRIGGERS = [Flow.Trigger.BACK_IN_STOCK, Flow.Trigger.PRICE_DROP]
-
-
-def _mark_locked(store_id: int) -> ProductChangeCheckMark:
-    ProductChangeCheckMark.objects.get_or_create(store_id=store_id)
-    return ProductChangeCheckMark.objects.select_for_update().get(store_id=store_id)
+CHECKED = marks.Checked(
+    mark=ProductChangeCheckMark,
+    ahead=ProductChangeCheckedAhead,
+    ahead_field="change_id",
+    stored=lambda store_id, above: ProductChange.objects.filter(product__store_id=store_id, id__gt=above)
+    .order_by("id")
+    .values_list("id", "changed_at"),
+    check=lambda *, store_id, ids, now: product_changes_check(store_id=store_id, change_ids=ids, now=now),
+)
 
 
 def product_changes_check_queued(*, store_id: int, change_ids: list[int], now: datetime) -> int:
     """The task queued when changes are stored: checks those the tick has not checked yet."""
-    with transaction.atomic():
-        mark = _mark_locked(store_id)
-        ahead = ProductChangeCheckedAhead.objects.filter(change_id__in=change_ids)
-        taken = set(ahead.values_list("change_id", flat=True))
-        ids = sorted({i for i in change_ids if i > mark.checked_through and i not in taken})
-        if not ids:
-            return 0
-        ProductChangeCheckedAhead.objects.bulk_create(
-            ProductChangeCheckedAhead(change_id=i, store_id=store_id) for i in ids
-        )
-        return product_changes_check(store_id=store_id, change_ids=ids, now=now)
+    return marks.check_queued(CHECKED, store_id=store_id, ids=change_ids, now=now)
 
 
 def product_changes_check_pending(*, now: datetime) -> int:
@@ -80,7 +69,7 @@ def product_changes_check_pending(*, now: datetime) -> int:
     A change younger than a minute is left for the next tick (its id may be visible before a
     lower one's transaction commits), and so is a change stamped after `now`.
     """
-    cutoff = now - EVENTS_SETTLE
+    cutoff = now - marks.SETTLE
     mark = ProductChangeCheckMark.objects.filter(store_id=OuterRef("pk")).values("checked_through")
     unchecked = ProductChange.objects.filter(product__store_id=OuterRef("pk"), id__gt=OuterRef("mark"))
     stores = Store.objects.annotate(mark=Coalesce(Subquery(mark), Value(0))).filter(Exists(unchecked))
@@ -95,32 +84,7 @@ def product_changes_check_pending(*, now: datetime) -> int:
 
 def _store_changes_check_pending(*, store_id: int, cutoff: datetime, now: datetime) -> int:
     live = Flow.objects.filter(store_id=store_id, status=Flow.Status.LIVE, trigger__in=PRODUCT_TRIGGERS)
-    checks = live.exists()  # else the mark just moves on
-    created = 0
-    while True:
-        with transaction.atomic():
-            mark = _mark_locked(store_id)
-            rows = (
-                ProductChange.objects.filter(product__store_id=store_id, id__gt=mark.checked_through)
-                .order_by("id")
-                .values_list("id", "changed_at")[:CHANGE_CHECK_BATCH]
-            )
-            ids = []
-            for change_id, changed_at in rows:
-                if changed_at > cutoff:
-                    break
-                ids.append(change_id)
-            if not ids:
-                return created
-            ahead = ProductChangeCheckedAhead.objects.filter(store_id=store_id, change_id__lte=ids[-1])
-            taken = set(ahead.values_list("change_id", flat=True))
-            todo = [i for i in ids if i not in taken]
-            if checks and todo:
-                created += product_changes_check(store_id=store_id, change_ids=todo, now=now)
-            ahead.delete()
-            ProductChangeCheckMark.objects.filter(store_id=store_id).update(checked_through=ids[-1])
-        if len(ids) < CHANGE_CHECK_BATCH:
-            return created
+    return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=live.exists())
 
 
 def product_change_entries(flow: Flow, changes: list[ProductChange], *, now: datetime) -> list[Entry]:
