@@ -15,7 +15,13 @@ def nul_field(request: HttpRequest) -> str | None:
     # The API's views check their own path parts and name them (`customer`).
     if NUL in request.path and not request.path.startswith("/api/"):
         return "path"
-    for source, params in (("query", request.GET), ("form", request.POST)):
+    sources = [("query", request.GET)]
+    # A URL-encoded form is read through `request.body`, which stays readable for the view. A
+    # multipart body would be consumed here, leaving a view that reads the raw body nothing; its
+    # text fields go through Django forms, whose fields refuse NUL themselves.
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        sources.append(("form", request.POST))
+    for source, params in sources:
         for key, values in params.lists():
             if NUL in key or any(NUL in value for value in values):
                 return f"{source}.{key.replace(NUL, '')}"

@@ -70,7 +70,10 @@ class CustomerPrivacyMixin:
         # One customer's delete is their erasure, with its own confirmation page.
         if not str(object_id).isascii() or not str(object_id).isdigit():
             raise Http404("No such customer.")
-        return HttpResponseRedirect(reverse("admin:customers_customer_erase", args=[object_id]))
+        customer = self._customer(request, int(object_id))
+        if not self.has_delete_permission(request, customer):
+            raise PermissionDenied
+        return HttpResponseRedirect(reverse("admin:customers_customer_erase", args=[customer.pk]))
 
     def get_deleted_objects(self, objs, request: HttpRequest):
         # The erasure deletes rows staff never delete one by one (events, the texts) and keeps the
