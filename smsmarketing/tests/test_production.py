@@ -111,7 +111,7 @@ def test_it_is_ready_when_the_database_answers_the_tick_ran_and_no_circuit_is_op
 
     assert (status, body["status"]) == (200, "ready")
     assert body["checks"]["worker"]["detail"] == "last tick 50 s ago"
-    assert body["checks"]["provider"] == {"ok": True, "detail": "closed", "open": []}
+    assert body["checks"]["provider"] == {"ok": True, "detail": "closed", "open": 0}
 
 
 @pytest.mark.django_db
@@ -125,10 +125,8 @@ def test_a_silent_worker_or_an_open_circuit_is_degraded_and_strict_makes_it_503(
 
     assert (status, body["status"], strict) == (200, "degraded", 503)
     assert body["checks"]["worker"]["ok"] is False
-    assert body["checks"]["provider"]["open"] == [
-        {"sender": "MG1", "open_until": (now + timedelta(seconds=30)).isoformat(),
-         "last_error": "503 from the provider"}
-    ]  # fmt: skip
+    assert body["checks"]["provider"] == {"ok": False, "detail": "circuit open for 1 sender(s)", "open": 1}
+    assert "503 from the provider" not in str(body) and "MG1" not in str(body)  # the admin shows those
 
 
 @pytest.mark.django_db
