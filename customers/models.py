@@ -84,6 +84,9 @@ class Store(models.Model):
         default=Decimal("0"),
         help_text="Share of customers no marketing text reaches, to measure the program's lift (0: off)",
     )
+    message_retention_days = models.PositiveIntegerField("keep text wording (days)", null=True, blank=True,
+        help_text="Days the wording of texts sent and received is kept, then blanked (reports keep counting "
+        "them). Empty: kept for good")  # fmt: skip
 
     class Meta:
         # Inbound texts and STOPs find their store by the number or service they were sent to.
@@ -279,10 +282,15 @@ class AppendOnlyError(Exception):
 
 
 class ConsentRecordQuerySet(models.QuerySet):
-    """No bulk change or delete: a customer's erasure removes their rows through the cascade."""
+    """No bulk change or delete, but one: a customer's erasure (`customers.privacy`) keeps their rows
+    as proof of consent, unlinked from them and with their number as a one-way hash."""
 
     def update(self, **kwargs):
         raise AppendOnlyError("Consent records are never updated; append a new record instead.")
+
+    def unlink(self, *, phone_hash) -> int:
+        """No customer, no device facts (IP, user agent); `phone_hash`: a value or an expression."""
+        return super().update(customer=None, phone_hash=phone_hash, ip_address=None, user_agent="")
 
     def delete(self):
         raise AppendOnlyError("Consent records are never deleted; append a new record instead.")
@@ -299,7 +307,11 @@ class ConsentRecord(models.Model):
         REFUSED = "refused", "Sign-up refused: opted out, only a keyword restarts"
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="consent_records")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    # None once the customer was erased: `phone_hash` then says whose number it was
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="consent_records"
+    )
+    phone_hash = models.CharField(max_length=64, blank=True, db_default="", editable=False)
     action = models.CharField(max_length=16, choices=Action)
     source = models.CharField(max_length=50, help_text="api, csv, keyword, signup_page, provider, ...")
     wording = models.TextField(blank=True, help_text="The exact wording the customer saw")
@@ -479,6 +491,25 @@ class EventItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_external_id} in {self.type}"
+
+
+class PrivacyLogEntry(models.Model):
+    """One export or erasure of a customer's data: who asked, when, and whose (by id and hash)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=8, choices=[("export", "Data exported"), ("erase", "Erased")])
+    actor = models.CharField(max_length=150, help_text="Who: a staff user, an API key, a webhook")
+    customer_id = models.BigIntegerField(help_text="The customer's id (gone after an erasure)")
+    phone_hash = models.CharField(max_length=64, help_text="One-way hash of the number")
+    occurred_at = models.DateTimeField()
+    details = models.JSONField(default=dict, blank=True, help_text="What was exported or erased, counted")
+
+    class Meta:
+        verbose_name_plural = "privacy log"
+        indexes = [models.Index(fields=["store", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: customer {self.customer_id} by {self.actor}"
 
 
 class ImportJob(models.Model):

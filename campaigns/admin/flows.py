@@ -309,7 +309,7 @@ class FlowAdmin(StoreScopedAdmin):
     def backtest_view(self, request: HttpRequest, flow_id: int):
         flow = self._flow_or_404(request, flow_id)
         asked = request.GET.get("days", "")
-        days = max(1, min(int(asked), 90)) if asked.isdigit() else 30
+        days = max(1, min(int(asked), 90)) if asked.isascii() and asked.isdigit() else 30
         report = flow_backtest(flow=flow, now=timezone.now(), days=days)
         context = {
             **self.admin_site.each_context(request),

@@ -39,7 +39,7 @@ def report_range(request: HttpRequest, store: Store) -> tuple[tables.Range, str]
 def chosen_store(request: HttpRequest) -> Store | None:
     stores = stores_for(request.user).order_by("pk")
     wanted = request.GET.get("store", "")
-    found = stores.filter(pk=wanted).first() if wanted.isdigit() else None
+    found = stores.filter(pk=wanted).first() if wanted.isascii() and wanted.isdigit() else None
     return found or stores.first()
 
 

@@ -7,7 +7,12 @@ the form or the service that saves). `outbox.py` owns every move of `Message.sta
 
 from campaigns.models.broadcasts import Campaign
 from campaigns.models.conversations import Conversation
-from campaigns.models.event_checks import EventCheckedAhead, EventCheckMark
+from campaigns.models.event_checks import (
+    EventCheckedAhead,
+    EventCheckMark,
+    ProductChangeCheckedAhead,
+    ProductChangeCheckMark,
+)
 from campaigns.models.experiments import (
     Attribution,
     Experiment,
@@ -52,6 +57,8 @@ __all__ = [
     "Message",
     "Offer",
     "OfferCode",
+    "ProductChangeCheckMark",
+    "ProductChangeCheckedAhead",
     "ProviderCircuit",
     "MessageTemplate",
     "QuietHoursRule",

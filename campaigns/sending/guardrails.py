@@ -225,7 +225,8 @@ def first_chance(
 
 def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None) -> Limits:
     start, end = send_window(store, rule, step)
-    per_week = min(store.cap_per_week, store.cold_cap_per_week) if recipient.cold else store.cap_per_week
+    cold = recipient.cold and store.cold_cap_per_week < store.cap_per_week
+    per_week = store.cold_cap_per_week if cold else store.cap_per_week
     return Limits(
         window_start=start,
         window_end=end,
@@ -234,6 +235,7 @@ def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, ste
         state_per_day=rule.max_per_24h if rule is not None else None,
         overlap=timedelta(hours=store.overlap_hours),
         chosen=recipient.frequency,
+        cold=cold,
     )
 
 

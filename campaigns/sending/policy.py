@@ -76,6 +76,7 @@ class Limits:
     state_per_day: int | None = None
     overlap: timedelta = timedelta(hours=12)
     chosen: str = ""  # the subscriber's frequency choice, a key of CHOSEN_SPANS
+    cold: bool = False  # `per_week` is the store's cap for Cold customers
 
 
 @dataclass
@@ -162,16 +163,22 @@ def decide(
         at, reason, yielded_to = overlap.not_before, Reason.OVERLAP, overlap.after
         detail = f"yielded to {_named(overlap.after)}: a lower-priority text already sent"
     kept = [s for s in slots if s.message_id not in overlap.superseded]
+    # The reason recorded is what kept the text from going at `now`; what pushed it later after
+    # that (a cap's release falling at night, say) is added to the detail.
+    details = [detail] if detail else []
     for _ in range(4):  # caps and the window can push each other later; a few rounds settle it
         cap = _cap_release(at, [] if own_run else kept, kept + own_run, limits)
         if cap.at > at:
-            at, reason, yielded_to = cap.at, cap.reason, cap.yielded_to
-            detail = f"{cap.detail}; yielded to {_named(cap.yielded_to)}"
+            at = cap.at
+            if reason == Reason.OK:
+                reason, yielded_to = cap.reason, cap.yielded_to
+            details.append(f"{cap.detail}; yielded to {_named(cap.yielded_to)}")
         opens = window_opens(at, recipient.timezone, limits.window_start, limits.window_end)
         if opens == at:
             break
-        at, reason = opens, Reason.QUIET_HOURS
-        detail = f"window {limits.window_start:%H:%M}–{limits.window_end:%H:%M} {recipient.timezone}"
+        at, reason = opens, reason if reason != Reason.OK else Reason.QUIET_HOURS
+        details.append(f"window {limits.window_start:%H:%M}–{limits.window_end:%H:%M} {recipient.timezone}")
+    detail = "; then ".join(dict.fromkeys(details))
     if at == now and offer_state == OFFER_PENDING:
         return Verdict(
             Outcome.HOLD,
@@ -273,7 +280,8 @@ def _cap_release(at: datetime, counted: list[Slot], every: list[Slot], limits: L
 def _caps(limits: Limits) -> list[tuple[int, timedelta, str, str]]:
     caps = [
         (limits.per_day, DAY, Reason.FREQUENCY_CAP, f"{limits.per_day} per 24 h"),
-        (limits.per_week, WEEK, Reason.FREQUENCY_CAP, f"{limits.per_week} per 7 days"),
+        (limits.per_week, WEEK, Reason.FREQUENCY_CAP,
+         f"{limits.per_week} per 7 days" + (" for Cold customers" if limits.cold else "")),
     ]
     if limits.chosen in CHOSEN_SPANS:
         span, word = CHOSEN_SPANS[limits.chosen]

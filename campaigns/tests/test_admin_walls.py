@@ -44,6 +44,7 @@ from customers.models import (
     Customer,
     Event,
     ImportJob,
+    PrivacyLogEntry,
     Product,
     ProductChange,
     Segment,
@@ -114,6 +115,10 @@ def world(tag: str, phone: str) -> dict[type, object]:
         ),
         ProductChange.objects.create(product=product, field="price", new_value=1, changed_at=NOW),
         ImportJob.objects.create(store=store, file_name=f"{tag}.csv", content=phone, created_at=NOW),
+        PrivacyLogEntry.objects.create(
+            store=store, action="export", actor=f"{tag} staff", customer_id=customer.pk,
+            phone_hash=f"{tag}hash", occurred_at=NOW,
+        ),  # fmt: skip
         ApiKey.objects.create(
             store=store, name=f"{tag} key", prefix=tag[:8], key_hash=hashlib.sha256(tag.encode()).hexdigest()
         ),

@@ -79,6 +79,7 @@ class StoreAdmin(StoreScopedAdmin):
             },
         ),
         ("Replies", {"fields": ("help_text", "contact_email", "rewards_url")}),
+        ("Privacy", {"fields": ("message_retention_days",)}),
     )
 
     def get_queryset(self, request):
