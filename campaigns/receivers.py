@@ -7,12 +7,15 @@ from django.dispatch import receiver
 
 from campaigns.demo.history import demo_history_play
 from campaigns.flows.starters import starter_templates_install
+from campaigns.privacy import customer_texts_export, customers_texts_erase
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
 from campaigns.task_queue import task_enqueue_on_commit
 from customers.signals import (
     consent_requested,
+    customer_data_exporting,
     customer_opted_out,
+    customers_erasing,
     demo_loaded,
     events_recorded,
     products_changed,
@@ -44,6 +47,16 @@ def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
 @receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
     task_enqueue_on_commit("campaigns.tasks.confirmations_send_task", list(record_ids))
+
+
+@receiver(customer_data_exporting, dispatch_uid="campaigns.privacy.export")
+def export_texts(sender, *, customer, **kwargs) -> dict:
+    return customer_texts_export(customer=customer)
+
+
+@receiver(customers_erasing, dispatch_uid="campaigns.privacy.erase")
+def erase_texts(sender, *, store, customers, **kwargs) -> dict:
+    return customers_texts_erase(store=store, customers=customers)
 
 
 @receiver(store_created, dispatch_uid="campaigns.starters.store_created")

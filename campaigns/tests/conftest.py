@@ -8,6 +8,7 @@ import pytest
 
 from campaigns.tests.twilio_server import TwilioServer
 from customers.models import Customer, Store
+from customers.tests.shop_fixtures import inline, shopify_server  # noqa: F401  (the loopback shop)
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token"

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.results import Result
 
+from customers.admin.privacy import CustomerPrivacyMixin
 from customers.admin.profile import engagement_tier, event_name
 from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.admin.stores import CONSENT_SHOWN, EVENTS_PER_PAGE
@@ -103,7 +104,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ImportMixin, StoreScopedAdmin):
+class CustomerAdmin(CustomerPrivacyMixin, ImportMixin, StoreScopedAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]
     import_form_class = CustomerImportForm

@@ -175,7 +175,8 @@ def _quick_number(value: Any) -> Any:
     cleaned = Decimal(str(value))
     if not cleaned.is_finite() or cleaned < 0 or cleaned.adjusted() >= 10:
         return UNCLEARED
-    return float(cleaned.quantize(CENT))
+    cleaned = cleaned.quantize(CENT)
+    return UNCLEARED if cleaned.adjusted() >= 10 else float(cleaned)
 
 
 def _quick_integer(value: Any, minimum: int | None) -> Any:

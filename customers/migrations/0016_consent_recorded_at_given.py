@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0014_store_hot_days'),
+        ('customers', '0015_store_hot_days'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0013_customer_indexes_trimmed'),
+        ('customers', '0014_privacy_log_and_retention'),
     ]
 
     operations = [
