@@ -427,7 +427,7 @@ def demo_store_create() -> Store:
     )
 
 
-def _store_delete(store: Store) -> None:
+def demo_store_delete(store: Store) -> None:
     """Rows of the store that hold others with PROTECT (flows hold segments and templates) go
     first: PROTECT refuses even when the protected row is being deleted with the store."""
     for model in apps.get_models():
@@ -449,7 +449,7 @@ def demo_load(
         if existing and not reset:
             return None
         if existing:
-            _store_delete(existing)
+            demo_store_delete(existing)
         store = demo_store_create()
         presets_install(store=store)
         builder = _Builder(now=now, size=customers, seed=seed)

@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaigns.demo.history import demo_history_play
+from campaigns.flows.diagram import flow_diagram
 from campaigns.models import Experiment, Flow, GuardrailDecision, Message
 from campaigns.reports.decisions import experiment_evaluate, variant_figures
 from campaigns.reports.metrics import CATALOGUE, COUNTED, catalogue_figures, store_figures
 from campaigns.reports.tables import Range, daily_series, sources_table
-from customers.demo import Timeline, demo_load
+from customers.demo import Timeline, demo_load, demo_store_delete
 from customers.models import ConsentRecord
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
@@ -24,7 +25,7 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         summary = demo_load(now=NOW, customers=300, seed=7)
         yield summary
-        demo_load(now=NOW, customers=1, reset=True)  # the demo store's own deletion, PROTECT first
+        demo_store_delete(summary.store)  # outside the tests' transactions: leave no store behind
 
 
 @pytest.mark.django_db
@@ -91,3 +92,16 @@ def test_the_dashboard_totals_are_the_catalogue_sql_and_the_sum_of_their_rows(de
     series = daily_series(store, rng, additive)
     for key in additive:
         assert sum(series[key]) == total.value(key), key
+
+
+@pytest.mark.django_db
+def test_each_diagram_step_accounts_for_everyone_who_entered_it(demo):
+    """entered = sent + held + suppressed + ... + exited + waiting, every part named on the step."""
+    for flow in Flow.objects.filter(store=demo.store, status=Flow.Status.LIVE):
+        for node in flow_diagram(flow)["nodes"]:
+            labels = [label for _, label in node.parts]
+            assert sum(n for n, _ in node.parts) == node.entered, (flow.slug, node.step.position)
+            assert "texts no longer stored" not in labels
+            if node.step.kind == "send":
+                accepted = Message.objects.filter(flow_step=node.step, status__in=Message.ACCEPTED).count()
+                assert dict((label, n) for n, label in node.parts).get("sent", 0) == accepted
