@@ -26,6 +26,7 @@ from campaigns.sending.why import campaigns_missed, messages_explained
 from customers.admin.defaults import OneStorePreselected
 from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer
+from customers.segments import InvalidRules, members, reach
 
 
 class KeywordForm(forms.ModelForm):
@@ -212,6 +213,7 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
     list_select_related = ["store"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
+        "audience",
         "status",
         "error",
         "provider",
@@ -246,6 +248,16 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
             .get_queryset(request)
             .annotate(total=Count("messages"), waiting=Count("messages", WAITING))
         )
+
+    @admin.display(description="Audience now")
+    def audience(self, campaign: Campaign) -> str:
+        """The segment as counted now: everyone in it, and how many a marketing text can reach."""
+        if campaign.segment_id is None:
+            return "— (save with a segment to count it)"
+        try:
+            return str(reach(members(campaign.segment, now=timezone.now())))
+        except InvalidRules as error:
+            return f"Cannot be counted: {error}"
 
     @admin.display(description="Send at", ordering="send_at")
     def when(self, campaign: Campaign) -> str:

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.engagement import tier_labels
 from customers.models import Customer, Segment, Store
-from customers.segments import InvalidRules, members_count, segment_errors
+from customers.segments import REACHABLE, InvalidRules, Reach, members_count, segment_errors
 from customers.segments import schema as rule_schema
 from customers.segments.compiler import compile_rules
 from customers.segments.membership import reads_stored, stored_counts
@@ -89,7 +89,7 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
     seen = (segment.pk,) if segment else ()
     new = compile_rules(rules, store=store, now=now, seen=seen)
     everyone = Customer.objects.filter(store=store)
-    totals = {"count": Count("pk", filter=new)}
+    totals = {"count": Count("pk", filter=new), "reachable": Count("pk", filter=new & REACHABLE)}
     if segment is not None:
         try:
             old = compile_rules(segment.rules, store=store, now=now, seen=seen)
@@ -102,6 +102,7 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
         "errors": [],
         "summary": summarize(rules, segment_names=names),
         "count": counted["count"],
+        "reachable": counted["reachable"],
         "sample": [_sample_row(c) for c in sample],
         "diff": {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None,
     }
@@ -123,11 +124,13 @@ def count_members(segments: list[Segment], *, now) -> None:
             segment.rules_error = f"{first.path or 'rules'}: {first.message}"
             continue
         counts[f"s{segment.pk}"] = Count("pk", filter=Q(store_id=segment.store_id) & rules)
+        counts[f"r{segment.pk}"] = Count("pk", filter=Q(store_id=segment.store_id) & rules & REACHABLE)
     stores = {segment.store_id for segment in segments}
     totals = Customer.objects.filter(store_id__in=stores).aggregate(**counts) if counts else {}
     for segment in segments:
         if not segment.stored:
             segment.member_count = totals.get(f"s{segment.pk}")
+            segment.reachable_count = totals.get(f"r{segment.pk}")
 
 
 def _sample_row(customer: Customer) -> dict:
@@ -162,8 +165,8 @@ class SegmentAdmin(StoreScopedAdmin):
             return f"Cannot be counted ({segment.rules_error}): open it to fix the rules"
         if segment.stored:
             return self.membership(segment)
-        count = getattr(segment, "member_count", None)
-        return "—" if count is None else f"{count:,}"
+        count, reachable = getattr(segment, "member_count", None), getattr(segment, "reachable_count", None)
+        return "—" if count is None or reachable is None else str(Reach(count, reachable))
 
     @admin.display(description="Membership table")
     def membership(self, segment: Segment) -> str:

@@ -464,7 +464,9 @@
     root.querySelectorAll(".sb-invalid").forEach((n) => n.classList.remove("sb-invalid"));
     const errors = body.errors || [];
     errors.forEach(placeError);
-    setText("sp-count", body.count === null || body.count === undefined ? "—" : body.count.toLocaleString());
+    const counted = body.count !== null && body.count !== undefined;
+    setText("sp-count", counted ? body.count.toLocaleString() : "—");
+    setText("sp-reach", counted && body.reachable !== undefined ? body.reachable.toLocaleString() : "—");
     setText("sp-summary", body.summary || "");
     setText("sp-status", errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""} to fix (shown at the row).` : "");
     const diff = document.getElementById("sp-diff");
