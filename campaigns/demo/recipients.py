@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
+
 from campaigns.content.links import link_click
 from campaigns.inbound.keywords import inbound_receive
 from campaigns.models import Flow, Link, Message
 from campaigns.sending.gateways import fixed_share as share
 from customers.ingest.events import events_ingest
 from customers.models import Event, Store
+from customers.senders import store_sender
 
 # Shares of delivered marketing texts; a tap's share is by what the text is.
 OPT_OUT = 0.012
@@ -55,6 +58,11 @@ class Recipients:
 
     def next_at(self) -> datetime | None:
         return self.pending[0].at if self.pending else None
+
+    @property
+    def _number(self) -> str:
+        """The number the texts came from, as a reply names it."""
+        return self.store.from_number or settings.TWILIO_FROM_NUMBER
 
     def answer_until(self, moment: datetime) -> None:
         while self.pending and self.pending[0].at <= moment:
@@ -94,7 +102,10 @@ class Recipients:
     def _stop(self, message: Message) -> Callable[[datetime], None]:
         def act(at: datetime) -> None:
             sid = "SM" + hashlib.sha256(f"stop|{_key(message)}".encode()).hexdigest()[:32]
-            params = {"MessageSid": sid, "From": message.to, "To": self.store.from_number, "Body": "STOP"}
+            params = {"MessageSid": sid, "From": message.to, "To": self._number, "Body": "STOP"}
+            sender = store_sender(self.store)
+            if sender.startswith("MG"):  # sent through a Messaging Service: the reply names it
+                params["MessagingServiceSid"] = sender
             inbound_receive(params=params, now=at)
             self.stops += 1
 

@@ -52,7 +52,8 @@ def test_the_flow_report_shows_ctr_opt_outs_and_revenue_per_step(admin_client, s
     response = admin_client.get(reverse("admin:reports_flow", args=[flow.pk]))
 
     table = response.context["tables"][0]
-    money = [Decimal("50.00"), Decimal("16.67"), 3, Decimal("0.02")]
+    # Cost to the price's precision: 3 segments × 0.0083.
+    money = [Decimal("50.00"), Decimal("16.67"), 3, Decimal("0.0249")]
     assert table.rows[0][2:] == [3, 3, 0, 1, 1, 1 / 3, 1, 1 / 3, 1, *money]
     assert table.total[2:] == table.rows[0][2:]  # one step: the flow's total is that step
     body = response.content.decode()
