@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from customers.ingest.metrics import store_metrics_recompute
 from customers.models import Store
+from customers.segments.counts import live_counts_refresh
 from customers.segments.membership import segments_refresh
 
 
@@ -15,6 +16,15 @@ def metrics_recompute_all() -> int:
 
 
 def segments_refresh_task() -> dict:
-    """Every few minutes: each stored segment's membership rows rebuilt (customers/segments/membership.py)."""
-    report = segments_refresh(now=timezone.now())
-    return {"refreshed": report.refreshed, "skipped": report.skipped, "failed": report.failed}
+    """Every minute: stored segments' rows brought up to date (customers/segments/membership.py), and
+    live segments' counts taken again when they are due (customers/segments/counts.py)."""
+    now = timezone.now()
+    report = segments_refresh(now=now)
+    counted = live_counts_refresh(now=now)
+    return {
+        "refreshed": report.refreshed,
+        "rebuilt": report.rebuilt,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "counted": counted,
+    }

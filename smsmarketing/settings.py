@@ -176,6 +176,10 @@ SMS_STATUS_CHECK_AFTER_SECONDS = env.int("SMS_STATUS_CHECK_AFTER_SECONDS", defau
 if SMS_STUCK_AFTER_SECONDS <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("SMS_STUCK_AFTER_SECONDS must exceed the task timeout.")
 
+# --- segments ---
+# A live segment's counts in the lists and the API are taken again when older than this.
+SEGMENT_COUNTS_EVERY_MINUTES = env.int("SEGMENT_COUNTS_EVERY_MINUTES", default=5)
+
 # --- public pages ---
 RATE_LIMIT_CACHE = "default"
 RATE_LIMIT_IP_HEADER = env.str("RATE_LIMIT_IP_HEADER", default="")
