@@ -19,10 +19,10 @@ from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
 from customers.segments import InvalidRules, members_count, segment_errors
 from customers.segments import schema as rule_schema
-from customers.segments.compiler import compile_rules
 from customers.segments.counts import Counts, counts_shown
 from customers.segments.membership import reads_stored
 from customers.segments.presets import PRESETS, presets_install
+from customers.segments.preview import preview_counts
 from customers.segments.summary import summarize
 
 SAMPLE_SIZE = 10
@@ -84,25 +84,16 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
             "count": None,
             "sample": [],
             "diff": None,
+            "estimate": None,
         }
-    seen = (segment.pk,) if segment else ()
-    new = compile_rules(rules, store=store, now=now, seen=seen)
-    everyone = Customer.objects.filter(store=store)
-    totals = {"count": Count("pk", filter=new)}
-    if segment is not None:
-        try:
-            old = compile_rules(segment.rules, store=store, now=now, seen=seen)
-            totals |= {"added": Count("pk", filter=new & ~old), "removed": Count("pk", filter=old & ~new)}
-        except (InvalidRules, KeyError, TypeError):
-            pass  # the saved tree no longer compiles (e.g. a referenced segment was deleted): no diff
-    counted = everyone.aggregate(**totals)
-    sample = everyone.filter(new).order_by("-pk")[:SAMPLE_SIZE]
+    shown = preview_counts(store=store, rules=rules, segment=segment, now=now)
     return {
         "errors": [],
         "summary": summarize(rules, segment_names=names),
-        "count": counted["count"],
-        "sample": [_sample_row(c) for c in sample],
-        "diff": {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None,
+        "count": shown.count,
+        "estimate": shown.estimate.as_dict() if shown.estimate else None,
+        "sample": [_sample_row(c) for c in shown.sample],
+        "diff": shown.diff,
     }
 
 
