@@ -10,7 +10,7 @@ from campaigns.demo_history import demo_history_build
 from campaigns.flows.starters import starter_templates_install
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
-from campaigns.task_queue import task_enqueue
+from campaigns.task_queue import task_enqueue, task_enqueue_gathered
 from customers.signals import (
     consent_requested,
     customer_opted_out,
@@ -23,10 +23,11 @@ from customers.signals import (
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
 def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
-    """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
+    """One task per store for the batches stored within a short window, however many things they
+    feed (flow triggers, order credit): a webhook bringing one event is not one task."""
     ids = list(event_ids)
     task = "campaigns.tasks.events_recorded_task"
-    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
+    transaction.on_commit(lambda: task_enqueue_gathered(task, store.id, ids))
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
