@@ -46,8 +46,8 @@ from campaigns.content.meter import encoding_and_segments  # noqa: E402
 from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import GuardrailDecision, Message  # noqa: E402
 from campaigns.sending.deliver import messages_send  # noqa: E402
-from campaigns.tests.twilio_server import TwilioServer  # noqa: E402
 from customers.models import Customer, Store  # noqa: E402
+from harness.twilio_server import TwilioServer  # noqa: E402
 
 TEMPLATE = (
     'Hi {{ first_name|default:"there" }}, new drops at {{ store_name }} in {{ city|default:"your city" }}.'

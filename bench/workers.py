@@ -53,7 +53,7 @@ from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import Message  # noqa: E402
 from campaigns.sending.outbox import MessageDraft, messages_create  # noqa: E402
 from campaigns.sending.queue import foreground  # noqa: E402
-from campaigns.tests.clusters import database_url, qcluster_start, qcluster_stop, redis_server  # noqa: E402
+from harness.clusters import database_url, qcluster_start, qcluster_stop, redis_server  # noqa: E402
 
 
 def queue_texts(store, count: int, run: str) -> list[int]:

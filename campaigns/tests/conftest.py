@@ -6,8 +6,8 @@ from itertools import count
 
 import pytest
 
-from campaigns.tests.twilio_server import TwilioServer
 from customers.models import Customer, Store
+from harness.twilio_server import TwilioServer
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token"
