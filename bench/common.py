@@ -117,3 +117,60 @@ def store_remove(store) -> None:
             cursor.execute("ALTER TABLE customers_event ENABLE TRIGGER USER")
             cursor.execute("ALTER TABLE customers_customer ENABLE TRIGGER USER")
     store.delete()
+
+
+# --- pages as staff and stores load them ----------------------------------------------------------
+
+
+def staff_client():
+    """A test client logged in as a superuser (made once, kept)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin",
+        defaults={"is_staff": True, "is_superuser": True, "email": "bench@example.com"},
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def api_headers(store) -> dict:
+    from customers.api.auth import api_key_create
+
+    return {"HTTP_AUTHORIZATION": f"Bearer {api_key_create(store=store, name='bench')[1]}"}
+
+
+class Queries:
+    """Every query run inside the block, with its time: the slowest beside the page's own time."""
+
+    def __init__(self):
+        self.seen: list[tuple[float, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seen.append((time.perf_counter() - started, sql))
+
+    def slowest(self) -> tuple[float, str]:
+        return max(self.seen, default=(0.0, ""))
+
+
+def load_page(client, method: str, url: str, repeat: int, **kwargs) -> tuple[list[float], Queries, int]:
+    """`repeat` warm loads after one untimed: each load's seconds, the queries of the last, the
+    status of the last."""
+    from django.db import connection
+
+    getattr(client, method)(url, **kwargs)
+    seconds, queries, status = [], Queries(), 0
+    for _ in range(repeat):
+        queries = Queries()
+        with connection.execute_wrapper(queries):
+            started = time.perf_counter()
+            response = getattr(client, method)(url, **kwargs)
+            seconds.append(time.perf_counter() - started)
+        status = response.status_code
+    return seconds, queries, status
