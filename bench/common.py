@@ -81,6 +81,23 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+TEXT_TABLES = [
+    ("campaigns_guardraildecision", "message_id IN (SELECT id FROM campaigns_message WHERE store_id = %s)"),
+    ("campaigns_link", "store_id = %s"),
+    ("campaigns_attribution", "store_id = %s"),
+    ("campaigns_optoutattribution", "store_id = %s"),
+    ("campaigns_message", "store_id = %s"),
+]
+
+
+def store_texts_remove(store) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, where in TEXT_TABLES:
+            cursor.execute(f"DELETE FROM {table} WHERE {where}", [store.pk])
+
+
 def store_remove(store) -> None:
     """A store with millions of rows, removed in a few statements rather than through the ORM's
     cascade (which loads every row). The event triggers are switched off on PostgreSQL: the whole

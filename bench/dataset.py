@@ -318,15 +318,31 @@ def bench_store(customers: int, per_customer: int = 10, *, fresh: bool = False) 
 
 
 def texts_generate(store: Store, count: int) -> None:
-    """`count` texts of the last 30 days (most delivered, some failed), a tracked link for each and a
-    click on one in twelve, for the store's customers in turn; kept with the store."""
+    """`count` texts of the last 30 days (most delivered, some failed or held back by a cap), half from
+    a three-step flow and half from a campaign, a tracked link for each and a click on one in twelve,
+    for the store's customers in turn; kept with the store."""
+    from campaigns.models import Campaign, Flow, FlowStep, MessageTemplate
+    from customers.models import Segment
+
+    flow, _ = Flow.objects.get_or_create(
+        store=store, slug="bench-cart", defaults={"name": "Cart recovery", "event_type": "cart_updated"}
+    )
+    steps = [FlowStep.objects.get_or_create(flow=flow, position=p)[0] for p in (1, 2, 3)]
+    template = MessageTemplate.objects.get_or_create(store=store, name="Bench drop")[0]
+    segment = Segment.objects.filter(store=store).order_by("pk").first()
+    campaign, _ = Campaign.objects.get_or_create(
+        store=store, slug="bench-drop",
+        defaults={"name": "Fall drop", "template": template, "segment": segment, "send_at": NOW,
+                  "status": "done"},
+    )  # fmt: skip
     if connection.vendor != "postgresql":
         return _texts_python(store, count)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT min(id), count(*) FROM customers_customer WHERE store_id = %s", [store.pk])
         first, customers = cursor.fetchone()
-        cursor.execute(SQL_TEXTS, {"store": store.pk, "first": first, "customers": customers, "count": count,
-                                   "now": NOW})  # fmt: skip
+        params = {"store": store.pk, "first": first, "customers": customers, "count": count, "now": NOW,
+                  "campaign": campaign.pk, "step": steps[0].pk}  # fmt: skip
+        cursor.execute(SQL_TEXTS, params)
         cursor.execute(SQL_LINKS, {"store": store.pk})
     analyze()
 
@@ -334,12 +350,14 @@ def texts_generate(store: Store, count: int) -> None:
 SQL_TEXTS = """
 INSERT INTO campaigns_message (store_id, customer_id, "to", body, variant, kind, status, reason,
     idempotency_key, provider_sid, error_code, attempts, created_at, sent_at, updated_at, priority,
-    confirms_opt_out, encoding, segments, sender, provider_status, error_message, planned_at, delivered_at)
+    confirms_opt_out, encoding, segments, sender, provider_status, error_message, planned_at, delivered_at,
+    campaign_id, flow_step_id)
 SELECT %(store)s, c.id, c.phone, 'Hi, new drops are in', '', 'marketing',
     CASE WHEN n %% 50 = 0 THEN 'failed' WHEN n %% 25 = 0 THEN 'suppressed' ELSE 'delivered' END,
     CASE WHEN n %% 25 = 0 AND n %% 50 <> 0 THEN 'frequency_cap' ELSE '' END,
     'bench-text-' || n, '', '', 1, %(now)s - (n %% 43200) * interval '1 minute', %(now)s, %(now)s, 50, false,
-    'gsm7', 1, '', '', '', %(now)s - (n %% 43200) * interval '1 minute', %(now)s
+    'gsm7', 1, '', '', '', %(now)s - (n %% 43200) * interval '1 minute', %(now)s,
+    CASE WHEN n %% 2 = 0 THEN %(campaign)s END, CASE WHEN n %% 2 = 1 THEN %(step)s + (n / 2) %% 3 END
 FROM generate_series(0, %(count)s - 1) AS n
 JOIN customers_customer c ON c.id = %(first)s + (n %% %(customers)s)
 """
