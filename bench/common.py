@@ -118,9 +118,13 @@ def store_remove(store) -> None:
         ("customers_segmenttouch", "store_id = %s"),
         ("customers_segmentmember", "segment_id IN (SELECT id FROM customers_segment WHERE store_id = %s)"),
     ]
+    from campaigns.models import Campaign, Flow
+
     with transaction.atomic(), connection.cursor() as cursor:
         for table, where in tables:
             cursor.execute(f"DELETE FROM {table} WHERE {where}", [store.pk])
+        Campaign.objects.filter(store=store).delete()  # they hold their segments and templates
+        Flow.objects.filter(store=store).delete()
         pg = connection.vendor == "postgresql"
         if pg:
             cursor.execute("ALTER TABLE customers_event DISABLE TRIGGER USER")
