@@ -123,11 +123,12 @@ def _within_budget(count):
 
 def sample_ids(store: Store, size: int) -> list[int]:
     """About `size` customer ids of the store, drawn at random but the same from one call to the next
-    (the builder's previews of one tree agree): PostgreSQL reads random pages of the table."""
+    (the builder's previews of one tree agree): in a large store on PostgreSQL, the customers on
+    random pages of the table; else drawn from all the store's ids."""
     total = Customer.objects.filter(store=store).count()
     if total <= size:
         return list(Customer.objects.filter(store=store).values_list("pk", flat=True))
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and total > 20 * size:
         with connection.cursor() as cursor:
             # pages of the whole table, as many as hold about `size` of this store's customers
             percent = min(100.0, 100.0 * size / total)

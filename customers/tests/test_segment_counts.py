@@ -56,3 +56,17 @@ def test_the_task_counts_again_the_segments_that_are_due(store, settings):
 def test_a_stored_segment_not_refreshed_yet_has_no_counts(client, store):
     stored = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD, stored=True)
     assert counts_shown([stored], now=NOW) == {stored.pk: None}
+
+
+def test_the_builder_estimates_the_change_from_a_sample_in_a_large_store(store, monkeypatch):
+    from customers.segments import preview
+
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(preview, "SAMPLE_SIZE", 2)
+    gold = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    everyone = {"type": "group", "match": "all", "children": []}
+    shown = preview.preview_counts(store=store, rules=everyone, segment=gold, now=NOW)
+    assert shown.count == 3 and shown.estimate is None  # counted exactly within the budget
+    assert shown.diff["estimated"] and shown.diff["removed"] == 0
+    assert shown.diff["added"] in (0, 2)  # one sampled customer of two stands for 1.5
+    assert len(preview.sample_ids(store, 2)) == 2
