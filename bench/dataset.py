@@ -50,24 +50,8 @@ BATCH = 20_000
 
 def generate(customers: int, per_customer: int) -> Store:
     rng = random.Random(7)
-    with transaction.atomic():
-        store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
-        categories = Category.objects.bulk_create(
-            [Category(store=store, external_id=f"cat{i}", name=f"Category {i}") for i in range(12)]
-        )
-        products = Product.objects.bulk_create(
-            [
-                Product(
-                    store=store,
-                    external_id=f"p{i}",
-                    name=f"Product {i}",
-                    url=f"https://bench.example.com/p{i}",
-                    category=categories[i % len(categories)],
-                    margin_class=("low", "medium", "high")[i % 3],
-                )
-                for i in range(300)
-            ]
-        )
+    store = catalog()
+    products = list(Product.objects.filter(store=store).order_by("pk"))
     product_ids = [p.pk for p in products]
     kinds = [k for k, _ in EVENT_MIX]
     weights = [w for _, w in EVENT_MIX]
@@ -124,6 +108,7 @@ def generate(customers: int, per_customer: int) -> Store:
 
 
 def catalog() -> Store:
+    """The bench store with 300 products in 12 categories, a third of them low-margin."""
     with transaction.atomic():
         store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
         categories = Category.objects.bulk_create(
