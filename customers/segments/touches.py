@@ -43,10 +43,11 @@ PG_FUNCTIONS = [
         "customers_touch_customers_new",
         f"SELECT store_id, id FROM new_rows WHERE store_id IN ({STORED})",
     ),
+    # every updated customer: the writers update only customers whose values change (and joining
+    # two transition tables, which have no statistics, may be planned as a nested loop)
     _pg_function(
         "customers_touch_customers_changed",
-        "SELECT n.store_id, n.id FROM new_rows n JOIN old_rows o ON o.id = n.id "
-        f"WHERE n.store_id IN ({STORED}) AND n IS DISTINCT FROM o",
+        f"SELECT store_id, id FROM new_rows WHERE store_id IN ({STORED})",
     ),
     _pg_function(
         "customers_touch_catalog_new",
@@ -56,20 +57,20 @@ PG_FUNCTIONS = [
         "customers_touch_catalog_old",
         f"SELECT DISTINCT store_id, NULL::bigint FROM old_rows WHERE store_id IN ({STORED})",
     ),
-    # what segments read of a product: its id, category and margin (prices and stock change often)
-    _pg_function(
-        "customers_touch_products_changed",
-        "SELECT DISTINCT n.store_id, NULL::bigint FROM new_rows n JOIN old_rows o ON o.id = n.id "
-        f"WHERE n.store_id IN ({STORED}) AND (n.external_id, n.category_id, n.margin_class) "
-        "IS DISTINCT FROM (o.external_id, o.category_id, o.margin_class)",
-    ),
-    _pg_function(
-        "customers_touch_categories_changed",
-        "SELECT DISTINCT n.store_id, NULL::bigint FROM new_rows n JOIN old_rows o ON o.id = n.id "
-        f"WHERE n.store_id IN ({STORED}) "
-        "AND (n.external_id, n.name) IS DISTINCT FROM (o.external_id, o.name)",
-    ),
+    # a row trigger, fired only WHEN what segments read of a product or category changed
+    "CREATE OR REPLACE FUNCTION customers_touch_catalog_row() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN INSERT INTO {TOUCH} (store_id, customer_id) SELECT NEW.store_id, NULL "
+    f"WHERE NEW.store_id IN ({STORED}); RETURN NULL; END $$;",
 ]
+# what segments read of a product (its id, category and margin: prices and stock change often) and of
+# a category (its id and name)
+PG_ROW_TRIGGERS = [
+    ("customers_touch_product_updated", PRODUCTS,
+     "OLD.external_id IS DISTINCT FROM NEW.external_id OR OLD.category_id IS DISTINCT FROM NEW.category_id "
+     "OR OLD.margin_class IS DISTINCT FROM NEW.margin_class"),
+    ("customers_touch_category_updated", CATEGORIES,
+     "OLD.external_id IS DISTINCT FROM NEW.external_id OR OLD.name IS DISTINCT FROM NEW.name"),
+]  # fmt: skip
 # (trigger, table, event, transition tables, function)
 PG_TRIGGERS = [
     ("customers_touch_event_inserted", EVENTS, "INSERT", "NEW TABLE AS new_rows", "events_new"),
@@ -86,20 +87,6 @@ PG_TRIGGERS = [
     ),
     ("customers_touch_product_inserted", PRODUCTS, "INSERT", "NEW TABLE AS new_rows", "catalog_new"),
     ("customers_touch_product_deleted", PRODUCTS, "DELETE", "OLD TABLE AS old_rows", "catalog_old"),
-    (
-        "customers_touch_product_updated",
-        PRODUCTS,
-        "UPDATE",
-        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "products_changed",
-    ),
-    (
-        "customers_touch_category_updated",
-        CATEGORIES,
-        "UPDATE",
-        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
-        "categories_changed",
-    ),
 ]
 PG_INSTALL = "\n".join(
     [
@@ -109,14 +96,19 @@ PG_INSTALL = "\n".join(
             f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION customers_touch_{function}();"
             for name, table, event, tables, function in PG_TRIGGERS
         ),
+        *(
+            f"DROP TRIGGER IF EXISTS {name} ON {table}; CREATE TRIGGER {name} AFTER UPDATE ON {table} "
+            f"FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION customers_touch_catalog_row();"
+            for name, table, when in PG_ROW_TRIGGERS
+        ),
     ]
 )
 PG_REMOVE = "\n".join(
     [
-        *(f"DROP TRIGGER IF EXISTS {name} ON {table};" for name, table, *_ in PG_TRIGGERS),
+        *(f"DROP TRIGGER IF EXISTS {name} ON {table};" for name, table, *_ in PG_TRIGGERS + PG_ROW_TRIGGERS),
         *(
             f"DROP FUNCTION IF EXISTS customers_touch_{function}();"
-            for function in sorted({t[-1] for t in PG_TRIGGERS})
+            for function in sorted({t[-1] for t in PG_TRIGGERS} | {"catalog_row"})
         ),
     ]
 )
@@ -160,7 +152,7 @@ SQLITE_INSTALL = [
         "NEW.external_id IS NOT OLD.external_id OR NEW.name IS NOT OLD.name",
     ),
 ]
-SQLITE_REMOVE = [f"DROP TRIGGER IF EXISTS {name}" for name, *_ in PG_TRIGGERS]
+SQLITE_REMOVE = [f"DROP TRIGGER IF EXISTS {name}" for name, *_ in PG_TRIGGERS + PG_ROW_TRIGGERS]
 
 
 def touch_triggers_install(connection) -> None:
