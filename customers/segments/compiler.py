@@ -7,11 +7,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     F,
+    Field,
     FloatField,
+    Lookup,
     OuterRef,
     Q,
     QuerySet,
@@ -70,10 +73,24 @@ class Only:
     high: int | None = None
 
     def q(self, column: str) -> Q:
+        if self.ids is not None and connection.vendor == "postgresql":
+            return Q(AnyOf(F(column), Value(list(self.ids), output_field=Field())))
         if self.ids is not None:
             return Q(**{f"{column}__in": self.ids})
         bounds = {f"{column}__gte": self.low, f"{column}__lte": self.high}
         return Q(**{lookup: value for lookup, value in bounds.items() if value is not None})
+
+
+class AnyOf(Lookup):
+    """`column = ANY(array)` (PostgreSQL): thousands of ids as one parameter, which plans in a
+    fraction of the time of as many `IN (%s, …)` parameters."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs}::bigint[])", [*lhs_params, *rhs_params]
 
 
 def compile_rules(
