@@ -288,8 +288,12 @@ def bench_store(customers: int, per_customer: int = 10, *, fresh: bool = False) 
     """The kept store when it has `customers` customers, else a new one generated."""
     import common
 
+    from customers.models import Segment
+
     store = Store.objects.filter(slug=SLUG).first()
-    if store and (fresh or Customer.objects.filter(store=store).count() != customers):
+    # the presets are installed last: without them the generation was cut short
+    finished = store is not None and Segment.objects.filter(store=store).exclude(preset="").exists()
+    if store and (fresh or not finished or Customer.objects.filter(store=store).count() != customers):
         common.store_remove(store)
         store = None
     if store is None:
