@@ -278,11 +278,6 @@ def _reason(exc: Exception) -> str:
 # --- reading ------------------------------------------------------------------------------------------
 
 
-def stored_counts(segments: list[Segment]) -> dict[int, int]:
-    """Member counts of the refreshed stored segments, as of their last refresh."""
-    return {s.pk: s.refreshed_count or 0 for s in segments if reads_stored(s)}
-
-
 def stored_members(segment: Segment) -> QuerySet[Customer]:
     """The customers in the segment's rows as of its last refresh."""
     rows = SegmentMember.objects.filter(segment_id=segment.pk).values("customer_id")
