@@ -357,7 +357,7 @@ def test_the_tick_materializes_due_campaigns_through_the_task_queue(
 def test_on_postgresql_batches_are_stored_beside_the_next_ones_reading_each_text_once(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("batches are stored on a connection of their own on PostgreSQL only")
-    monkeypatch.setattr("campaigns.broadcasts.BATCH", 1000)
+    monkeypatch.setattr("campaigns.broadcasts.materialize.BATCH", 1000)
     store = make_store()
     Customer.objects.bulk_create(
         Customer(
