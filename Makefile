@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test setup lint bench
+.PHONY: run serve test setup lint bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,21 @@ run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py bootstrap
 	$(PY) manage.py serve 127.0.0.1:8000
+
+# Production's processes on this machine: gunicorn (gunicorn.conf.py) and a qcluster worker, DEBUG
+# off, on PostgreSQL; plain HTTP on 127.0.0.1, so the HTTPS redirect and secure cookies are off.
+serve: export DATABASE_URL ?= postgres://smsmarketing:smsmarketing@127.0.0.1:5432/smsmarketing
+serve: export DEBUG = false
+serve: export SECURE_SSL_REDIRECT = false
+serve: export SESSION_COOKIE_SECURE = false
+serve: export CSRF_COOKIE_SECURE = false
+serve: setup
+	@case "$$DATABASE_URL" in postgres*) ;; *) echo "make serve runs on PostgreSQL: DATABASE_URL=postgres://..." >&2; exit 2;; esac
+	@test -s .secret-key || $(PY) -c "import secrets; print(secrets.token_urlsafe(48))" > .secret-key
+	SECRET_KEY="$$(cat .secret-key)" $(PY) manage.py migrate --noinput
+	SECRET_KEY="$$(cat .secret-key)" $(PY) manage.py collectstatic --noinput -v0
+	SECRET_KEY="$$(cat .secret-key)" $(PY) manage.py bootstrap
+	SECRET_KEY="$$(cat .secret-key)" $(PY) manage.py serve --production 127.0.0.1:8000
 
 test: setup
 	@test -x $(CHROMIUM) || echo "NOTE: no browser at $(CHROMIUM): the admin browser tests will be SKIPPED (apt-get install chromium)."
@@ -35,6 +50,7 @@ BENCH_TEXTS ?= 1000000
 bench: setup
 	@case "$${DATABASE_URL:-}" in postgres*) ;; *) echo "NOTE: DATABASE_URL is not PostgreSQL: the figures are SQLite's and bench/workers.py is skipped.";; esac
 	$(PY) bench/ingest.py
+	$(PY) bench/shopify_webhooks.py
 	$(PY) bench/segments.py --customers $(BENCH_CUSTOMERS) --repeat 3 --keep
 	$(PY) bench/pages.py --customers $(BENCH_CUSTOMERS) --texts $(BENCH_TEXTS) --keep
 	$(PY) bench/flows.py

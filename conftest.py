@@ -1,12 +1,15 @@
-"""Test set-up shared by every app: django-q2 runs tasks inline, browsers are Debian's chromium."""
+"""Test set-up shared by every app: django-q2 runs tasks inline, browsers are Debian's chromium, and
+the moment a test acts at comes from the `now` fixture, never the wall clock."""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
 from django_q.conf import Conf
 
@@ -27,6 +30,23 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+# A Tuesday, 11:00 in New York: inside the default sending window (08:00–21:00) and every state rule.
+NOW = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The moment the test acts at: decisions take it as an argument."""
+    return NOW
+
+
+@pytest.fixture
+def frozen_now(now):
+    """This process's clock stopped at `now`, for a view or a command that reads the clock itself."""
+    with time_machine.travel(now, tick=False):
+        yield now
 
 
 @pytest.fixture(scope="session")

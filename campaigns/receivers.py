@@ -8,12 +8,15 @@ from django.dispatch import receiver
 
 from campaigns.demo_history import demo_history_build
 from campaigns.flows.starters import starter_templates_install
+from campaigns.privacy import customer_texts_export, customers_texts_erase
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
 from campaigns.task_queue import task_enqueue, task_enqueue_gathered
 from customers.signals import (
     consent_requested,
+    customer_data_exporting,
     customer_opted_out,
+    customers_erasing,
     demo_loaded,
     events_recorded,
     products_changed,
@@ -53,6 +56,16 @@ def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
     ids = list(record_ids)
     transaction.on_commit(lambda: task_enqueue("campaigns.tasks.confirmations_send_task", ids))
+
+
+@receiver(customer_data_exporting, dispatch_uid="campaigns.privacy.export")
+def export_texts(sender, *, customer, **kwargs) -> dict:
+    return customer_texts_export(customer=customer)
+
+
+@receiver(customers_erasing, dispatch_uid="campaigns.privacy.erase")
+def erase_texts(sender, *, store, customers, **kwargs) -> dict:
+    return customers_texts_erase(store=store, customers=customers)
 
 
 @receiver(store_created, dispatch_uid="campaigns.starters.store_created")

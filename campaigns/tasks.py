@@ -43,7 +43,7 @@ def events_recorded_task(store_id: int, event_ids: list[int]) -> int:
 
 def product_changes_check_task(store_id: int, change_ids: list[int]) -> int:
     now = timezone.now()
-    return product_triggers.product_changes_check(store_id=store_id, change_ids=change_ids, now=now)
+    return product_triggers.product_changes_check_queued(store_id=store_id, change_ids=change_ids, now=now)
 
 
 # --- reports ----------------------------------------------------------------------------------

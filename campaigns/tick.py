@@ -2,11 +2,14 @@
 
     enrol       events no queued check has taken yet (cart, order, ...: entries and exits), then
                 date-based triggers (win-back, replenishment, dates), each flow once an hour
+    products    price and stock changes no queued check has taken yet: back in stock, price drop
     advance     due flow runs, a flow at a time
     prepare     due broadcasts become outbox texts, a campaign at a time
+    offers      unique offer codes that held texts wait for are created in the shop
     release     held texts whose time came go through the guardrails again
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
+    retention   the wording of texts older than their store keeps it, blanked (once an hour)
 
 `manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
 django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
@@ -22,6 +25,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,9 +33,11 @@ from django_q.tasks import async_task
 
 from campaigns.broadcasts.materialize import campaign_materialize
 from campaigns.broadcasts.states import campaigns_due, campaigns_finish
-from campaigns.flows import advance, date_triggers, enrol, event_triggers
+from campaigns.content.offer_issue import offer_codes_issue
+from campaigns.flows import advance, date_triggers, enrol, event_triggers, product_triggers
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
+from campaigns.privacy import message_bodies_expire
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
@@ -49,9 +55,11 @@ class TickReport:
     runs_advanced: int = 0
     messages_created: int = 0
     campaigns_started: int = 0
+    offer_codes: int = 0
     messages_released: int = 0
     messages_sent: int = 0
     reconciled: dict[str, int] = field(default_factory=dict)
+    bodies_blanked: int = 0
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -83,6 +91,11 @@ def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
         except Exception as error:
             flow_pause_on_error(flow_id=flow.pk, error=error, now=now)
             report.paused.append(f"flow {flow.name}")
+
+
+def stage_products(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    # Without a cluster the task queued on a product change never runs: the tick checks it.
+    report.runs_enrolled += product_triggers.product_changes_check_pending(now=now)
 
 
 def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> None:
@@ -125,6 +138,10 @@ def campaign_prepare_task(campaign_id: int) -> int:
     return campaign_prepare(campaign_id=campaign_id, now=timezone.now())
 
 
+def stage_offers(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    report.offer_codes += offer_codes_issue(now=now)
+
+
 def stage_release(*, now: datetime, report: TickReport, in_process: bool) -> None:
     report.messages_released += messages_release_held(now=now)
 
@@ -140,6 +157,10 @@ def stage_reconcile(*, now: datetime, report: TickReport, in_process: bool) -> N
     report.reconciled = messages_reconcile(now=now)
 
 
+def stage_retention(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    report.bodies_blanked += message_bodies_expire(now=now)
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -148,15 +169,18 @@ class Stage:
 
 STAGES = [
     Stage("enrol", stage_enrol),
+    Stage("products", stage_products),
     Stage("advance", stage_advance),
     Stage("prepare", stage_prepare),
+    Stage("offers", stage_offers),
     Stage("release", stage_release),
     Stage("send", stage_send),
     Stage("reconcile", stage_reconcile),
+    Stage("retention", stage_retention),
 ]
 
 
-SENDING = ("release", "send", "reconcile")
+SENDING = ("offers", "release", "send", "reconcile")
 
 
 def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None = None) -> TickReport:
@@ -179,6 +203,19 @@ def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None
 # --- django-q2 -------------------------------------------------------------------------------
 
 
+HEARTBEAT = "tick:heartbeat"
+
+
+def tick_heartbeat(*, at: datetime) -> None:
+    """When a live tick last started (the schedule's or cron's): the readiness check reads it."""
+    cache.set(HEARTBEAT, at.isoformat(), timeout=None)
+
+
+def tick_last_heartbeat() -> datetime | None:
+    value = cache.get(HEARTBEAT)
+    return datetime.fromisoformat(value) if value else None
+
+
 def stage_task(name: str) -> str:
     """One stage as a task: a stage that fails (and is retried) holds up no other."""
     [stage] = [s for s in STAGES if s.name == name]
@@ -189,6 +226,7 @@ def stage_task(name: str) -> str:
 
 def tick_task() -> int:
     """The per-minute schedule: queue each stage as its own task."""
+    tick_heartbeat(at=timezone.now())
     for stage in STAGES:
         async_task("campaigns.tick.stage_task", stage.name)
     return len(STAGES)

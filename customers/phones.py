@@ -85,6 +85,16 @@ def phone_normalize(raw: object, *, default_region: str = "US") -> str:
     return _normalize(str(raw).strip(), default_region)
 
 
+def sender_number_normalize(raw: str, *, sender_type: str) -> str:
+    """A store's sending number: E.164, or the digits of a short code."""
+    if sender_type == "short_code":
+        digits = "".join(c for c in raw if c.isdigit())
+        if not 5 <= len(digits) <= 6:
+            raise InvalidPhone("is not a short code (five or six digits)")
+        return digits
+    return phone_normalize(raw)
+
+
 # A batch names the same customers again and again; parsing is the costly part of checking one.
 @lru_cache(maxsize=65536)
 def _normalize(text: str, default_region: str) -> str:

@@ -1,6 +1,6 @@
 """News from customers to whoever listens (campaigns); customers never imports campaigns.
 
-Both are sent after the transaction that stored the rows has committed.
+Sent after the transaction that stored the rows has committed, unless said otherwise.
 """
 
 from django.dispatch import Signal
@@ -25,3 +25,13 @@ store_created = Signal()
 # kwargs: store (Store), now (datetime) — the demo store was just built; listeners may add to it
 # (campaigns writes its past texts) and return lines for the summary.
 demo_loaded = Signal()
+
+# kwargs: customer (Customer) — its data is being exported (customers.privacy); each listener
+# returns a dict of its own parts (campaigns: the texts sent and received, the links), merged in.
+# Sent inside the export, not after a commit.
+customer_data_exporting = Signal()
+
+# kwargs: store (Store), customers (dict[int, str]: id → phone) — these customers are being erased,
+# inside the erasure's transaction; each listener deletes what it holds on them (by id or by number)
+# and returns its counts, e.g. {"texts": 3}.
+customers_erasing = Signal()

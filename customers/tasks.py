@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from customers.connections.backfill import backfill_page
+from customers.connections.process import delivery_process
 from customers.ingest.metrics import store_metrics_recompute
 from customers.models import Store
 from customers.segments.counts import live_counts_refresh
@@ -28,3 +30,13 @@ def segments_refresh_task() -> dict:
         "failed": report.failed,
         "counted": counted,
     }
+
+
+def webhook_delivery_process_task(delivery_id: int) -> str:
+    """A shop's webhook, stored by the endpoint, becomes the app's own customers and events."""
+    return delivery_process(delivery_id=delivery_id, now=timezone.now())
+
+
+def backfill_page_task(backfill_id: int) -> bool:
+    """One page of a shop's backfill; the next page is queued by the page before it."""
+    return backfill_page(backfill_id=backfill_id, now=timezone.now())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +19,13 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what a browser sends as Origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
 
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -58,19 +66,27 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "bootstrap",  # django-bootstrap-static: Bootstrap's CSS served from static/, no CDN
+    "corsheaders",
     "customers",
+    "customers.connections",
     "campaigns",
     "smsmarketing",
 ]
 
 MIDDLEWARE = [
+    # First: a load balancer's probe is answered before host checks and the HTTPS redirect.
+    "smsmarketing.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app itself, so DEBUG off needs no proxy configuration for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "smsmarketing.middleware.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "smsmarketing.urls"
@@ -122,7 +138,30 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # With DEBUG off, `collectstatic` writes compressed copies with hashed names (cached for a year);
+    # in development files are served as they are, straight from the apps.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- production: HTTPS behind a proxy (every value below passes `manage.py check --deploy`) ---
+# The proxy that ends TLS says so in this header; empty when the app is reached directly.
+_proxy_header = env.str("SECURE_PROXY_SSL_HEADER", default="" if DEBUG else "X-Forwarded-Proto")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[_origin(PUBLIC_BASE_URL)])
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -184,7 +223,13 @@ EVENT_TASKS_WINDOW_MS = env.int("EVENT_TASKS_WINDOW_MS", default=200)
 # A live segment's counts in the lists and the API are taken again when older than this.
 SEGMENT_COUNTS_EVERY_MINUTES = env.int("SEGMENT_COUNTS_EVERY_MINUTES", default=5)
 
+# --- shop connections ---
+SHOP_API_TIMEOUT = env.float("SHOP_API_TIMEOUT", default=15.0)
+
 # --- public pages ---
+# Cross-origin requests only to the embedded signup form's endpoints; each store's own domains are
+# allowed per request (campaigns/public/embed.py).
+CORS_URLS_REGEX = r"^/embed/"
 RATE_LIMIT_CACHE = "default"
 RATE_LIMIT_IP_HEADER = env.str("RATE_LIMIT_IP_HEADER", default="")
 
@@ -195,7 +240,8 @@ def _rate(name: str, default: str) -> tuple[int, int]:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     count, _, per = value.partition("/")
     digits, unit = per[:-1] or "1", per[-1:]
-    if not (count.isdigit() and digits.isdigit() and unit in units and int(digits) > 0):
+    ascii_digits = count.isascii() and digits.isascii() and count.isdigit() and digits.isdigit()
+    if not (ascii_digits and unit in units and int(digits) > 0):
         raise ImproperlyConfigured(f"{name} must look like 10/h or 5/10m (hits per window), not {value!r}")
     return int(count), int(digits) * units[unit]
 

@@ -4,4 +4,4 @@ Importing this package registers them (Django's admin autodiscovery imports it).
 other package of campaigns, and customers' admin helpers.
 """
 
-from campaigns.admin import flows, inbound, reports, sending, templates  # noqa: F401
+from campaigns.admin import flows, inbound, offers, reports, sending, templates  # noqa: F401

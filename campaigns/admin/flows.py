@@ -52,6 +52,7 @@ class FlowStepForm(CheckedTextForm):
             "template",
             "body",
             "offer_code",
+            "offer",
             "segment",
             "yes_next",
             "no_next",
@@ -73,7 +74,7 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
         ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
-        ("Message", {"fields": ["template", "body", "offer_code", "preview", "checks"]}),
+        ("Message", {"fields": ["template", "body", ("offer_code", "offer"), "preview", "checks"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]
 
@@ -308,7 +309,7 @@ class FlowAdmin(StoreScopedAdmin):
     def backtest_view(self, request: HttpRequest, flow_id: int):
         flow = self._flow_or_404(request, flow_id)
         asked = request.GET.get("days", "")
-        days = max(1, min(int(asked), 90)) if asked.isdigit() else 30
+        days = max(1, min(int(asked), 90)) if asked.isascii() and asked.isdigit() else 30
         report = flow_backtest(flow=flow, now=timezone.now(), days=days)
         context = {
             **self.admin_site.each_context(request),

@@ -95,7 +95,8 @@ class InboundMessageAdmin(StoreScopedAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         stores = stores_for(request.user).order_by("brand_name")
-        chosen = stores.filter(pk=request.GET["store"]) if request.GET.get("store", "").isdigit() else stores
+        wanted = request.GET.get("store", "")
+        chosen = stores.filter(pk=wanted) if wanted.isascii() and wanted.isdigit() else stores
         state = request.GET.get("state", "open")
         rows = conversations.threads(stores=chosen, state=state)
         if request.GET.get("assigned") == "me":
@@ -230,6 +231,7 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
         "send_at",
         "local_send_time",
         "valid_hours",
+        "offer",
         *readonly_fields,
     ]
     actions = ["schedule", "pause", "resume", "cancel"]

@@ -39,7 +39,7 @@ def report_range(request: HttpRequest, store: Store) -> tuple[tables.Range, str]
 def chosen_store(request: HttpRequest) -> Store | None:
     stores = stores_for(request.user).order_by("pk")
     wanted = request.GET.get("store", "")
-    found = stores.filter(pk=wanted).first() if wanted.isdigit() else None
+    found = stores.filter(pk=wanted).first() if wanted.isascii() and wanted.isdigit() else None
     return found or stores.first()
 
 
@@ -168,7 +168,9 @@ def cold_preferences(request: HttpRequest, store_id: int) -> HttpResponse:
 class VariantForm(CheckedTextForm):
     class Meta:
         model = ExperimentVariant
-        fields = ["key", "name", "is_control", "share", "body", "offer_code", "delay_minutes", "segment"]
+        fields = [
+            "key", "name", "is_control", "share", "body", "offer_code", "offer", "delay_minutes", "segment"
+        ]
 
 
 class VariantInline(StoreScopedInline, admin.TabularInline):
@@ -183,6 +185,7 @@ class VariantInline(StoreScopedInline, admin.TabularInline):
         "share",
         "body",
         "offer_code",
+        "offer",
         "delay_minutes",
         "segment",
         "stopped_at",

@@ -109,7 +109,7 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
                 messages.warning(request, f"{check.level.capitalize()}: {check.message}")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        flows = first_text_of(object_id) if str(object_id).isdigit() else []
+        flows = first_text_of(object_id) if str(object_id).isascii() and str(object_id).isdigit() else []
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), "first_of": flows})
 
     def get_urls(self):
@@ -192,7 +192,7 @@ def _sample_customers(store: Store, payload: dict) -> list[Customer]:
     wanted = str(payload.get("customer") or "").strip()
     if wanted:
         query = Q(phone=wanted) | Q(external_id=wanted)
-        if wanted.isdigit():
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 18:  # "²" is a digit to isdigit()
             query |= Q(pk=int(wanted))
         return list(Customer.objects.filter(store=store).filter(query)[:1])
     segment = _segment(store, payload.get("segment"))

@@ -22,6 +22,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from campaigns.bulk import among
+from campaigns.content.offers import READY, offer_codes_give
 from campaigns.content.rendering import customer_columns, render_messages
 from campaigns.models import Campaign, Message
 from campaigns.reports import experiments
@@ -77,12 +78,22 @@ def _drafts(
     valid_until = {tz: at + timedelta(hours=campaign.valid_hours) for tz, at in times.items()}
     for arm, group in experiments.campaign_place(campaign, customers, now=now):
         variant = arm.variant if arm else None
+        keys = [f"campaign:{campaign.pk}:{customer.pk}" for customer in group]
+        offer = variant.offer if variant and variant.offer_id else campaign.offer
+        given = (
+            offer_codes_give(
+                offer=offer, recipients=[(k, c.pk) for k, c in zip(keys, group, strict=True)], now=now
+            )
+            if offer
+            else {}
+        )
         rendered = render_messages(
             template_body=variant.body if variant and variant.body else campaign.template.body,
             customers=group,
             utm_campaign=campaign.slug,
             utm_content=f"broadcast-{arm.key.lower()}" if arm else "broadcast",
             offer_code=variant.offer_code if variant else "",
+            offer_codes=[given[k].code for k in keys] if offer else None,
         )
         code = arm.code if arm else ""
         campaign_id = campaign.pk
@@ -90,13 +101,14 @@ def _drafts(
             MessageDraft(
                 customer=customer,
                 body=text.body,
-                idempotency_key=f"campaign:{campaign_id}:{customer.pk}",
+                idempotency_key=key,
                 links=text.links,
                 campaign_id=campaign_id,
                 variant=code,
                 valid_until=valid_until[customer.timezone],
+                offer_state="" if not offer or given[key].state == READY else given[key].state,
             )
-            for customer, text in zip(group, rendered, strict=True)
+            for customer, text, key in zip(group, rendered, keys, strict=True)
         ]
     return drafts
 
@@ -135,7 +147,7 @@ def _claim(campaign_id: int, now: datetime) -> Campaign | None:
         )
     if not claimed:
         return None
-    return Campaign.objects.select_related("template", "segment__store", "store").get(pk=campaign_id)
+    return Campaign.objects.select_related("template", "segment__store", "store", "offer").get(pk=campaign_id)
 
 
 def _still_sending(campaign: Campaign) -> bool:

@@ -258,8 +258,11 @@ def render_messages(
     utm_content: str,
     offer_code: str = "",
     track_links: bool = True,
+    offer_codes: Sequence[str] | None = None,
 ) -> list[Rendered]:
     """Render for many customers; snapshots align with customers, or are keyed by customer id.
+
+    `offer_codes`, aligned with customers, gives each their own `{{ offer_code }}` (unique codes).
 
     A customer may be any row with the Customer attributes the template reads (`customer_columns`)
     plus pk and store_id. track_links=False renders short links with a placeholder code of the real
@@ -286,13 +289,14 @@ def render_messages(
     }
     values = [(name, CUSTOMER_FIELDS[name][1]) for name in compiled.customer_fields if name not in by_store]
     rendered = []
-    for customer, snapshot in zip(customers, snapshot_list, strict=True):
+    codes = list(offer_codes) if offer_codes is not None else [offer_code] * len(customers)
+    for customer, snapshot, code in zip(customers, snapshot_list, codes, strict=True):
         store = lookups.stores[customer.store_id]
         context = {name: value(customer, store, lookups) for name, value in values}
         if snapshot:
             context.update(trigger_context(snapshot, store, lookups))
-        if offer_code:
-            context["offer_code"] = offer_code
+        if code:
+            context["offer_code"] = code
         rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links,
                                     plan=plans[customer.store_id]))

@@ -174,7 +174,7 @@ def _check_filter_arg(fname: str, arg: str | None, name: str, start: int) -> Non
         raise TemplateError(f'default on {name} needs a fallback text, e.g. default:"there".',
                             position=start, field=name)
     if fname == "truncate":
-        if arg is None or not arg.isdigit() or not 1 <= int(arg) <= MAX_RENDERED_CHARS:
+        if arg is None or not (arg.isascii() and arg.isdigit()) or not 1 <= int(arg) <= MAX_RENDERED_CHARS:
             raise TemplateError(f"truncate on {name} needs a length from 1 to {MAX_RENDERED_CHARS}, "
                                 "e.g. truncate:20.", position=start, field=name)
     if fname == "money" and arg is not None and arg not in {"0", "2"}:

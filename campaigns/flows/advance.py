@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import F
 
+from campaigns.content.offers import READY, offer_codes_give
 from campaigns.content.rendering import render_messages
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit
 from campaigns.reports import experiments
@@ -92,7 +93,8 @@ def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> lis
 
 def steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
     found: dict[int, dict[str, dict]] = defaultdict(lambda: {"id": {}, "position": {}})
-    for step in FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template").order_by("position"):
+    steps = FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template", "offer")
+    for step in steps.order_by("position"):
         found[step.flow_id]["id"][step.id] = step
         found[step.flow_id]["position"][step.position] = step
     experiments.steps_attach(step for by in found.values() for step in by["id"].values())
@@ -218,6 +220,17 @@ def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
     for (_, arm), group in groups.items():
         step, flow = group[0].step, group[0].run.flow
         variant = arm.variant if arm else None
+        keys = [f"run:{send.run.id}:step:{step.id}" for send in group]
+        offer = variant.offer if variant and variant.offer_id else step.offer
+        given = (
+            offer_codes_give(
+                offer=offer,
+                recipients=[(k, s.run.customer_id) for k, s in zip(keys, group, strict=True)],
+                now=now,
+            )
+            if offer
+            else {}
+        )
         rendered = render_messages(
             template_body=(variant.body if variant and variant.body else step.text),
             customers=[send.run.customer for send in group],
@@ -225,12 +238,14 @@ def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
             utm_campaign=flow.slug,
             utm_content=f"step-{step.position}" + (f"-{arm.key.lower()}" if arm else ""),
             offer_code=(variant.offer_code if variant and variant.offer_code else step.offer_code),
+            offer_codes=[given[k].code for k in keys] if offer else None,
         )
         drafts += [
             MessageDraft(
                 customer=send.run.customer,
                 body=text.body,
-                idempotency_key=f"run:{send.run.id}:step:{step.id}",
+                idempotency_key=key,
+                offer_state=_offer_state(given, key),
                 links=text.links,
                 flow_run_id=send.run.id,
                 flow_step_id=step.id,
@@ -238,9 +253,14 @@ def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
                 priority=flow.priority,
                 valid_until=valid_until[(send.run.id, step.id)],
             )
-            for send, text in zip(group, rendered, strict=True)
+            for send, text, key in zip(group, rendered, keys, strict=True)
         ]
     return drafts
+
+
+def _offer_state(given: dict, key: str) -> str:
+    """What the policy is told of the text's unique code: "" once it exists in the shop."""
+    return "" if key not in given or given[key].state == READY else given[key].state
 
 
 def texts_valid_until(sends: list[Cursor]) -> dict[tuple[int, int], datetime]:

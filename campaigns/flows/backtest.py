@@ -25,8 +25,8 @@ from campaigns.flows.entries import Catalog, Entry
 from campaigns.flows.event_triggers import event_entries
 from campaigns.flows.product_triggers import product_change_entries
 from campaigns.models import Flow, FlowRun, FlowStep, Message
+from campaigns.reports import experiments
 from campaigns.sending import guardrails, policy
-from campaigns.sending.policy import step_due_after
 from customers.models import Customer, Event, ProductChange
 from customers.segments import members
 
@@ -189,7 +189,7 @@ class _Walk:
         self.exits, self.split_members = exits, split_members
         self.by_flow = steps_by_flow({flow.id})[flow.id]
         self.index = {s.id: i for i, s in enumerate(steps)}
-        self.first = steps[0]
+        self.first = self.by_flow["id"][steps[0].id]  # with its running experiment attached
         self.sends: list[Cursor] = []
 
     def run(self, entry: Entry, customer: Customer, *, run_id: int) -> None:
@@ -204,7 +204,8 @@ class _Walk:
             trigger_key=entry.trigger_key,
         )
         tz = customer.timezone or self.flow.store.default_timezone
-        cursor = Cursor(run=run, step=self.first, due=step_due_after(self.first, entry.entered_at, tz))
+        due = experiments.step_due(self.first, customer_id=customer.id, previous=entry.entered_at, tz=tz)
+        cursor = Cursor(run=run, step=self.first, due=due)
         while cursor.step is not None:
             result = self.report.steps[self.index[cursor.step.id]]
             goal = self._goal(entry, min(cursor.due, self.now))

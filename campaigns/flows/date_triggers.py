@@ -31,7 +31,7 @@ from campaigns.flows.entries import (
 from campaigns.flows.event_triggers import _product_fits
 from campaigns.flows.product_triggers import _refs
 from campaigns.models import Flow
-from customers.models import Customer, Event, Product
+from customers.models import Customer, EventItem, Product
 
 # --- daily, date-based triggers -------------------------------------------------------------------
 
@@ -54,11 +54,7 @@ def win_back_entries(flow: Flow, *, now: datetime) -> list[Entry]:
     k = float(flow.winback_multiplier)
     default_gap = flow.winback_default_gap_days * 86400.0
     now_e = now.timestamp()
-    last_category = (
-        Event.objects.filter(customer_id=OuterRef("pk"), type="order_placed", product__category__isnull=False)
-        .order_by("-occurred_at")
-        .values("product__category__name")[:1]
-    )
+    last_category = _last_category_bought()
     rows = (
         Customer.objects.filter(store_id=flow.store_id, order_count__gte=1, last_order_at__lt=now)
         .annotate(last_e=Epoch("last_order_at"), first_e=Epoch("first_order_at"))
@@ -91,6 +87,22 @@ def win_back_entries(flow: Flow, *, now: datetime) -> list[Entry]:
         )
         for cid, last, category in rows
     ]
+
+
+def _last_category_bought() -> Subquery:
+    """The category of the newest ordered item that has one: orders list their products in
+    `items` (the event-item table), not in the event's own product."""
+    category = Product.objects.filter(
+        store_id=OuterRef("store_id"), external_id=OuterRef("product_external_id"), category__isnull=False
+    ).values("category__name")[:1]
+    items = (
+        EventItem.objects.filter(customer_id=OuterRef("pk"), type="order_placed")
+        .annotate(category=Subquery(category))
+        .filter(category__isnull=False)
+        .order_by("-occurred_at", "-event_id")
+        .values("category")[:1]
+    )
+    return Subquery(items)
 
 
 def replenishment_windows(*, store_id: int, products: list[Product], default_days: int, now: datetime):

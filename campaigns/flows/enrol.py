@@ -16,7 +16,7 @@ from django.db.models import (
 from campaigns.flows.entries import CART_FLOW_IDS, Entry
 from campaigns.isolation import flow_pause_on_error
 from campaigns.models import Flow, FlowRun
-from campaigns.sending.policy import step_due_after
+from campaigns.reports import experiments
 from customers.models import Customer, Event, Store
 from customers.segments import members
 
@@ -38,6 +38,7 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     entries = _without_reentry(flow, entries)
     entries = without_earlier_exits(flow, entries)
     first = steps[0]
+    experiments.steps_attach([first])  # a timing test on the first step sets its own delay
     runs = [
         FlowRun(
             flow=flow,
@@ -50,7 +51,9 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
             checkout_id=e.checkout_id,
             context=e.context,
             current_step=first,
-            next_due_at=step_due_after(first, e.entered_at, allowed[e.customer_id]),
+            next_due_at=experiments.step_due(
+                first, customer_id=e.customer_id, previous=e.entered_at, tz=allowed[e.customer_id]
+            ),
         )
         for e in entries
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     Exists,
     OuterRef,
@@ -17,6 +17,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from campaigns.flows import marks
 from campaigns.flows.enrol import _enroll_isolated, runs_exit_for_events
 from campaigns.flows.entries import Catalog, Entry, _decimal, event_context, filter_matches, product_context
 from campaigns.isolation import store_checks_failed, store_checks_recovered
@@ -45,37 +46,23 @@ def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     return created
 
 
-# --- who checks which event: the queued task and the tick share one record ------------------------
-#
-# Each store has a mark: every event with an id up to it has been checked. The tick checks what lies
-# above the mark and moves it; the task queued on ingestion checks its own events at once and notes
-# them as "checked ahead", so the tick skips them. Both take the store's mark row lock first, so an
-# event is checked once, whichever path comes first.
+# --- who checks which event: the queued task and the tick share one record (flows/marks.py) -------
 
-EVENT_CHECK_BATCH = 2000
-# Ids are handed out when a row is inserted but become visible when its transaction commits, so a
-# lower id can appear after a higher one. The tick leaves events younger than this (by received_at)
-# for the next tick, and the mark never passes one: an ingest commits well within a minute.
-EVENTS_SETTLE = timedelta(minutes=1)
 EVENT_TRIGGERS = [Flow.Trigger.EVENT, Flow.Trigger.POST_PURCHASE, Flow.Trigger.REWARD_THRESHOLD]
-
-
-def _mark_locked(store_id: int) -> EventCheckMark:
-    EventCheckMark.objects.get_or_create(store_id=store_id)
-    return EventCheckMark.objects.select_for_update().get(store_id=store_id)
+CHECKED = marks.Checked(
+    mark=EventCheckMark,
+    ahead=EventCheckedAhead,
+    ahead_field="event_id",
+    stored=lambda store_id, above: Event.objects.filter(store_id=store_id, id__gt=above)
+    .order_by("id")
+    .values_list("id", "received_at"),
+    check=lambda *, store_id, ids, now: events_check(store_id=store_id, event_ids=ids, now=now),
+)
 
 
 def events_check_queued(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     """The task queued on ingestion: checks those of its events the tick has not checked yet."""
-    with transaction.atomic():
-        mark = _mark_locked(store_id)
-        ahead = EventCheckedAhead.objects.filter(event_id__in=event_ids)
-        taken = set(ahead.values_list("event_id", flat=True))
-        ids = sorted({i for i in event_ids if i > mark.checked_through and i not in taken})
-        if not ids:
-            return 0
-        EventCheckedAhead.objects.bulk_create(EventCheckedAhead(event_id=i, store_id=store_id) for i in ids)
-        return events_check(store_id=store_id, event_ids=ids, now=now)
+    return marks.check_queued(CHECKED, store_id=store_id, ids=event_ids, now=now)
 
 
 def events_check_pending(*, now: datetime) -> int:
@@ -84,7 +71,7 @@ def events_check_pending(*, now: datetime) -> int:
     The mark is an event id, so a `--now` in the future moves it only over events that exist: an
     event stored later gets a higher id and is still checked, at its own time.
     """
-    cutoff = now - EVENTS_SETTLE
+    cutoff = now - marks.SETTLE  # an ingest commits well within a minute
     created = 0
     for store_id in _stores_with_unchecked_events(cutoff):
         try:
@@ -134,32 +121,7 @@ def _store_events_check_pending(*, store_id: int, cutoff: datetime, now: datetim
     flows = Flow.objects.filter(store_id=store_id).filter(
         Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
     )
-    checks = flows.exists()  # else the mark just moves on
-    created = 0
-    while True:
-        with transaction.atomic():
-            mark = _mark_locked(store_id)
-            rows = (
-                Event.objects.filter(store_id=store_id, id__gt=mark.checked_through)
-                .order_by("id")
-                .values_list("id", "received_at")[:EVENT_CHECK_BATCH]
-            )
-            ids = []
-            for event_id, received_at in rows:
-                if received_at > cutoff:
-                    break
-                ids.append(event_id)
-            if not ids:
-                return created
-            ahead = EventCheckedAhead.objects.filter(store_id=store_id, event_id__lte=ids[-1])
-            taken = set(ahead.values_list("event_id", flat=True))
-            todo = [i for i in ids if i not in taken]
-            if checks and todo:
-                created += events_check(store_id=store_id, event_ids=todo, now=now)
-            ahead.delete()
-            EventCheckMark.objects.filter(store_id=store_id).update(checked_through=ids[-1])
-        if len(ids) < EVENT_CHECK_BATCH:
-            return created
+    return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=flows.exists())
 
 
 def event_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:

@@ -1,4 +1,5 @@
-"""Product triggers: back in stock and price drop, for the customers who showed interest.
+"""Product triggers: back in stock and price drop, for the customers who showed interest; and the
+record of which price and stock changes were checked, shared by the tick and the queued task.
 """
 
 from __future__ import annotations
@@ -7,11 +8,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import (
-    Q,
-)
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from campaigns.content.templating import format_money
+from campaigns.flows import marks
 from campaigns.flows.enrol import _enroll_isolated
 from campaigns.flows.entries import (
     Entry,
@@ -21,7 +22,8 @@ from campaigns.flows.entries import (
     product_context,
 )
 from campaigns.flows.event_triggers import _product_fits
-from campaigns.models import Flow
+from campaigns.isolation import store_checks_failed
+from campaigns.models import Flow, ProductChangeCheckedAhead, ProductChangeCheckMark
 from customers.models import ProductChange, Store
 
 # --- product changes ------------------------------------------------------------------------------
@@ -35,13 +37,54 @@ def product_changes_check(*, store_id: int, change_ids: list[int], now: datetime
         )
     )
     created = 0
-    for flow in Flow.objects.filter(
-        store=store,
-        status=Flow.Status.LIVE,
-        trigger__in=[Flow.Trigger.BACK_IN_STOCK, Flow.Trigger.PRICE_DROP],
-    ):
+    for flow in Flow.objects.filter(store=store, status=Flow.Status.LIVE, trigger__in=PRODUCT_TRIGGERS):
         created += _enroll_isolated(flow, lambda f: product_change_entries(f, changes, now=now), now)
     return created
+
+
+# --- who checks which change: the tick and the queued task share one record (flows/marks.py) ------
+# The tick's `products` stage checks what no queued task took, so `manage.py tick` alone (cron, no
+# cluster) fires back in stock and price drop.
+
+PRODUCT_TRIGGERS = [Flow.Trigger.BACK_IN_STOCK, Flow.Trigger.PRICE_DROP]
+CHECKED = marks.Checked(
+    mark=ProductChangeCheckMark,
+    ahead=ProductChangeCheckedAhead,
+    ahead_field="change_id",
+    stored=lambda store_id, above: ProductChange.objects.filter(product__store_id=store_id, id__gt=above)
+    .order_by("id")
+    .values_list("id", "changed_at"),
+    check=lambda *, store_id, ids, now: product_changes_check(store_id=store_id, change_ids=ids, now=now),
+)
+
+
+def product_changes_check_queued(*, store_id: int, change_ids: list[int], now: datetime) -> int:
+    """The task queued when changes are stored: checks those the tick has not checked yet."""
+    return marks.check_queued(CHECKED, store_id=store_id, ids=change_ids, now=now)
+
+
+def product_changes_check_pending(*, now: datetime) -> int:
+    """The tick's share: every store's changes above its mark, in batches. Returns runs created.
+
+    A change younger than a minute is left for the next tick (its id may be visible before a
+    lower one's transaction commits), and so is a change stamped after `now`.
+    """
+    cutoff = now - marks.SETTLE
+    mark = ProductChangeCheckMark.objects.filter(store_id=OuterRef("pk")).values("checked_through")
+    unchecked = ProductChange.objects.filter(product__store_id=OuterRef("pk"), id__gt=OuterRef("mark"))
+    stores = Store.objects.annotate(mark=Coalesce(Subquery(mark), Value(0))).filter(Exists(unchecked))
+    created = 0
+    for store_id in stores.values_list("pk", flat=True):
+        try:
+            created += _store_changes_check_pending(store_id=store_id, cutoff=cutoff, now=now)
+        except Exception as error:
+            store_checks_failed(store_id=store_id, error=error, now=now)
+    return created
+
+
+def _store_changes_check_pending(*, store_id: int, cutoff: datetime, now: datetime) -> int:
+    live = Flow.objects.filter(store_id=store_id, status=Flow.Status.LIVE, trigger__in=PRODUCT_TRIGGERS)
+    return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=live.exists())
 
 
 def product_change_entries(flow: Flow, changes: list[ProductChange], *, now: datetime) -> list[Entry]:

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from campaigns.content.checks import text_clean
-from campaigns.models import Flow, FlowStep
+from campaigns.models import Flow, FlowStep, Offer
+from customers.connections.discounts import code_shop
+from customers.connections.models import ShopConnection
 from customers.models import Segment, Store
 
 OFFER_SENSITIVE = {
@@ -216,6 +218,31 @@ def segment_offer_sensitive(*, store: Store) -> Segment:
     return segment
 
 
+def recipe_offer(*, store: Store) -> Offer:
+    """The recipes' "10% for 2 hours" as unique single-use codes created in the connected shop."""
+    offer, _ = Offer.objects.get_or_create(
+        store=store,
+        name="Cart recovery: 10% for 2 hours",
+        defaults={"source": Offer.Source.SHOP, "value": 10, "expires_hours": 2, "code_prefix": "CART"},
+    )
+    return offer
+
+
+def _shop_adapted(store: Store, recipe: Recipe) -> tuple[dict, list[dict]]:
+    """A connected shop's version of the recipe: Shopify tells a cart only once its checkout has the
+    buyer's number, so its cart flows start at the checkout; a shop that creates codes gives each
+    recipient their own code instead of the shared one."""
+    flow, steps = dict(recipe.flow), [dict(spec) for spec in recipe.steps]
+    shopify = ShopConnection.objects.filter(store=store, platform=ShopConnection.Platform.SHOPIFY).exists()
+    if shopify and flow.get("event_type") == "cart_updated":
+        flow["event_type"] = "checkout_started"
+    if code_shop(store) is not None:
+        for spec in steps:
+            if spec.get("offer_code"):
+                spec.update(offer=recipe_offer(store=store), offer_code="")
+    return flow, steps
+
+
 def unique_flow_slug(store: Store, base: str) -> str:
     taken = set(Flow.objects.filter(store=store, slug__startswith=base).values_list("slug", flat=True))
     if base not in taken:
@@ -230,14 +257,15 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
     """Installs a recipe as a new flow (a draft unless `live`); installing twice gives two flows."""
     recipe = RECIPES[name]
     with transaction.atomic():
+        flow_fields, specs = _shop_adapted(store, recipe)
         flow = Flow.objects.create(
             store=store,
             name=recipe.title,
             slug=unique_flow_slug(store, name.replace("_", "-")),
             status=Flow.Status.LIVE if live else Flow.Status.DRAFT,
-            **recipe.flow,
+            **flow_fields,
         )
-        for position, spec in enumerate(recipe.steps, start=1):
+        for position, spec in enumerate(specs, start=1):
             spec = dict(spec)
             if spec.get("segment"):
                 spec["segment"] = segment_offer_sensitive(store=store)

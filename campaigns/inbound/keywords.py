@@ -24,7 +24,6 @@ from django.db.models import QuerySet
 from campaigns.inbound.signup import (
     confirmation_prompt,
     customer_signup_confirm,
-    phone_e164,
     signup_requested,
     welcome_text,
 )
@@ -33,6 +32,7 @@ from customers.ingest.consent import consent_change, phone_opt_out
 from customers.ingest.customers import customer_for_phone
 from customers.ingest.events import customer_event_record
 from customers.models import ConsentRecord, Customer, Store
+from customers.phones import InvalidPhone, phone_normalize
 from customers.senders import stores_for_sender
 
 logger = logging.getLogger(__name__)
@@ -318,7 +318,10 @@ def _receive(params: Mapping[str, str], sid: str, now: datetime) -> str:
         opt_out_type=params.get("OptOutType", "")[:8],
         received_at=now,
     )
-    phone = phone_e164(inbound.from_number)
+    try:
+        phone = phone_normalize(inbound.from_number)
+    except InvalidPhone:
+        phone = None
     store = store_for_reply(
         to=inbound.to_number, messaging_service_sid=inbound.messaging_service_sid, phone=phone
     )

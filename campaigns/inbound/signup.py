@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import phonenumbers
 from django.db import transaction
 
 from campaigns.models import Message
@@ -17,16 +16,6 @@ from customers.models import ConsentRecord, Customer, Store
 # One "Reply Y" text per number and day at most: a form submitted again (or by someone typing a
 # stranger's number over and over) does not turn into a stream of texts.
 REQUEST_COOLDOWN = timedelta(hours=24)
-
-
-def phone_e164(raw: str, *, region: str = "US") -> str | None:
-    try:
-        parsed = phonenumbers.parse(raw.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def confirmation_prompt(store: Store) -> str:

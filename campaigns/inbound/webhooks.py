@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -49,9 +49,22 @@ def twilio_signed(view):
                 "Rejected a Twilio webhook with a bad or missing signature: %s", public_url(request)
             )
             return HttpResponseForbidden("Invalid Twilio signature.")
+        request.POST = without_nul(request.POST)
         return view(request)
 
-    return csrf_exempt(require_POST(checked))
+    signed = csrf_exempt(require_POST(checked))
+    signed.strips_nul = True  # the signature covers the text as Twilio sent it: stripped after the check
+    return signed
+
+
+def without_nul(params: QueryDict) -> QueryDict:
+    """A provider's text as it came, less NUL characters, which no database column stores."""
+    if not any("\x00" in key or any("\x00" in v for v in values) for key, values in params.lists()):
+        return params
+    cleaned = QueryDict(mutable=True)
+    for key, values in params.lists():
+        cleaned.setlist(key.replace("\x00", ""), [v.replace("\x00", "") for v in values])
+    return cleaned
 
 
 def message_status_update(*, sid: str, provider_status: str, error_code: str, now: datetime) -> int:

@@ -7,7 +7,12 @@ the form or the service that saves). `outbox.py` owns every move of `Message.sta
 
 from campaigns.models.broadcasts import Campaign
 from campaigns.models.conversations import Conversation
-from campaigns.models.event_checks import EventCheckedAhead, EventCheckMark
+from campaigns.models.event_checks import (
+    EventCheckedAhead,
+    EventCheckMark,
+    ProductChangeCheckedAhead,
+    ProductChangeCheckMark,
+)
 from campaigns.models.experiments import (
     Attribution,
     Experiment,
@@ -25,6 +30,7 @@ from campaigns.models.guardrails import (
     UndeliverableNumber,
 )
 from campaigns.models.inbound import InboundMessage, Keyword
+from campaigns.models.offers import Offer, OfferCode
 from campaigns.models.outbox import Message, ProviderCircuit
 from campaigns.models.templates import Link, MessageTemplate
 
@@ -49,6 +55,10 @@ __all__ = [
     "Keyword",
     "Link",
     "Message",
+    "Offer",
+    "OfferCode",
+    "ProductChangeCheckMark",
+    "ProductChangeCheckedAhead",
     "ProviderCircuit",
     "MessageTemplate",
     "QuietHoursRule",

@@ -31,6 +31,14 @@ class Campaign(models.Model):
     valid_hours = models.PositiveSmallIntegerField(
         default=6, help_text="Hours after its send time a text may still go out; later it is dropped."
     )
+    offer = models.ForeignKey(
+        "campaigns.Offer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A unique single-use code per recipient for {{ offer_code }}",
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
     paused_from = models.CharField(max_length=10, choices=Status, blank=True, editable=False)
     recipients_count = models.PositiveIntegerField(default=0, editable=False)

@@ -74,6 +74,14 @@ class ExperimentVariant(models.Model):
     share = models.PositiveSmallIntegerField(default=50, help_text="Relative share of the non-holdout")
     body = models.TextField(blank=True, help_text="Copy: this variant's text (blank: the step's own)")
     offer_code = models.CharField(max_length=50, blank=True, help_text="Offer: this variant's code")
+    offer = models.ForeignKey(
+        "campaigns.Offer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Offer: a unique single-use code per recipient of this variant",
+    )
     delay_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Timing: send this many minutes after the step is due"
     )
@@ -145,6 +153,7 @@ class Attribution(models.Model):
     class Touch(models.TextChoices):
         CLICK = "click"
         DELIVERY = "delivery"
+        CODE = "code", "Its unique code used"
 
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="+")
     order = models.OneToOneField("customers.Event", on_delete=models.CASCADE, related_name="attribution")

@@ -178,7 +178,15 @@ class FlowStep(models.Model):
     body = models.TextField(
         blank=True, help_text="Text with dynamic fields, used when no template is chosen."
     )
-    offer_code = models.CharField(max_length=50, blank=True)
+    offer_code = models.CharField(max_length=50, blank=True, help_text="One code for everyone, e.g. CART10")
+    offer = models.ForeignKey(
+        "campaigns.Offer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A unique single-use code per recipient for {{ offer_code }} (instead of one code)",
+    )
     segment = models.ForeignKey(
         "customers.Segment",
         null=True,

@@ -24,6 +24,8 @@ class Reason(models.TextChoices):
     PROVIDER_REJECTED = "provider_rejected", "The provider rejected the message"
     RETRIES_EXHAUSTED = "retries_exhausted", "Retryable errors until the attempt limit"
     RETRY = "retry", "Retryable provider error, retry scheduled"
+    OFFER_CODE_PENDING = "offer_code_pending", "Waiting for its unique code to be created in the shop"
+    OFFER_CODE_REFUSED = "offer_code_refused", "Its unique code was refused or none was left: held"
 
 
 class GuardrailDecision(models.Model):

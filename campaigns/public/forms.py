@@ -7,8 +7,8 @@ from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
 
 from campaigns.inbound.preferences import FREQUENCY_CHOICES, TOPIC_CHOICES
-from campaigns.inbound.signup import phone_e164
 from customers.models import Customer, Store
+from customers.phones import InvalidPhone, phone_normalize
 
 
 def signup_disclosure(store: Store) -> str:
@@ -33,10 +33,10 @@ class SignupForm(forms.Form):
         self.helper.add_input(Submit("submit", "Sign me up", css_class="btn-primary"))
 
     def clean_phone(self) -> str:
-        phone = phone_e164(self.cleaned_data["phone"])
-        if phone is None:
-            raise forms.ValidationError("Enter a valid US mobile number, e.g. (415) 555-0100.")
-        return phone
+        try:
+            return phone_normalize(self.cleaned_data["phone"])
+        except InvalidPhone:
+            raise forms.ValidationError("Enter a valid US mobile number, e.g. (415) 555-0100.") from None
 
 
 def opt_out_label(store: Store) -> str:

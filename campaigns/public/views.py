@@ -11,11 +11,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from campaigns.inbound.preferences import customer_opt_out_from_page, customer_preferences_update
+from campaigns.inbound.preferences import customer_opt_out_from_page
 from campaigns.inbound.signup import customer_signup_request
 from campaigns.public.forms import PreferencesForm, SignupForm, opt_out_label, restart_hint, signup_disclosure
 from campaigns.public.throttle import Rate, client_ip, rate_hit, too_many_requests
 from customers.ingest.customers import customer_for_phone
+from customers.ingest.events import customer_preferences_update
 from customers.models import Customer, Store
 
 

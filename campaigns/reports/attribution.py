@@ -2,8 +2,10 @@
 
 An order counts for the last text that touched it: a click on the text's link within the store's
 click window (default 5 days) or its delivery within the shorter delivery window (default 24 h),
-whichever came later. Each run is one INSERT ... SELECT per store over the orders not yet
-credited; the unique order column makes a second run (or a concurrent one) add nothing.
+whichever came later. An order that used a text's unique offer code is that text's, whatever
+the windows: codes are credited first. Each run is one INSERT ... SELECT per store and kind over
+the orders not yet credited; the unique order column makes a second run (or a concurrent one) add
+nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Upper
 
 from campaigns.bulk import select_insert
-from campaigns.models import Attribution, Message, OptOutAttribution
+from campaigns.models import Attribution, Message, OfferCode, OptOutAttribution
 from customers.models import ConsentRecord, Event, Store
 
 OPT_OUT_WINDOW = timedelta(days=7)
@@ -89,6 +91,52 @@ def _orders_with_touches(store: Store, since: datetime) -> QuerySet[Event]:
     )
 
 
+def _orders_with_codes(store: Store, since: datetime) -> QuerySet[Event]:
+    """Orders that used an issued unique code, with the code's text."""
+    codes = (
+        OfferCode.objects.filter(store=store, status=OfferCode.Status.ISSUED)
+        .exclude(message_key="")
+        .annotate(upper=Upper("code"))
+        .filter(upper=OuterRef("a_code"))
+    )
+    texts = Message.objects.filter(idempotency_key=OuterRef("a_key"), store=store)
+    return (
+        Event.objects.filter(store=store, type="order_placed", occurred_at__gte=since)
+        .exclude(properties__discount_code=None)
+        .exclude(Exists(Attribution.objects.filter(order=OuterRef("pk"))))
+        .annotate(a_code=Upper(KT("properties__discount_code")))
+        .annotate(a_key=Subquery(codes.values("message_key")[:1]))
+        .annotate(a_message=Subquery(texts.values("pk")[:1]))
+        .filter(a_message__isnull=False)
+        .annotate(
+            a_touch=Value(Attribution.Touch.CODE.value),
+            a_revenue=Coalesce(Cast(KT("properties__total"), MONEY), Value(Decimal("0")), output_field=MONEY),
+        )
+    )
+
+
+def codes_redeemed_mark(*, store: Store, since: datetime) -> int:
+    """Each issued code an order used: the order, when, and its revenue (the offer's report)."""
+    orders = (
+        Event.objects.filter(store=store, type="order_placed", occurred_at__gte=since)
+        .annotate(a_code=Upper(KT("properties__discount_code")))
+        .filter(a_code=Upper(OuterRef("code")))
+        .order_by("occurred_at", "pk")
+    )
+    return (
+        OfferCode.objects.filter(store=store, status=OfferCode.Status.ISSUED, redeemed_at__isnull=True)
+        .filter(Exists(orders))
+        .update(
+            order_id=Subquery(orders.values("pk")[:1]),
+            redeemed_at=Subquery(orders.values("occurred_at")[:1]),
+            revenue=Subquery(
+                orders.annotate(t=Coalesce(Cast(KT("properties__total"), MONEY), Value(Decimal("0"))))
+                .values("t")[:1]
+            ),
+        )
+    )
+
+
 def attributions_refresh(
     *, now: datetime, store_ids: list[int] | None = None, since: datetime | None = None
 ) -> int:
@@ -96,7 +144,18 @@ def attributions_refresh(
     stores = Store.objects.all() if store_ids is None else Store.objects.filter(pk__in=store_ids)
     added = 0
     for store in stores:
-        orders = _orders_with_touches(store, since or now - RESCAN)
+        start = since or now - RESCAN
+        with transaction.atomic():
+            codes_redeemed_mark(store=store, since=start)
+            added += select_insert(
+                model=Attribution,
+                columns=["store", "order", "message", "touch", "revenue", "ordered_at"],
+                skip_duplicates_of="order",
+                queryset=_orders_with_codes(store, start)
+                .annotate(a_store=F("store_id"), a_order=F("pk"), a_at=F("occurred_at"))
+                .values_list("a_store", "a_order", "a_message", "a_touch", "a_revenue", "a_at"),
+            )
+        orders = _orders_with_touches(store, start)
         with transaction.atomic():
             added += select_insert(
                 model=Attribution,

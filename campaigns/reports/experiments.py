@@ -68,16 +68,6 @@ def control_group_exclude(queryset: QuerySet[Customer], *, store: Store) -> Quer
     )
 
 
-def control_group_members(*, store: Store) -> QuerySet[Customer]:
-    if not store.control_group_percent:
-        return Customer.objects.none()
-    return (
-        Customer.objects.filter(store=store)
-        .alias(_control_bucket=bucket_sql(CONTROL_SALT + store.pk))
-        .filter(control_group_q(store=store))
-    )
-
-
 # Experiments ------------------------------------------------------------------------------------
 
 

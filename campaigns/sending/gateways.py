@@ -79,10 +79,6 @@ class GatewayError(Exception):
             return True
         return self.http_status == 429 or (self.http_status is not None and self.http_status >= 500)
 
-    @property
-    def ambiguous(self) -> bool:
-        """The provider may have accepted the text before the call failed: look before resending."""
-        return self.code in AMBIGUOUS_CODES
 
 
 class ConsoleGateway:

@@ -79,6 +79,7 @@ DECIDED_ON = (
     "limits",
     "may_supersede",
     "now",
+    "offer_state",
 )
 
 
@@ -136,15 +137,17 @@ class _Batch:
         rule = self.rules.get((store.id, self.regions.get(proposal.customer_id, "")))
         limits = self._limits(store, rule, recipient, proposal.step_id)
         given = (proposal.kind, proposal.priority, proposal.valid_until, proposal.confirms_opt_out)
+        offer = proposal.offer_state
         if others or own_run:
-            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+            args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now, offer), strict=True))
             proposal.verdict = decide(**args, slots=others, own_run=own_run)
         else:
             # Recipients and limits are shared objects (see `_recipients`, `_limits`): their
             # identities stand for them in the class key, which is cheaper to hash per proposal.
-            key = (*given, id(recipient), id(limits), may_supersede, now)
+            key = (*given, id(recipient), id(limits), may_supersede, now, offer)
             if key not in self.classes:
-                args = dict(zip(DECIDED_ON, (*given, recipient, limits, may_supersede, now), strict=True))
+                facts = (*given, recipient, limits, may_supersede, now, offer)
+                args = dict(zip(DECIDED_ON, facts, strict=True))
                 self.classes[key] = decide(**args, slots=[], own_run=[])
             proposal.verdict = self.classes[key]
         self.remaining[proposal.customer_id] -= 1
@@ -222,7 +225,8 @@ def first_chance(
 
 def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None) -> Limits:
     start, end = send_window(store, rule, step)
-    per_week = min(store.cap_per_week, store.cold_cap_per_week) if recipient.cold else store.cap_per_week
+    cold = recipient.cold and store.cold_cap_per_week < store.cap_per_week
+    per_week = store.cold_cap_per_week if cold else store.cap_per_week
     return Limits(
         window_start=start,
         window_end=end,
@@ -231,6 +235,7 @@ def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, ste
         state_per_day=rule.max_per_24h if rule is not None else None,
         overlap=timedelta(hours=store.overlap_hours),
         chosen=recipient.frequency,
+        cold=cold,
     )
 
 

@@ -51,6 +51,7 @@ class MessageDraft:
     valid_until: datetime | None = None
     priority: int | None = None
     confirms_opt_out: bool = False
+    offer_state: str = ""  # a unique offer code's: policy.OFFER_PENDING / OFFER_REFUSED, "" when ready
 
 
 def default_priority(draft: MessageDraft) -> int:
@@ -150,6 +151,7 @@ def drafts_decide(
             confirms_opt_out=d.confirms_opt_out,
             run_id=d.flow_run_id,
             step_id=d.flow_step_id,
+            offer_state=d.offer_state,
         )
         for d in fresh
     ]

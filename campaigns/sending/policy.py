@@ -8,6 +8,9 @@ replies are marketing.
 A flow run is one conversation: its texts never hold or suppress each other, the run counts once
 against the caps (its first text is the one that is counted), and its later steps only yield to
 other texts of higher priority. A text that yields says which text it yielded to.
+
+A text that carries a unique offer code goes only once its code exists in the shop: until then it
+is held (`offer_code_pending`); a code the shop refused holds it until it expires.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ PLANNED = [
 ]
 WENT_OUT = [Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.UNDELIVERED]
 UNSENT = {Message.Status.HELD, Message.Status.QUEUED, Message.Status.PENDING}
+# A text's unique offer code (campaigns/content/offers.py): not created yet, or refused.
+OFFER_PENDING, OFFER_REFUSED = "pending", "refused"
 
 DEFAULT_STATE_RULES = [
     ("FL", time(8, 0), time(20, 0), 3, "Florida Telephone Solicitation Act"),
@@ -71,6 +76,7 @@ class Limits:
     state_per_day: int | None = None
     overlap: timedelta = timedelta(hours=12)
     chosen: str = ""  # the subscriber's frequency choice, a key of CHOSEN_SPANS
+    cold: bool = False  # `per_week` is the store's cap for Cold customers
 
 
 @dataclass
@@ -117,6 +123,7 @@ def decide(
     may_supersede: bool,
     now: datetime,
     own_run: list[Slot] | None = None,
+    offer_state: str = "",
 ) -> Verdict:
     """The policy for one message at `now`; `slots` are the customer's other marketing texts.
 
@@ -134,6 +141,13 @@ def decide(
         )
     if kind in (Message.Kind.TRANSACTIONAL, Message.Kind.REPLY):
         return Verdict(Outcome.ALLOW, Reason.OK)
+    if offer_state == OFFER_REFUSED:
+        return Verdict(
+            Outcome.HOLD,
+            Reason.OFFER_CODE_REFUSED,
+            held_until=valid_until or now + DAY,
+            detail="its code was refused or none was left: held, never sent with another",
+        )
 
     at, reason, detail, yielded_to = now, Reason.OK, "", None
     overlap = _overlap(priority, slots, limits.overlap, now, may_supersede)
@@ -149,16 +163,30 @@ def decide(
         at, reason, yielded_to = overlap.not_before, Reason.OVERLAP, overlap.after
         detail = f"yielded to {_named(overlap.after)}: a lower-priority text already sent"
     kept = [s for s in slots if s.message_id not in overlap.superseded]
+    # The reason recorded is what kept the text from going at `now`; what pushed it later after
+    # that (a cap's release falling at night, say) is added to the detail.
+    details = [detail] if detail else []
     for _ in range(4):  # caps and the window can push each other later; a few rounds settle it
         cap = _cap_release(at, [] if own_run else kept, kept + own_run, limits)
         if cap.at > at:
-            at, reason, yielded_to = cap.at, cap.reason, cap.yielded_to
-            detail = f"{cap.detail}; yielded to {_named(cap.yielded_to)}"
+            at = cap.at
+            if reason == Reason.OK:
+                reason, yielded_to = cap.reason, cap.yielded_to
+            details.append(f"{cap.detail}; yielded to {_named(cap.yielded_to)}")
         opens = window_opens(at, recipient.timezone, limits.window_start, limits.window_end)
         if opens == at:
             break
-        at, reason = opens, Reason.QUIET_HOURS
-        detail = f"window {limits.window_start:%H:%M}–{limits.window_end:%H:%M} {recipient.timezone}"
+        at, reason = opens, reason if reason != Reason.OK else Reason.QUIET_HOURS
+        details.append(f"window {limits.window_start:%H:%M}–{limits.window_end:%H:%M} {recipient.timezone}")
+    detail = "; then ".join(dict.fromkeys(details))
+    if at == now and offer_state == OFFER_PENDING:
+        return Verdict(
+            Outcome.HOLD,
+            Reason.OFFER_CODE_PENDING,
+            held_until=now,
+            detail="its code is being created in the shop",
+            superseded=overlap.superseded,
+        )
     if at == now:
         return Verdict(Outcome.ALLOW, Reason.OK, superseded=overlap.superseded)
     if valid_until is not None and at > valid_until:
@@ -252,7 +280,8 @@ def _cap_release(at: datetime, counted: list[Slot], every: list[Slot], limits: L
 def _caps(limits: Limits) -> list[tuple[int, timedelta, str, str]]:
     caps = [
         (limits.per_day, DAY, Reason.FREQUENCY_CAP, f"{limits.per_day} per 24 h"),
-        (limits.per_week, WEEK, Reason.FREQUENCY_CAP, f"{limits.per_week} per 7 days"),
+        (limits.per_week, WEEK, Reason.FREQUENCY_CAP,
+         f"{limits.per_week} per 7 days" + (" for Cold customers" if limits.cold else "")),
     ]
     if limits.chosen in CHOSEN_SPANS:
         span, word = CHOSEN_SPANS[limits.chosen]
@@ -319,6 +348,7 @@ class Proposal:
     message_id: int | None = None
     run_id: int | None = None
     step_id: int | None = None
+    offer_state: str = ""
     verdict: Verdict | None = field(default=None)
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django_q.tasks import async_task
 
+from campaigns.content.offers import READY, offer_states
 from campaigns.models import GuardrailDecision, Message, Reason
 from campaigns.sending import guardrails, policy
 from campaigns.sending.guardrails import chunks
@@ -131,7 +132,8 @@ def messages_supersede(*, message_ids: list[int], now: datetime) -> None:
     )
 
 
-def _proposals(messages: Iterable[Message]) -> list[policy.Proposal]:
+def _proposals(messages: Iterable[Message], offers: dict[str, str] | None = None) -> list[policy.Proposal]:
+    offers = offers or {}
     return [
         policy.Proposal(
             customer_id=m.customer_id,
@@ -143,6 +145,7 @@ def _proposals(messages: Iterable[Message]) -> list[policy.Proposal]:
             message_id=m.id,
             run_id=m.flow_run_id,
             step_id=m.flow_step_id,
+            offer_state=offers.get(m.idempotency_key, "") if offers else "",
         )
         for m in messages
     ]
@@ -165,9 +168,13 @@ def messages_release_held(*, now: datetime) -> int:
                 "confirms_opt_out",
                 "flow_run_id",
                 "flow_step_id",
+                "idempotency_key",
             )
         )
-        proposals = guardrails.evaluate(proposals=_proposals(held), stage=Stage.RELEASE, now=now)
+        # A text with a unique code goes only once the code exists in the shop.
+        offers = offer_states([m.idempotency_key for m in held])
+        offers = {key: state for key, state in offers.items() if state != READY}
+        proposals = guardrails.evaluate(proposals=_proposals(held, offers), stage=Stage.RELEASE, now=now)
         verdicts_apply(proposals=proposals, stage=Stage.RELEASE, now=now, from_status=Status.HELD)
     return len(held)
 

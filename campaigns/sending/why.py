@@ -7,15 +7,10 @@ from datetime import datetime
 
 from django.urls import NoReverseMatch, reverse
 
+from campaigns.models import Campaign, Message
 from customers.models import Customer, Segment
 from customers.segments import members
-
-try:
-    from customers.segments.explain import explain as segment_explain
-except ImportError:  # segments without explanations: membership only
-    segment_explain = None
-
-from campaigns.models import Campaign, Message
+from customers.segments.explain import explain as segment_explain
 
 RECENT_CAMPAIGNS = 20
 
@@ -55,14 +50,11 @@ def _leaves(node: dict) -> list[tuple[str, bool]]:
 
 
 def _check(segment: Segment, customer: Customer, now: datetime) -> SegmentCheck:
-    if segment_explain is not None:
-        try:
-            tree = segment_explain(customer, segment.rules, store=segment.store, now=now)
-        except ValueError:  # rules saved before a schema change: fall back to membership
-            pass
-        else:
-            return SegmentCheck(segment, bool(tree["matched"]), tree.get("summary", ""), _leaves(tree))
-    return SegmentCheck(segment, members(segment, now=now).filter(pk=customer.pk).exists())
+    try:
+        tree = segment_explain(customer, segment.rules, store=segment.store, now=now)
+    except ValueError:  # rules saved before a schema change: fall back to membership
+        return SegmentCheck(segment, members(segment, now=now).filter(pk=customer.pk).exists())
+    return SegmentCheck(segment, bool(tree["matched"]), tree.get("summary", ""), _leaves(tree))
 
 
 def _membership(

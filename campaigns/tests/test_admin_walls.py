@@ -29,11 +29,14 @@ from campaigns.models import (
     Keyword,
     Message,
     MessageTemplate,
+    Offer,
+    OfferCode,
     QuietHoursRule,
     UndeliverableNumber,
 )
 from campaigns.models.templates import CreepTerm
 from customers.admin.scoping import STORE_OWNER, StoreScopedAdmin
+from customers.connections.models import ShopConnection, WebhookDelivery
 from customers.models import (
     ApiKey,
     Category,
@@ -41,6 +44,7 @@ from customers.models import (
     Customer,
     Event,
     ImportJob,
+    PrivacyLogEntry,
     Product,
     ProductChange,
     Segment,
@@ -111,6 +115,10 @@ def world(tag: str, phone: str) -> dict[type, object]:
         ),
         ProductChange.objects.create(product=product, field="price", new_value=1, changed_at=NOW),
         ImportJob.objects.create(store=store, file_name=f"{tag}.csv", content=phone, created_at=NOW),
+        PrivacyLogEntry.objects.create(
+            store=store, action="export", actor=f"{tag} staff", customer_id=customer.pk,
+            phone_hash=f"{tag}hash", occurred_at=NOW,
+        ),  # fmt: skip
         ApiKey.objects.create(
             store=store, name=f"{tag} key", prefix=tag[:8], key_hash=hashlib.sha256(tag.encode()).hexdigest()
         ),
@@ -147,6 +155,15 @@ def world(tag: str, phone: str) -> dict[type, object]:
             store=store, phone=phone[:-1] + "9", error_code="21614", recorded_at=NOW
         ),
         Experiment.objects.create(store=store, name=f"{tag} experiment", campaign=campaign),
+        offer := Offer.objects.create(store=store, name=f"{tag} offer"),
+        OfferCode.objects.create(offer=offer, store=store, code=f"{tag}-CODE", status="available"),
+        connection := ShopConnection.objects.create(
+            store=store, platform="shopify", shop_domain=f"{tag.lower()}.myshopify.com", webhook_secret=tag,
+            connected_at=NOW,
+        ),
+        WebhookDelivery.objects.create(
+            connection=connection, delivery_id=f"{tag}-delivery", topic="orders/create", received_at=NOW
+        ),
     ]
     return {type(row): row for row in rows}
 

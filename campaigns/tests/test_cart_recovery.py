@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from campaigns.flows.event_triggers import events_check
 from campaigns.flows.recipes import recipe_install
@@ -74,9 +73,11 @@ def test_the_same_cart_updated_again_does_not_start_a_second_run(store, flow):
     assert FlowRun.objects.filter(flow=flow).count() == 1
 
 
-def test_ingestions_signal_starts_the_run_after_commit(store, flow, django_capture_on_commit_callbacks):
+def test_ingestions_signal_starts_the_run_after_commit(
+    store, flow, django_capture_on_commit_callbacks, frozen_now
+):
     # The queued task reads the clock itself, so this event happens now.
-    now = timezone.now()
+    now = frozen_now
     ana = make_customer(store)
     event = record(ana, "cart_updated", now, cart_id="c9", cart_url="https://shop.example.com/cart/c9")
 

@@ -243,10 +243,10 @@ def test_an_api_sign_up_without_evidence_is_texted_reply_y_and_stays_pending(
 
 
 def test_an_imported_pending_sign_up_from_last_month_is_not_texted(
-    client, store, django_capture_on_commit_callbacks
+    client, store, django_capture_on_commit_callbacks, frozen_now
 ):
     _, key = api_key_create(store=store)
-    old = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    old = (frozen_now - timedelta(days=30)).isoformat()
     body = {"phone": PHONE, "sms_consent": {"status": "pending", "source": "popup", "at": old}}
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.utils import timezone
 
 from campaigns.inbound.conversations import conversation_reply, conversations_open_count
 from campaigns.models import InboundMessage, Message
@@ -68,30 +67,30 @@ def test_a_reply_after_24_hours_waits_for_the_sending_window(client, store, twil
     assert twilio_backend.sent_to(PHONE) == []
 
 
-def test_it_never_answers_an_opted_out_customer(client, store, twilio_backend):
+def test_it_never_answers_an_opted_out_customer(client, store, twilio_backend, frozen_now):
     customer = subscribed(store, PHONE, NIGHT - timedelta(days=3))
     ask(client)
     Customer.objects.filter(pk=customer.pk).update(sms_consent=Customer.Consent.UNSUBSCRIBED)
 
-    sent = reply(customer, "Yes!", now=timezone.now())
+    sent = reply(customer, "Yes!", now=frozen_now)
 
     assert (sent.status, sent.reason) == (Message.Status.SUPPRESSED, "opted_out")
     assert twilio_backend.sent_to(PHONE) == []
 
 
-def test_a_customer_without_consent_who_asks_gets_the_answer(client, store, twilio_backend):
+def test_a_customer_without_consent_who_asks_gets_the_answer(client, store, twilio_backend, frozen_now):
     customer = make_customer(store, PHONE)
     ask(client)
 
-    reply(customer, "Yes, we do.", now=timezone.now())
+    reply(customer, "Yes, we do.", now=frozen_now)
 
     assert [r["Body"] for r in twilio_backend.sent_to(PHONE)] == ["Yes, we do."]
 
 
-def test_the_same_reply_form_posted_twice_sends_once(client, store, twilio_backend):
+def test_the_same_reply_form_posted_twice_sends_once(client, store, twilio_backend, frozen_now):
     customer = subscribed(store, PHONE, NIGHT - timedelta(days=3))
     ask(client)
-    now = timezone.now()
+    now = frozen_now
 
     reply(customer, "Yes.", now=now, nonce="same")
     reply(customer, "Yes.", now=now, nonce="same")

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from campaigns.tests.inbound_helpers import AUTH_TOKEN, make_store, subscribed, summer_drop, text_in
 from conftest import SCREENSHOTS
@@ -17,10 +16,10 @@ WORDING = "Yes, text me offers. Reply STOP to cancel."
 
 
 @pytest.fixture
-def maya(transactional_db, settings, client):
+def maya(transactional_db, settings, client, frozen_now):
     settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
     settings.PUBLIC_BASE_URL = "http://testserver"
-    now = timezone.now()
+    now = frozen_now
     store = make_store(default_timezone="America/Los_Angeles")
     customer = subscribed(store, PHONE, now - timedelta(days=40), first_name="Maya")
     consent_change(

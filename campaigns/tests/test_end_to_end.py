@@ -13,7 +13,8 @@ from campaigns.tests.inbound_helpers import inbound_params, signed_post
 from campaigns.tick import tick
 from customers.api.auth import api_key_create
 
-CART_AT = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+# Five minutes before the moment of the `now` fixture: the cart the API reports.
+CART_AT = datetime(2026, 6, 2, 14, 55, tzinfo=UTC)
 INBOUND = "/webhooks/twilio/inbound"
 
 
@@ -45,7 +46,8 @@ def live_cart_recovery(shop):
 
 
 def test_the_first_cart_text_reaches_twilio_and_a_stop_reply_ends_every_later_text(
-    client, twilio_backend, shop, make_subscriber, live_cart_recovery, django_capture_on_commit_callbacks
+    client, twilio_backend, shop, make_subscriber, live_cart_recovery, django_capture_on_commit_callbacks,
+    frozen_now,
 ):
     make_subscriber(phone="+12125550100", external_id="ana")
     _, key = api_key_create(store=shop)

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 
 from campaigns.broadcasts.materialize import campaign_recipients
 from campaigns.content.checks import text_clean
+from campaigns.flows.backtest import flow_backtest
+from campaigns.flows.event_triggers import events_check
 from campaigns.models import (
     Campaign,
     Experiment,
@@ -20,7 +22,7 @@ from campaigns.models import (
     MessageTemplate,
 )
 from campaigns.reports import experiments
-from campaigns.tests.flowkit import T0, make_customer, make_store
+from campaigns.tests.flowkit import T0, make_customer, make_store, record
 from campaigns.tests.test_flow_engine import enrol, make_flow
 from campaigns.tick import tick
 from customers.models import Customer, Segment
@@ -133,7 +135,8 @@ def test_no_marketing_text_reaches_the_control_group():
     texted = set(Message.objects.values_list("customer_id", flat=True))
     assert 4 <= len(control) <= 16
     assert texted == {c.pk for c in people} - control
-    assert set(experiments.control_group_members(store=store).values_list("pk", flat=True)) == control
+    reachable = experiments.control_group_exclude(Customer.objects.filter(store=store), store=store)
+    assert set(reachable.values_list("pk", flat=True)) == {c.pk for c in people} - control
     campaign = Campaign.objects.create(
         store=store,
         name="Drop",
@@ -225,3 +228,48 @@ def test_a_copy_variant_with_an_unknown_field_is_refused_like_a_step():
         text_clean(variant)
 
     assert "Did you mean first_name?" in refused.value.message_dict["body"][0]
+
+
+def timed_first_step(store):
+    """A flow whose first text waits 30 minutes, with a timing test: variant B waits 60."""
+    flow = make_flow(store)
+    first = flow.steps.get(position=1)
+    FlowStep.objects.filter(pk=first.pk).update(delay_value=30, delay_unit="minutes")
+    experiment_on(first, lever="timing", delay_minutes=60)
+    return flow
+
+
+@pytest.mark.django_db
+def test_a_timing_test_on_the_first_step_sends_variant_b_thirty_minutes_after_a():
+    store = make_store()
+    timed_first_step(store)
+    people = [make_customer(store) for _ in range(20)]
+    events = [record(c, "signed_up", T0) for c in people]
+    events_check(store_id=store.id, event_ids=[e.id for e in events], now=T0)
+    experiment = Experiment.objects.get()
+    arms = {c.pk: experiments.arm_for(experiment, c.pk).key for c in people}
+
+    tick(now=T0 + timedelta(minutes=30))
+    at_30 = set(Message.objects.values_list("customer_id", flat=True))
+    tick(now=T0 + timedelta(minutes=59))
+    at_59 = set(Message.objects.values_list("customer_id", flat=True))
+    tick(now=T0 + timedelta(minutes=60))
+    at_60 = set(Message.objects.values_list("customer_id", flat=True))
+
+    assert at_30 == at_59 == {c for c, arm in arms.items() if arm == "A"} != set()
+    assert at_60 - at_30 == {c for c, arm in arms.items() if arm == "B"} != set()
+
+
+@pytest.mark.django_db
+def test_the_backtest_applies_a_timing_test_on_the_first_step():
+    store = make_store()
+    flow = timed_first_step(store)
+    people = [make_customer(store) for _ in range(20)]
+    for c in people:
+        record(c, "signed_up", T0)
+    arms = Counter(experiments.arm_for(Experiment.objects.get(), c.pk).key for c in people)
+
+    report = flow_backtest(flow=flow, now=T0 + timedelta(minutes=45), days=1)
+
+    first = report.steps[0]
+    assert (first.reached, first.waiting) == (arms["A"], arms["B"])

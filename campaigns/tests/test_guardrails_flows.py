@@ -162,3 +162,21 @@ def test_a_states_legal_limit_counts_every_text_of_a_run():
     assert verdict(None).outcome == "allow"  # the store's caps counted the run once already
     held = verdict(3)
     assert (held.outcome, held.reason, held.held_until) == ("hold", "state_cap", now + timedelta(hours=2))
+
+
+def test_a_text_kept_by_the_cold_cap_records_the_cap_even_when_its_release_falls_outside_the_window(store):
+    store.cold_cap_per_week = 1
+    store.save()
+    ana = make_customer(store, last_sms_click_at=None)  # never clicked: Cold
+    first = promo(ana, "first", T0)  # 10:00 in New York
+    Store.objects.filter(pk=store.pk).update(send_window_start=time(11, 0))
+
+    second = promo(ana, "second", T0 + timedelta(days=3, hours=2))
+
+    assert (second.status, second.reason) == (Message.Status.SUPPRESSED, "frequency_cap")
+    [decision] = second.decisions.all()
+    assert decision.reason == "frequency_cap"
+    assert decision.detail.startswith(
+        f"1 per 7 days for Cold customers; yielded to message {first.id}; "
+        "then window 11:00–21:00 America/New_York; next chance 2026-11-09 16:00"
+    )

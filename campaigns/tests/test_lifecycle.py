@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 OWNER = Path("campaigns/models/outbox.py")
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)
 S = Message.Status
-# `status` writes that are not a Message's: campaigns and flows have their own states.
-OTHER_MODELS = ("C.", "Campaign.Status", "Flow.Status", "campaign.paused_from", 'F("status")')
+# `status` writes that are not a Message's: campaigns, flows and offer codes have their own states.
+OTHER_MODELS = (
+    "C.", "Campaign.Status", "Flow.Status", "OfferCode.Status", "campaign.paused_from", 'F("status")'
+)
 ALLOWED = {
     # The Flow admin's live / draft / paused actions.
     ("campaigns/admin/flows.py", "status"),

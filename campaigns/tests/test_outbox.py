@@ -5,7 +5,6 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from campaigns.content.links import PendingLink
 from campaigns.content.meter import encoding_and_segments
@@ -138,14 +137,14 @@ def open_all_day(store) -> None:
 
 
 def test_sends_are_queued_only_after_commit(
-    make_subscriber, django_capture_on_commit_callbacks, settings, shop
+    make_subscriber, django_capture_on_commit_callbacks, settings, shop, frozen_now
 ):
     settings.SMS_BACKEND = "console"
     open_all_day(shop)
     ada = make_subscriber()
 
     with django_capture_on_commit_callbacks() as callbacks:
-        [message] = messages_create(drafts=[draft(ada)], now=timezone.now())
+        [message] = messages_create(drafts=[draft(ada)], now=frozen_now)
         assert Message.objects.get(pk=message.pk).status == "queued"
 
     assert len(callbacks) == 1
@@ -153,14 +152,16 @@ def test_sends_are_queued_only_after_commit(
     assert Message.objects.get(pk=message.pk).status == "sent"
 
 
-def test_sends_go_out_in_batches(make_subscriber, django_capture_on_commit_callbacks, settings, shop):
+def test_sends_go_out_in_batches(
+    make_subscriber, django_capture_on_commit_callbacks, settings, shop, frozen_now
+):
     settings.SMS_BACKEND = "console"
     settings.SMS_SEND_BATCH_SIZE = 2
     open_all_day(shop)
     customers = [make_subscriber() for _ in range(5)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        messages_create(drafts=[draft(c, key=f"drop-{c.pk}") for c in customers], now=timezone.now())
+        messages_create(drafts=[draft(c, key=f"drop-{c.pk}") for c in customers], now=frozen_now)
 
     assert Message.objects.filter(status="sent").count() == 5
     assert len({m.claim_token for m in Message.objects.all()}) == 3

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from campaigns.public.throttle import Rate, rate_hit
 from campaigns.tests.conftest import AUTH_TOKEN
@@ -25,7 +24,7 @@ DAY = 86_400
 
 
 @pytest.fixture
-def store(db, twilio_backend):
+def store(db, twilio_backend, frozen_now):
     return make_store()
 
 
@@ -34,8 +33,8 @@ def sign_up(client, phone: str, ip: str = "203.0.113.7"):
     return client.post("/join/demo", data, REMOTE_ADDR=ip)
 
 
-def texts_sent(server) -> list[str]:
-    tick(now=timezone.now(), stages=SENDING)
+def texts_sent(server, now) -> list[str]:
+    tick(now=now, stages=SENDING)
     return [form["To"] for form in server.creates]
 
 
@@ -49,7 +48,7 @@ def text_in(client, body: str, phone: str):
     )
 
 
-def test_one_address_gets_429_after_its_signups(client, store, settings, twilio_backend):
+def test_one_address_gets_429_after_its_signups(client, store, settings, twilio_backend, frozen_now):
     settings.RATE_LIMIT_SIGNUP_PER_IP = (3, DAY)
     phones = [f"+1415555010{n}" for n in range(4)]
 
@@ -58,11 +57,11 @@ def test_one_address_gets_429_after_its_signups(client, store, settings, twilio_
     assert [a.status_code for a in answers] == [302, 302, 302, 429]
     assert "Too many attempts" in answers[-1].content.decode()
     assert 0 < int(answers[-1]["Retry-After"]) <= DAY
-    assert sorted(texts_sent(twilio_backend)) == phones[:3]
+    assert sorted(texts_sent(twilio_backend, frozen_now)) == phones[:3]
     assert not Customer.objects.filter(phone=phones[3]).exists()
 
 
-def test_the_limit_is_per_address(client, store, settings, twilio_backend):
+def test_the_limit_is_per_address(client, store, settings, twilio_backend, frozen_now):
     settings.RATE_LIMIT_SIGNUP_PER_IP = (1, DAY)
 
     first = sign_up(client, "+14155550101", ip="203.0.113.7")
@@ -70,20 +69,23 @@ def test_the_limit_is_per_address(client, store, settings, twilio_backend):
     elsewhere = sign_up(client, "+14155550103", ip="198.51.100.9")
 
     assert (first.status_code, again.status_code, elsewhere.status_code) == (302, 429, 302)
-    assert sorted(texts_sent(twilio_backend)) == ["+14155550101", "+14155550103"]
+    assert sorted(texts_sent(twilio_backend, frozen_now)) == ["+14155550101", "+14155550103"]
 
 
-def test_one_number_gets_429_whatever_the_address_and_spelling(client, store, settings, twilio_backend):
+def test_one_number_gets_429_whatever_the_address_and_spelling(
+    client, store, settings, twilio_backend, frozen_now
+):
     settings.RATE_LIMIT_SIGNUP_PER_NUMBER = (2, DAY)
     spellings = ["(415) 555-0101", "415-555-0101", "+1 415 555 0101"]
 
     answers = [sign_up(client, phone, ip=f"198.51.100.{n}") for n, phone in enumerate(spellings)]
 
     assert [a.status_code for a in answers] == [302, 302, 429]
-    assert texts_sent(twilio_backend) == ["+14155550101"]  # the second asked within the day: one text
+    # the second asked within the day: one text
+    assert texts_sent(twilio_backend, frozen_now) == ["+14155550101"]
 
 
-def test_a_number_that_texted_stop_gets_no_text_from_the_form(client, store, twilio_backend):
+def test_a_number_that_texted_stop_gets_no_text_from_the_form(client, store, twilio_backend, frozen_now):
     customer = make_customer(store, "+14155550101", sms_consent=Customer.Consent.SUBSCRIBED)
     text_in(client, "STOP", customer.phone)
 
@@ -92,7 +94,7 @@ def test_a_number_that_texted_stop_gets_no_text_from_the_form(client, store, twi
     assert response.status_code == 302
     page = client.get(response["Location"]).content.decode()
     assert f"text START to {STORE_NUMBER}" in page
-    assert texts_sent(twilio_backend) == []
+    assert texts_sent(twilio_backend, frozen_now) == []
     customer.refresh_from_db()
     assert customer.sms_consent == Customer.Consent.UNSUBSCRIBED
     attempt = customer.consent_records.order_by("pk").last()
@@ -103,7 +105,9 @@ def test_a_number_that_texted_stop_gets_no_text_from_the_form(client, store, twi
     )
 
 
-def test_start_from_the_phone_still_subscribes_a_number_that_opted_out(client, store, twilio_backend):
+def test_start_from_the_phone_still_subscribes_a_number_that_opted_out(
+    client, store, twilio_backend, frozen_now
+):
     customer = make_customer(store, "+14155550101", sms_consent=Customer.Consent.SUBSCRIBED)
     text_in(client, "STOP", customer.phone)
     sign_up(client, "(415) 555-0101")
@@ -136,7 +140,7 @@ def test_one_subscribers_preferences_are_saved_a_limited_number_of_times(client,
     assert client.get(url).status_code == 200  # reading the page is not a save
 
 
-def test_an_unsubscribed_subscriber_is_told_to_text_start(client, store, twilio_backend):
+def test_an_unsubscribed_subscriber_is_told_to_text_start(client, store, twilio_backend, frozen_now):
     customer = make_customer(store, "+14155550101", sms_consent=Customer.Consent.UNSUBSCRIBED)
     url = f"/prefs/{customer.prefs_token}"
 
@@ -145,7 +149,7 @@ def test_an_unsubscribed_subscriber_is_told_to_text_start(client, store, twilio_
 
     assert f"To get texts from Trailhead Supply again, text START to {STORE_NUMBER}." in page.content.decode()
     assert "resubscribe" not in page.context["form"].fields
-    assert texts_sent(twilio_backend) == []
+    assert texts_sent(twilio_backend, frozen_now) == []
     customer.refresh_from_db()
     assert (customer.sms_consent, customer.topics) == (Customer.Consent.UNSUBSCRIBED, ["deals"])
 

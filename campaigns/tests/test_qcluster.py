@@ -47,7 +47,7 @@ def test_a_worker_process_sends_the_queued_text(twilio_server, shop, monkeypatch
         monkeypatch.setattr(Conf, "SYNC", False)
         [message] = messages_create(
             drafts=[MessageDraft(customer=ada, body="Sent by a worker", idempotency_key="q")],
-            now=timezone.now(),
+            now=timezone.now(),  # the worker process sends at its own real time
         )
         deadline = clock.monotonic() + 30
         while clock.monotonic() < deadline and Message.objects.get(pk=message.pk).status == "queued":

@@ -75,7 +75,7 @@ def test_two_clusters_on_redis_send_every_text_exactly_once(twilio_server, shop,
         clusters = [qcluster_start({**env, "PUBLIC_BASE_URL": f"https://{x}.example.com"}) for x in "ab"]
         try:
             assert clusters_running(2), "the two clusters never reported to Redis"
-            now = timezone.now()
+            now = timezone.now()  # the clusters send at their own real time
             messages_create(
                 drafts=[
                     MessageDraft(customer=c, body=f"Drop for {c.phone}", idempotency_key=f"drop:{c.pk}")

@@ -9,8 +9,8 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.management import call_command
-from django.utils import timezone
 
 from campaigns.flows.date_triggers import replenishment_windows
 from campaigns.flows.event_triggers import events_check
@@ -26,8 +26,10 @@ from customers.models import Store
 from smsmarketing.management.commands import bootstrap
 
 NEW_YORK = ZoneInfo("America/New_York")
-# Tomorrow 10:00 in New York: inside the default 08:00–21:00 window, after the demo's history.
-T0 = datetime.combine(timezone.localdate() + timedelta(days=1), time(10, 0), tzinfo=NEW_YORK)
+# The demo's history ends at the root conftest's `now` (2026-06-02 15:00 UTC); the day after at 10:00
+# in New York is inside the default 08:00–21:00 window.
+DEMO_NOW = datetime(2026, 6, 2, 15, 0, tzinfo=ZoneInfo("UTC"))
+T0 = datetime.combine(DEMO_NOW.date() + timedelta(days=1), time(10, 0), tzinfo=NEW_YORK)
 WORDING = "Yes, send me texts from Juniper Market. Reply STOP to cancel."
 _phones = count(1)
 
@@ -37,7 +39,9 @@ def bootstrapped(django_db_setup, django_db_blocker, tmp_path_factory):
     """`manage.py bootstrap` once for the module (the demo store is slow to build); flushed after."""
     with django_db_blocker.unblock(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(bootstrap, "PASSWORD_FILE", tmp_path_factory.mktemp("boot") / "password")
-        call_command("bootstrap", stdout=StringIO())
+        with time_machine.travel(DEMO_NOW, tick=False):  # rows stamped by the database's clock too
+            call_command("load_demo", now=DEMO_NOW.isoformat(), stdout=StringIO())  # bootstrap keeps it
+            call_command("bootstrap", stdout=StringIO())
         yield
         call_command("flush", "--noinput", stdout=StringIO())
 
@@ -49,7 +53,8 @@ def store(bootstrapped, db, twilio_backend, settings):
     # Pacing waits in real time; the sending tests cover it. Every other setting is bootstrap's.
     Store.objects.filter(id=demo.id).update(send_rate_per_second=0)
     demo.refresh_from_db()
-    return demo
+    with time_machine.travel(T0, tick=False):  # what stamps rows itself (auto_now) stamps T0
+        yield demo
 
 
 def subscriber(store: Store, *, at: datetime = T0 - timedelta(days=200), **fields) -> str:
@@ -254,17 +259,19 @@ def test_replenishment_reminds_when_the_consumable_runs_low(store, twilio_backen
     assert body.startswith(f"Running low on {product.name}? Reorder in one tap: ")
 
 
-def test_win_back_sends_new_picks_then_the_preference_question_five_days_later(store, twilio_backend):
+def test_win_back_names_the_last_orders_category_then_asks_five_days_later(store, twilio_backend):
     recipe_install(store=store, name="win_back", live=True)
     ana = Phone(twilio_backend, subscriber(store))
-    happen(store, ana.phone, "order_placed", T0 - timedelta(days=91), order_id="o1", total=20, items=MUG)
+    hoodie = store.products.select_related("category").get(external_id="everyday-hoodie")
+    bought = [{"product_id": hoodie.external_id, "name": hoodie.name, "price": 40, "quantity": 1}, *MUG]
+    happen(store, ana.phone, "order_placed", T0 - timedelta(days=91), order_id="o1", total=80, items=bought)
     later = T0 + timedelta(days=5)
 
     tick(now=T0, stages=["enrol"])
     drive(T0, later - minutes(1), later, phones=[ana])
 
     assert [(when, body.split(":")[0]) for when, body in ana.arrived] == [
-        (T0, "New in the shop"),
+        (T0, f"New in {hoodie.category.name}"),
         (later, "Want fewer texts, or different ones? Reply DEALS, DROPS or RESTOCKS, or pick here"),
     ]
 

@@ -5,7 +5,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from django_q.conf import Conf
 
 from campaigns.models import Attribution, OptOutAttribution
@@ -17,10 +16,10 @@ from customers.ingest.events import events_ingest
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_ingested_order_is_credited_at_once(settings):
+def test_an_ingested_order_is_credited_at_once(settings, frozen_now):
     store = make_store()
     ana = make_customer(store)
-    now = timezone.now()
+    now = frozen_now
     message = text(ana, now - timedelta(hours=2))
 
     events_ingest(
@@ -41,10 +40,10 @@ def test_an_ingested_order_is_credited_at_once(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_opt_out_is_tied_at_once():
+def test_an_opt_out_is_tied_at_once(frozen_now):
     store = make_store()
     ana = make_customer(store)
-    now = timezone.now()
+    now = frozen_now
     message = text(ana, now - timedelta(hours=2))
 
     consent_change(customer=ana, action="opt_out", source="keyword", occurred_at=now)
@@ -53,17 +52,17 @@ def test_an_opt_out_is_tied_at_once():
 
 
 @pytest.mark.django_db
-def test_the_tick_stage_runs_every_part():
-    report = reports_tick(now=timezone.now())
+def test_the_tick_stage_runs_every_part(frozen_now):
+    report = reports_tick(now=frozen_now)
     assert (report.orders_credited, report.opt_outs_tied, report.decisions) == (0, 0, 0)
 
 
 @pytest.mark.django_db
-def test_from_cron_alone_the_reports_command_credits_an_order(monkeypatch):
+def test_from_cron_alone_the_reports_command_credits_an_order(monkeypatch, frozen_now):
     monkeypatch.setattr(Conf, "SYNC", False)  # no cluster: the task queued on ingestion never runs
     store = make_store()
     ana = make_customer(store)
-    now = timezone.now()
+    now = frozen_now
     message = text(ana, now - timedelta(hours=2))
     order = {"total": 25, "order_id": "o1", "items": []}
     payload = {"type": "order_placed", "customer": {"phone": ana.phone}, "id": "o1", "properties": order}

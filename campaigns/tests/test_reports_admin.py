@@ -5,7 +5,6 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from campaigns.models import Campaign, Experiment, ExperimentVariant, Flow, FlowStep
 from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
@@ -16,9 +15,9 @@ from campaigns.tests.inbound_helpers import store_owner
 
 
 @pytest.fixture
-def shop_history(db):
+def shop_history(db, frozen_now):
     """A cart flow whose step 1 was texted to 3 customers yesterday: 1 click, 1 order of 50, 1 opt-out."""
-    now = timezone.now()
+    now = frozen_now
     store = make_store()
     flow = Flow.objects.create(
         store=store, name="Cart recovery", slug="cart", event_type="cart_updated", status="live"
@@ -74,14 +73,16 @@ def test_every_table_exports_as_csv(admin_client, shop_history):
     assert "Cart recovery" in top.content.decode()
 
 
-def test_an_experiment_report_shows_variants_side_by_side_with_the_winner(admin_client, shop_history):
+def test_an_experiment_report_shows_variants_side_by_side_with_the_winner(
+    admin_client, shop_history, frozen_now
+):
     store, flow, step = shop_history
     experiment = Experiment.objects.create(
-        store=store, name="Cart copy", flow_step=step, min_recipients=1, started_at=timezone.now()
+        store=store, name="Cart copy", flow_step=step, min_recipients=1, started_at=frozen_now
     )
     ExperimentVariant.objects.create(experiment=experiment, key="A", name="Product name", is_control=True)
     ExperimentVariant.objects.create(experiment=experiment, key="B", name="Category name", body="b")
-    now = timezone.now()
+    now = frozen_now
     for key, clicks in (("A", 5), ("B", 40)):
         for n in range(60):
             message = text(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
 
 from campaigns.models import Flow
 from conftest import SCREENSHOTS
@@ -11,8 +10,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo(db):
-    return demo_load(now=timezone.now(), customers=400, seed=11).store
+def demo(db, frozen_now):
+    return demo_load(now=frozen_now, customers=400, seed=11).store
 
 
 def test_it_opens_the_dashboard_and_the_cart_recovery_report(admin_page, demo):

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from campaigns.models import Message, SendRateBucket, UndeliverableNumber
 from campaigns.sending.answers import message_status_apply, messages_reconcile
@@ -249,11 +248,11 @@ def test_a_customer_at_22_local_gets_the_text_at_8(twilio_backend, make_subscrib
 
 
 def test_the_tick_releases_due_texts_and_queues_their_sends(
-    twilio_backend, make_subscriber, shop, django_capture_on_commit_callbacks
+    twilio_backend, make_subscriber, shop, django_capture_on_commit_callbacks, frozen_now
 ):
     shop.send_window_start, shop.send_window_end = time(0), time(23, 59, 59, 999999)
     shop.save()
-    now = timezone.now()
+    now = frozen_now
     message = create(make_subscriber(), now=now - timedelta(minutes=1))
     Message.objects.filter(pk=message.pk).update(status="held", send_after=now - timedelta(seconds=1))
 

@@ -53,6 +53,8 @@ def test_a_store_created_in_the_admin_gets_starters_and_its_template_form_is_pre
         {
             "brand_name": "Fresh Shop",
             "slug": "fresh",
+            "signup_embed-TOTAL_FORMS": "0",
+            "signup_embed-INITIAL_FORMS": "0",
             "site_url": "https://fresh.example.com",
             "allowed_link_domains": "[]",
             "default_timezone": "America/New_York",

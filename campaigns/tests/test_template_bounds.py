@@ -88,3 +88,18 @@ def test_a_segment_whose_stored_rules_cannot_be_evaluated_is_409_naming_it(admin
     for url in (PREVIEW, AUDIENCE):
         status, data = post(admin_client, url, {"store": store.pk, "body": "Hi", "segment": broken.pk})
         assert (status, [e["field"] for e in data["errors"]]) == (409, ["segment"])
+
+
+@pytest.mark.parametrize("customer", ["²", "١٢", "99999999999999999999999", "+1²"])
+def test_a_customer_that_only_looks_like_an_id_finds_no_one(admin_client, store, customer):
+    status, body = post(admin_client, PREVIEW, {"store": store.pk, "body": "Hi {{ first_name }}",
+                                                "customer": customer})
+    assert status == 200
+    assert body["samples"] == []
+
+
+@pytest.mark.parametrize("body", ["Hi {{ first_name|truncate:² }}", 'Hi {{ first_name|truncate:"²" }}'])
+def test_a_truncate_length_in_other_digits_is_an_error_on_the_field(admin_client, store, body):
+    status, answer = post(admin_client, PREVIEW, {"store": store.pk, "body": body})
+    assert status == 200
+    assert any("truncate" in check["message"] for check in answer["checks"]), answer

@@ -6,7 +6,6 @@ from datetime import time, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from django_q.conf import Conf
 
 from campaigns.isolation import tick_failures
@@ -126,14 +125,16 @@ def test_a_campaign_that_raises_is_paused_with_its_error(twilio_backend, shop, m
     assert twilio_backend.creates == []
 
 
-def test_a_tick_at_a_later_now_does_not_delay_real_texts(twilio_backend, shop, make_subscriber, settings):
+def test_a_tick_at_a_later_now_does_not_delay_real_texts(
+    twilio_backend, shop, make_subscriber, settings, frozen_now
+):
     settings.SMS_RATE_LIMIT = True
     shop.send_rate_per_second = None  # a long code: one text a second, shared by every worker
     # This test is about the real clock, so the sending window must not depend on when it runs.
     shop.send_window_start, shop.send_window_end = time(0, 0), time(23, 59)
     shop.save()
     QuietHoursRule.objects.all().delete()
-    real_now = timezone.now()
+    real_now = frozen_now
     ada = make_subscriber()
     [early] = messages_create(
         drafts=[MessageDraft(customer=ada, body="From the walk-through", idempotency_key="demo")],
@@ -152,11 +153,11 @@ def test_a_tick_at_a_later_now_does_not_delay_real_texts(twilio_backend, shop, m
 
 
 def test_the_schedule_runs_the_same_stages_as_tasks(
-    twilio_backend, shop, make_subscriber, django_capture_on_commit_callbacks
+    twilio_backend, shop, make_subscriber, django_capture_on_commit_callbacks, frozen_now
 ):
     ada = make_subscriber()
     draft = MessageDraft(customer=ada, body="Your code: 1234", idempotency_key="t", kind="transactional")
-    messages_create(drafts=[draft], now=timezone.now())
+    messages_create(drafts=[draft], now=frozen_now)
     Message.objects.update(enqueued_at=None)  # as if its send task had been lost
 
     with django_capture_on_commit_callbacks(execute=True):

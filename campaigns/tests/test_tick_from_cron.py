@@ -1,22 +1,33 @@
-"""Event triggers from `manage.py tick` alone (cron, no cluster), and beside the queued task."""
+"""Event and product triggers from `manage.py tick` alone (cron, no cluster), and beside the queued
+task."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from io import StringIO
 from pydoc import locate
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django_q.conf import Conf
 from django_q.models import OrmQ
 
-from campaigns.flows.recipes import recipe_live
-from campaigns.models import EventCheckMark, Flow, FlowStep
+from campaigns.flows.recipes import recipe_install, recipe_live
+from campaigns.models import (
+    EventCheckMark,
+    Flow,
+    FlowRun,
+    FlowStep,
+    ProductChangeCheckedAhead,
+    ProductChangeCheckMark,
+)
 from campaigns.tests import test_recipe_delivery as delivery
 from campaigns.tests.test_recipe_delivery import MUG, T0, cart_items, minutes, subscriber
+from customers.api.auth import api_key_create
 from customers.ingest.events import events_ingest
-from customers.models import Event, Segment, Store
+from customers.models import Event, ProductChange, Segment, Store
 
 # The store `manage.py bootstrap` makes, built once for the module.
 bootstrapped, store = delivery.bootstrapped, delivery.store
@@ -191,3 +202,60 @@ def test_the_tick_walks_only_the_stores_with_events_above_their_mark(store, twil
     assert CART_TEXT in first
     assert EventCheckMark.objects.get(store=caught_up).checked_through == old
     assert not EventCheckMark.objects.filter(store=quiet).exists()  # never walked: it has no events
+
+
+# --- product changes: back in stock and price drop --------------------------------------------
+
+SERUM = "vitamin-c-serum"  # out of stock in the demo catalogue
+BACK_TEXT = "It's back ✅ Vitamin C Serum is in stock again."
+
+
+def restock_through_the_api(client, store, at, stock: int = 40):
+    key = api_key_create(store=store, name="shop")[1]
+    with time_machine.travel(at, tick=False):
+        response = client.post(
+            "/api/v1/products", json.dumps({"id": SERUM, "stock": stock}),
+            content_type="application/json", headers={"Authorization": f"Bearer {key}"},
+        )  # fmt: skip
+    assert response.json()["changes"] == 1
+
+
+def test_a_restock_through_the_api_is_texted_from_the_tick_alone(
+    store, twilio_backend, no_cluster, client, django_capture_on_commit_callbacks
+):
+    recipe_install(store=store, name="back_in_stock", live=True)
+    asked, other = subscriber(store), subscriber(store)
+    ingest(store, asked, "back_in_stock_requested", T0 - timedelta(days=2), product_id=SERUM)
+    with django_capture_on_commit_callbacks(execute=True):
+        restock_through_the_api(client, store, T0)  # stock 0 → 40; its task waits in the broker
+
+    tick_at(T0 + minutes(2))
+
+    [text] = bodies(twilio_backend, asked)
+    assert text.startswith(BACK_TEXT)
+    assert bodies(twilio_backend, other) == []
+    assert ProductChangeCheckMark.objects.get(store=store).checked_through == ProductChange.objects.get().pk
+
+
+def test_the_queued_task_and_the_tick_check_each_product_change_once(
+    store, twilio_backend, no_cluster, client, django_capture_on_commit_callbacks
+):
+    flow = recipe_install(store=store, name="back_in_stock", live=True)
+    asked = subscriber(store)
+    ingest(store, asked, "back_in_stock_requested", T0 - timedelta(days=2), product_id=SERUM)
+    with django_capture_on_commit_callbacks(execute=True):
+        restock_through_the_api(client, store, T0)
+    [task] = [q.task for q in OrmQ.objects.all() if q.task["func"].endswith("product_changes_check_task")]
+    before = FlowRun.objects.count()  # the demo's history
+    runs = locate(task["func"])(*task["args"])  # a worker got there first: the demo's askers too
+    assert runs == FlowRun.objects.count() - before > 0
+
+    tick_at(T0 + minutes(2))  # finds the change taken
+    assert locate(task["func"])(*task["args"]) == 0  # and a second delivery of the task does nothing
+    tick_at(T0 + minutes(3))
+
+    assert FlowRun.objects.count() - before == runs
+    assert FlowRun.objects.filter(flow=flow, customer__phone=asked).count() == 1
+    [text] = bodies(twilio_backend, asked)
+    assert text.startswith(BACK_TEXT)
+    assert not ProductChangeCheckedAhead.objects.exists()  # the mark passed it

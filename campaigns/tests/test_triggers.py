@@ -277,14 +277,15 @@ def test_a_late_cart_whose_order_is_already_in_never_starts(store):
     assert runs(flow) == []
 
 
-def test_a_product_change_signal_queues_the_back_in_stock_check(store, django_capture_on_commit_callbacks):
-    from django.utils import timezone
+def test_a_product_change_signal_queues_the_back_in_stock_check(
+    store, django_capture_on_commit_callbacks, frozen_now
+):
 
     from customers.signals import products_changed
 
     flow = recipe_install(store=store, name="back_in_stock", live=True)
     boots = make_product(store, "boots", stock=0)
-    now = timezone.now()
+    now = frozen_now
     ana = make_customer(store)
     record(ana, "back_in_stock_requested", now - timedelta(days=1), product=boots)
     restock = change(boots, "stock", 0, 4, now)

@@ -17,6 +17,7 @@ from import_export.admin import ImportMixin
 from import_export.results import Result
 
 from customers.admin.lists import FastListMixin, sampled_values_filter
+from customers.admin.privacy import CustomerPrivacyMixin
 from customers.admin.profile import engagement_tier, event_name
 from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.admin.stores import CONSENT_SHOWN, EVENTS_PER_PAGE
@@ -105,7 +106,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(FastListMixin, ImportMixin, StoreScopedAdmin):
+class CustomerAdmin(CustomerPrivacyMixin, FastListMixin, ImportMixin, StoreScopedAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]
     import_form_class = CustomerImportForm

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, Permission
 
 from customers.admin.scoping import MARKETING_STAFF, STORE_OWNER
 
-APPS = ("customers", "campaigns")
+APPS = ("customers", "connections", "campaigns")
 # The consent ledger is append-only for everyone; events come only through ingestion.
 NOBODY = {"change_consentrecord", "delete_consentrecord", "add_event", "change_event", "add_productchange",
           "change_productchange", "delete_productchange"}  # fmt: skip

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from customers.admin.scoping import StoreScopedAdmin, sees_all_stores
+from customers.admin.signup_form import SignupEmbedInline, poster_view
 from customers.models import (
     Store,
 )
@@ -36,11 +39,18 @@ class ReadOnlyMixin:
 @admin.register(Store)
 class StoreAdmin(StoreScopedAdmin):
     store_path = "pk"
-    list_display = ("brand_name", "slug", "site_url", "default_timezone", "customer_count", "created_at")
+    list_display = (
+        "brand_name", "slug", "site_url", "default_timezone", "customer_count", "connections", "created_at"
+    )
+    inlines = [SignupEmbedInline]
+    readonly_fields = ("connections",)
     search_fields = ("brand_name", "slug", "site_url")
     filter_horizontal = ("owners",)
     fieldsets = (
-        (None, {"fields": ("brand_name", "slug", "site_url", "allowed_link_domains", "owners")}),
+        (
+            None,
+            {"fields": ("brand_name", "slug", "site_url", "allowed_link_domains", "owners", "connections")},
+        ),
         ("Locale", {"fields": ("default_timezone", "currency")}),
         (
             "Sending",
@@ -69,6 +79,7 @@ class StoreAdmin(StoreScopedAdmin):
             },
         ),
         ("Replies", {"fields": ("help_text", "contact_email", "rewards_url")}),
+        ("Privacy", {"fields": ("message_retention_days",)}),
     )
 
     def get_queryset(self, request):
@@ -78,9 +89,20 @@ class StoreAdmin(StoreScopedAdmin):
     def customer_count(self, store: Store) -> int:
         return store.customer_total
 
+    @admin.display(description="shop connections")
+    def connections(self, store: Store) -> str:
+        if not store.pk:
+            return "—"
+        url = reverse("admin:connections_store", args=[store.pk])
+        return format_html('<a href="{}">Shopify, WooCommerce…</a>', url)
+
+    def get_urls(self):
+        poster = self.admin_site.admin_view(poster_view)
+        return [path("<int:store_id>/poster/", poster, name="customers_store_poster"), *super().get_urls()]
+
     def get_readonly_fields(self, request, obj=None):
         # Owners run their store; who owns it is decided by staff.
-        return () if sees_all_stores(request.user) else ("slug", "owners")
+        return ("connections",) if sees_all_stores(request.user) else ("connections", "slug", "owners")
 
     def has_add_permission(self, request) -> bool:
         return sees_all_stores(request.user) and super().has_add_permission(request)

@@ -24,6 +24,7 @@ from customers.ingest.products import products_upsert
 from customers.ingest.schemas import UNCLEAN_MESSAGE, ValidationFailed, is_clean_text, json_problem
 from customers.models import Customer, Store
 from customers.phones import InvalidPhone, phone_normalize
+from customers.privacy import customer_data_export, customers_erase
 
 MAX_BATCH = 1000
 
@@ -74,6 +75,7 @@ def _authenticated_store(request: HttpRequest) -> Store:
     api_key = api_key_authenticate(raw=raw.strip(), now=timezone.now())
     if api_key is None:
         raise ApiError(401, "Authorization", "unknown or revoked API key")
+    request.api_key = api_key
     return api_key.store
 
 
@@ -190,8 +192,8 @@ def customers(request: HttpRequest, store: Store) -> JsonResponse:
     return JsonResponse(customer_json(customer), status=201 if result.created else 200)
 
 
-@api_view(("GET",))
-def customer_detail(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+def _customer(store: Store, identifier: str) -> Customer:
+    """The store's customer by external id, or by phone when it starts with +."""
     if not is_clean_text(identifier):
         raise ApiError(400, "customer", UNCLEAN_MESSAGE)
     lookup = Q(external_id=identifier)
@@ -203,7 +205,40 @@ def customer_detail(request: HttpRequest, store: Store, identifier: str) -> Json
     customer = Customer.objects.filter(store=store).filter(lookup).first()
     if customer is None:
         raise ApiError(404, "customer", f"no customer {identifier!r} in this store")
+    return customer
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"API key {request.api_key.name} ({request.api_key.prefix}…)"
+
+
+@api_view(("GET", "DELETE"))
+def customer_detail(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+    customer = _customer(store, identifier)
+    if request.method == "DELETE":
+        return _erase(request, store, customer)
     return JsonResponse(customer_json(customer))
+
+
+@api_view(("GET",))
+def customer_export(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+    """Everything stored about the customer (privacy law's access request), logged."""
+    customer = _customer(store, identifier)
+    data = customer_data_export(customer=customer, actor=_actor(request), now=timezone.now())
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False})
+
+
+@api_view(("POST", "DELETE"))
+def customer_erase(request: HttpRequest, store: Store, identifier: str) -> JsonResponse:
+    """The customer's profile, events, texts and links gone; the consent ledger kept as proof."""
+    return _erase(request, store, _customer(store, identifier))
+
+
+def _erase(request: HttpRequest, store: Store, customer: Customer) -> JsonResponse:
+    counts = customers_erase(
+        store=store, customer_ids=[customer.pk], actor=_actor(request), now=timezone.now()
+    )
+    return JsonResponse({"erased": counts})
 
 
 @api_view(("POST",))

@@ -144,7 +144,7 @@ def _consent_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> C
     for key in set(value) - {"status", "source", "wording", "at", "keyword", "ip_address", "user_agent"}:
         errors.add(join(path, key), "is not a known field")
     status = value.get("status")
-    if status not in CONSENT_ACTIONS:
+    if not isinstance(status, str) or status not in CONSENT_ACTIONS:
         errors.add(join(path, "status"), "must be one of subscribed, pending, unsubscribed")
         return None
     source = schemas.text(value.get("source", "api"), join(path, "source"), errors, max_length=50)
@@ -157,8 +157,10 @@ def _consent_clean(value: Any, path: str, errors: Errors, *, now: datetime) -> C
     ip_address = value.get("ip_address") or None
     if ip_address is not None:
         try:
+            if not isinstance(ip_address, str) or not schemas.is_clean_text(ip_address):
+                raise ValidationError("not a string")
             validate_ipv46_address(ip_address)
-        except (ValidationError, TypeError):
+        except ValidationError:
             errors.add(join(path, "ip_address"), "is not an IP address")
     keyword = schemas.text(value.get("keyword", ""), join(path, "keyword"), errors, max_length=50)
     user_agent = schemas.text(value.get("user_agent", ""), join(path, "user_agent"), errors, max_length=300)

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from customers.ingest.schemas import (
+    CENT,
     CLOCK_SKEW,
     MAX_FREE_CHARS,
     MAX_FREE_KEYS,
@@ -156,7 +157,6 @@ def event_properties(event_type: str, value: Any, path: str, errors: Errors) -> 
 # and name the error. They only accept what the checks above accept, cleaned the same way.
 
 UNCLEARED = object()
-CENT = Decimal("0.01")
 MAX_INT = 2**31 - 1
 
 
@@ -175,7 +175,8 @@ def _quick_number(value: Any) -> Any:
     cleaned = Decimal(str(value))
     if not cleaned.is_finite() or cleaned < 0 or cleaned.adjusted() >= 10:
         return UNCLEARED
-    return float(cleaned.quantize(CENT))
+    cleaned = cleaned.quantize(CENT)
+    return UNCLEARED if cleaned.adjusted() >= 10 else float(cleaned)
 
 
 def _quick_integer(value: Any, minimum: int | None) -> Any:

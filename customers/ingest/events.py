@@ -264,3 +264,26 @@ def customer_event_record(
     return stored[0] if stored else None
 
 
+def customer_preferences_update(
+    *,
+    customer: Customer,
+    topics: list[str],
+    categories: list[str],
+    frequency: str,
+    source: str,
+    now: datetime,
+) -> Customer:
+    """A subscriber's own choices (the preference page, a keyword reply): the frequency is stored,
+    and a `preference_set` event sets topics and categories as one sent through the API does, so
+    flows and segments see it."""
+    with transaction.atomic():
+        customer.frequency = frequency
+        customer.save(update_fields=["frequency", "updated_at"])
+        customer_event_record(
+            customer=customer,
+            type="preference_set",
+            properties={"topics": topics, "categories": categories, "frequency": frequency, "source": source},
+            now=now,
+        )
+        customer.refresh_from_db(fields=["topics", "favorite_categories"])
+    return customer

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 CLOCK_SKEW = timedelta(minutes=5)
+CENT = Decimal("0.01")
 # NUL: PostgreSQL refuses it in text and jsonb. A lone UTF-16 surrogate ("\ud800", valid JSON):
 # no database encodes it, so it would fail at write time instead of here.
 UNCLEAN = re.compile("[\x00\ud800-\udfff]")
@@ -150,10 +151,12 @@ def number(value: Any, path: str, errors: Errors, *, minimum: Decimal | None = D
     if minimum is not None and cleaned < minimum:
         errors.add(path, f"must be at least {minimum}")
         return None
-    if cleaned.adjusted() >= 10:  # abs() would round "1e100000000" into a decimal.Overflow
+    # Bounded before rounding (quantizing "1e100000000" overflows) and after it: 9999999999.999
+    # rounds up to 10^10, which no numeric(12, 2) column holds.
+    if cleaned.adjusted() >= 10 or cleaned.quantize(CENT).adjusted() >= 10:
         errors.add(path, "must be less than 10,000,000,000")
         return None
-    return cleaned.quantize(Decimal("0.01"))
+    return cleaned.quantize(CENT)
 
 
 def integer(

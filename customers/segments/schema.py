@@ -140,6 +140,7 @@ MAX_DAYS = 36_500  # a hundred years
 UNIT_DAYS = {"minutes": 1 / 1440, "hours": 1 / 24, "days": 1}
 MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_ERRORS = 50
+MAX_INDEX_DIGITS = 4
 PROPERTY_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
@@ -379,6 +380,8 @@ class _Checker:
         value = node.get(key)
         if not isinstance(value, str) or not PROPERTY_NAME.match(value) or "__" in value:
             self.fail(join(path, key), "must be a property name such as cart_id or items.0.sku")
+        elif _huge_index(value):
+            self.fail(join(path, key), f"a list index in a name has at most {MAX_INDEX_DIGITS} digits")
 
     def event_name(self, node: dict, path: str) -> None:
         name = node.get("event")
@@ -514,12 +517,21 @@ def referenced_segments(node: Any) -> list[int]:
     return found
 
 
+def _huge_index(name: str) -> bool:
+    """A part of digits is a list index in the database's JSON path: past 4 digits no list is that
+    long, and past 18 the database cannot read it as an integer."""
+    return any(part.isdigit() and len(part) > MAX_INDEX_DIGITS for part in name.split("."))
+
+
 def _is_whole(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    # An int is never made a float here: a 401-digit one would overflow; the bounds compare ints.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def _is_iso_date(value: str) -> bool:

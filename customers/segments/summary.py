@@ -85,9 +85,13 @@ def phrase(node: dict) -> str:
 
 
 def _group(node: dict, nested: bool = True) -> str:
-    parts = [phrase(child) for child in node.get("children", [])]
+    children = node.get("children", [])
+    parts = [phrase(child) for child in children]
     if not parts:
         return "are in the store"
+    if len(parts) > 1:
+        # "do none of: a; b" runs on into its siblings unless it is closed off
+        parts = [f"({part})" if _is_none_group(c) else part for c, part in zip(children, parts, strict=True)]
     match = node.get("match", "all")
     if match == "none":
         return "do none of: " + "; ".join(parts)
@@ -96,6 +100,11 @@ def _group(node: dict, nested: bool = True) -> str:
         return parts[0]
     text = joiner.join(parts)
     return f"({text})" if nested else text
+
+
+def _is_none_group(node: Any) -> bool:
+    return isinstance(node, dict) and node.get("type") == "group" and node.get("match") == "none" \
+        and bool(node.get("children"))
 
 
 def _between(op: str, value: Any) -> str:

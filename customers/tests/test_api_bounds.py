@@ -136,3 +136,53 @@ def test_a_customer_looked_up_by_an_id_no_database_reads_is_a_4xx(client, key, i
     # Django keeps broken UTF-8 in a path percent-encoded, so only NUL reaches the lookup.
     response = client.get(f"/api/v1/customers/{identifier}", headers={"Authorization": f"Bearer {key}"})
     assert (response.status_code, fields(response)) == (status, ["customer"])
+
+
+ITEMS = [{"product_id": "sku-1", "name": "Tea", "price": 12.5, "quantity": 2}]
+ORDER = {"id": "o1", "type": "order_placed", "occurred_at": "2026-11-26T10:00:00Z",
+         "customer": {"phone": PHONE},
+         "properties": {"order_id": "o-1", "total": 9999999999.999, "items": ITEMS}}
+TEA = {"id": "sku-1", "name": "Tea", "url": "https://acme.example.com/t"}
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("events", ORDER, "properties.total"),
+        ("events", {**ORDER, "properties": {**ORDER["properties"], "total": "9999999999.999"}},
+         "properties.total"),
+        ("events", {**ORDER, "properties": {**ORDER["properties"], "total": 1,
+                                            "items": [{**ITEMS[0], "price": 1e10 - 0.001}]}},
+         "properties.items[0].price"),
+        ("customers", {"phone": PHONE, "reward_balance": 9999999999.999}, "reward_balance"),
+        ("customers", {"phone": PHONE, "reward_balance": "9999999999.995"}, "reward_balance"),
+        ("products", {**TEA, "price": 9999999999.999}, "price"),
+    ],
+)
+def test_an_amount_that_rounds_past_the_column_is_400(post, path, body, field):
+    response = post(path, body)
+    assert (response.status_code, fields(response)) == (400, [field])
+    assert nothing_stored()
+
+
+def test_the_largest_amount_the_column_holds_is_stored(post):
+    assert post("products", {**TEA, "price": "9999999999.994"}).status_code == 200
+    assert str(Product.objects.get().price) == "9999999999.99"
+
+
+@pytest.mark.parametrize(
+    "consent, field",
+    [
+        ({"status": []}, "sms_consent.status"),
+        ({"status": {}}, "sms_consent.status"),
+        ({"status": ["subscribed"]}, "sms_consent.status"),
+        ({"status": "subscribed", "wording": "Yes", "ip_address": True}, "sms_consent.ip_address"),
+        ({"status": "subscribed", "wording": "Yes", "ip_address": 1234}, "sms_consent.ip_address"),
+        ({"status": "subscribed", "wording": "Yes", "ip_address": ["1.2.3.4"]}, "sms_consent.ip_address"),
+        ({"status": "subscribed", "wording": "Yes", "ip_address": "1.2.3.4\x00"}, "sms_consent.ip_address"),
+    ],
+)
+def test_a_consent_field_of_the_wrong_type_is_400(post, consent, field):
+    response = post("customers", {"phone": PHONE, "sms_consent": consent})
+    assert (response.status_code, fields(response)) == (400, [field])
+    assert nothing_stored()

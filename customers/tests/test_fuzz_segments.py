@@ -9,7 +9,6 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
-from django.utils import timezone
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -22,9 +21,9 @@ BUILDER = "/admin/customers/segment/preview/"
 
 
 @pytest.fixture
-def shop(db):
+def shop(db, frozen_now):
     store = store_make("shop")
-    now = timezone.now()
+    now = frozen_now
     for n in range(3):
         customer = Customer.objects.create(
             store=store, phone=f"+1415555010{n}", external_id=f"c{n}", city="Austin", order_count=n

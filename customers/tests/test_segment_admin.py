@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
-from django.utils import timezone
 
 from customers.models import Customer, Event, Segment, Store
 from customers.segments.presets import PRESETS
@@ -59,9 +58,9 @@ def test_the_preview_places_errors_at_their_node(admin_client, store):
     assert body["errors"] == [{"path": "children[0].window.last", "message": "must be at least 1"}]
 
 
-def test_the_preview_counts_events_relative_to_now(admin_client, store):
+def test_the_preview_counts_events_relative_to_now(admin_client, store, frozen_now):
     customer = Customer.objects.filter(store=store).first()
-    now = timezone.now()
+    now = frozen_now
     Event.objects.create(
         store=store,
         customer=customer,

@@ -6,7 +6,6 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
 
 from customers.models import ApiKey, Customer, Event, Segment, Store
 
@@ -101,8 +100,8 @@ def test_it_refuses_bad_paging_naming_the_field(store, api, query, field):
     assert response.json()["errors"][0]["field"] == field
 
 
-def test_it_explains_why_a_customer_is_not_a_member(store, api):
-    now = timezone.now()
+def test_it_explains_why_a_customer_is_not_a_member(store, api, frozen_now):
+    now = frozen_now
     ana = customer(store, 1)
     Event.objects.create(
         store=store,

@@ -164,3 +164,25 @@ def test_members_and_explain_refuse_parameters_no_database_reads(api, store, url
     response = api(f"/api/v1/segments/{segment.pk}/{url}")
     assert response.status_code == 400
     assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize(
+    "rules, path",
+    [
+        (group({"type": "metric", "metric": "order_count", "op": "gte", "value": 10**400}),
+         "children[0].value"),
+        (group({"type": "metric", "metric": "order_count", "op": "between", "value": [0, -(10**400)]}),
+         "children[0].value"),
+        (group(cart(between=[0, 10**400])), "children[0].window.between"),
+        (group({"type": "repetition", "event": "product_viewed", "per": "1" * 20, "at_least": 2}),
+         "children[0].per"),
+        (group({"type": "event", "event": "cart_updated",
+                "filters": [{"property": "items.99999999999999999999.sku", "op": "eq", "value": "x"}]}),
+         "children[0].filters[0].property"),
+    ],
+)
+def test_numbers_and_indexes_no_database_reads_are_refused_before_use(admin_client, store, rules, path):
+    status, body = builder(admin_client, store, rules)
+    assert status == 200
+    assert path in paths(body), body["errors"]
+    assert body["count"] is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from customers.models import Customer, Event, Segment, Store
 from customers.segments import members
@@ -14,9 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def shop():
+def shop(frozen_now):
     store = Store.objects.create(slug="shop", brand_name="Shop", site_url="https://shop.example.com")
-    now = timezone.now()
+    now = frozen_now
     people = {}
     for n, name in enumerate(["Ana", "Ben", "Cy"]):
         people[name] = Customer.objects.create(
@@ -44,7 +43,7 @@ def count(page) -> str:
     return page.locator("#sp-count").inner_text()
 
 
-def test_it_builds_cart_without_order_and_saves_it(admin_page, shop):
+def test_it_builds_cart_without_order_and_saves_it(admin_page, shop, frozen_now):
     page = admin_page
     page.goto(f"{page.live_server_url}/admin/customers/segment/add/")
     page.fill("#id_name", "Carted, no order since")
@@ -70,7 +69,7 @@ def test_it_builds_cart_without_order_and_saves_it(admin_page, shop):
         "window": {"last": 24, "unit": "hours"},
         "then_not": {"event": "order_placed"},
     }
-    assert [c.first_name for c in members(segment, now=timezone.now())] == ["Ana"]
+    assert [c.first_name for c in members(segment, now=frozen_now)] == ["Ana"]
     # the saved page shows what a change would add and remove
     page.wait_for_function("document.querySelector('#sp-count').textContent === '1'")
     page.locator(".sb-condition[data-path='children[0]'] .sb-window input").first.fill("48")

@@ -61,12 +61,12 @@ def live_ids(segment: Segment, now: datetime) -> list[int]:
     return sorted(members(segment, now=now).values_list("pk", flat=True))
 
 
-def test_the_task_stores_each_stored_segments_members(store, gold):
+def test_the_task_stores_each_stored_segments_members(store, gold, frozen_now):
     live = Segment.objects.create(store=store, name="Live", slug="live", rules=GOLD)
     report = segments_refresh_task()
     gold.refresh_from_db()
     assert report["refreshed"] == [gold.pk] and report["failed"] == {}
-    assert rows(gold) == live_ids(gold, timezone.now()) and len(rows(gold)) == 2
+    assert rows(gold) == live_ids(gold, frozen_now) and len(rows(gold)) == 2
     assert gold.refreshed_at is not None
     assert rows(live) == []
 

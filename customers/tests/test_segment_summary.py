@@ -62,6 +62,23 @@ def group(*children, match="all"):
             group({"type": "segment", "segment": 4, "op": "not_in"}, match="none"),
             "Customers who do none of: are not in “VIP”.",
         ),
+        (
+            group(
+                group({"type": "event", "event": "order_placed"}, match="none"),
+                {"type": "profile", "field": "city", "op": "eq", "value": "Miami"},
+                match="any",
+            ),
+            "Customers who (do none of: placed an order) or have a city that is “Miami”.",
+        ),
+        (
+            group(
+                {"type": "profile", "field": "city", "op": "eq", "value": "Miami"},
+                group({"type": "event", "event": "order_placed"}, {"type": "loyalty", "op": "is_set"},
+                      match="none"),
+            ),
+            "Customers who have a city that is “Miami” and "
+            "(do none of: placed an order; have a loyalty status).",
+        ),
     ],
 )
 def test_it_reads_a_tree_in_plain_english(rules, text):

@@ -38,6 +38,9 @@ def store_form(store: Store, **changes) -> dict:
         "help_text": "",
         "contact_email": "",
         "rewards_url": "",
+        # the signup form's inline, left empty
+        "signup_embed-TOTAL_FORMS": "0",
+        "signup_embed-INITIAL_FORMS": "0",
     }
     return {**fields, **changes}
 

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from campaigns.tick import STAGES, tick
+from campaigns.tick import STAGES, tick, tick_heartbeat
 
 
 def parse_now(value: str | None) -> datetime:
@@ -32,5 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         now = parse_now(options["now"])
+        if not options["now"]:  # cron's tick, at the real time: the worker's heartbeat
+            tick_heartbeat(at=now)
         report = tick(now=now)
         self.stdout.write(f"tick at {now.isoformat()}: {report}")

@@ -1,4 +1,8 @@
-"""Runs the web server and a django-q2 worker together in the foreground; Ctrl-C stops both."""
+"""Runs the web server and a django-q2 worker together in the foreground; Ctrl-C stops both.
+
+`serve` is for development (`runserver`, `make run`); `serve --production` runs gunicorn instead,
+as the Procfile does (`make serve`).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--production", action="store_true", help="gunicorn (gunicorn.conf.py) instead of runserver"
+        )
 
-    def handle(self, *args, addrport: str, **options):
+    def handle(self, *args, addrport: str, production: bool, **options):
         manage = [sys.executable, "manage.py"]
+        web = [*manage, "runserver", addrport, "--noreload"]
+        if production:
+            web = [sys.executable, "-m", "gunicorn", "smsmarketing.wsgi:application", "--bind", addrport]
         # Each child gets its own process group, so a Ctrl-C reaches only this process, which then
         # sends each child exactly one SIGTERM: two signals can deadlock qcluster on shutdown.
         children = [
             subprocess.Popen([*manage, "qcluster"], start_new_session=True),
-            subprocess.Popen([*manage, "runserver", addrport, "--noreload"], start_new_session=True),
+            subprocess.Popen(web, start_new_session=True),
         ]
         stopping = False
 

@@ -17,7 +17,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0013_customer_indexes_trimmed'),
+        ('customers', '0014_privacy_log_and_retention'),
     ]
 
     operations = [

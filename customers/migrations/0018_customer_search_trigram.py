@@ -23,6 +23,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("customers", "0014_segment_counts_and_touches")]
+    dependencies = [("customers", "0017_segment_counts_and_touches")]
 
     operations = [migrations.RunPython(create, drop)]

@@ -1,0 +1,33 @@
+"""The tables of customers: stores and their catalogue, customers and their consent ledger, events,
+segments, API keys, the privacy log and import jobs.
+
+Models hold data and the rules about one row; they import no service.
+"""
+
+from customers.models.access import ApiKey, ImportJob, PrivacyLogEntry
+from customers.models.catalog import Category, Product, ProductChange
+from customers.models.events import Event, EventItem, EventLast
+from customers.models.people import AppendOnlyError, ConsentRecord, ConsentRecordQuerySet, Customer
+from customers.models.segments import Segment, SegmentMember, SegmentTouch
+from customers.models.stores import Store, new_token
+
+__all__ = [
+    "ApiKey",
+    "AppendOnlyError",
+    "Category",
+    "ConsentRecord",
+    "ConsentRecordQuerySet",
+    "Customer",
+    "Event",
+    "EventItem",
+    "EventLast",
+    "ImportJob",
+    "PrivacyLogEntry",
+    "Product",
+    "ProductChange",
+    "Segment",
+    "SegmentMember",
+    "SegmentTouch",
+    "Store",
+    "new_token",
+]
