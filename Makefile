@@ -50,7 +50,6 @@ BENCH_TEXTS ?= 1000000
 bench: setup
 	@case "$${DATABASE_URL:-}" in postgres*) ;; *) echo "NOTE: DATABASE_URL is not PostgreSQL: the figures are SQLite's and bench/workers.py is skipped.";; esac
 	$(PY) bench/ingest.py
-	$(PY) bench/shopify_webhooks.py
 	$(PY) bench/segments.py --customers $(BENCH_CUSTOMERS) --repeat 3 --keep
 	$(PY) bench/pages.py --customers $(BENCH_CUSTOMERS) --texts $(BENCH_TEXTS) --keep
 	$(PY) bench/flows.py

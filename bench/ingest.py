@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import gc
 import http.client
+import itertools
 import json
 import os
 import random
@@ -42,12 +43,19 @@ common.django_setup()
 
 from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django_q.models import OrmQ  # noqa: E402
+from django_q.signing import SignedPackage  # noqa: E402
 
 from customers.api.auth import api_key_create  # noqa: E402
+from customers.connections.models import ShopConnection, WebhookDelivery  # noqa: E402
+from customers.connections.process import deliveries_process  # noqa: E402
+from customers.connections.receive import PROCESS_TASK  # noqa: E402
+from customers.connections.signing import body_signature  # noqa: E402
 from customers.ingest.customers import customers_upsert  # noqa: E402
 from customers.ingest.events import events_ingest  # noqa: E402
 from customers.ingest.products import products_upsert  # noqa: E402
 from customers.models import Customer, Event, Store  # noqa: E402
+from harness.shop_payloads import shopify_customer, shopify_line, shopify_order  # noqa: E402
 
 AREA_CODES = ["212", "305", "312", "404", "415", "512", "602", "617", "713", "206", "303", "503"]
 TYPES = ["product_viewed"] * 5 + ["cart_updated"] * 2 + ["checkout_started", "order_placed", "sms_clicked"]
@@ -123,11 +131,13 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(store: Store, workers: int):
-    """The project under gunicorn (sync workers), with the floor view beside the API; yields the port."""
+    """The project under gunicorn with production's settings (gunicorn.conf.py: threads per worker),
+    `workers` processes, no access log, and the floor view beside the API; yields the port."""
     port = free_port()
     env = {**os.environ, "BENCH_FLOOR_STORE": str(store.pk), "LOG_LEVEL": "WARNING"}
     command = [
-        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "--config", str(common.ROOT / "gunicorn.conf.py"),
+        "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--access-logfile", os.devnull,
         "--pythonpath", str(BENCH), "--log-level", "warning", "floor_app:application",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=common.ROOT, env=env)
@@ -178,20 +188,23 @@ def post_batches(port: int, key: str, batch: int):
 
 
 def senders(
-    port: int, path: str, bodies: list[bytes], headers: dict, count: int
+    port: int, path: str, bodies: list[bytes], headers: dict | list[dict], count: int
 ) -> tuple[float, list[float]]:
     """`count` senders POSTing their share of `bodies` each one after another, all at once: the
-    seconds until the last answer, and every request's latency."""
-    shares = [bodies[i::count] for i in range(count)]
+    seconds until the last answer, and every request's latency. `headers`: one set for every body,
+    or each body's own (a shop signs each of its webhooks)."""
+    each = headers if isinstance(headers, list) else [headers] * len(bodies)
+    requests = list(zip(bodies, each, strict=True))
+    shares = [requests[i::count] for i in range(count)]
     latencies: list[float] = []
     lock = threading.Lock()
     start = threading.Barrier(count + 1)
 
-    def send(share: list[bytes]) -> None:
+    def send(share: list[tuple[bytes, dict]]) -> None:
         mine = []
         start.wait()
-        for body in share:
-            mine.append(post_once(port, path, body, headers))
+        for body, own_headers in share:
+            mine.append(post_once(port, path, body, own_headers))
         with lock:
             latencies.extend(mine)
 
@@ -327,12 +340,31 @@ def small_batches(store: Store, args, now: datetime, port: int, key: str, size: 
     """POSTs of `size` events from each count of senders, beside the floor view storing the same rows
     one POST per event; True when the goal (one event per POST, 8 senders) is met or not judged."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def requests(tag: str, seed: int) -> tuple[list[bytes], dict, int]:
+        mine = payloads(args.singles, args.customers, now, seed=seed, prefix=f"{tag}-api")
+        if size == 1:
+            return [json.dumps(e).encode() for e in mine], headers, len(mine)
+        bodies = [json.dumps({"events": mine[i : i + size]}).encode() for i in range(0, len(mine), size)]
+        return bodies, headers, len(mine)
+
+    title = f"{size} event{'s' if size > 1 else ''} per POST"
+    return beside_floor_view(args, now, port, title, "/api/v1/events", requests, judged=size == 1)
+
+
+def beside_floor_view(args, now: datetime, port: int, title: str, path: str, requests, judged: bool) -> bool:
+    """`requests(tag, seed)` -> (bodies, headers, events) POSTed to `path` from each count of senders,
+    in rounds alternating with the floor view storing as many events one POST each; True when the
+    goal (8 senders) is met or not judged."""
     passed = True
-    print(f"\n{size} event{'s' if size > 1 else ''} per POST (gunicorn, {args.workers} workers), "
-          f"{SINGLE_ROUNDS} rounds alternating with the floor view")  # fmt: skip
+    print(f"\n{title} (gunicorn, {args.workers} workers), {SINGLE_ROUNDS} rounds alternating with "
+          "the floor view")  # fmt: skip
     print(f"{'senders':>8} {'path':<26}{'events/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'x floor':>9}  verdict")
-    warm = payloads(40 * args.workers, args.customers, now, seed=99, prefix=f"warm{size}")
-    senders(port, "/api/v1/events", [json.dumps(e).encode() for e in warm], headers, args.workers * 2)
+    warm = payloads(40 * args.workers, args.customers, now, seed=99, prefix=f"warm-{title}")
+    bodies, headers, _ = requests(f"warm-{title}", 99)
+    if isinstance(headers, list):
+        headers = headers[: 40 * args.workers]
+    senders(port, path, bodies[: 40 * args.workers], headers, args.workers * 2)
     senders(port, "/bench/floor", [json.dumps(e).encode() for e in warm], {}, args.workers * 2)
     for count in args.senders:
         path_s = floor_s = 0.0
@@ -340,17 +372,11 @@ def small_batches(store: Store, args, now: datetime, port: int, key: str, size: 
         floor_lat: list[float] = []
         events = 0
         for round_ in range(SINGLE_ROUNDS):
-            tag = f"s{size}-{count}-{round_}"
-            mine = payloads(args.singles, args.customers, now, seed=round_ + 20, prefix=f"{tag}-api")
-            floors = payloads(args.singles, args.customers, now, seed=round_ + 20, prefix=f"{tag}-floor")
-            if size == 1:
-                bodies = [json.dumps(e).encode() for e in mine]
-            else:
-                bodies = [
-                    json.dumps({"events": mine[i : i + size]}).encode() for i in range(0, len(mine), size)
-                ]
-            seconds, latencies = senders(port, "/api/v1/events", bodies, headers, count)
-            path_s, path_lat, events = path_s + seconds, path_lat + latencies, events + len(mine)
+            tag = f"{title}-{count}-{round_}"
+            bodies, headers, sent = requests(tag, round_ + 20)
+            seconds, latencies = senders(port, path, bodies, headers, count)
+            path_s, path_lat, events = path_s + seconds, path_lat + latencies, events + sent
+            floors = payloads(sent, args.customers, now, seed=round_ + 20, prefix=f"{tag}-floor")
             seconds, latencies = senders(
                 port, "/bench/floor", [json.dumps(e).encode() for e in floors], {}, count
             )
@@ -358,19 +384,83 @@ def small_batches(store: Store, args, now: datetime, port: int, key: str, size: 
         rate, floor_rate = events / path_s, events / floor_s
         p50, p95 = (common.percentile(path_lat, q) * 1000 for q in (0.5, 0.95))
         f50, f95 = (common.percentile(floor_lat, q) * 1000 for q in (0.5, 0.95))
-        judged = size == 1 and count == GOAL_SENDERS
+        this_judged = judged and count == GOAL_SENDERS
         ok = rate / floor_rate >= GOAL_SINGLE_RATIO and p95 <= GOAL_SINGLE_P95_MS
-        shown = common.verdict(ok) if judged else "(shown)"
-        passed = passed and (ok or not judged)
-        print(f"{count:>8} {'POST /api/v1/events':<26}{rate:>10,.0f}{p50:>8.1f}{p95:>8.1f}"
+        shown = common.verdict(ok) if this_judged else "(shown)"
+        passed = passed and (ok or not this_judged)
+        print(f"{count:>8} {'POST ' + path:<26}{rate:>10,.0f}{p50:>8.1f}{p95:>8.1f}"
               f"{rate / floor_rate:>9.2f}  {shown}")  # fmt: skip
         print(
             f"{count:>8} {'  floor: one INSERT view':<26}{floor_rate:>10,.0f}{f50:>8.1f}{f95:>8.1f}{1:>9.2f}"
         )
-    if size == 1:
+    if judged:
         print(f"goal at {GOAL_SENDERS} senders: >= {GOAL_SINGLE_RATIO}x the floor's events/s and p95 <= "
               f"{GOAL_SINGLE_P95_MS:.0f} ms")  # fmt: skip
     return passed
+
+
+SHOPIFY_SECRET = "bench-webhook-key"
+ORDER_IDS = itertools.count(10_000_000)
+
+
+def shopify_orders(count: int, customers: int, now: datetime, seed: int) -> list[dict]:
+    """`orders/create` bodies in Shopify's shape, each order id once, from customers the shop knows
+    by its own ids (numbers beside the API's customers, so the two never claim one number)."""
+    rng = random.Random(seed)
+    numbers = phones(2 * customers)[customers:]
+    line = [shopify_line(632910392, "IPod Nano - 8GB", "199.00")]
+    orders = []
+    for _ in range(count):
+        who = rng.randrange(customers)
+        buyer = shopify_customer(30_000_000 + who, numbers[who], now)
+        at = now - timedelta(seconds=rng.randrange(86400))
+        orders.append(
+            shopify_order(next(ORDER_IDS), buyer, at, line, checkout_token=uuid.uuid4().hex)
+        )
+    return orders
+
+
+def shopify_webhooks(store: Store, args, now: datetime, port: int) -> bool:
+    """Shopify's `orders/create` webhooks one per POST (signed, one delivery id each): the answer
+    (verify, store once, queue) beside the same floor view as the API's single events; then the
+    queued work of a round's worth of deliveries (mapping and ingestion) as one worker runs the tasks
+    the web processes gathered."""
+    shop = f"{store.slug}.myshopify.com"
+    queued_before = OrmQ.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ShopConnection.objects.create(
+        store=store, platform="shopify", shop_domain=shop, webhook_secret=SHOPIFY_SECRET,
+        webhooks_only=True, connected_at=now,
+    )  # fmt: skip
+
+    def requests(tag: str, seed: int) -> tuple[list[bytes], list[dict], int]:
+        bodies, headers = [], []
+        for order in shopify_orders(args.singles, args.customers, now, seed):
+            raw = json.dumps(order).encode()
+            bodies.append(raw)
+            headers.append({
+                "Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Shop-Domain": shop, "X-Shopify-Hmac-Sha256": body_signature(raw, SHOPIFY_SECRET),
+                "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2024-10",
+            })  # fmt: skip
+        return bodies, headers, len(bodies)
+
+    passed = beside_floor_view(
+        args, now, port, "Shopify webhooks, one order per POST", "/webhooks/shopify/", requests, judged=True
+    )
+    tasks = []  # the gathered tasks the web processes queued, as a worker takes them
+    for task in OrmQ.objects.filter(pk__gt=queued_before).order_by("pk"):
+        package = SignedPackage.loads(task.payload)
+        if package["func"] == PROCESS_TASK and sum(len(ids) for ids in tasks) < args.singles:
+            tasks.append(package["args"][1])
+    with server_heap():
+        started = time.perf_counter()
+        statuses = [deliveries_process(delivery_ids=ids, now=now) for ids in tasks]
+        work = time.perf_counter() - started
+    done = sum(sum(counts.values()) for counts in statuses)
+    failed = sum(counts.get(WebhookDelivery.Status.FAILED, 0) for counts in statuses)
+    print(f"{'':>8} {'  its queued work, 1 worker':<26}{done / work:>10,.0f}{'':>25}  (shown: {done:,} "
+          f"deliveries in {len(tasks)} tasks, {failed} failed)")  # fmt: skip
+    return passed and not failed
 
 
 def main() -> None:
@@ -384,7 +474,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=3000, help="events per round of single POSTs")
     parser.add_argument("--senders", default="8,50", help="concurrent senders of single events")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
-    parser.add_argument("--only", choices=["batches", "singles"], help="run one part")
+    parser.add_argument("--only", choices=["batches", "singles", "shopify"], help="run one part")
     args = parser.parse_args()
     args.customers = args.customers or max(1, args.events // 10)
     args.senders = [int(n) for n in args.senders.split(",")]
@@ -395,6 +485,7 @@ def main() -> None:
     store = Store.objects.create(
         slug=f"bench-{uuid.uuid4().hex[:8]}", brand_name="Benchmark", site_url="https://shop.example.com"
     )
+    queued_before = OrmQ.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     try:
         print(
             f"{connection.vendor}: {args.events:,} events per path, {args.customers:,} customers, "
@@ -406,11 +497,13 @@ def main() -> None:
         _, key = api_key_create(store=store, name="benchmark")
         with gunicorn(store, args.workers) as port:
             passed = True
-            if args.only != "singles":
+            if args.only in (None, "batches"):
                 batches_of_1000(store, args, now, port, key)
-            if args.only != "batches":
+            if args.only in (None, "singles"):
                 passed = small_batches(store, args, now, port, key, 1) and passed
                 small_batches(store, args, now, port, key, 10)
+            if args.only in (None, "shopify"):
+                passed = shopify_webhooks(store, args, now, port) and passed
         print(f"\n{common.machine()}")
     finally:
         with connection.cursor() as cursor:
@@ -418,6 +511,7 @@ def main() -> None:
             for model in ("eventitem", "eventlast", "event"):
                 cursor.execute(f"DELETE FROM customers_{model} WHERE store_id = %s", [store.pk])
         store.delete()
+        OrmQ.objects.filter(pk__gt=queued_before).delete()  # the run's tasks, for a store now gone
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from campaigns.flows.starters import starter_templates_install
 from campaigns.privacy import customer_texts_export, customers_texts_erase
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
-from campaigns.task_queue import task_enqueue, task_enqueue_gathered
 from customers.signals import (
     consent_requested,
     customer_data_exporting,
@@ -22,6 +21,7 @@ from customers.signals import (
     products_changed,
     store_created,
 )
+from customers.task_queue import task_enqueue, task_enqueue_gathered
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")

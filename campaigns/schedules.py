@@ -33,6 +33,13 @@ SCHEDULES = [
         "schedule_type": Schedule.MINUTES,
         "minutes": 1,
     },
+    {
+        # A shop's webhooks whose queued task was lost (customers/connections/process.py).
+        "name": "customers: webhook deliveries left received",
+        "func": "customers.tasks.webhook_deliveries_sweep_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
+    },
 ]
 # Earlier schedules whose work is now a stage of the tick.
 REPLACED = ["flows: tick", "flows: date-based triggers", "sending: reconcile"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from campaigns.task_queue import Gatherer
+from customers.task_queue import Gatherer
 
 
 def test_ids_gathered_within_a_window_go_out_as_one_task_per_store():

@@ -1,4 +1,5 @@
-"""Queueing a task from code that runs after a commit, alone or gathered with others of its kind."""
+"""Queueing a task from code that runs after a commit, alone or gathered with others of its kind
+(campaigns queues its tasks through here too)."""
 
 from __future__ import annotations
 
@@ -24,23 +25,24 @@ def task_enqueue(func: str, *args) -> None:
         async_task(func, *args)
 
 
-def task_enqueue_gathered(func: str, store_id: int, ids: list[int]) -> None:
-    """Queue `func(store_id, ids)`, gathering the ids of the calls made within EVENT_TASKS_WINDOW_MS
-    in this process into one task per store. Webhooks that bring one event each would otherwise
-    queue (and a worker run) one task per event, and the queue's own commit would double each
-    request's. Called after the commit that stored the rows. With a window of 0, or tasks run
-    inline, it queues at once."""
+def task_enqueue_gathered(func: str, owner_id: int, ids: list[int]) -> None:
+    """Queue `func(owner_id, ids)`, gathering the ids of the calls made within EVENT_TASKS_WINDOW_MS
+    in this process into one task per owner (a store, a shop connection). Webhooks that bring one
+    event each would otherwise queue (and a worker run) one task per event, and the queue's own
+    commit would double each request's. Called after the commit that stored the rows. With a window
+    of 0, or tasks run inline, it queues at once."""
     if settings.EVENT_TASKS_WINDOW_MS <= 0 or Conf.SYNC:
-        task_enqueue(func, store_id, ids)
+        task_enqueue(func, owner_id, ids)
         return
-    _gatherer().add(func, store_id, ids)
+    _gatherer().add(func, owner_id, ids)
 
 
 class Gatherer:
-    """Ids per (task, store) gathered for a window, then queued by a thread of this process.
+    """Ids per (task, owner) gathered for a window, then queued by a thread of this process.
 
     Ids still waiting when a process is killed are not lost for good: the tick's enrol stage checks
-    every store's events above its mark, the orders are credited by the reports' schedule."""
+    every store's events above its mark, the orders are credited by the reports' schedule, and a
+    shop's deliveries left received are queued again by `webhook_deliveries_sweep_task`."""
 
     def __init__(self, window: float, enqueue=task_enqueue):
         self.window = window
@@ -49,9 +51,9 @@ class Gatherer:
         self.waiting: dict[tuple[str, int], list[int]] = {}
         self.thread: threading.Thread | None = None
 
-    def add(self, func: str, store_id: int, ids: list[int]) -> None:
+    def add(self, func: str, owner_id: int, ids: list[int]) -> None:
         with self.lock:
-            self.waiting.setdefault((func, store_id), []).extend(ids)
+            self.waiting.setdefault((func, owner_id), []).extend(ids)
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="task-gatherer", daemon=True)
                 self.thread.start()
@@ -61,8 +63,8 @@ class Gatherer:
         """Queue what is waiting now; returns the tasks queued."""
         with self.lock:
             waiting, self.waiting = self.waiting, {}
-        for (func, store_id), ids in waiting.items():
-            self.enqueue(func, store_id, ids)
+        for (func, owner_id), ids in waiting.items():
+            self.enqueue(func, owner_id, ids)
         return len(waiting)
 
     def _run(self) -> None:
