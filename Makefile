@@ -41,7 +41,7 @@ test: setup
 lint: setup
 	$(PY) -m ruff check .
 
-# The goals are for PostgreSQL at the issue's sizes (1M customers, ~10M events, 1M texts); on SQLite
+# The goals are for PostgreSQL at the README's sizes (1M customers, ~10M events, 1M texts); on SQLite
 # or a busy machine use smaller ones, e.g. `make bench BENCH_CUSTOMERS=100000 BENCH_TEXTS=100000`.
 # The data of segments.py and pages.py is generated once and kept for the next run (--keep).
 BENCH_CUSTOMERS ?= 1000000
