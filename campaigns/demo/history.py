@@ -40,10 +40,10 @@ from campaigns.models import (
 from campaigns.reports.stage import reports_tick
 from campaigns.sending.answers import message_status_apply
 from campaigns.sending.gateways import SimulatedGateway
-from campaigns.task_queue import tasks_held
 from campaigns.tick import tick
 from customers.demo import Timeline
 from customers.models import ConsentRecord, Store
+from customers.task_queue import tasks_held
 
 # How late the engine may act on what came due: the ticks fall where due times cluster, so a
 # text goes at most this late (under every flow's lateness limit, less the tick's own minute).

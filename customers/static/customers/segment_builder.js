@@ -465,15 +465,22 @@
     const errors = body.errors || [];
     errors.forEach(placeError);
     const counted = body.count !== null && body.count !== undefined;
-    setText("sp-count", counted ? body.count.toLocaleString() : "—");
-    setText("sp-reach", counted && body.reachable !== undefined ? body.reachable.toLocaleString() : "—");
+    const about = (n) => (body.estimate ? `about ${n.toLocaleString()}` : n.toLocaleString());
+    setText("sp-count", counted ? about(body.count) : "—");
+    const reachable = body.reachable !== null && body.reachable !== undefined;
+    setText("sp-reach", counted && reachable ? about(body.reachable) : "—");
+    setText("sp-estimate", body.estimate
+      ? `Estimated from ${body.estimate.sampled.toLocaleString()} of ${body.estimate.of.toLocaleString()} customers chosen at random (± ${body.estimate.margin.toLocaleString()}): counting them all takes too long here.`
+      : "");
     setText("sp-summary", body.summary || "");
     setText("sp-status", errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""} to fix (shown at the row).` : "");
     const diff = document.getElementById("sp-diff");
     diff.replaceChildren();
     if (body.diff) {
-      diff.append(el("span", { class: "sp-added" }, `+${body.diff.added.toLocaleString()} added`), " · ",
-        el("span", { class: "sp-removed" }, `−${body.diff.removed.toLocaleString()} removed`), " vs. saved");
+      const about = body.diff.estimated ? "about " : "";
+      diff.append(about, el("span", { class: "sp-added" }, `+${body.diff.added.toLocaleString()} added`), " · ",
+        el("span", { class: "sp-removed" }, `−${body.diff.removed.toLocaleString()} removed`), " vs. saved",
+        body.diff.estimated ? " (estimated from a sample)" : "");
     }
     const sample = document.getElementById("sp-sample");
     sample.replaceChildren(...(body.sample || []).map((c) => el("li", {},
