@@ -4,10 +4,12 @@ From the timeline's start to `now`, the clock jumps to the next moment the engin
 to do: within SLACK of the first thing that comes due (a run's step, the first step of a run an
 event starts, a held or queued text), or at a stock change. At each moment the recipients'
 answers that came due are given at their own times (taps, orders, STOPs), what the shop did up to
-the moment is stored through ingestion, then the tick runs (enrol, advance, send through a
-simulated provider, reconcile) and the provider reports each text it took delivered or not, as
-its status callback would. Every twelve simulated hours, and at the end, the reports stage
-credits orders and opt-outs and decides the experiment. So every past text obeyed the store's
+the moment is stored through ingestion, then the tick runs the stages that can have work then
+(enrol, advance, release, send through a simulated provider; a broadcast's or an offer code's
+stage when one waits) and the provider reports each text it took delivered or not, as its status
+callback would. Every twelve simulated hours, and at the end, the daily stages run (product
+changes left unchecked, reconcile, retention) and the reports stage credits orders and opt-outs
+and decides the experiment. So every past text obeyed the store's
 caps, windows and overlap, and its "Why this text?" is the guardrails' own record.
 """
 
@@ -36,6 +38,7 @@ from campaigns.models import (
     Flow,
     FlowRun,
     Message,
+    OfferCode,
 )
 from campaigns.reports.stage import reports_tick
 from campaigns.sending.answers import message_status_apply
@@ -142,11 +145,30 @@ class _Replay:
         if changes:
             product_changes_check(store_id=self.store.pk, change_ids=changes, now=moment)
         at = moment + timedelta(minutes=1)  # the tick checks events once they are a minute old
-        tick(now=at, gateway=self.gateway)
+        daily = last or self.reported is None or at - self.reported >= REPORTS_EVERY
+        tick(now=at, gateway=self.gateway, stages=self.stages(daily=daily))
         self.callbacks(at + CALLBACK_AFTER)
-        if last or self.reported is None or at - self.reported >= REPORTS_EVERY:
+        if daily:
             reports_tick(now=at, store_ids=[self.store.pk])
             self.reported = at
+
+    def stages(self, *, daily: bool) -> list[str]:
+        """The stages that can have work at this moment. Every moment enrols what was stored,
+        advances, releases and sends; the product changes were checked as they were stored; a
+        broadcast or a code for the shop to create is looked for first; reconciling (every text
+        here is answered at once) and blanking old wording run with the reports."""
+        stages = ["enrol", "advance", "release", "send"]
+        if Campaign.objects.filter(
+            store=self.store, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
+        ).exists():
+            stages.append("prepare")
+        if OfferCode.objects.filter(
+            offer__store=self.store, status__in=[OfferCode.Status.RESERVED, OfferCode.Status.CREATING]
+        ).exists():
+            stages.append("offers")
+        if daily:
+            stages += ["products", "reconcile", "retention"]
+        return stages
 
     def callbacks(self, at: datetime) -> None:
         """The provider's status callback for each text it took: delivered, or why not."""

@@ -162,7 +162,7 @@ class _Batch:
     ) -> Limits:
         key = (store.id, rule and rule.pk, recipient.cold, recipient.frequency, step_id)
         if key not in self.limits:
-            self.limits[key] = _limits(store, rule, recipient, self.steps.get(step_id))
+            self.limits[key] = store_limits(store, rule, recipient, self.steps.get(step_id))
         return self.limits[key]
 
 
@@ -220,7 +220,10 @@ def first_chance(
     return window_opens(at, timezone or store.default_timezone, start, end)
 
 
-def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None) -> Limits:
+def store_limits(
+    store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None
+) -> Limits:
+    """The caps and window a text to this recipient obeys: the store's, a state's rule, a step's window."""
     start, end = send_window(store, rule, step)
     cold = recipient.cold and store.cold_cap_per_week < store.cap_per_week
     per_week = store.cold_cap_per_week if cold else store.cap_per_week

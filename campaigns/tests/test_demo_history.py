@@ -3,6 +3,7 @@ dashboard's figures reconcile with the catalogue's SQL and with their rows."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,12 +11,15 @@ import pytest
 
 from campaigns.demo.history import demo_history_play
 from campaigns.flows.diagram import flow_diagram
-from campaigns.models import Experiment, Flow, GuardrailDecision, Message
+from campaigns.models import Experiment, Flow, GuardrailDecision, Message, UndeliverableNumber
 from campaigns.reports.decisions import experiment_evaluate, variant_figures
 from campaigns.reports.metrics import CATALOGUE, COUNTED, catalogue_figures, store_figures
 from campaigns.reports.tables import Range, daily_series, sources_table
+from campaigns.sending.guardrails import state_rules, step_window, store_limits
+from campaigns.sending.policy import Recipient, Slot, decide, region_for_phone
 from customers.demo import Timeline, demo_load, demo_store_delete
-from customers.models import ConsentRecord
+from customers.engagement import is_cold
+from customers.models import ConsentRecord, Event
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
@@ -105,3 +109,81 @@ def test_each_diagram_step_accounts_for_everyone_who_entered_it(demo):
             if node.step.kind == "send":
                 accepted = Message.objects.filter(flow_step=node.step, status__in=Message.ACCEPTED).count()
                 assert dict((label, n) for n, label in node.parts).get("sent", 0) == accepted
+
+
+def _consent_at(ledger: list[tuple[datetime, str]], at: datetime, now_consent: str) -> str:
+    """The customer's SMS consent at `at`, read from their ledger (their current one when the
+    ledger says nothing before `at`)."""
+    states = {"opt_in": "subscribed", "confirmed": "subscribed", "requested": "pending"}
+    before = [action for when, action in ledger if when <= at]
+    if not before:
+        return now_consent if not ledger else "none"
+    return states.get(before[-1], "unsubscribed")
+
+
+@pytest.mark.django_db
+def test_a_replay_of_every_past_text_through_the_policy_sends_each_one(demo):
+    """Every text that went out, given to the one policy (policy.decide, with the guardrails' limits
+    and state rules) at the time it went, with the customer's consent, engagement and deliverability
+    then and the texts that went to them before it: the policy allows every one."""
+    store = demo.store
+    went = list(
+        Message.objects.filter(store=store, status__in=Message.ACCEPTED)
+        .select_related("customer", "flow_step")
+        .order_by("sent_at", "pk")
+    )
+    assert went
+    ledgers: dict[int, list] = defaultdict(list)
+    for record in ConsentRecord.objects.filter(store=store).order_by("occurred_at", "pk"):
+        ledgers[record.customer_id].append((record.occurred_at, record.action))
+    clicks: dict[int, list[datetime]] = defaultdict(list)
+    for customer_id, at in Event.objects.filter(store=store, type="sms_clicked").values_list(
+        "customer_id", "occurred_at"
+    ):
+        clicks[customer_id].append(at)
+    bounced = dict(UndeliverableNumber.objects.filter(store=store).values_list("phone", "recorded_at"))
+    rules = state_rules({store.pk: store})
+    earlier: dict[int, list[Slot]] = defaultdict(list)
+    refused = []
+    for message in went:
+        customer, at = message.customer, message.sent_at
+        clicked = max((c for c in clicks[customer.pk] if c <= at), default=None)
+        recipient = Recipient(
+            consent=_consent_at(ledgers[customer.pk], at, customer.sms_consent),
+            timezone=customer.timezone or store.default_timezone,
+            cold=is_cold(clicked, now=at, cold_after_days=store.cold_after_days),
+            undeliverable=customer.phone in bounced and bounced[customer.phone] <= at,
+            frequency=customer.frequency,
+        )
+        region = (customer.region or region_for_phone(customer.phone)).upper()
+        step = step_window(message.flow_step) if message.flow_step else None
+        limits = store_limits(store, rules.get((store.pk, region)), recipient, step)
+        slots = earlier[customer.pk]
+        own = [s for s in slots if message.flow_run_id and s.run_id == message.flow_run_id]
+        verdict = decide(
+            kind=message.kind,
+            priority=message.priority,
+            valid_until=None,  # a text that went out before its limit: checked when it went
+            confirms_opt_out=message.kind == "transactional" and recipient.consent == "unsubscribed",
+            recipient=recipient,
+            limits=limits,
+            slots=[s for s in slots if s not in own],
+            own_run=own,
+            may_supersede=False,
+            now=at,
+        )
+        if verdict.outcome != "allow":
+            refused.append((message.pk, customer.pk, at, verdict.reason, verdict.detail))
+        if message.kind == "marketing" and not own:
+            # the replay can refuse: the same text again a minute later, beside this one, is not sent
+            later = at + timedelta(minutes=1)
+            again = dict(recipient=recipient, limits=limits, may_supersede=False, now=later)
+            this = Slot(at=at, priority=message.priority, message_id=message.pk)
+            twice = decide(kind="marketing", priority=message.priority, valid_until=None,
+                           confirms_opt_out=False, slots=[*slots, this], **again)  # fmt: skip
+            assert twice.outcome != "allow", message.pk
+        if message.kind == "marketing":
+            run = message.flow_run_id
+            slots.append(Slot(at=at, priority=message.priority, message_id=message.pk, run_id=run))
+    assert refused == []
+    assert len(went) > 100
