@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
-from campaigns.broadcasts.materialize import WAITING, C, CampaignStateError, S
+from campaigns.broadcasts.materialize import C, CampaignStateError, S
 from campaigns.models import Campaign, GuardrailDecision, Message
 from campaigns.models.outbox import Note
 from campaigns.sending.circuit import unavailable_since
@@ -57,7 +57,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
             campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
         )
         Message.objects.filter(campaign=campaign).transition(
-            source=[S.PENDING, S.HELD, S.QUEUED],
+            source=Message.UNSENT,
             target=S.SUPPRESSED,
             now=now,
             stage=GuardrailDecision.Stage.CREATE,
@@ -70,7 +70,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
 
 
 def campaigns_finish(*, now: datetime) -> int:
-    waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=WAITING)
+    waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=Message.WAITING)
     with transaction.atomic():
         return (
             Campaign.objects.filter(status=C.SENDING, materialized_at__isnull=False)
@@ -106,7 +106,7 @@ class Progress:
 
     @property
     def waiting(self) -> int:
-        return self.count(*WAITING)
+        return self.count(*Message.WAITING)
 
     @property
     def bars(self) -> list[tuple[str, str, int, float]]:
@@ -114,7 +114,7 @@ class Progress:
         parts = [
             ("Delivered", "bg-delivered", self.count(S.DELIVERED)),
             ("Sent", "bg-sent", self.count(S.SENT)),
-            ("Failed", "bg-failed", self.count(S.FAILED, S.UNDELIVERED)),
+            ("Failed", "bg-failed", self.count(*Message.NOT_DELIVERED)),
             ("Suppressed", "bg-suppressed", self.count(S.SUPPRESSED)),
             ("Waiting", "bg-waiting", self.waiting),
         ]

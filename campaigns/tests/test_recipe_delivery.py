@@ -47,11 +47,11 @@ def bootstrapped(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def store(bootstrapped, db, twilio_backend, settings):
-    settings.TWILIO_MESSAGING_SERVICE_SID = SERVICE_SID
+def store(bootstrapped, db, twilio_backend):
     demo = Store.objects.get(slug=SLUG)
-    # Pacing waits in real time; the sending tests cover it. Every other setting is bootstrap's.
-    Store.objects.filter(id=demo.id).update(send_rate_per_second=0)
+    # Pacing waits in real time; the sending tests cover it. Every other setting is bootstrap's; the
+    # store sends through a Messaging Service here instead of its fictional number.
+    Store.objects.filter(id=demo.id).update(send_rate_per_second=0, messaging_service_sid=SERVICE_SID)
     demo.refresh_from_db()
     with time_machine.travel(T0, tick=False):  # what stamps rows itself (auto_now) stamps T0
         yield demo
