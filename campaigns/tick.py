@@ -10,6 +10,7 @@
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
     retention   the wording of texts older than their store keeps it, blanked (once an hour)
+    predict     each store's predictions retrained and its customers scored (once a day)
 
 `manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
 django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
@@ -42,6 +43,7 @@ from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
 from campaigns.task_queue import task_enqueue
+from customers.predictions.refresh import prediction_run_complete, prediction_run_start, predictions_due
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class TickReport:
     messages_sent: int = 0
     reconciled: dict[str, int] = field(default_factory=dict)
     bodies_blanked: int = 0
+    stores_predicted: int = 0
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -161,6 +164,24 @@ def stage_retention(*, now: datetime, report: TickReport, in_process: bool) -> N
     report.bodies_blanked += message_bodies_expire(now=now)
 
 
+PREDICT_TASK = "customers.tasks.predictions_refresh_task"
+
+
+def stage_predict(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    for store_id in predictions_due(now=now):
+        run = prediction_run_start(store_id=store_id, now=now)
+        if run is None:
+            continue  # another worker started it
+        report.stores_predicted += 1
+        if not in_process:  # minutes for a large store: one task each
+            transaction.on_commit(lambda pk=run.pk: task_enqueue(PREDICT_TASK, pk))
+            continue
+        try:
+            prediction_run_complete(run=run)
+        except Exception:  # the run stays unfinished, which the model page shows
+            logger.exception("predictions for store %s failed", store_id)
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -177,6 +198,7 @@ STAGES = [
     Stage("send", stage_send),
     Stage("reconcile", stage_reconcile),
     Stage("retention", stage_retention),
+    Stage("predict", stage_predict),
 ]
 
 

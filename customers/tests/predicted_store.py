@@ -1,0 +1,75 @@
+"""A generated store whose customers' true behaviour is known: the predictions' test and bench data.
+
+Each customer joins on some day, orders at their own steady rate (a Poisson process) until the
+day they quietly stop, and clicks texts and views products while they are active. The average-gap
+rule sees only the orders; a model that also reads recent clicks and views should tell the ones
+who stopped from the ones between two orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from customers.models import Customer, Event, Store
+
+HISTORY_DAYS = 240
+DAY = 86400.0
+
+
+def _times(rng: np.random.Generator, rate: float, start: float, end: float) -> np.ndarray:
+    if end <= start:
+        return np.zeros(0)
+    return np.sort(rng.uniform(start, end, rng.poisson(rate * (end - start))))
+
+
+def predicted_store_fill(*, store: Store, customers: int, now: datetime, seed: int = 7) -> int:
+    """`customers` customers and their events up to `now`; returns the number of events."""
+    rng = np.random.default_rng(seed)
+    made = Customer.objects.bulk_create(
+        [
+            Customer(
+                store=store,
+                phone=f"+1555{i:07d}",
+                first_name=f"C{i}",
+                timezone="America/New_York",
+                timezone_source=Customer.TimezoneSource.STORE,
+            )
+            for i in range(customers)
+        ],
+        batch_size=5_000,
+    )
+    joined = rng.uniform(0, HISTORY_DAYS - 20, customers)  # days after the history starts
+    rate = rng.gamma(2.0, 1 / 50, customers)  # orders a day: a 25-day mean gap
+    stopped = joined + rng.exponential(120, customers)  # quietly gone from this day on
+    start = now - timedelta(days=HISTORY_DAYS)
+    events: list[Event] = []
+    for customer, j, r, s in zip(made, joined, rate, stopped, strict=True):
+        active_until = min(s, HISTORY_DAYS)
+        kinds = (
+            ("order_placed", _times(rng, r, j, active_until)),
+            ("sms_clicked", _times(rng, 1.5 * r + 0.02, j, active_until)),
+            ("product_viewed", _times(rng, 3 * r + 0.05, j, active_until)),
+        )
+        for kind, days in kinds:
+            for n, day in enumerate(days):
+                at = start + timedelta(days=float(day))
+                properties = {}
+                if kind == "order_placed":
+                    properties = {"order_id": f"{customer.pk}-{n}", "total": round(20 + 60 * r * 25, 2)}
+                    if rng.random() < 0.3:
+                        properties["discount_code"] = "SAVE10"
+                events.append(
+                    Event(
+                        store=store,
+                        customer=customer,
+                        type=kind,
+                        occurred_at=at,
+                        received_at=at,
+                        properties=properties,
+                        idempotency_key=f"{kind}:{customer.pk}:{n}",
+                    )
+                )
+    Event.objects.bulk_create(events, batch_size=5_000)
+    return len(events)
