@@ -49,6 +49,7 @@ from customers.segments.schema import (
 
 EVERYONE = Q(pk__isnull=False)
 EMPTY = {"type": "group", "match": "all", "children": []}
+RANK_COLUMNS = {"predicted_value": "prediction__predicted_value"}
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 
 
@@ -188,6 +189,12 @@ class Compiler:
             return self.days_condition("last_order_at", op, value, sign=-1)
         if metric == "predicted_next_order_in_days":
             return self.days_condition("predicted_next_order_at", op, value, sign=1)
+        if metric == "churn_risk":  # the store's latest predictions (customers/predictions/)
+            q = Q(prediction__churn_band=value)
+            return ~q if op == "neq" else q
+        if metric == "order_probability":
+            percent = [v / 100 for v in value] if op == "between" else value / 100
+            return column_condition("prediction__order_probability", op, percent, nullable=True, numeric=True)
         return column_condition(metric, op, value, nullable=False, numeric=True)
 
     def days_condition(self, field: str, op: str, value: Any, *, sign: int) -> Q:
@@ -208,7 +215,7 @@ class Compiler:
 
     def ranked(self, node: dict) -> QuerySet:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""
-        metric, percent = node["metric"], node["top_percent"]
+        metric, percent = RANK_COLUMNS.get(node["metric"], node["metric"]), node["top_percent"]
         store_size = (
             Customer.objects.filter(store_id=self.store.pk)
             .order_by()

@@ -9,10 +9,12 @@ who stopped from the ones between two orders.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 
-from customers.models import Customer, Event, Store
+from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store
+from customers.tests.stores import NOW, store_make
 
 HISTORY_DAYS = 240
 DAY = 86400.0
@@ -73,3 +75,37 @@ def predicted_store_fill(*, store: Store, customers: int, now: datetime, seed: i
                 )
     Event.objects.bulk_create(events, batch_size=5_000)
     return len(events)
+
+
+def scored_store_make() -> Store:
+    """Four customers scored by hand (band, chance of an order, predicted value) and one not scored."""
+    store = store_make("scored")
+    run = PredictionRun.objects.create(store=store, started_at=NOW, finished_at=NOW)
+    people = {}
+    for name, band, chance, value in (
+        ("ann", "high", 0.05, "20"),
+        ("bob", "low", 0.80, "900"),
+        ("cid", "medium", 0.40, "300"),
+        ("dee", "high", 0.10, "50"),
+    ):
+        customer = Customer.objects.create(
+            store=store,
+            phone=f"+1555000{len(people):04d}",
+            first_name=name,
+            timezone="UTC",
+            timezone_source="store",
+        )
+        CustomerPrediction.objects.create(
+            customer=customer,
+            store=store,
+            run=run,
+            churn_band=band,
+            order_probability=chance,
+            predicted_value=Decimal(value),
+            scored_at=NOW,
+        )
+        people[name] = customer
+    Customer.objects.create(
+        store=store, phone="+15559999999", first_name="new", timezone="UTC", timezone_source="store"
+    )
+    return store

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from customers.models import CustomerPrediction
+from customers.models import CustomerPrediction, Segment
 from customers.predictions.refresh import store_predictions_refresh
-from customers.tests.predicted_store import predicted_store_fill
+from customers.tests.predicted_store import predicted_store_fill, scored_store_make
 from customers.tests.stores import NOW, store_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -53,3 +53,32 @@ def test_below_the_minimum_the_customer_page_says_what_is_missing(admin_page):
     )
     page.goto(f"{page.live_server_url}/admin/customers/predictionrun/")
     assert "the rules: needs 500 ordering customers" in page.locator("#result_list").inner_text()
+
+
+def test_the_builder_offers_churn_risk_without_json(admin_page):
+    scored_store_make()
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/customers/segment/add/")
+    page.fill("#id_name", "Churn risk high")
+    page.wait_for_function("document.querySelector('#sp-count').textContent === '5'")
+
+    page.select_option(".sb-group[data-path=''] > .sb-group-foot .sb-add-type", "metric")
+    page.click(".sb-group[data-path=''] > .sb-group-foot .sb-add-condition")
+    condition = page.locator(".sb-condition[data-path='children[0]']")
+    condition.get_by_label("Metric").select_option("churn_risk")
+
+    page.wait_for_function("document.querySelector('#sp-count').textContent === '2'")
+    assert page.locator("#sp-summary").inner_text() == "Customers who have a high churn risk (predicted)."
+    condition.get_by_label("Churn risk").select_option("medium")
+    page.wait_for_function("document.querySelector('#sp-count').textContent === '1'")
+    condition.get_by_label("Metric").select_option("order_probability")
+    condition.get_by_label("Value").fill("40")
+    page.wait_for_function("document.querySelector('#sp-count').textContent === '2'")
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist .success")
+    assert Segment.objects.get(name="Churn risk high").rules["children"][0] == {
+        "type": "metric",
+        "metric": "order_probability",
+        "op": "gte",
+        "value": 40,
+    }
