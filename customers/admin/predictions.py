@@ -33,6 +33,8 @@ def reason_words(feature: str, value: float, sign: int) -> str:
         text = "no text click in the last year" if feature == "click_recency" else "no order yet"
     else:
         text = WORDS[feature].format(value)
+    if not sign:  # a rule's input
+        return text
     return f"{text} ({'raises' if sign > 0 else 'lowers'} it)"
 
 
@@ -123,7 +125,7 @@ def customer_predictions(customer: Customer) -> list[dict]:
 
     def line(kind: str, value: str) -> dict:
         by = "model" if run.uses_model(kind) else "rule"
-        reasons = [reason_words(*r) for r in prediction.reasons.get(kind, [])] if by == "model" else []
+        reasons = [reason_words(*r) for r in prediction.reasons.get(kind, [])]
         return {"kind": kind, "title": KIND_TITLES[kind], "value": value, "by": by, "reasons": reasons}
 
     lines = []

@@ -127,10 +127,15 @@ def _scores(models: dict[str, Pipeline], s: Snapshot) -> Scores:
     else:
         per_day = rules.value_per_day(s)
     out.predicted_value = per_day * YEAR_DAYS
-    for kind, model in models.items():
-        if kind in ("order", "churn", "value") and n:
-            for row, why in zip(out.reasons, learn.reasons(model, s.X, s.raw), strict=True):
-                row[kind] = why
+    for kind in ("order", "churn", "value", "next_order"):
+        if kind in models and kind != "next_order":
+            why = learn.reasons(models[kind], s.X, s.raw)
+        elif kind in rules.INPUTS and kind not in models:
+            why = rules.reasons(kind, s)
+        else:
+            continue
+        for row, one in zip(out.reasons, why, strict=True):
+            row[kind] = one
     return out
 
 

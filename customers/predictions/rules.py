@@ -43,3 +43,18 @@ def churn_band(score: np.ndarray) -> np.ndarray:
 def value_per_day(s: Snapshot) -> np.ndarray:
     """What the customer spent per day since first seen (at least a month, at most a year counted)."""
     return s.raw["spend"] / np.clip(s.raw["tenure"], 30.0, None)
+
+
+# what each rule reads, shown as its reasons
+INPUTS = {
+    "churn": ("cycle", "recency", "gap"),
+    "next_order": ("recency", "gap"),
+    "value": ("spend", "tenure"),
+}
+
+
+def reasons(kind: str, s: Snapshot) -> list[list]:
+    """Each customer's rule inputs, shaped as the models' reasons with no direction: [[feature, value, 0]]."""
+    names = INPUTS[kind]
+    values = np.column_stack([np.round(s.raw[name], 4) for name in names]).tolist() if len(s) else []
+    return [[[name, v, 0] for name, v in zip(names, row, strict=True)] for row in values]

@@ -89,6 +89,7 @@ def test_below_the_minimum_it_says_what_is_missing_and_scores_by_the_rules():
     assert ann_p.next_order_at == NOW + timedelta(days=5)  # last order + the average gap
     assert bob_p.next_order_at == NOW  # overdue
     assert ann_p.predicted_value > 0
+    assert ann_p.reasons["churn"] == [["cycle", 0.5, 0], ["recency", 5.0, 0], ["gap", 10.0, 0]]
 
 
 def test_each_store_is_retrained_once_a_day():

@@ -46,7 +46,8 @@ def test_below_the_minimum_the_customer_page_says_what_is_missing(admin_page):
 
     page.goto(f"{page.live_server_url}/admin/customers/customer/{some.customer_id}/change/")
 
-    assert "by the rule" in page.locator("#prediction-churn").inner_text()
+    churn = page.locator("#prediction-churn").inner_text()
+    assert "by the rule" in churn and "their usual gap since the last order" in churn
     assert (
         "not trained: needs 500 ordering customers; you have"
         in page.locator("#prediction-shortfall").inner_text()
