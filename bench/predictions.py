@@ -64,9 +64,8 @@ def main() -> None:
         started = time.perf_counter()
         store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
         events = predicted_store_fill(store=store, customers=args.customers, now=NOW)
-        print(
-            f"generated {args.customers:,} customers, {events:,} events in {time.perf_counter() - started:.0f} s"
-        )
+        took = time.perf_counter() - started
+        print(f"generated {args.customers:,} customers, {events:,} events in {took:.0f} s")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE customers_event")
