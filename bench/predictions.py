@@ -2,7 +2,7 @@
 """Train, judge and score a store's predictions at a given size; print time beside a floor and each
 model's figures beside the rule it replaces.
 
-    python bench/predictions.py                        # 20,000 customers (~17 events each)
+    python bench/predictions.py                        # 20,000 customers (~21 events each)
     python bench/predictions.py --customers 1000000    # the 1M customers / 10M+ events goal
     DATABASE_URL=postgres://.../bench python bench/predictions.py
 
