@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 
 import numpy as np
 from django.db.models import Count, DecimalField, Max, Min, Q, Sum
@@ -56,6 +57,17 @@ class Snapshot:
     def __len__(self) -> int:
         return len(self.customer_ids)
 
+    def rows(self, start: int, stop: int) -> Snapshot:
+        """Rows [start, stop) of every array (views, not copies)."""
+        return Snapshot(
+            self.cutoff,
+            self.customer_ids[start:stop],
+            {k: v[start:stop] for k, v in self.raw.items()},
+            self.X[start:stop],
+            self.next_order_days[start:stop],
+            self.spend_after[start:stop],
+        )
+
 
 def _aggregates(store: Store, cutoff: datetime, *, outcomes: bool):
     order, before = Q(type="order_placed"), Q(occurred_at__lt=cutoff)
@@ -90,26 +102,40 @@ def _aggregates(store: Store, cutoff: datetime, *, outcomes: bool):
         .filter(first_seen__isnull=False)
         .values_list("customer_id", *columns)
     )
-    return list(columns), rows.iterator(chunk_size=20_000)
+    return list(columns), rows.iterator(chunk_size=BATCH)
 
 
-def _days_before(cutoff: datetime, moments: list) -> np.ndarray:
+def _days_before(cutoff: datetime, moments) -> np.ndarray:
     at = cutoff.timestamp()
     return np.array([(at - m.timestamp()) / DAY if m is not None else np.nan for m in moments], dtype=float)
 
 
+MOMENTS = {"first_seen", "first_order", "last_order", "last_click", "next_order"}
+BATCH = 50_000
+
+
+def _columns(cutoff: datetime, names: list[str], rows) -> dict[str, np.ndarray]:
+    """The rows as one float array per column (moments as days before the cutoff), a batch at a
+    time: a million customers never become a million Python tuples at once."""
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ["customer_id", *names]}
+    batch = list(islice(rows, BATCH))
+    while batch:
+        for name, values in zip(["customer_id", *names], zip(*batch, strict=True), strict=True):
+            if name in MOMENTS:
+                parts[name].append(_days_before(cutoff, values))
+            else:
+                parts[name].append(np.array([float(v or 0) for v in values], dtype=float))
+        batch = list(islice(rows, BATCH))
+    return {name: np.concatenate(chunks) if chunks else np.zeros(0) for name, chunks in parts.items()}
+
+
 def snapshot(*, store: Store, cutoff: datetime, outcomes: bool = True) -> Snapshot:
     names, rows = _aggregates(store, cutoff, outcomes=outcomes)
-    columns = list(zip(*rows, strict=True)) or [()] * (len(names) + 1)
-    data = dict(zip(["customer_id", *names], columns, strict=True))
+    data = _columns(cutoff, names, rows)
     n = len(data["customer_id"])
 
-    def number(name: str) -> np.ndarray:
-        return np.array([float(v or 0) for v in data[name]], dtype=float)
-
-    orders = number("orders")
-    first_order, recency = _days_before(cutoff, data["first_order"]), _days_before(cutoff, data["last_order"])
-    tenure = _days_before(cutoff, data["first_seen"])
+    orders = data["orders"]
+    first_order, recency, tenure = data["first_order"], data["last_order"], data["first_seen"]
     own_gap = np.where(orders >= 2, (first_order - recency) / np.maximum(orders - 1, 1), np.nan)
     own_gap = np.maximum(own_gap, 1.0)
     default_gap = float(np.nanmedian(own_gap)) if np.isfinite(own_gap).any() else 30.0
@@ -118,28 +144,26 @@ def snapshot(*, store: Store, cutoff: datetime, outcomes: bool = True) -> Snapsh
     raw = {
         "recency": np.where(ordered, recency, NEVER),
         "orders": orders,
-        "orders_90": number("orders_90"),
-        "spend": number("spend"),
+        "orders_90": data["orders_90"],
+        "spend": data["spend"],
         "gap": gap,
         "own_gap": own_gap,
         "cycle": np.where(ordered, np.minimum(recency / gap, 10.0), 0.0),
         "ordered": ordered.astype(float),
         "tenure": tenure,
-        "clicks_30": number("clicks_30"),
-        "click_recency": np.minimum(
-            np.nan_to_num(_days_before(cutoff, data["last_click"]), nan=NEVER), NEVER
-        ),
-        "views_30": number("views_30"),
-        "carts_30": number("carts_30"),
-        "discount_share": np.where(ordered, number("discounted") / np.maximum(orders, 1), 0.0),
+        "clicks_30": data["clicks_30"],
+        "click_recency": np.minimum(np.nan_to_num(data["last_click"], nan=NEVER), NEVER),
+        "views_30": data["views_30"],
+        "carts_30": data["carts_30"],
+        "discount_share": np.where(ordered, data["discounted"] / np.maximum(orders, 1), 0.0),
     }
     X = np.column_stack([_model_input(name, raw[name]) for name in NAMES]) if n else np.zeros((0, len(NAMES)))
     if outcomes:
-        next_order = -_days_before(cutoff, data["next_order"])
-        spend_after = number("spend_after")
+        next_order = -data["next_order"]
+        spend_after = data["spend_after"]
     else:
         next_order, spend_after = np.full(n, np.nan), np.zeros(n)
-    ids = np.array(data["customer_id"], dtype=np.int64)
+    ids = data["customer_id"].astype(np.int64)
     return Snapshot(cutoff, ids, raw, X, next_order, spend_after)
 
 

@@ -105,8 +105,7 @@ def _refresh(*, run: PredictionRun) -> Trained:
 
 def _scores(models: dict[str, Pipeline], s: Snapshot) -> Scores:
     """Each score from its model where one is used, else from its rule."""
-    n = len(s)
-    out = Scores(customer_ids=s.customer_ids, reasons=[{} for _ in range(n)])
+    out = Scores(customer_ids=s.customer_ids, reasons=lambda start, stop: _reasons(models, s, start, stop))
     if "order" in models:
         out.order_probability = learn.predict(learn.TASK_BY_KIND["order"], models["order"], s.X)
     days = rules.next_order_days(s)
@@ -127,16 +126,23 @@ def _scores(models: dict[str, Pipeline], s: Snapshot) -> Scores:
     else:
         per_day = rules.value_per_day(s)
     out.predicted_value = per_day * YEAR_DAYS
+    return out
+
+
+def _reasons(models: dict[str, Pipeline], s: Snapshot, start: int, stop: int) -> list[dict]:
+    """Rows [start, stop)'s reasons per score: the model's strongest contributions, or the rule's inputs."""
+    part = s.rows(start, stop)
+    rows: list[dict] = [{} for _ in range(stop - start)]
     for kind in ("order", "churn", "value", "next_order"):
         if kind in models and kind != "next_order":
-            why = learn.reasons(models[kind], s.X, s.raw)
+            why = learn.reasons(models[kind], part.X, part.raw)
         elif kind in rules.INPUTS and kind not in models:
-            why = rules.reasons(kind, s)
+            why = rules.reasons(kind, part)
         else:
             continue
-        for row, one in zip(out.reasons, why, strict=True):
+        for row, one in zip(rows, why, strict=True):
             row[kind] = one
-    return out
+    return rows
 
 
 def predictions_due(*, now: datetime, store_ids: list[int] | None = None) -> list[int]:

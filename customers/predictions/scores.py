@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,6 @@ from customers.models import CustomerPrediction, PredictionRun, Store
 
 CHUNK = 5_000
 FIELDS = [
-    "store",
     "run",
     "order_probability",
     "next_order_at",
@@ -27,28 +27,44 @@ FIELDS = [
 
 @dataclass
 class Scores:
-    """Arrays aligned with `customer_ids`; NaN (or "") where a score has no value."""
+    """Arrays aligned with `customer_ids`; NaN (or "") where a score has no value. `reasons` gives
+    the reasons of rows [start, stop): built a chunk at a time, as they are written."""
 
     customer_ids: np.ndarray
-    reasons: list[dict]
+    reasons: Callable[[int, int], list[dict]]
     order_probability: np.ndarray | None = None
     next_order_days: np.ndarray | None = None
     churn_risk: np.ndarray | None = None
     churn_band: np.ndarray | None = None
     predicted_value: np.ndarray | None = None
 
-    def column(self, name: str) -> list:
+    def column(self, name: str, start: int, stop: int) -> list:
         values = getattr(self, name)
         if values is None:
-            return [None] * len(self.customer_ids)
-        return [None if v != v else float(v) for v in values.tolist()]  # NaN → None
+            return [None] * (stop - start)
+        return [None if v != v else float(v) for v in values[start:stop].tolist()]  # NaN → None
 
 
 def scores_write(*, store: Store, run: PredictionRun, scores: Scores, now: datetime) -> int:
-    order, churn = scores.column("order_probability"), scores.column("churn_risk")
-    days, value = scores.column("next_order_days"), scores.column("predicted_value")
-    bands = scores.churn_band.tolist() if scores.churn_band is not None else [""] * len(order)
-    rows = [
+    n = len(scores.customer_ids)
+    with transaction.atomic():
+        for start in range(0, n, CHUNK):
+            stop = min(start + CHUNK, n)
+            CustomerPrediction.objects.bulk_create(
+                _rows(store, run, scores, start, stop, now),
+                update_conflicts=True,
+                unique_fields=["customer"],
+                update_fields=FIELDS,
+            )
+        CustomerPrediction.objects.filter(store=store).exclude(run=run).delete()
+    return n
+
+
+def _rows(store, run, scores: Scores, start: int, stop: int, now: datetime) -> list[CustomerPrediction]:
+    order, churn = scores.column("order_probability", start, stop), scores.column("churn_risk", start, stop)
+    days, value = scores.column("next_order_days", start, stop), scores.column("predicted_value", start, stop)
+    bands = scores.churn_band[start:stop].tolist() if scores.churn_band is not None else [""] * (stop - start)
+    return [
         CustomerPrediction(
             customer_id=pk,
             store=store,
@@ -62,16 +78,13 @@ def scores_write(*, store: Store, run: PredictionRun, scores: Scores, now: datet
             scored_at=now,
         )
         for pk, p, d, c, b, v, why in zip(
-            scores.customer_ids.tolist(), order, days, churn, bands, value, scores.reasons, strict=True
+            scores.customer_ids[start:stop].tolist(),
+            order,
+            days,
+            churn,
+            bands,
+            value,
+            scores.reasons(start, stop),
+            strict=True,
         )
     ]
-    with transaction.atomic():
-        for start in range(0, len(rows), CHUNK):
-            CustomerPrediction.objects.bulk_create(
-                rows[start : start + CHUNK],
-                update_conflicts=True,
-                unique_fields=["customer"],
-                update_fields=[f for f in FIELDS if f != "store"],
-            )
-        CustomerPrediction.objects.filter(store=store).exclude(run=run).delete()
-    return len(rows)
