@@ -103,19 +103,22 @@ def daily_series(store: Store, rng: Range) -> dict[str, list[float]]:
 
 
 def list_health(store: Store, now: datetime) -> dict[str, int]:
-    """Subscribed, and the subscribed per engagement tier (the segment compiler's definition)."""
+    """Subscribed, and the subscribed per engagement tier and per predicted churn risk band (the
+    segment compiler's definitions)."""
 
-    def tier(name: str) -> Q:
-        return compile_rules(
-            {"type": "metric", "metric": "engagement_tier", "op": "eq", "value": name}, store=store, now=now
-        )
+    def metric(name: str, value: str) -> Q:
+        rules = {"type": "metric", "metric": name, "op": "eq", "value": value}
+        return compile_rules(rules, store=store, now=now)
 
     subscribed = Customer.objects.filter(store=store, sms_consent=Customer.Consent.SUBSCRIBED)
     return subscribed.aggregate(
         subscribed=Count("pk"),
-        hot=Count("pk", filter=tier("hot")),
-        warm=Count("pk", filter=tier("warm")),
-        cold=Count("pk", filter=tier("cold")),
+        hot=Count("pk", filter=metric("engagement_tier", "hot")),
+        warm=Count("pk", filter=metric("engagement_tier", "warm")),
+        cold=Count("pk", filter=metric("engagement_tier", "cold")),
+        churn_high=Count("pk", filter=metric("churn_risk", "high")),
+        churn_medium=Count("pk", filter=metric("churn_risk", "medium")),
+        churn_low=Count("pk", filter=metric("churn_risk", "low")),
     )
 
 
