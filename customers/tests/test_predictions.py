@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from django.test import override_settings
 
+from customers.demo import demo_load
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun
 from customers.predictions import learn
 from customers.predictions.refresh import predictions_due, store_predictions_refresh
+from customers.segments import rules_count
 from customers.tests.predicted_store import predicted_store_fill
 from customers.tests.stores import NOW, store_make
 
@@ -100,3 +102,19 @@ def test_each_store_is_retrained_once_a_day():
     assert store.pk not in predictions_due(now=NOW + timedelta(hours=23))
     assert store.pk in predictions_due(now=NOW + timedelta(days=1))
     assert store.pk in predictions_due(now=NOW - timedelta(hours=1))  # a run from a later `now`
+
+
+def test_the_demo_store_is_scored_by_the_rules_and_churn_risk_high_counts():
+    store = demo_load(now=NOW, customers=120).store
+
+    run = store_predictions_refresh(store=store, now=NOW).run
+
+    assert run.shortfall.startswith("needs 500 ordering customers; you have ")
+    high = {
+        "type": "group",
+        "match": "all",
+        "children": [{"type": "metric", "metric": "churn_risk", "op": "eq", "value": "high"}],
+    }
+    assert rules_count(store, high, now=NOW) > 0
+    some = CustomerPrediction.objects.filter(store=store, churn_band="high").first()
+    assert [name for name, _, _ in some.reasons["churn"]] == ["cycle", "recency", "gap"]
