@@ -10,7 +10,8 @@
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
     retention   the wording of texts older than their store keeps it, blanked (once an hour)
-    predict     each store's predictions retrained and its customers scored (once a day)
+    predict     each store's predictions retrained and its customers scored, offer uplift included
+                (once a day)
 
 `manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
 django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
@@ -39,11 +40,12 @@ from campaigns.flows import advance, date_triggers, enrol, event_triggers, produ
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.privacy import message_bodies_expire
+from campaigns.reports.uplift import prediction_run_finish
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
 from campaigns.task_queue import task_enqueue
-from customers.predictions.refresh import prediction_run_complete, prediction_run_start, predictions_due
+from customers.predictions.refresh import prediction_run_start, predictions_due
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +166,7 @@ def stage_retention(*, now: datetime, report: TickReport, in_process: bool) -> N
     report.bodies_blanked += message_bodies_expire(now=now)
 
 
-PREDICT_TASK = "customers.tasks.predictions_refresh_task"
+PREDICT_TASK = "campaigns.tasks.predictions_refresh_task"
 
 
 def stage_predict(*, now: datetime, report: TickReport, in_process: bool) -> None:
@@ -177,7 +179,7 @@ def stage_predict(*, now: datetime, report: TickReport, in_process: bool) -> Non
             transaction.on_commit(lambda pk=run.pk: task_enqueue(PREDICT_TASK, pk))
             continue
         try:
-            prediction_run_complete(run=run)
+            prediction_run_finish(run_id=run.pk)
         except Exception:  # the run stays unfinished, which the model page shows
             logger.exception("predictions for store %s failed", store_id)
 

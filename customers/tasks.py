@@ -7,8 +7,7 @@ from django.utils import timezone
 from customers.connections.backfill import backfill_page
 from customers.connections.process import delivery_process
 from customers.ingest.metrics import store_metrics_recompute
-from customers.models import PredictionRun, Store
-from customers.predictions.refresh import prediction_run_complete
+from customers.models import Store
 from customers.segments.membership import segments_refresh
 
 
@@ -31,9 +30,3 @@ def webhook_delivery_process_task(delivery_id: int) -> str:
 def backfill_page_task(backfill_id: int) -> bool:
     """One page of a shop's backfill; the next page is queued by the page before it."""
     return backfill_page(backfill_id=backfill_id, now=timezone.now())
-
-
-def predictions_refresh_task(run_id: int) -> int:
-    """Daily, from the tick: one store's predictions retrained and its customers scored as of the
-    moment the tick started the run."""
-    return prediction_run_complete(run=PredictionRun.objects.get(pk=run_id)).run.scored

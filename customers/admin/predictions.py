@@ -17,12 +17,14 @@ KIND_TITLES = {
     "churn": "Churn risk",
     "next_order": "Expected next order",
     "value": "Predicted 12-month value",
+    "uplift": "Offer uplift",
 }
 RULES = {
     "order": "no chance given; the next order is expected one average gap after the last",
     "churn": "time since the last order against the customer's usual gap: under 1× low, under 2× medium",
     "next_order": "last order + the customer's average gap between orders",
     "value": "what the customer spent per day so far, over a year",
+    "uplift": "offer-sensitive when half or more of the customer's orders used a code",
 }
 
 
@@ -38,9 +40,17 @@ def reason_words(feature: str, value: float, sign: int) -> str:
     return f"{text} ({'raises' if sign > 0 else 'lowers'} it)"
 
 
+FIGURE_NAMES = {
+    "auc": "AUC",
+    "brier": "Brier",
+    "mae": "MAE",
+    "qini_top_30": "orders added per 100 in the top 30 %",
+}
+
+
 def _figures(verdict: dict) -> str:
     def one(figures: dict) -> str:
-        return ", ".join(f"{name.upper()} {value}" for name, value in figures.items()) or "—"
+        return ", ".join(f"{FIGURE_NAMES.get(name, name)} {value}" for name, value in figures.items()) or "—"
 
     return format_html("model: {} · rule: {}", one(verdict.get("model", {})), one(verdict.get("rule", {})))
 
@@ -69,19 +79,17 @@ class PredictionRunAdmin(ReadOnlyMixin, StoreScopedAdmin):
     def models_used(self, run: PredictionRun) -> str:
         if run.finished_at is None:
             return "did not finish"
+        used = [KIND_TITLES[kind].lower() for kind, v in run.evaluation.items() if v.get("used")]
         if run.shortfall:
-            return f"the rules: {run.shortfall}"
-        return ", ".join(
-            f"{KIND_TITLES[kind].lower()}: {'model' if v.get('used') else 'rule'}"
-            for kind, v in run.evaluation.items()
-        )
+            return f"the rules ({run.shortfall})" + (f"; a model for {', '.join(used)}" if used else "")
+        return f"models for {', '.join(used)}" if used else "the rules: no model beat its rule"
 
     @admin.display(description="models against their rules, on later data they never saw")
     def judged(self, run: PredictionRun) -> str:
         rows = []
         for kind, verdict in run.evaluation.items():
             used = "Model used" if verdict.get("used") else "Rule used: the model did not beat it"
-            if run.shortfall or "model" not in verdict:
+            if "model" not in verdict:
                 used = "Rule used"
             calibration = format_html_join(
                 " ",
@@ -137,6 +145,8 @@ def customer_predictions(customer: Customer) -> list[dict]:
         risk = f" ({prediction.churn_risk:.0%})" if prediction.churn_risk is not None else ""
         lines.append(line("churn", f"{prediction.get_churn_band_display()}{risk}"))
     lines.append(line("value", f"{prediction.predicted_value} {currency}"))
+    if prediction.offer_uplift is not None:
+        lines.append(line("uplift", f"{100 * prediction.offer_uplift:+.0f} points from an offer"))
     if run.shortfall:
         lines.append(
             {

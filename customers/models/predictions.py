@@ -19,8 +19,8 @@ class PredictionRun(models.Model):
     history_days = models.PositiveIntegerField(default=0)
     # Why the models were not trained ("needs 500 ordering customers; you have 212"), or "".
     shortfall = models.CharField(max_length=300, blank=True)
-    # Per model ("order", "churn", "next_order", "value"): its figures and the rule's on the held-out
-    # period, whether the model is used, and why.
+    # Per model ("order", "churn", "next_order", "value"; "uplift" from the offer tests): its figures
+    # and the rule's on the held-out period, whether the model is used, and why.
     evaluation = models.JSONField(default=dict, blank=True)
     scored = models.PositiveIntegerField(default=0)
 
@@ -54,6 +54,9 @@ class CustomerPrediction(models.Model):
     churn_risk = models.FloatField(null=True, blank=True)
     churn_band = models.CharField(max_length=8, choices=Band, blank=True)
     predicted_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # the extra chance of an order an offer buys (0.12 = 12 points), learned from the store's offer
+    # tests; empty where the store has too few, or the model did not beat the rule
+    offer_uplift = models.FloatField(null=True, blank=True)
     # per score, its strongest reasons: [[feature, value, +1 raises / -1 lowers], ...]
     reasons = models.JSONField(default=dict, blank=True)
     scored_at = models.DateTimeField()
@@ -63,6 +66,7 @@ class CustomerPrediction(models.Model):
             models.Index(fields=["store", "churn_band"], name="prediction_store_churn"),
             models.Index(fields=["store", "order_probability"], name="prediction_store_order"),
             models.Index(fields=["store", "predicted_value"], name="prediction_store_value"),
+            models.Index(fields=["store", "offer_uplift"], name="prediction_store_uplift"),
             models.Index(fields=["run"], name="prediction_run"),
         ]
 

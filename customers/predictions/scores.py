@@ -88,3 +88,30 @@ def _rows(store, run, scores: Scores, start: int, stop: int, now: datetime) -> l
             strict=True,
         )
     ]
+
+
+def offer_uplift_write(
+    *, store: Store, customer_ids: np.ndarray, uplift: np.ndarray | None, verdict: dict
+) -> PredictionRun | None:
+    """What the store's offer tests say, recorded on its latest run; each customer's uplift written
+    where the model is used (`uplift` aligned with `customer_ids`), every other one emptied."""
+    run = PredictionRun.objects.filter(store=store).order_by("-started_at", "-pk").first()
+    if run is None:
+        return None
+    with transaction.atomic():
+        run.evaluation["uplift"] = verdict
+        run.save(update_fields=["evaluation"])
+        CustomerPrediction.objects.filter(store=store, offer_uplift__isnull=False).update(offer_uplift=None)
+        if uplift is None:
+            return run
+        for start in range(0, len(customer_ids), CHUNK):
+            rows = [
+                CustomerPrediction(customer_id=pk, offer_uplift=float(u))
+                for pk, u in zip(
+                    customer_ids[start : start + CHUNK].tolist(),
+                    uplift[start : start + CHUNK].tolist(),
+                    strict=True,
+                )
+            ]
+            CustomerPrediction.objects.bulk_update(rows, ["offer_uplift"])  # a customer not scored: no row
+    return run

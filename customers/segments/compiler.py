@@ -32,6 +32,7 @@ from customers.segments.conditions import (
     json_path,
     list_condition,
     lookup,
+    offer_sensitive_q,
     outer_name,
     products_matching,
 )
@@ -192,9 +193,12 @@ class Compiler:
         if metric == "churn_risk":  # the store's latest predictions (customers/predictions/)
             q = Q(prediction__churn_band=value)
             return ~q if op == "neq" else q
-        if metric == "order_probability":
-            percent = [v / 100 for v in value] if op == "between" else value / 100
-            return column_condition("prediction__order_probability", op, percent, nullable=True, numeric=True)
+        if metric in ("order_probability", "offer_uplift"):  # in percent or points: stored as 0–1
+            share = [v / 100 for v in value] if op == "between" else value / 100
+            return column_condition(f"prediction__{metric}", op, share, nullable=True, numeric=True)
+        if metric == "offer_sensitive":
+            q = offer_sensitive_q()
+            return q if (value == "yes") == (op == "eq") else ~q
         return column_condition(metric, op, value, nullable=False, numeric=True)
 
     def days_condition(self, field: str, op: str, value: Any, *, sign: int) -> Q:

@@ -92,11 +92,15 @@ METRICS: dict[str, str] = {
     "engagement_tier": "Engagement tier",
     "churn_risk": "Churn risk (predicted)",
     "order_probability": "Chance of an order in 30 days, % (predicted)",
+    "offer_uplift": "Offer uplift, points (predicted)",
+    "offer_sensitive": "Offer-sensitive (offer tests' uplift, else code share)",
 }
 METRIC_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
 DAY_METRIC_OPS = ("gt", "gte", "lt", "lte", "between")
 ENGAGEMENT_TIERS = ("hot", "warm", "cold")
 CHURN_BANDS = ("low", "medium", "high")
+YES_NO = ("yes", "no")
+CHOICE_METRICS = {"engagement_tier": ENGAGEMENT_TIERS, "churn_risk": CHURN_BANDS, "offer_sensitive": YES_NO}
 RANK_METRICS = ("total_spent", "average_order_value", "predicted_value")
 
 EVENT_TYPES = (
@@ -418,9 +422,9 @@ class _Checker:
 
     def metric(self, node: dict, path: str) -> None:
         metric = self.choice(node, "metric", path, tuple(METRICS))
-        if metric in ("engagement_tier", "churn_risk"):
+        if metric in CHOICE_METRICS:
             self.choice(node, "op", path, ("eq", "neq"), default="eq")
-            self.choice(node, "value", path, ENGAGEMENT_TIERS if metric == "engagement_tier" else CHURN_BANDS)
+            self.choice(node, "value", path, CHOICE_METRICS[metric])
             return
         days = metric in ("days_since_last_order", "predicted_next_order_in_days")
         op = self.choice(node, "op", path, DAY_METRIC_OPS if days else METRIC_OPS, default="eq")

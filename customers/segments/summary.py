@@ -171,6 +171,11 @@ def _metric(node: dict) -> str:
         return f"{'are' if op == 'eq' else 'are not'} {value} (SMS engagement)"
     if metric == "churn_risk":
         return f"{'have' if op == 'eq' else 'do not have'} a {value} churn risk (predicted)"
+    if metric == "offer_sensitive":
+        verb = "are" if (value == "yes") == (op == "eq") else "are not"
+        return f"{verb} offer-sensitive (by offer tests' uplift where they have one, else by code share)"
+    if metric == "offer_uplift":
+        return f"have a predicted offer uplift that {OP_WORDS[op]} {_between(op, value)} points"
     if metric == "order_probability":
         return f"have a predicted chance of an order in 30 days that {OP_WORDS[op]} {_between(op, value)} %"
     label = METRICS[metric].lower()

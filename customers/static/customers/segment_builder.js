@@ -356,6 +356,7 @@
         node.metric = v;
         if (v === "engagement_tier") { node.op = "eq"; node.value = "hot"; }
         else if (v === "churn_risk") { node.op = "eq"; node.value = "high"; }
+        else if (v === "offer_sensitive") { node.op = "eq"; node.value = "yes"; }
         else { node.op = "gte"; node.value = v === "order_probability" ? 50 : 1; }
         changed();
       }, "Metric");
@@ -371,10 +372,16 @@
           select(pairs(catalog.churn_bands, { low: "Low", medium: "Medium", high: "High" }),
             node.value, (v) => set(node, "value", v), "Churn risk"));
       }
+      if (metric === "offer_sensitive") {
+        return el("span", { class: "sb-fields" }, metricSelect,
+          select(pairs(["eq", "neq"]), node.op, (v) => set(node, "op", v), "Operator"),
+          select([["yes", "yes"], ["no", "no"]], node.value, (v) => set(node, "value", v), "Offer-sensitive"));
+      }
       const dayMetric = metric === "days_since_last_order" || metric === "predicted_next_order_in_days";
       const ops = dayMetric ? catalog.day_metric_ops : catalog.metric_ops;
       const hint = metric === "discount_order_share" ? el("span", { class: "sb-hint" }, "(0 to 1, e.g. 0.5 = half)")
-        : metric === "order_probability" ? el("span", { class: "sb-hint" }, "% (0 to 100)") : null;
+        : metric === "order_probability" ? el("span", { class: "sb-hint" }, "% (0 to 100)")
+        : metric === "offer_uplift" ? el("span", { class: "sb-hint" }, "points, e.g. 5") : null;
       return el("span", { class: "sb-fields" }, metricSelect, opSelect(node, ops, "number"), valueInput(node, "number", node.op),
         dayMetric ? " days" : null, hint);
     },
