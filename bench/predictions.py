@@ -12,7 +12,9 @@ floor is the feature query alone (one snapshot of every customer, the database's
 a run reads three snapshots, fits and judges four models and writes every score, so about four
 floors is what a run costs at best. The figures are those the model page shows: AUC for the order
 and churn models (with calibration), mean absolute error for next order and value, model beside
-rule, on the 60 days after the judged snapshot, which no model saw.
+rule, on the 60 days after the judged snapshot, which no model saw; and for the offer uplift (an
+offer test where lapsed customers order when offered, recent ones anyway), the orders an offer added
+among the top 30 % by the model's uplift and by the code-share rule, on the later 30 % of placements.
 
 Runs on the configured database (DATABASE_URL, else the project's SQLite file), migrated first.
 It builds its own store, slug `bench-predictions`, and deletes it afterwards; `--keep` leaves it.
@@ -38,6 +40,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
+from campaigns.models import Experiment, Flow  # noqa: E402
+from campaigns.reports.uplift import store_offer_uplift  # noqa: E402
+from campaigns.tests.offer_store import offer_test, placed_with_known_response  # noqa: E402
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store  # noqa: E402
 from customers.predictions.features import snapshot  # noqa: E402
 from customers.predictions.refresh import store_predictions_refresh  # noqa: E402
@@ -64,6 +69,7 @@ def main() -> None:
         started = time.perf_counter()
         store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
         events = predicted_store_fill(store=store, customers=args.customers, now=NOW)
+        placed_with_known_response(store, offer_test(store, now=NOW))
         took = time.perf_counter() - started
         print(f"generated {args.customers:,} customers, {events:,} events in {took:.0f} s")
     if connection.vendor == "postgresql":
@@ -98,6 +104,16 @@ def report(store: Store) -> None:
         figures = [f"{metric.upper()} {side.get(metric, float('nan')):>12.3f}" for side in (model, rule)]
         by = "model" if verdict["used"] else "rule"
         print(f"{kind:<12}{verdict.get('customers', 0):>10,}  {figures[0]}  {figures[1]}  {by}")
+    started = time.perf_counter()
+    uplift = store_offer_uplift(store=store, now=NOW)
+    took = time.perf_counter() - started
+    print(f"\noffer uplift ({uplift['customers']:,} customers placed in the offer test): {took:.2f} s")
+    if "model" in uplift:
+        model, rule = uplift["model"]["qini_top_30"], uplift["rule"]["qini_top_30"]
+        by = "model" if uplift["used"] else "rule"
+        print(f"orders added per 100 customers in the top 30 %: model {model:.2f}, rule {rule:.2f}  {by}")
+    else:
+        print(uplift["why"])
     for kind in ("order", "churn"):
         bins = run.evaluation[kind].get("calibration", [])
         print(
@@ -108,6 +124,8 @@ def report(store: Store) -> None:
 
 def drop(store: Store) -> None:
     """Set-based: the ORM's cascade would load every event's id first."""
+    Experiment.objects.filter(store=store).delete()
+    Flow.objects.filter(store=store).delete()
     for model in (CustomerPrediction, PredictionRun, Event, Customer):
         model.objects.filter(store=store)._raw_delete(connection.alias)
     store.delete()

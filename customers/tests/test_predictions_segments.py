@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from customers.models import Customer, CustomerPrediction
 from customers.segments import rules_count, rules_members, segment_errors
 from customers.segments.summary import summarize
 from customers.tests.predicted_store import scored_store_make
@@ -55,3 +56,19 @@ def test_a_band_that_does_not_exist_is_named_in_the_error(scored):
 
     [error] = segment_errors(rules, store=scored)
     assert error.path == "children[0].value" and "high" in error.message
+
+
+def test_offer_sensitive_is_the_uplift_where_the_offer_tests_gave_one_else_the_code_share(scored):
+    CustomerPrediction.objects.filter(customer__first_name="ann").update(offer_uplift=0.10)
+    CustomerPrediction.objects.filter(customer__first_name="bob").update(offer_uplift=0.01)
+    # Bob and the unscored newcomer used a code on every order: the rule would call both sensitive
+    Customer.objects.filter(first_name__in=["bob", "new"]).update(
+        order_count=2, discount_order_count=2, discount_order_share=1.0
+    )
+    rules = _all({"type": "metric", "metric": "offer_sensitive", "op": "eq", "value": "yes"})
+
+    assert names(scored, rules) == {"ann", "new"}
+    not_sensitive = _all({"type": "metric", "metric": "offer_sensitive", "op": "neq", "value": "yes"})
+    assert names(scored, not_sensitive) == {"bob", "cid", "dee"}
+    points = _all({"type": "metric", "metric": "offer_uplift", "op": "gte", "value": 5})
+    assert names(scored, points) == {"ann"}
