@@ -18,6 +18,7 @@ KIND_TITLES = {
     "next_order": "Expected next order",
     "value": "Predicted 12-month value",
     "uplift": "Offer uplift",
+    "best_hour": "Best hour to text",
 }
 RULES = {
     "order": "no chance given; the next order is expected one average gap after the last",
@@ -25,6 +26,7 @@ RULES = {
     "next_order": "last order + the customer's average gap between orders",
     "value": "what the customer spent per day so far, over a year",
     "uplift": "offer-sensitive when half or more of the customer's orders used a code",
+    "best_hour": "one fixed hour for everyone: the store's peak",
 }
 
 
@@ -145,6 +147,8 @@ def customer_predictions(customer: Customer) -> list[dict]:
         risk = f" ({prediction.churn_risk:.0%})" if prediction.churn_risk is not None else ""
         lines.append(line("churn", f"{prediction.get_churn_band_display()}{risk}"))
     lines.append(line("value", f"{prediction.predicted_value} {currency}"))
+    if prediction.best_hour is not None:
+        lines.append(line("best_hour", f"{prediction.best_hour}:00 their time"))
     if prediction.offer_uplift is not None:
         lines.append(line("uplift", f"{100 * prediction.offer_uplift:+.0f} points from an offer"))
     if run.shortfall:

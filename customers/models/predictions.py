@@ -19,8 +19,8 @@ class PredictionRun(models.Model):
     history_days = models.PositiveIntegerField(default=0)
     # Why the models were not trained ("needs 500 ordering customers; you have 212"), or "".
     shortfall = models.CharField(max_length=300, blank=True)
-    # Per model ("order", "churn", "next_order", "value"; "uplift" from the offer tests): its figures
-    # and the rule's on the held-out period, whether the model is used, and why.
+    # Per model ("order", "churn", "next_order", "value", "best_hour"; "uplift" from the offer tests):
+    # its figures and the rule's on the held-out period, whether the model is used, and why.
     evaluation = models.JSONField(default=dict, blank=True)
     scored = models.PositiveIntegerField(default=0)
 
@@ -57,6 +57,9 @@ class CustomerPrediction(models.Model):
     # the extra chance of an order an offer buys (0.12 = 12 points), learned from the store's offer
     # tests; empty where the store has too few, or the model did not beat the rule
     offer_uplift = models.FloatField(null=True, blank=True)
+    # the local hour (0–23) their clicks and orders after texts point to; empty without any, or
+    # where one fixed hour did as well
+    best_hour = models.PositiveSmallIntegerField(null=True, blank=True)
     # per score, its strongest reasons: [[feature, value, +1 raises / -1 lowers], ...]
     reasons = models.JSONField(default=dict, blank=True)
     scored_at = models.DateTimeField()

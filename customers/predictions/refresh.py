@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from customers.models import Event, PredictionRun, Store
 from customers.predictions import learn, rules
+from customers.predictions.best_hour import best_hours_write
 from customers.predictions.features import LABEL_DAYS, Snapshot, snapshot
 from customers.predictions.scores import Scores, scores_write
 
@@ -98,6 +99,7 @@ def _refresh(*, run: PredictionRun) -> Trained:
     else:
         run.evaluation = {t.kind: {"title": t.title, "used": False, "why": shortfall} for t in learn.TASKS}
     run.scored = scores_write(store=store, run=run, scores=_scores(trained.models, current), now=now)
+    best_hours_write(store=store, run=run, now=now)
     run.finished_at = now
     run.save()
     return trained

@@ -196,6 +196,8 @@ class Compiler:
         if metric in ("order_probability", "offer_uplift"):  # in percent or points: stored as 0–1
             share = [v / 100 for v in value] if op == "between" else value / 100
             return column_condition(f"prediction__{metric}", op, share, nullable=True, numeric=True)
+        if metric == "best_hour":
+            return column_condition("prediction__best_hour", op, value, nullable=True, numeric=True)
         if metric == "offer_sensitive":
             q = offer_sensitive_q()
             return q if (value == "yes") == (op == "eq") else ~q

@@ -94,6 +94,7 @@ METRICS: dict[str, str] = {
     "order_probability": "Chance of an order in 30 days, % (predicted)",
     "offer_uplift": "Offer uplift, points (predicted)",
     "offer_sensitive": "Offer-sensitive (offer tests' uplift, else code share)",
+    "best_hour": "Best hour to text, 0–23 their time (predicted)",
 }
 METRIC_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
 DAY_METRIC_OPS = ("gt", "gte", "lt", "lte", "between")

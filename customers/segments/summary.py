@@ -174,6 +174,8 @@ def _metric(node: dict) -> str:
     if metric == "offer_sensitive":
         verb = "are" if (value == "yes") == (op == "eq") else "are not"
         return f"{verb} offer-sensitive (by offer tests' uplift where they have one, else by code share)"
+    if metric == "best_hour":
+        return f"have a best hour to text that {OP_WORDS[op]} {_between(op, value)} (their time)"
     if metric == "offer_uplift":
         return f"have a predicted offer uplift that {OP_WORDS[op]} {_between(op, value)} points"
     if metric == "order_probability":

@@ -37,7 +37,7 @@ def test_it_beats_the_rules_on_a_store_whose_behaviour_is_known(known):
         assert evaluation[kind]["model"]["auc"] > evaluation[kind]["rule"]["auc"]
         assert len(evaluation[kind]["calibration"]) == learn.CALIBRATION_BINS
     assert evaluation["order"]["model"]["auc"] > 0.75
-    assert set(known.models) == {kind for kind, v in evaluation.items() if v["used"]}
+    assert set(known.models) == {kind for kind in learn.TASK_BY_KIND if evaluation[kind]["used"]}
 
 
 def test_the_stored_scores_are_the_models_own_predictions(known):
