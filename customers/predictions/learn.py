@@ -92,8 +92,8 @@ def fit(task: Task, s: Snapshot) -> Pipeline | None:
     y = task.outcome(s)[mask]
     if task.classify and min(y.sum(), (~y).sum()) < MIN_CLASS:
         return None
-    if not task.classify and len(y) < MIN_CLASS:
-        return None
+    if not task.classify and (len(y) < MIN_CLASS or not np.any(y > 0)):
+        return None  # nothing to learn from: too few, or every outcome zero
     model = classifier() if task.classify else regressor()
     return model.fit(s.X[mask], y.astype(int) if task.classify else y)
 
