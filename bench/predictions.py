@@ -112,6 +112,12 @@ def report(store: Store) -> None:
         model, rule = uplift["model"]["qini_top_30"], uplift["rule"]["qini_top_30"]
         by = "model" if uplift["used"] else "rule"
         print(f"orders added per 100 customers in the top 30 %: model {model:.2f}, rule {rule:.2f}  {by}")
+        m, r = uplift["model"], uplift["rule"]
+        print(
+            f"a code to the offer-sensitive, replayed: model {m['codes']:,} codes → {m['orders']:,.0f} orders"
+            f"; rule {r['codes']:,} codes → {r['orders']:,.0f} orders;"
+            f" model with the rule's {r['codes']:,} codes → {m['orders_with_the_rules_codes']:,.0f} orders"
+        )
     else:
         print(uplift["why"])
     for kind in ("order", "churn"):

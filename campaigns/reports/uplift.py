@@ -9,7 +9,8 @@ whether they ordered within the store's click window. Two models, one per arm (a
 customer's uplift is the difference of their two chances. The earlier 70 % of placements train,
 the later 30 % judge: customers ranked by uplift, and by the rule, and in the top 30 % of each the
 orders the offer added (the Qini figure: offer orders less no-offer orders scaled to as many
-customers).
+customers); and each as a policy ("a code to the offer-sensitive"), replayed on the same
+placements: the codes it sends and the orders it would have had.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import math
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q
 from threadpoolctl import threadpool_limits
 
@@ -88,6 +90,18 @@ def qini_top(score: np.ndarray, offered: np.ndarray, ordered: np.ndarray, share:
     return round(float(100 * added / len(top)), 3)
 
 
+def policy_replay(send_code: np.ndarray, offered: np.ndarray, ordered: np.ndarray) -> dict:
+    """What "a code to whom the policy says" would have given on the judged placements: the codes
+    sent, and the orders estimated from the customers whose random arm matched the policy, each
+    weighted by the inverse of their arm's share (the test chose arms at random, so the matched
+    customers stand for everyone)."""
+    share = offered.mean()
+    matched = send_code == offered
+    weights = np.where(offered, 1 / share, 1 / (1 - share))
+    orders = float((weights * (ordered & matched)).sum())
+    return {"codes": int(send_code.sum()), "orders": round(orders, 1)}
+
+
 def _fit(X: np.ndarray, offered: np.ndarray, ordered: np.ndarray):
     treated = learn.classifier().fit(X[offered], ordered[offered].astype(int))
     control = learn.classifier().fit(X[~offered], ordered[~offered].astype(int))
@@ -135,9 +149,24 @@ def _judge(store: Store):
     model = _fit(X[:cut], offered[:cut], ordered[:cut])
     later = slice(cut, None)
     rule_score = X[later][:, NAMES.index("discount_share")]
+    points = settings.PREDICTIONS_OFFER_SENSITIVE_POINTS / 100
+    uplift = model(X[later])
+    rule_codes = rule_score >= 0.5
+    # the model held to the rule's number of codes: its top customers by uplift
+    same_codes = np.zeros(len(uplift), dtype=bool)
+    same_codes[np.argsort(-uplift, kind="stable")[: int(rule_codes.sum())]] = True
     figures = {
-        "model": {"qini_top_30": qini_top(model(X[later]), offered[later], ordered[later])},
-        "rule": {"qini_top_30": qini_top(rule_score, offered[later], ordered[later])},
+        "model": {
+            "qini_top_30": qini_top(uplift, offered[later], ordered[later]),
+            **policy_replay(uplift >= points, offered[later], ordered[later]),
+            "orders_with_the_rules_codes": policy_replay(same_codes, offered[later], ordered[later])[
+                "orders"
+            ],
+        },
+        "rule": {
+            "qini_top_30": qini_top(rule_score, offered[later], ordered[later]),
+            **policy_replay(rule_codes, offered[later], ordered[later]),
+        },
     }
     used = figures["model"]["qini_top_30"] > figures["rule"]["qini_top_30"]
     why = (

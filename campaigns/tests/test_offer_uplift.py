@@ -29,6 +29,9 @@ def test_the_uplift_model_finds_who_an_offer_moves_and_beats_the_rule():
 
     assert verdict["used"], verdict
     assert verdict["model"]["qini_top_30"] > verdict["rule"]["qini_top_30"]
+    # "a code to the offer-sensitive" replayed on the judged placements: held to as many codes as
+    # the rule sends, the model's pick orders at least as much
+    assert verdict["model"]["orders_with_the_rules_codes"] >= verdict["rule"]["orders"]
     s = snapshot(store=store, cutoff=NOW, outcomes=False)
     uplift = dict(CustomerPrediction.objects.filter(store=store).values_list("customer_id", "offer_uplift"))
     got = np.array([uplift[pk] for pk in s.customer_ids.tolist()])

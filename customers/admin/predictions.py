@@ -47,6 +47,10 @@ FIGURE_NAMES = {
     "brier": "Brier",
     "mae": "MAE",
     "qini_top_30": "orders added per 100 in the top 30 %",
+    "share_near": "share within an hour",
+    "codes": "codes sent",
+    "orders": "orders",
+    "orders_with_the_rules_codes": "orders with the rule's number of codes",
 }
 
 
