@@ -100,8 +100,9 @@ def report(store: Store) -> None:
     print(f"\n{'score':<12}{'customers':>10}  {'model':>16}  {'rule':>16}  scoring by")
     for kind, verdict in run.evaluation.items():
         model, rule = verdict.get("model", {}), verdict.get("rule", {})
-        metric = "auc" if "auc" in model else "mae"
-        figures = [f"{metric.upper()} {side.get(metric, float('nan')):>12.3f}" for side in (model, rule)]
+        metric = next(iter(model), "")  # AUC, MAE, or the best hour's share within an hour
+        label = {"share_near": "NEAR"}.get(metric, metric.upper())
+        figures = [f"{label:>4} {side.get(metric, float('nan')):>11.3f}" for side in (model, rule)]
         by = "model" if verdict["used"] else "rule"
         print(f"{kind:<12}{verdict.get('customers', 0):>10,}  {figures[0]}  {figures[1]}  {by}")
     started = time.perf_counter()
