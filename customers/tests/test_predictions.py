@@ -12,6 +12,7 @@ from customers.demo import demo_load
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun
 from customers.predictions import learn
 from customers.predictions.refresh import predictions_due, store_predictions_refresh
+from customers.privacy import customer_data_export
 from customers.segments import rules_count
 from customers.tests.predicted_store import predicted_store_fill
 from customers.tests.stores import NOW, store_make
@@ -92,6 +93,8 @@ def test_below_the_minimum_it_says_what_is_missing_and_scores_by_the_rules():
     assert bob_p.next_order_at == NOW  # overdue
     assert ann_p.predicted_value > 0
     assert ann_p.reasons["churn"] == [["cycle", 0.5, 0], ["recency", 5.0, 0], ["gap", 10.0, 0]]
+    exported = customer_data_export(customer=ann, actor="test", now=NOW)["predictions"]
+    assert (exported["churn_band"], exported["next_order_at"]) == ("low", "2026-12-01T15:00:00Z")
 
 
 def test_each_store_is_retrained_once_a_day():
