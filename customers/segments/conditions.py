@@ -56,7 +56,7 @@ def offer_sensitive_q() -> Q:
     used a code."""
     points = settings.PREDICTIONS_OFFER_SENSITIVE_POINTS / 100
     learned = Q(prediction__offer_uplift__gte=points)
-    rule = Q(prediction__offer_uplift__isnull=True, order_count__gte=1, discount_order_share__gte=0.5)
+    rule = Q(prediction__offer_uplift__isnull=True, discount_order_share__gte=0.5)
     return learned | rule
 
 
