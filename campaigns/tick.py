@@ -44,8 +44,8 @@ from campaigns.reports.uplift import prediction_run_finish
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
-from campaigns.task_queue import task_enqueue
 from customers.predictions.refresh import prediction_run_start, predictions_due
+from customers.task_queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 

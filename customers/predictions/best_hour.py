@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q
 
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store
+from customers.predictions.scores import stored_segments_note
 
 PRIOR = 5.0  # the store's pattern weighs as much as this many of the customer's own
 AFTER_TEXT = timedelta(hours=24)  # an order this soon after a text counts as a reply to it
@@ -135,6 +136,7 @@ def best_hours_write(*, store: Store, run: PredictionRun, now: datetime) -> dict
         run.evaluation["best_hour"] = verdict
         run.save(update_fields=["evaluation"])
         CustomerPrediction.objects.filter(store=store, best_hour__isnull=False).update(best_hour=None)
+        stored_segments_note(store)
         if not verdict["used"]:
             return verdict
         ids, counts = _counts(store, now)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 from django.db import transaction
 
-from customers.models import CustomerPrediction, PredictionRun, Store
+from customers.models import CustomerPrediction, PredictionRun, Segment, SegmentTouch, Store
 
 CHUNK = 5_000
 FIELDS = [
@@ -57,7 +57,15 @@ def scores_write(*, store: Store, run: PredictionRun, scores: Scores, now: datet
                 update_fields=FIELDS,
             )
         CustomerPrediction.objects.filter(store=store).exclude(run=run).delete()
+        stored_segments_note(store)
     return n
+
+
+def stored_segments_note(store: Store) -> None:
+    """New scores move customers no trigger sees change: a store-wide note, as for a changed
+    catalogue, has the store's stored segments that read predictions rebuilt at their next refresh."""
+    if Segment.objects.filter(store=store, stored=True).exists():
+        SegmentTouch.objects.create(store=store, customer_id=None)
 
 
 def _rows(store, run, scores: Scores, start: int, stop: int, now: datetime) -> list[CustomerPrediction]:
@@ -102,6 +110,7 @@ def offer_uplift_write(
         run.evaluation["uplift"] = verdict
         run.save(update_fields=["evaluation"])
         CustomerPrediction.objects.filter(store=store, offer_uplift__isnull=False).update(offer_uplift=None)
+        stored_segments_note(store)
         if uplift is None:
             return run
         for start in range(0, len(customer_ids), CHUNK):

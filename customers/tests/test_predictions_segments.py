@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from customers.models import Customer, CustomerPrediction
+from customers.models import Customer, CustomerPrediction, Event, Segment
+from customers.predictions.refresh import store_predictions_refresh
 from customers.segments import rules_count, rules_members, segment_errors
+from customers.segments.membership import segments_refresh, stored_members
 from customers.segments.summary import summarize
 from customers.tests.predicted_store import scored_store_make
-from customers.tests.stores import NOW
+from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +76,44 @@ def test_offer_sensitive_is_the_uplift_where_the_offer_tests_gave_one_else_the_c
     assert names(scored, not_sensitive) == {"bob", "cid", "dee"}
     points = _all({"type": "metric", "metric": "offer_uplift", "op": "gte", "value": 5})
     assert names(scored, points) == {"ann"}
+
+
+def test_a_stored_segment_on_churn_risk_follows_each_prediction_run():
+    store = store_make("stored-churn")
+    ann = Customer.objects.create(
+        store=store, phone="+15550000001", first_name="ann", timezone="UTC", timezone_source="store"
+    )
+    bob = Customer.objects.create(
+        store=store, phone="+15550000002", first_name="bob", timezone="UTC", timezone_source="store"
+    )
+    # both order every 10 days; Ann last 5 days ago, Bob 50
+    Event.objects.bulk_create([_order(ann, d) for d in (25, 15, 5)] + [_order(bob, d) for d in (70, 60, 50)])
+    segment = Segment.objects.create(
+        store=store,
+        name="Slipping",
+        slug="slipping",
+        stored=True,
+        rules=_all({"type": "metric", "metric": "churn_risk", "op": "eq", "value": "high"}),
+    )
+    store_predictions_refresh(store=store, now=NOW)
+    segments_refresh(now=NOW)
+    assert set(stored_members(segment).values_list("first_name", flat=True)) == {"bob"}
+
+    later = NOW + timedelta(days=30)  # Ann too is now three gaps past her last order
+    store_predictions_refresh(store=store, now=later)
+    segments_refresh(now=later + timedelta(minutes=1))
+
+    assert set(stored_members(segment).values_list("first_name", flat=True)) == {"ann", "bob"}
+
+
+def _order(customer: Customer, days_ago: int) -> Event:
+    at = NOW - timedelta(days=days_ago)
+    return Event(
+        store=customer.store,
+        customer=customer,
+        type="order_placed",
+        occurred_at=at,
+        received_at=at,
+        properties={"order_id": f"{customer.pk}-{days_ago}", "total": 40},
+        idempotency_key=f"o{customer.pk}-{days_ago}",
+    )

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0014_privacy_log_and_retention'),
+        ('customers', '0018_customer_search_trigram'),
     ]
 
     operations = [
