@@ -23,20 +23,13 @@ It builds its own store, slug `bench-predictions`, and deletes it afterwards; `-
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
+import common
 
-import django  # noqa: E402
+common.django_setup()
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
@@ -60,7 +53,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench store for the next run")
     args = parser.parse_args()
 
-    call_command("migrate", verbosity=0)
+    common.migrate()
     store = Store.objects.filter(slug=SLUG).first()
     if store and Customer.objects.filter(store=store).count() != args.customers:
         drop(store)

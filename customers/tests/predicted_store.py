@@ -19,6 +19,7 @@ from customers.models import Customer, CustomerPrediction, Event, PredictionRun,
 from customers.tests.stores import NOW, store_make
 
 HISTORY_DAYS = 240
+WRITE_EVERY = 200_000
 DAY = 86400.0
 
 
@@ -31,25 +32,16 @@ def _times(rng: np.random.Generator, rate: float, start: float, end: float) -> n
 def predicted_store_fill(*, store: Store, customers: int, now: datetime, seed: int = 7) -> int:
     """`customers` customers and their events up to `now`; returns the number of events."""
     rng = np.random.default_rng(seed)
-    made = Customer.objects.bulk_create(
-        [
-            Customer(
-                store=store,
-                phone=f"+1555{i:07d}",
-                first_name=f"C{i}",
-                timezone="America/New_York",
-                timezone_source=Customer.TimezoneSource.STORE,
-            )
-            for i in range(customers)
-        ],
-        batch_size=5_000,
-    )
     joined = rng.uniform(0, HISTORY_DAYS - 20, customers)  # days after the history starts
     rate = rng.gamma(2.0, 1 / 50, customers)  # orders a day: a 25-day mean gap
     stopped = joined + rng.exponential(120, customers)  # quietly gone from this day on
     start = now - timedelta(days=HISTORY_DAYS)
     rows: list[tuple] = []
-    for customer, j, r, s in zip(made, joined, rate, stopped, strict=True):
+    written = 0
+    for customer, j, r, s in zip(_customers_make(store, customers), joined, rate, stopped, strict=True):
+        if len(rows) >= WRITE_EVERY:  # a million customers' events are never all in memory at once
+            _events_write(store, rows)
+            written, rows = written + len(rows), []
         active_until = min(s, HISTORY_DAYS)
         kinds = (
             ("order_placed", _times(rng, r, j, active_until)),
@@ -67,7 +59,20 @@ def predicted_store_fill(*, store: Store, customers: int, now: datetime, seed: i
                     (customer.pk, kind, start + timedelta(days=day), properties, f"{kind}:{customer.pk}:{n}")
                 )
     _events_write(store, rows)
-    return len(rows)
+    return written + len(rows)
+
+
+def _customers_make(store: Store, customers: int):
+    """The customers, created a chunk at a time as the events are generated."""
+    for first in range(0, customers, 50_000):
+        yield from Customer.objects.bulk_create(
+            [
+                Customer(store=store, phone=f"+1555{i:07d}", first_name=f"C{i}", timezone="America/New_York",
+                         timezone_source=Customer.TimezoneSource.STORE)
+                for i in range(first, min(first + 50_000, customers))
+            ],
+            batch_size=5_000,
+        )  # fmt: skip
 
 
 def _events_write(store: Store, rows: list[tuple]) -> None:
