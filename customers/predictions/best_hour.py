@@ -23,6 +23,7 @@ PRIOR = 5.0  # the store's pattern weighs as much as this many of the customer's
 AFTER_TEXT = timedelta(hours=24)  # an order this soon after a text counts as a reply to it
 JUDGE_DAYS = 60
 MIN_JUDGED = 50
+MARGIN = 0.01  # own hours are used only when they catch a point more than one fixed hour
 
 
 def _counts(store: Store, until: datetime, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -123,9 +124,9 @@ def judge(store: Store, now: datetime) -> dict:
         "customers": int(known.sum()),
         "model": {"share_near": round(model, 4)},
         "rule": {"share_near": round(rule, 4)},
-        "used": bool(model > rule),
+        "used": bool(model >= rule + MARGIN),
         "why": f"{model:.0%} of later clicks and orders within an hour of the chosen hour, "
-        f"against {rule:.0%} at one fixed hour ({int(np.argmax(pattern))}:00)",
+        f"against {rule:.0%} at one fixed hour ({int(np.argmax(pattern))}:00); used from one point more",
     }
 
 
