@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q
 
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store
-from customers.predictions.scores import stored_segments_note
+from customers.predictions.scores import column_write, stored_segments_note
 
 PRIOR = 5.0  # the store's pattern weighs as much as this many of the customer's own
 AFTER_TEXT = timedelta(hours=24)  # an order this soon after a text counts as a reply to it
@@ -142,16 +142,5 @@ def best_hours_write(*, store: Store, run: PredictionRun, now: datetime) -> dict
             return verdict
         ids, counts = _counts(store, now)
         hours = choose(counts, _pattern(counts))
-        for start in range(0, len(ids), 5_000):
-            CustomerPrediction.objects.bulk_update(
-                [
-                    CustomerPrediction(customer_id=pk, best_hour=int(h))
-                    for pk, h in zip(
-                        ids[start : start + 5_000].tolist(),
-                        hours[start : start + 5_000].tolist(),
-                        strict=True,
-                    )
-                ],
-                ["best_hour"],
-            )
+        column_write("best_hour", "smallint", ids, hours)
     return verdict

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 
 from customers.models import CustomerPrediction, PredictionRun, Segment, SegmentTouch, Store
 
@@ -113,14 +113,26 @@ def offer_uplift_write(
         stored_segments_note(store)
         if uplift is None:
             return run
-        for start in range(0, len(customer_ids), CHUNK):
-            rows = [
-                CustomerPrediction(customer_id=pk, offer_uplift=float(u))
-                for pk, u in zip(
-                    customer_ids[start : start + CHUNK].tolist(),
-                    uplift[start : start + CHUNK].tolist(),
-                    strict=True,
-                )
-            ]
-            CustomerPrediction.objects.bulk_update(rows, ["offer_uplift"])  # a customer not scored: no row
+        column_write("offer_uplift", "double precision", customer_ids, uplift)
     return run
+
+
+def column_write(column: str, kind: str, customer_ids: np.ndarray, values: np.ndarray) -> None:
+    """One column of the scored customers set from arrays, one UPDATE … FROM per chunk (a customer
+    with no scores row is left out); `kind` is the column's PostgreSQL type."""
+    table = CustomerPrediction._meta.db_table
+    pg = connection.vendor == "postgresql"
+    size = CHUNK * 10 if pg else 400  # SQLite: within its limit of bound parameters
+    for start in range(0, len(customer_ids), size):
+        ids = customer_ids[start : start + size].tolist()
+        part = values[start : start + size].tolist()
+        if pg:
+            source, params = f"unnest(%s::bigint[], %s::{kind}[]) AS d(id, v)", [ids, part]
+            pk, value = "d.id", "d.v"
+        else:  # SQLite names a VALUES list's columns itself
+            source = "(VALUES " + ", ".join(["(%s, %s)"] * len(ids)) + ") AS d"
+            params = [v for pair in zip(ids, part, strict=True) for v in pair]
+            pk, value = "d.column1", "d.column2"
+        sql = f"UPDATE {table} SET {column} = {value} FROM {source} WHERE {table}.customer_id = {pk}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
