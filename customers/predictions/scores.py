@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -48,17 +49,48 @@ class Scores:
 def scores_write(*, store: Store, run: PredictionRun, scores: Scores, now: datetime) -> int:
     n = len(scores.customer_ids)
     with transaction.atomic():
-        for start in range(0, n, CHUNK):
-            stop = min(start + CHUNK, n)
-            CustomerPrediction.objects.bulk_create(
-                _rows(store, run, scores, start, stop, now),
-                update_conflicts=True,
-                unique_fields=["customer"],
-                update_fields=FIELDS,
-            )
+        if connection.vendor == "postgresql":
+            _copy_upsert(store, run, scores, now)
+        else:
+            for start in range(0, n, CHUNK):
+                stop = min(start + CHUNK, n)
+                CustomerPrediction.objects.bulk_create(
+                    [CustomerPrediction(**row) for row in _rows(store, run, scores, start, stop, now)],
+                    update_conflicts=True,
+                    unique_fields=["customer"],
+                    update_fields=FIELDS,
+                )
         CustomerPrediction.objects.filter(store=store).exclude(run=run).delete()
         stored_segments_note(store)
     return n
+
+
+COPIED = ["customer_id", "store_id", "run_id", *(f for f in FIELDS if f != "run")]
+
+
+def _copy_upsert(store: Store, run: PredictionRun, scores: Scores, now: datetime) -> None:
+    """PostgreSQL: the rows streamed with COPY into a scratch table, then one upsert from it (the
+    offer uplift and best hour, written by their own runs, are kept)."""
+    table, n = CustomerPrediction._meta.db_table, len(scores.customer_ids)
+    columns = ", ".join(COPIED)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE prediction_scores (LIKE {table}) ON COMMIT DROP")
+        with cursor.copy(f"COPY prediction_scores ({columns}) FROM STDIN") as copy:
+            for start in range(0, n, CHUNK):
+                for row in _rows(store, run, scores, start, min(start + CHUNK, n), now):
+                    row = {
+                        **row,
+                        "store_id": store.pk,
+                        "run_id": run.pk,
+                        "reasons": json.dumps(row["reasons"]),
+                    }
+                    copy.write_row([row[c] for c in COPIED])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COPIED if c != "customer_id")
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM prediction_scores "
+            f"ON CONFLICT (customer_id) DO UPDATE SET {updates}"
+        )
+        cursor.execute("DROP TABLE prediction_scores")
 
 
 def stored_segments_note(store: Store) -> None:
@@ -68,23 +100,23 @@ def stored_segments_note(store: Store) -> None:
         SegmentTouch.objects.create(store=store, customer_id=None)
 
 
-def _rows(store, run, scores: Scores, start: int, stop: int, now: datetime) -> list[CustomerPrediction]:
+def _rows(store, run, scores: Scores, start: int, stop: int, now: datetime) -> list[dict]:
     order, churn = scores.column("order_probability", start, stop), scores.column("churn_risk", start, stop)
     days, value = scores.column("next_order_days", start, stop), scores.column("predicted_value", start, stop)
     bands = scores.churn_band[start:stop].tolist() if scores.churn_band is not None else [""] * (stop - start)
     return [
-        CustomerPrediction(
-            customer_id=pk,
-            store=store,
-            run=run,
-            order_probability=p,
-            churn_risk=c,
-            churn_band=b,
-            next_order_at=now + timedelta(days=d) if d is not None else None,
-            predicted_value=Decimal(f"{max(v or 0.0, 0.0):.2f}"),
-            reasons=why,
-            scored_at=now,
-        )
+        {
+            "customer_id": pk,
+            "store": store,
+            "run": run,
+            "order_probability": p,
+            "churn_risk": c,
+            "churn_band": b,
+            "next_order_at": now + timedelta(days=d) if d is not None else None,
+            "predicted_value": Decimal(f"{max(v or 0.0, 0.0):.2f}"),
+            "reasons": why,
+            "scored_at": now,
+        }
         for pk, p, d, c, b, v, why in zip(
             scores.customer_ids[start:stop].tolist(),
             order,
