@@ -18,24 +18,29 @@ SEND_AT = datetime(2026, 6, 2, 15, 0, tzinfo=UTC)  # 11:00 in New York
 SEVEN_PM_NEW_YORK = datetime(2026, 6, 2, 23, 0, tzinfo=UTC)
 
 
+def evening_reader(store):
+    """A New York subscriber whose predicted best hour is 19:00."""
+    customer = subscribed(store, "+12125550101", SEND_AT, timezone="America/New_York")
+    run = PredictionRun.objects.create(store=store, started_at=SEND_AT, finished_at=SEND_AT)
+    CustomerPrediction.objects.create(
+        customer=customer, store=store, run=run, best_hour=19, scored_at=SEND_AT
+    )
+    return customer
+
+
+def broadcast(store, **fields) -> Campaign:
+    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live.")
+    return Campaign.objects.create(
+        store=store, name="Drop", slug="drop", template=template, segment=everyone(store), send_at=SEND_AT,
+        status=Campaign.Status.SCHEDULED, **fields,
+    )  # fmt: skip
+
+
 def test_each_recipient_with_a_best_hour_gets_the_text_at_it():
     store = make_store()
-    evening = subscribed(store, "+12125550101", SEND_AT, timezone="America/New_York")
+    evening = evening_reader(store)
     unknown = subscribed(store, "+14155550102", SEND_AT, timezone="America/Los_Angeles")
-    run = PredictionRun.objects.create(store=store, started_at=SEND_AT, finished_at=SEND_AT)
-    CustomerPrediction.objects.create(customer=evening, store=store, run=run, best_hour=19, scored_at=SEND_AT)
-    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live.")
-    campaign = Campaign.objects.create(
-        store=store,
-        name="Drop",
-        slug="drop",
-        template=template,
-        segment=everyone(store),
-        send_at=SEND_AT,
-        status=Campaign.Status.SCHEDULED,
-        at_best_hour=True,
-        valid_hours=2,
-    )
+    campaign = broadcast(store, at_best_hour=True, valid_hours=2)
 
     assert campaign_materialize(campaign_id=campaign.pk, now=SEND_AT) == 1
     assert campaign_materialize(campaign_id=campaign.pk, now=SEVEN_PM_NEW_YORK - timedelta(minutes=1)) == 0
@@ -52,18 +57,7 @@ def test_each_recipient_with_a_best_hour_gets_the_text_at_it():
 
 def test_without_the_option_the_best_hour_is_not_read():
     store = make_store()
-    evening = subscribed(store, "+12125550101", SEND_AT, timezone="America/New_York")
-    run = PredictionRun.objects.create(store=store, started_at=SEND_AT, finished_at=SEND_AT)
-    CustomerPrediction.objects.create(customer=evening, store=store, run=run, best_hour=19, scored_at=SEND_AT)
-    template = MessageTemplate.objects.create(store=store, name="Drop", body="The summer drop is live.")
-    campaign = Campaign.objects.create(
-        store=store,
-        name="Drop",
-        slug="drop",
-        template=template,
-        segment=everyone(store),
-        send_at=SEND_AT,
-        status=Campaign.Status.SCHEDULED,
-    )
+    evening_reader(store)
+    campaign = broadcast(store)
 
     assert campaign_materialize(campaign_id=campaign.pk, now=SEND_AT) == 1

@@ -135,3 +135,11 @@ def scored_store_make() -> Store:
         store=store, phone="+15559999999", first_name="new", timezone="UTC", timezone_source="store"
     )
     return store
+
+
+def order_days_ago(customer: Customer, days_ago: int) -> Event:
+    """An order of 40, `days_ago` days before NOW (unsaved)."""
+    at = NOW - timedelta(days=days_ago)
+    return Event(store=customer.store, customer=customer, type="order_placed", occurred_at=at, received_at=at,
+                 properties={"order_id": f"{customer.pk}-{days_ago}", "total": 40},
+                 idempotency_key=f"o{customer.pk}-{days_ago}")  # fmt: skip

@@ -14,7 +14,7 @@ from customers.predictions import learn
 from customers.predictions.refresh import predictions_due, store_predictions_refresh
 from customers.privacy import customer_data_export
 from customers.segments import rules_count
-from customers.tests.predicted_store import predicted_store_fill
+from customers.tests.predicted_store import order_days_ago, predicted_store_fill
 from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.django_db
@@ -60,26 +60,13 @@ def test_the_stored_scores_are_the_models_own_predictions(known):
     assert len(some.reasons["churn"]) == learn.REASONS and len(some.reasons["order"]) == learn.REASONS
 
 
-def _order(customer: Customer, days_ago: int, n: int) -> Event:
-    at = NOW - timedelta(days=days_ago)
-    return Event(
-        store=customer.store,
-        customer=customer,
-        type="order_placed",
-        occurred_at=at,
-        received_at=at,
-        properties={"order_id": str(n), "total": 40},
-        idempotency_key=f"o{customer.pk}-{n}",
-    )
-
-
 def test_below_the_minimum_it_says_what_is_missing_and_scores_by_the_rules():
     store = store_make("small")
     ann = Customer.objects.create(store=store, phone="+15550000001", timezone="UTC", timezone_source="store")
     bob = Customer.objects.create(store=store, phone="+15550000002", timezone="UTC", timezone_source="store")
     # Ann orders every 10 days, last 5 days ago; Bob every 10 days, last 50 days ago
     Event.objects.bulk_create(
-        [_order(ann, d, d) for d in (25, 15, 5)] + [_order(bob, d, d) for d in (70, 60, 50)]
+        [order_days_ago(ann, d) for d in (25, 15, 5)] + [order_days_ago(bob, d) for d in (70, 60, 50)]
     )
 
     run = store_predictions_refresh(store=store, now=NOW).run

@@ -11,7 +11,7 @@ from customers.predictions.refresh import store_predictions_refresh
 from customers.segments import rules_count, rules_members, segment_errors
 from customers.segments.membership import segments_refresh, stored_members
 from customers.segments.summary import summarize
-from customers.tests.predicted_store import scored_store_make
+from customers.tests.predicted_store import order_days_ago, scored_store_make
 from customers.tests.stores import NOW, store_make
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,9 @@ def test_a_stored_segment_on_churn_risk_follows_each_prediction_run():
         store=store, phone="+15550000002", first_name="bob", timezone="UTC", timezone_source="store"
     )
     # both order every 10 days; Ann last 5 days ago, Bob 50
-    Event.objects.bulk_create([_order(ann, d) for d in (25, 15, 5)] + [_order(bob, d) for d in (70, 60, 50)])
+    Event.objects.bulk_create(
+        [order_days_ago(ann, d) for d in (25, 15, 5)] + [order_days_ago(bob, d) for d in (70, 60, 50)]
+    )
     segment = Segment.objects.create(
         store=store,
         name="Slipping",
@@ -104,16 +106,3 @@ def test_a_stored_segment_on_churn_risk_follows_each_prediction_run():
     segments_refresh(now=later + timedelta(minutes=1))
 
     assert set(stored_members(segment).values_list("first_name", flat=True)) == {"ann", "bob"}
-
-
-def _order(customer: Customer, days_ago: int) -> Event:
-    at = NOW - timedelta(days=days_ago)
-    return Event(
-        store=customer.store,
-        customer=customer,
-        type="order_placed",
-        occurred_at=at,
-        received_at=at,
-        properties={"order_id": f"{customer.pk}-{days_ago}", "total": 40},
-        idempotency_key=f"o{customer.pk}-{days_ago}",
-    )
