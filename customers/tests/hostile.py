@@ -19,24 +19,8 @@ LONE_SURROGATES = st.sampled_from(["\ud800", "\udfff", "\udbff\udbff"])
 TEXT = st.one_of(
     st.text(max_size=12),
     st.builds(lambda a, s, b: a + s + b, st.text(max_size=4), LONE_SURROGATES, st.text(max_size=4)),
-    st.sampled_from(
-        [
-            "",
-            " ",
-            "\x00",
-            "Austin",
-            "gold",
-            "x" * 201,
-            "x" * 2_000,
-            "2026-11-26",
-            "0001-01-01",
-            "9999-12-31",
-            "2026-11-26T10:00:00+99:00",
-            "1e100000000",
-            "NaN",
-            "-0",
-        ]
-    ),
+    st.sampled_from(["", " ", "\x00", "Austin", "gold", "x" * 201, "x" * 2_000, "2026-11-26", "0001-01-01",
+                     "9999-12-31", "2026-11-26T10:00:00+99:00", "1e100000000", "NaN", "-0"]),
 )
 NUMBER = st.one_of(
     st.integers(min_value=-1000, max_value=1000),
@@ -86,59 +70,29 @@ def _condition(node_type: str, /, **fields) -> st.SearchStrategy:
 
 
 CONDITION = st.one_of(
-    _condition(
-        "profile",
-        field=either(st.sampled_from([*schema.PROFILE_FIELDS, "attributes.size"])),
-        op=OP,
-        value=PROFILE_VALUE,
-    ),
-    _condition(
-        "consent",
-        status=either(st.sampled_from(schema.CONSENT_STATUSES)),
-        op=either(st.sampled_from(["is", "is_not"])),
-    ),
-    _condition(
-        "preference",
-        kind=either(st.sampled_from(["topic", "category"])),
-        op=either(st.sampled_from(["has", "has_not"])),
-        value=either(st.sampled_from(schema.TOPICS)),
-    ),
+    _condition("profile", field=either(st.sampled_from([*schema.PROFILE_FIELDS, "attributes.size"])), op=OP,
+               value=PROFILE_VALUE),
+    _condition("consent", status=either(st.sampled_from(schema.CONSENT_STATUSES)),
+               op=either(st.sampled_from(["is", "is_not"]))),
+    _condition("preference", kind=either(st.sampled_from(["topic", "category"])),
+               op=either(st.sampled_from(["has", "has_not"])), value=either(st.sampled_from(schema.TOPICS))),
     _condition("loyalty", op=OP, value=PROFILE_VALUE),
     _condition("metric", metric=either(st.sampled_from(list(schema.METRICS))), op=OP, value=METRIC_VALUE),
     _condition("rank", metric=either(st.sampled_from(schema.RANK_METRICS)), top_percent=either(st.just(10))),
-    _condition(
-        "event",
-        event=EVENT,
-        window=WINDOW,
-        filters=st.lists(FILTER, max_size=2),
-        count=st.fixed_dictionaries(
-            {"op": either(st.sampled_from(schema.COUNT_OPS)), "value": either(st.integers(0, 3))}
-        ),
-    ),
-    _condition(
-        "sequence",
-        event=EVENT,
-        window=WINDOW,
-        same=either(st.sampled_from(["", "cart_id"])),
-        then_not=st.fixed_dictionaries({"event": EVENT, "filters": st.lists(FILTER, max_size=1)}),
-    ),
-    _condition(
-        "repetition",
-        event=EVENT,
-        window=WINDOW,
-        at_least=either(st.integers(1, 3)),
-        per=either(st.sampled_from(["product", "category", "color"])),
-    ),
+    _condition("event", event=EVENT, window=WINDOW, filters=st.lists(FILTER, max_size=2),
+               count=st.fixed_dictionaries({"op": either(st.sampled_from(schema.COUNT_OPS)),
+                                            "value": either(st.integers(0, 3))})),
+    _condition("sequence", event=EVENT, window=WINDOW, same=either(st.sampled_from(["", "cart_id"])),
+               then_not=st.fixed_dictionaries({"event": EVENT, "filters": st.lists(FILTER, max_size=1)})),
+    _condition("repetition", event=EVENT, window=WINDOW, at_least=either(st.integers(1, 3)),
+               per=either(st.sampled_from(["product", "category", "color"]))),
     _condition("segment", segment=NUMBER, op=either(st.sampled_from(["in", "not_in"]))),
 )
 TREE = st.recursive(
     CONDITION,
     lambda inner: st.fixed_dictionaries(
-        {
-            "type": st.just("group"),
-            "match": either(st.sampled_from(schema.MATCHES)),
-            "children": st.lists(inner, max_size=4),
-        }
+        {"type": st.just("group"), "match": either(st.sampled_from(schema.MATCHES)),
+         "children": st.lists(inner, max_size=4)}
     ),
     max_leaves=6,
 )

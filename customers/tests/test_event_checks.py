@@ -20,9 +20,7 @@ scalars = st.one_of(
     st.integers(-(2**40), 2**40),
     st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 19.5, 1.0, -0.0, 1e10, 9999999999.99, 1e300]),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from(
-        ["19.50", "1e3", "abc", "https://shop.example.com/c", "HTTP://x.y", "ftp://x", "https://"]
-    ),
+    st.sampled_from(["19.50", "1e3", "abc", "https://shop.example.com/c", "HTTP://x.y", "ftp://x", "https://"]),
 )
 items = st.lists(
     st.dictionaries(
@@ -36,27 +34,9 @@ properties = st.one_of(
     scalars,
     st.dictionaries(
         st.sampled_from(
-            [
-                "product_id",
-                "name",
-                "price",
-                "url",
-                "cart_id",
-                "cart_url",
-                "items",
-                "total",
-                "checkout_id",
-                "checkout_url",
-                "order_id",
-                "discount_code",
-                "balance",
-                "points",
-                "loyalty_status",
-                "topics",
-                "categories",
-                "free",
-                "k" * 101,
-            ]
+            ["product_id", "name", "price", "url", "cart_id", "cart_url", "items", "total", "checkout_id",
+             "checkout_url", "order_id", "discount_code", "balance", "points", "loyalty_status", "topics",
+             "categories", "free", "k" * 101]
         ),  # fmt: skip
         scalars | items,
     ),
@@ -73,23 +53,10 @@ events = st.dictionaries(
     st.one_of(
         scalars,
         st.sampled_from(
-            [
-                "product_viewed",
-                "cart_updated",
-                "checkout_started",
-                "order_placed",
-                "order_delivered",
-                "reward_balance_changed",
-                "preference_set",
-                "sms_clicked",
-                "custom_thing",
-                "Bad-Type",
-                "2026-11-26T10:00:00Z",
-                "2026-11-26T10:00:00",
-                "1969-12-31T23:00:00+00:00",
-                "2099-01-01T00:00:00Z",
-                " 2026-11-26T10:00:00+02:00 ",
-            ]
+            ["product_viewed", "cart_updated", "checkout_started", "order_placed", "order_delivered",
+             "reward_balance_changed", "preference_set", "sms_clicked", "custom_thing", "Bad-Type",
+             "2026-11-26T10:00:00Z", "2026-11-26T10:00:00", "1969-12-31T23:00:00+00:00",
+             "2099-01-01T00:00:00Z", " 2026-11-26T10:00:00+02:00 "]
         ),  # fmt: skip
         customers,
         properties,

@@ -112,7 +112,6 @@ def test_a_recency_rule_still_sees_a_window_event_when_the_last_one_is_after_now
             }
         ],
     }
-
     def phones(rules, now):
         return sorted(c.phone for c in rules_members(store, rules, now=now))
 

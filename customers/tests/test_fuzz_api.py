@@ -26,12 +26,8 @@ def post(client, db):
     key = api_key_create(store=store_make(), name="fuzz")[1]
 
     def send(path: str, body):
-        return client.post(
-            f"/api/v1/{path}",
-            json.dumps(body),
-            content_type="application/json",
-            headers={"Authorization": f"Bearer {key}"},
-        )
+        return client.post(f"/api/v1/{path}", json.dumps(body), content_type="application/json",
+                           headers={"Authorization": f"Bearer {key}"})
 
     return send
 
@@ -46,15 +42,8 @@ def any_of_keys(keys, **valid) -> st.SearchStrategy:
     return st.fixed_dictionaries({}, optional={**values, "stray": JSON})
 
 
-MOMENT = st.sampled_from(
-    [
-        "2026-11-26T10:00:00Z",
-        "2026-11-26T10:00:00+99:00",
-        "0001-01-01T00:00:00Z",
-        "9999-12-31T23:59:59+14:00",
-        "2026-11-26",
-    ]
-)
+MOMENT = st.sampled_from(["2026-11-26T10:00:00Z", "2026-11-26T10:00:00+99:00", "0001-01-01T00:00:00Z",
+                          "9999-12-31T23:59:59+14:00", "2026-11-26"])
 EVENT = any_of_keys(
     EVENT_KEYS,
     id=st.text(min_size=1, max_size=8),
@@ -73,10 +62,8 @@ CUSTOMER = any_of_keys(
     birthday=st.sampled_from(["1990-04-21", "0001-01-01", "9999-12-31"]),
     topics=st.lists(st.sampled_from(["deals", "drops"]) | LONE_SURROGATES, max_size=2),
     attributes=st.dictionaries(TEXT, JSON, max_size=3),
-    sms_consent=st.fixed_dictionaries(
-        {"status": st.sampled_from(["subscribed", "unsubscribed"]) | TEXT},
-        optional={"at": MOMENT, "source": TEXT},
-    ),
+    sms_consent=st.fixed_dictionaries({"status": st.sampled_from(["subscribed", "unsubscribed"]) | TEXT},
+                                      optional={"at": MOMENT, "source": TEXT}),
 )
 PRODUCT = any_of_keys(
     PRODUCT_KEYS,

@@ -29,23 +29,13 @@ def shop(db, frozen_now):
             store=store, phone=f"+1415555010{n}", external_id=f"c{n}", city="Austin", order_count=n
         )
         Event.objects.create(
-            store=store,
-            customer=customer,
-            type="cart_updated",
-            occurred_at=now - timedelta(hours=n),
-            received_at=now,
-            properties={"cart_id": f"k{n}", "items": [{"product_id": "sku-1"}]},
+            store=store, customer=customer, type="cart_updated", occurred_at=now - timedelta(hours=n),
+            received_at=now, properties={"cart_id": f"k{n}", "items": [{"product_id": "sku-1"}]},
             idempotency_key=f"e{n}",
         )
-    other = Segment.objects.create(
-        store=store,
-        name="Austin",
-        slug="austin",
-        rules={
-            "type": "group",
-            "children": [{"type": "profile", "field": "city", "op": "eq", "value": "Austin"}],
-        },
-    )
+    other = Segment.objects.create(store=store, name="Austin", slug="austin", rules={
+        "type": "group", "children": [{"type": "profile", "field": "city", "op": "eq", "value": "Austin"}],
+    })
     fuzzed = Segment.objects.create(store=store, name="Fuzzed", slug="fuzzed", rules={})
     return store, other, fuzzed, api_key_create(store=store, name="fuzz")[1]
 

@@ -62,26 +62,16 @@ CITY = {"type": "profile", "field": "city", "op": "contains", "value": "Aus"}
         (group({**CITY, "op": ["eq"]}), "children[0].op"),
         (group({**CITY, "field": ["city"]}), "children[0].field"),
         (group({**CITY, "value": "Aus\ud800"}), "children[0].value"),
-        (
-            group({"type": "metric", "metric": "total_spent", "op": "gte", "value": 1e300}),
-            "children[0].value",
-        ),
-        (
-            group({"type": "metric", "metric": "order_count", "op": "between", "value": [0, 10**20]}),
-            "children[0].value[1]",
-        ),
-        (
-            group({"type": "profile", "field": "birthday", "op": "before", "value": "0001-01-01"}),
-            "children[0].value",
-        ),
-        (
-            group({"type": "profile", "field": "last_order_at", "op": "within_last_days", "value": 10**9}),
-            "children[0].value",
-        ),
-        (
-            group({"type": "rank", "metric": "total_spent", "top_percent": float("nan")}),
-            "children[0].top_percent",
-        ),
+        (group({"type": "metric", "metric": "total_spent", "op": "gte", "value": 1e300}),
+         "children[0].value"),
+        (group({"type": "metric", "metric": "order_count", "op": "between", "value": [0, 10**20]}),
+         "children[0].value[1]"),
+        (group({"type": "profile", "field": "birthday", "op": "before", "value": "0001-01-01"}),
+         "children[0].value"),
+        (group({"type": "profile", "field": "last_order_at", "op": "within_last_days", "value": 10**9}),
+         "children[0].value"),
+        (group({"type": "rank", "metric": "total_spent", "top_percent": float("nan")}),
+         "children[0].top_percent"),
         (group({**cart(last=1), "count": {"op": "gte", "value": 10**15}}), "children[0].count.value"),
         (group({"type": "segment", "segment": 10**30}), "children[0].segment"),
         (group(*[CITY] * 5000), "children"),
@@ -95,10 +85,8 @@ def test_the_builder_refuses_out_of_range_rules_naming_the_node(admin_client, st
 
 
 def test_the_builder_refuses_nan_and_infinity_sent_as_json(admin_client, store):
-    raw = (
-        '{"store": %d, "rules": {"type": "group", "children": [{"type": "metric", "metric": '
-        '"order_count", "op": "gte", "value": %s}]}}'
-    )
+    raw = '{"store": %d, "rules": {"type": "group", "children": [{"type": "metric", "metric": ' \
+          '"order_count", "op": "gte", "value": %s}]}}'
     for constant in ("NaN", "Infinity", "-Infinity"):
         status, body = builder(admin_client, store, raw % (store.pk, constant))
         assert status == 200
@@ -181,29 +169,16 @@ def test_members_and_explain_refuse_parameters_no_database_reads(api, store, url
 @pytest.mark.parametrize(
     "rules, path",
     [
-        (
-            group({"type": "metric", "metric": "order_count", "op": "gte", "value": 10**400}),
-            "children[0].value",
-        ),
-        (
-            group({"type": "metric", "metric": "order_count", "op": "between", "value": [0, -(10**400)]}),
-            "children[0].value",
-        ),
+        (group({"type": "metric", "metric": "order_count", "op": "gte", "value": 10**400}),
+         "children[0].value"),
+        (group({"type": "metric", "metric": "order_count", "op": "between", "value": [0, -(10**400)]}),
+         "children[0].value"),
         (group(cart(between=[0, 10**400])), "children[0].window.between"),
-        (
-            group({"type": "repetition", "event": "product_viewed", "per": "1" * 20, "at_least": 2}),
-            "children[0].per",
-        ),
-        (
-            group(
-                {
-                    "type": "event",
-                    "event": "cart_updated",
-                    "filters": [{"property": "items.99999999999999999999.sku", "op": "eq", "value": "x"}],
-                }
-            ),
-            "children[0].filters[0].property",
-        ),
+        (group({"type": "repetition", "event": "product_viewed", "per": "1" * 20, "at_least": 2}),
+         "children[0].per"),
+        (group({"type": "event", "event": "cart_updated",
+                "filters": [{"property": "items.99999999999999999999.sku", "op": "eq", "value": "x"}]}),
+         "children[0].filters[0].property"),
     ],
 )
 def test_numbers_and_indexes_no_database_reads_are_refused_before_use(admin_client, store, rules, path):

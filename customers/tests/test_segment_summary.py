@@ -73,11 +73,8 @@ def group(*children, match="all"):
         (
             group(
                 {"type": "profile", "field": "city", "op": "eq", "value": "Miami"},
-                group(
-                    {"type": "event", "event": "order_placed"},
-                    {"type": "loyalty", "op": "is_set"},
-                    match="none",
-                ),
+                group({"type": "event", "event": "order_placed"}, {"type": "loyalty", "op": "is_set"},
+                      match="none"),
             ),
             "Customers who have a city that is “Miami” and "
             "(do none of: placed an order; have a loyalty status).",
