@@ -12,6 +12,7 @@ from campaigns.flows import event_triggers, product_triggers
 from campaigns.inbound.signup import confirmations_send
 from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
 from campaigns.reports.stage import reports_tick
+from campaigns.reports.uplift import prediction_run_finish
 from campaigns.sending.deliver import messages_send
 from campaigns.sending.queue import sends_fan_out
 from customers.models import Event
@@ -69,3 +70,12 @@ def opt_outs_attribute_task(store_id: int) -> int:
 
 def confirmations_send_task(record_ids: list[int]) -> int:
     return len(confirmations_send(record_ids=record_ids, now=timezone.now()))
+
+
+# --- predictions ------------------------------------------------------------------------------
+
+
+def predictions_refresh_task(run_id: int) -> int:
+    """Daily, from the tick: one store's predictions retrained and its customers scored, as of the
+    moment the tick started the run."""
+    return prediction_run_finish(run_id=run_id)

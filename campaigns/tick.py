@@ -10,6 +10,8 @@
     send        due texts go to the provider
     reconcile   texts a crashed worker left `sending`, sent ones whose callback never came
     retention   the wording of texts older than their store keeps it, blanked (once an hour)
+    predict     each store's predictions retrained and its customers scored, offer uplift included
+                (once a day)
 
 `manage.py tick` runs the stages in this process and sends in it (cron, no cluster needed). The
 django-q2 schedule runs `tick_task`, which queues each stage as its own task; there the send
@@ -38,10 +40,12 @@ from campaigns.flows import advance, date_triggers, enrol, event_triggers, produ
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.privacy import message_bodies_expire
+from campaigns.reports.uplift import prediction_run_finish
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.gateways import Gateway
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
+from customers.predictions.refresh import prediction_run_start, predictions_due
 from customers.task_queue import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -61,6 +65,7 @@ class TickReport:
     messages_sent: int = 0
     reconciled: dict[str, int] = field(default_factory=dict)
     bodies_blanked: int = 0
+    stores_predicted: int = 0
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -182,6 +187,24 @@ def stage_retention(
     report.bodies_blanked += message_bodies_expire(now=now)
 
 
+PREDICT_TASK = "campaigns.tasks.predictions_refresh_task"
+
+
+def stage_predict(*, now: datetime, report: TickReport, in_process: bool) -> None:
+    for store_id in predictions_due(now=now):
+        run = prediction_run_start(store_id=store_id, now=now)
+        if run is None:
+            continue  # another worker started it
+        report.stores_predicted += 1
+        if not in_process:  # minutes for a large store: one task each
+            transaction.on_commit(lambda pk=run.pk: task_enqueue(PREDICT_TASK, pk))
+            continue
+        try:
+            prediction_run_finish(run_id=run.pk)
+        except Exception:  # the run stays unfinished, which the model page shows
+            logger.exception("predictions for store %s failed", store_id)
+
+
 @dataclass(frozen=True)
 class Stage:
     name: str
@@ -198,6 +221,7 @@ STAGES = [
     Stage("send", stage_send),
     Stage("reconcile", stage_reconcile),
     Stage("retention", stage_retention),
+    Stage("predict", stage_predict),
 ]
 
 

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import Case, Value, When
 from django.utils.crypto import salted_hmac
 
-from customers.models import ConsentRecord, Customer, Event, PrivacyLogEntry, Store
+from customers.models import ConsentRecord, Customer, CustomerPrediction, Event, PrivacyLogEntry, Store
 from customers.signals import customer_data_exporting, customers_erasing
 
 # Never exported: the secret behind the customer's preference-page link.
@@ -56,6 +56,11 @@ def customer_data_export(*, customer: Customer, actor: str, now: datetime) -> di
             .values("action", "source", "wording", "keyword", "ip_address", "user_agent", "occurred_at")
         ],
     }
+    predicted = CustomerPrediction.objects.filter(customer=customer).values(
+        "order_probability", "next_order_at", "churn_risk", "churn_band", "predicted_value", "offer_uplift",
+        "best_hour", "reasons", "scored_at",
+    ).first()  # fmt: skip
+    data["predictions"] = json_ready(predicted) if predicted else None
     for _receiver, part in customer_data_exporting.send(Customer, customer=customer):
         data.update(part or {})
     counts = {key: len(value) for key, value in data.items() if isinstance(value, list)}

@@ -232,12 +232,13 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
         "segment",
         "send_at",
         "local_send_time",
+        "at_best_hour",
         "valid_hours",
         "offer",
         *readonly_fields,
     ]
     actions = ["schedule", "pause", "resume", "cancel"]
-    locked_once_scheduled = ["store", "template", "segment", "send_at", "local_send_time"]
+    locked_once_scheduled = ["store", "template", "segment", "send_at", "local_send_time", "at_best_hour"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> list[str]:
         if obj is not None and obj.status != Campaign.Status.DRAFT:

@@ -27,7 +27,8 @@ from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_
 from customers.admin.store_time import zone_label
 from customers.engagement import TIERS, engagement_tier_q, tier_labels
 from customers.models import Customer, Store
-from customers.segments import reach
+from customers.segments import REACHABLE, reach, rules_members
+from customers.segments.schema import CHURN_BANDS
 
 RANGES = {"7": 7, "30": 30, "90": 90}
 
@@ -65,14 +66,20 @@ def catalogue_context() -> dict:
 
 
 def list_health(store: Store, now) -> dict:
-    """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS."""
+    """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS;
+    the reachable by predicted churn risk band."""
     customers = Customer.objects.filter(store=store)
     labels = tier_labels(store)
     tiers = [
         (tier, labels[tier], reach(customers.filter(engagement_tier_q(tier, now=now, store=store))))
         for tier in TIERS
     ]
-    return {"all": reach(customers), "tiers": tiers}
+    def reachable_in(band: str) -> int:
+        rule = {"type": "metric", "metric": "churn_risk", "op": "eq", "value": band}
+        return rules_members(store, rule, now=now).filter(REACHABLE).count()
+
+    churn = {band: reachable_in(band) for band in CHURN_BANDS}
+    return {"all": reach(customers), "tiers": tiers, "churn": churn}
 
 
 def dashboard_context(request: HttpRequest) -> dict:

@@ -59,19 +59,30 @@ def local_send_at(*, starts: datetime, local_time: time, tz_name: str) -> dateti
     raise AssertionError("unreachable: the next day's local time is always after the start")
 
 
-def send_time(campaign: Campaign, tz_name: str) -> datetime:
-    """When the campaign's text goes to a recipient in this timezone."""
-    if campaign.local_send_time is None:
+def send_time(campaign: Campaign, tz_name: str, best_hour: int | None = None) -> datetime:
+    """When the campaign's text goes to a recipient in this timezone (with this best hour)."""
+    local = campaign.local_send_time
+    if campaign.at_best_hour and best_hour is not None:
+        local = time(best_hour)
+    if local is None:
         return campaign.send_at
     try:
-        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+        return local_send_at(starts=campaign.send_at, local_time=local, tz_name=tz_name)
     except (ZoneInfoNotFoundError, ValueError):
         tz_name = campaign.store.default_timezone
-        return local_send_at(starts=campaign.send_at, local_time=campaign.local_send_time, tz_name=tz_name)
+        return local_send_at(starts=campaign.send_at, local_time=local, tz_name=tz_name)
+
+
+BEST_HOUR = "prediction__best_hour"
+
+
+def _moment(campaign: Campaign, customer) -> tuple[str, int | None]:
+    """A recipient's send time's key: their timezone, and their best hour where the campaign uses it."""
+    return customer.timezone, getattr(customer, BEST_HOUR, None) if campaign.at_best_hour else None
 
 
 def _drafts(
-    campaign: Campaign, customers: list[Customer], times: dict[str, datetime], now: datetime
+    campaign: Campaign, customers: list[Customer], times: dict[tuple, datetime], now: datetime
 ) -> list[MessageDraft]:
     drafts = []
     valid_until = {tz: at + timedelta(hours=campaign.valid_hours) for tz, at in times.items()}
@@ -104,7 +115,7 @@ def _drafts(
                 links=text.links,
                 campaign_id=campaign_id,
                 variant=code,
-                valid_until=valid_until[customer.timezone],
+                valid_until=valid_until[_moment(campaign, customer)],
                 offer_state="" if not offer or given[key].state == READY else given[key].state,
             )
             for customer, text, key in zip(group, rendered, keys, strict=True)
@@ -127,12 +138,24 @@ def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Custom
 
 def _due(
     campaign: Campaign, recipients: QuerySet[Customer], now: datetime
-) -> tuple[dict[str, datetime], bool]:
-    """The timezones whose send time has come (with that time), and whether that is all of them."""
-    zones = set(recipients.order_by().values_list("timezone", flat=True).distinct())
-    times = {tz: send_time(campaign, tz) for tz in zones}
-    due = {tz: at for tz, at in times.items() if at <= now}
+) -> tuple[dict[tuple, datetime], bool]:
+    """The (timezone, best hour) pairs whose send time has come (with that time), and whether that
+    is all of them; the best hour is None unless the campaign sends at each recipient's."""
+    columns = ("timezone", BEST_HOUR) if campaign.at_best_hour else ("timezone",)
+    keys = {(*row, None)[:2] for row in recipients.order_by().values_list(*columns).distinct()}
+    times = {key: send_time(campaign, *key) for key in keys}
+    due = {key: at for key, at in times.items() if at <= now}
     return due, len(due) == len(times)
+
+
+def _due_q(due: dict[tuple, datetime]) -> Q:
+    keys = list(due)
+    if all(hour is None for _, hour in keys):
+        return Q(timezone__in=[tz for tz, _ in keys])
+    q = Q(pk__in=[])
+    for tz, hour in keys:
+        q |= Q(timezone=tz, **({BEST_HOUR: hour} if hour is not None else {f"{BEST_HOUR}__isnull": True}))
+    return q
 
 
 def _claim(campaign_id: int, now: datetime) -> Campaign | None:
@@ -169,14 +192,15 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
     due, complete = _due(campaign, recipients, now)
     # The segment query runs once; batches are then plain primary-key lookups.
-    ids = list(recipients.filter(timezone__in=list(due)).values_list("pk", flat=True))
-    columns = _template_columns(campaign)
+    ids = list(recipients.filter(_due_q(due)).values_list("pk", flat=True)) if due else []
+    columns = [*_template_columns(campaign), *([BEST_HOUR] if campaign.at_best_hour else [])]
     with _batch_writer(now) as writer:
         for start in range(0, len(ids), BATCH):
             if not _still_sending(campaign):  # paused or cancelled meanwhile: resume picks up the rest
                 complete = False
                 break
-            drafts = _drafts(campaign, _recipient_rows(ids[start : start + BATCH], columns), due, now)
+            rows = _recipient_rows(ids[start : start + BATCH], columns)
+            drafts = _drafts(campaign, rows, due, now)
             # Under the lease, and with customers who have the text left out above, every key is new.
             writer.write(drafts_decide(drafts=drafts, now=now, new_keys=True, customers_read=True))
     created = writer.created

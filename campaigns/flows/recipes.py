@@ -15,11 +15,12 @@ from customers.models import Segment, Store
 OFFER_SENSITIVE = {
     "slug": "offer-sensitive",
     "name": "Offer-sensitive",
-    "description": "Half or more of their orders used a discount code.",
+    "description": "An offer lifts them by 5+ points by the store's offer tests; without them, half or "
+    "more of their orders used a code.",
     "rules": {
         "type": "group",
         "match": "all",
-        "children": [{"type": "metric", "metric": "discount_order_share", "op": "gte", "value": 0.5}],
+        "children": [{"type": "metric", "metric": "offer_sensitive", "op": "eq", "value": "yes"}],
     },
 }
 

@@ -28,6 +28,12 @@ class Campaign(models.Model):
     local_send_time = models.TimeField(
         null=True, blank=True, help_text="Same local time for every recipient, e.g. 10:00 in their timezone."
     )
+    at_best_hour = models.BooleanField(
+        "at each recipient's best hour",
+        default=False,
+        help_text="Each recipient with a predicted best hour gets the text at the first such hour in their "
+        "timezone after the send time (within a day); the others as above.",
+    )
     valid_hours = models.PositiveSmallIntegerField(
         default=6, help_text="Hours after its send time a text may still go out; later it is dropped."
     )

@@ -147,6 +147,7 @@ def test_a_campaign_is_added_as_a_draft_and_a_foreign_template_is_refused(admin_
         "send_at_0": "2026-09-01",
         "send_at_1": "10:00:00",
         "local_send_time": "10:00",
+        "at_best_hour": "on",
         "valid_hours": "4",
     }
 
@@ -157,6 +158,7 @@ def test_a_campaign_is_added_as_a_draft_and_a_foreign_template_is_refused(admin_
     assert added.status_code == 302
     autumn = Campaign.objects.get(slug="autumn")
     assert (autumn.status, autumn.local_send_time.hour) == (Campaign.Status.DRAFT, 10)
+    assert autumn.at_best_hour
 
 
 def test_a_scheduled_campaign_can_no_longer_change_its_audience(admin_client, shop):

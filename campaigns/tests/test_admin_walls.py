@@ -44,6 +44,7 @@ from customers.models import (
     Customer,
     Event,
     ImportJob,
+    PredictionRun,
     PrivacyLogEntry,
     Product,
     ProductChange,
@@ -119,6 +120,7 @@ def world(tag: str, phone: str) -> dict[type, object]:
             store=store, action="export", actor=f"{tag} staff", customer_id=customer.pk,
             phone_hash=f"{tag}hash", occurred_at=NOW,
         ),  # fmt: skip
+        PredictionRun.objects.create(store=store, started_at=NOW, shortfall=f"{tag} shortfall"),
         ApiKey.objects.create(
             store=store, name=f"{tag} key", prefix=tag[:8], key_hash=hashlib.sha256(tag.encode()).hexdigest()
         ),

@@ -46,7 +46,7 @@ def test_cart_recovery_has_the_seeds_copy_and_timings():
     assert (
         steps[1].body == "Need help with size or shipping? Reply SIZE or SHIPPING. Checkout: {{ cart_link }}"
     )
-    assert steps[2].segment.rules["children"][0]["metric"] == "discount_order_share"
+    assert steps[2].segment.rules["children"][0]["metric"] == "offer_sensitive"
     assert (steps[3].offer_code, steps[3].body) == (
         "CART10",
         "Take 10% off for 2 hours: {{ offer_code }}. Checkout: {{ cart_link }}",

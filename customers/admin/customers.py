@@ -17,6 +17,7 @@ from import_export.admin import ImportMixin
 from import_export.results import Result
 
 from customers.admin.lists import FastListMixin, sampled_values_filter
+from customers.admin.predictions import customer_predictions
 from customers.admin.privacy import CustomerPrivacyMixin
 from customers.admin.profile import engagement_tier, event_name
 from customers.admin.scoping import StoreScopedAdmin, stores_for
@@ -221,6 +222,7 @@ class CustomerAdmin(CustomerPrivacyMixin, FastListMixin, ImportMixin, StoreScope
         return {
             "store_timezone": customer.store.default_timezone,
             "tier": engagement_tier(customer, now=timezone.now()),
+            "predictions": customer_predictions(customer),
             "consent_records": consent[:CONSENT_SHOWN],
             "consent_total": consent.count(),
             "events_page": page,

@@ -61,6 +61,7 @@ def builder_catalog(user, segment: Segment | None) -> dict:
         "day_metric_ops": rule_schema.DAY_METRIC_OPS,
         "engagement_tiers": rule_schema.ENGAGEMENT_TIERS,
         "engagement_labels": {str(s.pk): tier_labels(s) for s in stores_for(user)},
+        "churn_bands": rule_schema.CHURN_BANDS,
         "rank_metrics": rule_schema.RANK_METRICS,
         "event_types": rule_schema.EVENT_TYPES,
         "event_filter_special": rule_schema.EVENT_FILTER_SPECIAL,

@@ -1,5 +1,5 @@
 """The tables of customers: stores and their catalogue, customers and their consent ledger, events,
-segments, API keys, the privacy log and import jobs.
+segments, API keys, the privacy log and import jobs, and what the store's history predicts.
 
 Models hold data and the rules about one row; they import no service.
 """
@@ -8,6 +8,7 @@ from customers.models.access import ApiKey, ImportJob, PrivacyLogEntry
 from customers.models.catalog import Category, Product, ProductChange
 from customers.models.events import Event, EventItem, EventLast
 from customers.models.people import AppendOnlyError, ConsentRecord, ConsentRecordQuerySet, Customer
+from customers.models.predictions import CustomerPrediction, PredictionRun
 from customers.models.segments import Segment, SegmentMember, SegmentTouch
 from customers.models.stores import Store, new_token
 
@@ -18,10 +19,12 @@ __all__ = [
     "ConsentRecord",
     "ConsentRecordQuerySet",
     "Customer",
+    "CustomerPrediction",
     "Event",
     "EventItem",
     "EventLast",
     "ImportJob",
+    "PredictionRun",
     "PrivacyLogEntry",
     "Product",
     "ProductChange",

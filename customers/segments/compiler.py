@@ -35,6 +35,7 @@ from customers.segments.conditions import (
     json_path,
     list_condition,
     lookup,
+    offer_sensitive_q,
     outer_name,
     products_matching,
 )
@@ -52,6 +53,7 @@ from customers.segments.schema import (
 
 EVERYONE = Q(pk__isnull=False)
 EMPTY = {"type": "group", "match": "all", "children": []}
+RANK_COLUMNS = {"predicted_value": "prediction__predicted_value"}
 UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "days": timedelta(days=1)}
 
 
@@ -238,6 +240,17 @@ class Compiler:
             return self.days_condition("last_order_at", op, value, sign=-1)
         if metric == "predicted_next_order_in_days":
             return self.days_condition("predicted_next_order_at", op, value, sign=1)
+        if metric == "churn_risk":  # the store's latest predictions (customers/predictions/)
+            q = Q(prediction__churn_band=value)
+            return ~q if op == "neq" else q
+        if metric in ("order_probability", "offer_uplift"):  # in percent or points: stored as 0–1
+            share = [v / 100 for v in value] if op == "between" else value / 100
+            return column_condition(f"prediction__{metric}", op, share, nullable=True, numeric=True)
+        if metric == "best_hour":
+            return column_condition("prediction__best_hour", op, value, nullable=True, numeric=True)
+        if metric == "offer_sensitive":
+            q = offer_sensitive_q()
+            return q if (value == "yes") == (op == "eq") else ~q
         return column_condition(metric, op, value, nullable=False, numeric=True)
 
     def days_condition(self, field: str, op: str, value: Any, *, sign: int) -> Q:
@@ -258,7 +271,7 @@ class Compiler:
 
     def ranked(self, node: dict) -> QuerySet:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""
-        metric, percent = node["metric"], node["top_percent"]
+        metric, percent = RANK_COLUMNS.get(node["metric"], node["metric"]), node["top_percent"]
         store_size = (
             Customer.objects.filter(store_id=self.store.pk)
             .order_by()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import NotSupportedError
 from django.db.models import (
     BigIntegerField,
@@ -47,6 +48,16 @@ def column_condition(field: str, op: str, value: Any, *, nullable: bool, numeric
     }[op]
     q = Q(**{f"{field}__{lookup}": value})
     return ~q if negate else q
+
+
+def offer_sensitive_q() -> Q:
+    """An offer lifts them by PREDICTIONS_OFFER_SENSITIVE_POINTS or more, where the store's offer tests
+    gave them an uplift (customers/predictions/); elsewhere the rule: half or more of their orders
+    used a code."""
+    points = settings.PREDICTIONS_OFFER_SENSITIVE_POINTS / 100
+    learned = Q(prediction__offer_uplift__gte=points)
+    rule = Q(prediction__offer_uplift__isnull=True, discount_order_share__gte=0.5)
+    return learned | rule
 
 
 def list_condition(field: str, op: str, value: Any) -> Q:

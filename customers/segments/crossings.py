@@ -51,10 +51,15 @@ def _ranks(node: dict, store: Store, seen: tuple[int, ...]) -> bool:
     return False
 
 
+PREDICTED = {"churn_risk", "order_probability", "offer_uplift", "offer_sensitive", "best_hour"}
+
+
 def reads_catalogue(node: dict, *, store: Store, seen: tuple[int, ...] = ()) -> bool:
-    """Whether the tree reads products' own columns (category, margin, the id an order lists), which
-    change without any customer's rows changing."""
+    """Whether the tree reads what changes without any customer's rows changing: products' own
+    columns (category, margin, the id an order lists) or the predictions (a daily run rescores)."""
     kind = node.get("type", "group")
+    if node.get("metric") in PREDICTED or (kind == "rank" and node.get("metric") == "predicted_value"):
+        return True
     if kind == "group":
         return any(reads_catalogue(child, store=store, seen=seen) for child in node.get("children", []))
     if kind == "segment" and node["segment"] not in seen:

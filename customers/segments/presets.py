@@ -192,11 +192,9 @@ PRESETS: tuple[Preset, ...] = (
         "offer-sensitive",
         "Offer-sensitive",
         "Engagement",
-        "At least half of their orders used a discount code (used by cart recovery's offer step).",
-        _all(
-            {"type": "metric", "metric": "order_count", "op": "gte", "value": 1},
-            {"type": "metric", "metric": "discount_order_share", "op": "gte", "value": 0.5},
-        ),
+        "An offer lifts them by 5+ points by the store's offer tests; without them, half or more of "
+        "their orders used a code (used by cart recovery's offer step).",
+        _all({"type": "metric", "metric": "offer_sensitive", "op": "eq", "value": "yes"}),
     ),
 )
 PRESETS_BY_KEY = {preset.key: preset for preset in PRESETS}

@@ -8,8 +8,8 @@ Conditions:
     consent     {"status": "subscribed", "op": "is" | "is_not"}
     preference  {"kind": "topic" | "category", "value": "deals", "op": "has" | "has_not"}
     loyalty     {"op": "eq" | "neq" | "in" | "is_set" | "is_not_set", "value": "gold"}
-    metric      {"metric": "order_count", "op": "gte", "value": 3}
-    rank        {"metric": "total_spent" | "average_order_value", "top_percent": 10}
+    metric      {"metric": "order_count", "op": "gte", "value": 3}  ("churn_risk": a band, eq / neq)
+    rank        {"metric": "total_spent" | "average_order_value" | "predicted_value", "top_percent": 10}
     event       {"event": "cart_updated", "filters": [...], "count": {"op": "gte", "value": 1},
                  "window": {"last": 24, "unit": "hours"} | {"between": [15, 60], "unit": "days"}}
     sequence    {"event": "checkout_started", "filters": [...], "window": ...,
@@ -90,11 +90,19 @@ METRICS: dict[str, str] = {
     "discount_order_share": "Share of orders with a discount",
     "predicted_next_order_in_days": "Days until predicted next order",
     "engagement_tier": "Engagement tier",
+    "churn_risk": "Churn risk (predicted)",
+    "order_probability": "Chance of an order in 30 days, % (predicted)",
+    "offer_uplift": "Offer uplift, points (predicted)",
+    "offer_sensitive": "Offer-sensitive (offer tests' uplift, else code share)",
+    "best_hour": "Best hour to text, 0–23 their time (predicted)",
 }
 METRIC_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
 DAY_METRIC_OPS = ("gt", "gte", "lt", "lte", "between")
 ENGAGEMENT_TIERS = ("hot", "warm", "cold")
-RANK_METRICS = ("total_spent", "average_order_value")
+CHURN_BANDS = ("low", "medium", "high")
+YES_NO = ("yes", "no")
+CHOICE_METRICS = {"engagement_tier": ENGAGEMENT_TIERS, "churn_risk": CHURN_BANDS, "offer_sensitive": YES_NO}
+RANK_METRICS = ("total_spent", "average_order_value", "predicted_value")
 
 EVENT_TYPES = (
     "product_viewed",
@@ -114,18 +122,8 @@ EVENT_FILTER_SPECIAL = {"product": "Product", "category": "Category", "margin_cl
 EVENT_FILTER_OPS = OPS_BY_TYPE[ANY]
 COUNT_OPS = ("gte", "lte", "eq", "zero")
 UNITS = ("minutes", "hours", "days")
-CONDITION_TYPES = (
-    "profile",
-    "consent",
-    "preference",
-    "loyalty",
-    "metric",
-    "rank",
-    "event",
-    "sequence",
-    "repetition",
-    "segment",
-)
+CONDITION_TYPES = ("profile", "consent", "preference", "loyalty", "metric", "rank", "event", "sequence",
+                   "repetition", "segment")
 # Bounds that keep every stored tree cheap to evaluate and inside what the database and datetime
 # arithmetic can hold: a window of 10**30 days overflows Python's datetime, 5,000 children make
 # a query no database plans quickly.
@@ -425,9 +423,9 @@ class _Checker:
 
     def metric(self, node: dict, path: str) -> None:
         metric = self.choice(node, "metric", path, tuple(METRICS))
-        if metric == "engagement_tier":
+        if metric in CHOICE_METRICS:
             self.choice(node, "op", path, ("eq", "neq"), default="eq")
-            self.choice(node, "value", path, ENGAGEMENT_TIERS)
+            self.choice(node, "value", path, CHOICE_METRICS[metric])
             return
         days = metric in ("days_since_last_order", "predicted_next_order_in_days")
         op = self.choice(node, "op", path, DAY_METRIC_OPS if days else METRIC_OPS, default="eq")

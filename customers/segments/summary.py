@@ -169,6 +169,17 @@ def _metric(node: dict) -> str:
     metric, op, value = node["metric"], node.get("op", "eq"), node.get("value")
     if metric == "engagement_tier":
         return f"{'are' if op == 'eq' else 'are not'} {value} (SMS engagement)"
+    if metric == "churn_risk":
+        return f"{'have' if op == 'eq' else 'do not have'} a {value} churn risk (predicted)"
+    if metric == "offer_sensitive":
+        verb = "are" if (value == "yes") == (op == "eq") else "are not"
+        return f"{verb} offer-sensitive (by offer tests' uplift where they have one, else by code share)"
+    if metric == "best_hour":
+        return f"have a best hour to text that {OP_WORDS[op]} {_between(op, value)} (their time)"
+    if metric == "offer_uplift":
+        return f"have a predicted offer uplift that {OP_WORDS[op]} {_between(op, value)} points"
+    if metric == "order_probability":
+        return f"have a predicted chance of an order in 30 days that {OP_WORDS[op]} {_between(op, value)} %"
     label = METRICS[metric].lower()
     if metric == "discount_order_share" and op != "between":
         return f"have {_a(label)} that {OP_WORDS[op]} {value * 100:g} %"
@@ -176,7 +187,9 @@ def _metric(node: dict) -> str:
 
 
 def _rank(node: dict) -> str:
-    label = "lifetime value" if node["metric"] == "total_spent" else "average order value"
+    label = {"total_spent": "lifetime value", "average_order_value": "average order value"}.get(
+        node["metric"], "predicted 12-month value"
+    )
     return f"are in the top {node['top_percent']:g} % of the store by {label}"
 
 

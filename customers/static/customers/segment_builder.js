@@ -360,7 +360,10 @@
       const metric = node.metric;
       const metricSelect = select(Object.entries(catalog.metrics), metric, (v) => {
         node.metric = v;
-        if (v === "engagement_tier") { node.op = "eq"; node.value = "hot"; } else { node.op = "gte"; node.value = 1; }
+        if (v === "engagement_tier") { node.op = "eq"; node.value = "hot"; }
+        else if (v === "churn_risk") { node.op = "eq"; node.value = "high"; }
+        else if (v === "offer_sensitive") { node.op = "eq"; node.value = "yes"; }
+        else { node.op = "gte"; node.value = v === "order_probability" ? 50 : 1; }
         changed();
       }, "Metric");
       if (metric === "engagement_tier") {
@@ -369,9 +372,22 @@
           select(pairs(catalog.engagement_tiers, tierLabels()),
             node.value, (v) => set(node, "value", v), "Tier"));
       }
+      if (metric === "churn_risk") {
+        return el("span", { class: "sb-fields" }, metricSelect,
+          select(pairs(["eq", "neq"]), node.op, (v) => set(node, "op", v), "Operator"),
+          select(pairs(catalog.churn_bands, { low: "Low", medium: "Medium", high: "High" }),
+            node.value, (v) => set(node, "value", v), "Churn risk"));
+      }
+      if (metric === "offer_sensitive") {
+        return el("span", { class: "sb-fields" }, metricSelect,
+          select(pairs(["eq", "neq"]), node.op, (v) => set(node, "op", v), "Operator"),
+          select([["yes", "yes"], ["no", "no"]], node.value, (v) => set(node, "value", v), "Offer-sensitive"));
+      }
       const dayMetric = metric === "days_since_last_order" || metric === "predicted_next_order_in_days";
       const ops = dayMetric ? catalog.day_metric_ops : catalog.metric_ops;
-      const hint = metric === "discount_order_share" ? el("span", { class: "sb-hint" }, "(0 to 1, e.g. 0.5 = half)") : null;
+      const hint = metric === "discount_order_share" ? el("span", { class: "sb-hint" }, "(0 to 1, e.g. 0.5 = half)")
+        : metric === "order_probability" ? el("span", { class: "sb-hint" }, "% (0 to 100)")
+        : metric === "offer_uplift" ? el("span", { class: "sb-hint" }, "points, e.g. 5") : null;
       return el("span", { class: "sb-fields" }, metricSelect, opSelect(node, ops, "number"), valueInput(node, "number", node.op),
         dayMetric ? " days" : null, hint);
     },
@@ -379,7 +395,8 @@
       return el("span", { class: "sb-fields" }, "in the top ",
         input("number", node.top_percent, (v) => set(node, "top_percent", v), { label: "Top percent", min: "0", max: "100", step: "any", class: "sb-num" }),
         " % of the store by ",
-        select([["total_spent", "lifetime value (total spent)"], ["average_order_value", "average order value"]], node.metric,
+        select([["total_spent", "lifetime value (total spent)"], ["average_order_value", "average order value"],
+          ["predicted_value", "predicted 12-month value"]], node.metric,
           (v) => set(node, "metric", v), "Rank by"));
     },
     event(node) {
