@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from campaigns.admin.campaign_forms import CampaignForm
 from campaigns.admin.conversation_forms import AssignForm, ReplyForm
 from campaigns.broadcasts import materialize, states
 from campaigns.inbound import conversations
@@ -206,6 +207,7 @@ LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUS
 
 @admin.register(Campaign)
 class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
+    form = CampaignForm
     list_display = ["name", "store", "status", "when", "recipients_count", "progress"]
     list_filter = ["status", "store"]
     search_fields = ["name", "slug"]

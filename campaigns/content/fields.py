@@ -61,6 +61,8 @@ CATALOGUE: tuple[Field, ...] = (
 FIELDS: dict[str, Field] = {f.name: f for f in CATALOGUE}
 LINK_FIELDS = frozenset(f.name for f in CATALOGUE if f.is_link)
 PRODUCT_LINK_FIELDS = frozenset({"product_link", "cart_link", "checkout_link"})
+# Filled from the event that started a flow run: a broadcast has no such event.
+TRIGGER_FIELDS = frozenset(f.name for f in CATALOGUE if f.source == "trigger")
 
 
 def example_context() -> dict[str, object]:
