@@ -54,8 +54,8 @@ from customers.models import ConsentRecord, Customer, Event, Store
 DAYS = 42
 KEY = "demo-history"
 TEXT = {
-    "A": "Your cart is saved, {first}. Finish checkout: {link}",
-    "B": "{first}, your picks are still in your cart. Finish checkout: {link}",
+    "A": "Your cart is saved, {first}. Finish checkout: {link} Reply STOP to opt out.",
+    "B": "{first}, your picks are still in your cart. Finish checkout: {link} Reply STOP to opt out.",
 }
 # Shares in 1/10,000 of a bucket.
 CART_ENTRY, BACK_IN_STOCK_ENTRY = 450, 700
@@ -114,7 +114,7 @@ def _experiment(store: Store, step: FlowStep, started: datetime) -> Experiment:
                 experiment=experiment,
                 key="B",
                 name="Personal",
-                body=TEXT["B"].format(first="{{ first_name }}", link="{{ cart_link }}"),
+                body=TEXT["B"].format(first='{{ first_name|default:"Hi" }}', link="{{ cart_link }}"),
             ),
         ]
     )
@@ -127,9 +127,11 @@ def _body(kind: str, link_field: str = "pk"):
     if kind == "back_in_stock":
         return Concat(Value("Back in stock, "), first, Value(": the piece you wanted. Shop it: "), short)
     a, b = TEXT["A"].split("{first}"), TEXT["B"].split("{first}")
+    a_mid, a_end = a[1].split("{link}")
+    b_mid, b_end = b[1].split("{link}")
     return Case(
-        When(variant__endswith=".B", then=Concat(first, Value(b[1].split("{link}")[0]), short)),
-        default=Concat(Value(a[0]), first, Value(a[1].split("{link}")[0]), short),
+        When(variant__endswith=".B", then=Concat(first, Value(b_mid), short, Value(b_end))),
+        default=Concat(Value(a[0]), first, Value(a_mid), short, Value(a_end)),
         output_field=CharField(),
     )
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaigns.demo_history import demo_history_build
+from campaigns.flows.going_live import flow_live_problems
 from campaigns.models import Attribution, Experiment, Flow, Message, OptOutAttribution
 from campaigns.reports.tables import Range, flow_tables
 from customers.demo import demo_load
@@ -25,6 +26,11 @@ def test_the_demo_store_has_past_texts_orders_and_a_decided_experiment():
     assert OptOutAttribution.objects.filter(store=store).exists()
     experiment = Experiment.objects.get(store=store)
     assert experiment.status == "finished" and "95 % CI" in experiment.conclusion
+    assert "not promoted" not in experiment.conclusion
+    for flow in Flow.objects.filter(store=store, status="live"):  # the winner promoted, and still safe
+        assert flow_live_problems(flow) == [], flow.name
+    first = cart.steps.get(position=1).body
+    assert "Reply STOP" in first and '{{ first_name|default:"Hi" }}' in first
     assert any("Past texts:" in line for line in summary.lines())
     texted = Message.objects.filter(store=store).values("customer_id")
     opted_out = ConsentRecord.objects.filter(store=store, action="opt_out", customer_id__in=texted).count()
