@@ -337,6 +337,10 @@ class _Builder:
             self._add("sms_clicked", who, self._ago(*window), {"url": product["url"]})
 
 
+# The number the demo store texts from, so a reply to it (the docs' signed webhook example) is its.
+DEMO_NUMBER = "+18445550100"
+
+
 def demo_store_create() -> Store:
     return Store.objects.create(
         slug=SLUG,
@@ -344,8 +348,8 @@ def demo_store_create() -> Store:
         site_url=SITE,
         allowed_link_domains=["shop.example.com"],
         default_timezone="America/New_York",
-        help_text="Juniper Market: help at shop.example.com/help or hello@shop.example.com. "
-        "Reply STOP to opt out.",
+        help_text="Juniper Market: help at shop.example.com/help or hello@shop.example.com.",
+        from_number=DEMO_NUMBER,
         contact_email="hello@shop.example.com",
         rewards_url=f"{SITE}/rewards",
     )
