@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 from campaigns.admin.campaign_forms import CampaignForm
 from campaigns.admin.conversation_forms import AssignForm, ReplyForm
 from campaigns.broadcasts import materialize, states
+from campaigns.glossary import provider_error_words, reason_words
 from campaigns.inbound import conversations
 from campaigns.inbound.keywords import inbound_mark_handled, keyword_word_clean
 from campaigns.models import Campaign, Conversation, Flow, InboundMessage, Keyword, Message
@@ -180,12 +181,12 @@ class InboundMessageAdmin(StoreScopedAdmin):
         if sent.status == Message.Status.SUPPRESSED:
             self.message_user(
                 request,
-                f"Not sent: {sent.reason.replace('_', ' ')} (see “Why this text?”).",
+                f"{reason_words(sent.reason)} (see “Why this text?”)",
                 messages.WARNING,
             )
         elif sent.status == Message.Status.HELD:
             when = timezone.localtime(sent.send_after).strftime("%Y-%m-%d %H:%M")
-            self.message_user(request, f"Reply held until {when}: {sent.reason.replace('_', ' ')}.")
+            self.message_user(request, f"Reply held until {when}. {reason_words(sent.reason)}")
         else:
             self.message_user(request, "Reply sent.")
 
@@ -316,7 +317,9 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
                     for label, css, count, percent in progress.bars
                 ],
                 "stages": progress.stages,
-                "suppressed_by_reason": progress.suppressed_by_reason,
+                "suppressed_by_reason": {
+                    reason_words(reason): n for reason, n in progress.suppressed_by_reason.items()
+                },
             }
         )
 
@@ -406,7 +409,9 @@ class MessageAdmin(StoreScopedAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_and_reason(self, message: Message) -> str:
-        detail = " ".join(filter(None, [message.reason.replace("_", " "), message.error_code]))
+        detail = " ".join(
+            filter(None, [reason_words(message.reason), provider_error_words(message.error_code)])
+        )
         return format_html("{}<br><small>{}</small>", message.get_status_display(), detail)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
