@@ -117,6 +117,11 @@ class StoreScopedAdmin(_ScopedFields, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope_queryset(super().get_queryset(request), request)
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # A list is titled by what it lists ("Customers"), not Django's "Select customer to change".
+        title = {"title": str(self.model._meta.verbose_name_plural).capitalize()}
+        return super().changelist_view(request, {**title, **(extra_context or {})})
+
     def get_list_filter(self, request):
         # The stock related filter would list every row of the related model, whatever its store:
         # the store filter lists the user's stores, other related filters what the user's rows use.
