@@ -18,8 +18,10 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from campaigns.admin.campaign_forms import CampaignForm
+from campaigns.admin.compose import ComposeViews
 from campaigns.admin.conversation_forms import AssignForm, ReplyForm
 from campaigns.broadcasts import materialize, states
+from campaigns.broadcasts.compose import EDITABLE
 from campaigns.glossary import provider_error_words, reason_words
 from campaigns.inbound import conversations
 from campaigns.inbound.keywords import inbound_mark_handled, keyword_word_clean
@@ -207,9 +209,9 @@ LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUS
 
 
 @admin.register(Campaign)
-class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
+class CampaignAdmin(ComposeViews, OneStorePreselected, StoreScopedAdmin):
     form = CampaignForm
-    list_display = ["name", "store", "status", "when", "recipients_count", "progress"]
+    list_display = ["name", "store", "status", "when", "recipients_count", "progress", "edit"]
     list_filter = ["status", "store"]
     search_fields = ["name", "slug"]
     list_select_related = ["store"]
@@ -267,6 +269,18 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
         done = campaign.total - campaign.waiting
         return format_html('<a href="{}">{} of {} handled</a>', url, done, campaign.total)
 
+    @admin.display(description="")
+    def edit(self, campaign: Campaign) -> str:
+        if campaign.status not in EDITABLE or campaign.materialized_at:
+            return "—"
+        url = reverse("admin:campaigns_campaign_compose_edit", args=[campaign.pk])
+        return format_html('<a href="{}">Edit or cancel</a>', url)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        if request.method == "GET":  # new campaigns are composed on one page
+            return HttpResponseRedirect(reverse("admin:campaigns_campaign_compose"))
+        return super().add_view(request, form_url, extra_context)
+
     @admin.display(description="Provider")
     def provider(self, campaign: Campaign) -> str:
         since = states.provider_unavailable_since(campaign) if campaign.pk else None
@@ -283,7 +297,15 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
     def get_urls(self):
         progress = self.admin_site.admin_view(self.progress_view)
         progress_json = self.admin_site.admin_view(self.progress_json_view)
+        compose = self.admin_site.admin_view(self.compose_view)
         return [
+            path("compose/", compose, name="campaigns_campaign_compose"),
+            path("<int:pk>/compose/", compose, name="campaigns_campaign_compose_edit"),
+            path(
+                "compose/preview.json",
+                self.admin_site.admin_view(self.compose_preview_view),
+                name="campaigns_campaign_compose_preview",
+            ),
             path("<int:pk>/progress/", progress, name="campaigns_campaign_progress"),
             path("<int:pk>/progress.json", progress_json, name="campaigns_campaign_progress_json"),
             *super().get_urls(),

@@ -233,7 +233,9 @@ class ExperimentAdmin(StoreScopedAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if db_field.name == "flow_step" and field is not None:
-            steps = field.queryset.filter(kind="send").select_related("flow", "template")
+            # The steps of the user's stores' flows (a step has no store of its own to scope by).
+            steps = field.queryset.filter(kind="send", flow__store__in=stores_for(request.user))
+            steps = steps.select_related("flow", "template")
             field.queryset = steps.order_by("flow__name", "position")
             field.label_from_instance = step_choice_label
         return field

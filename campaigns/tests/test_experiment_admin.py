@@ -64,8 +64,10 @@ def test_the_report_of_a_finished_experiment_shows_the_winning_copy(admin_client
         experiment=experiment, variant=winner, kind="winner", reason="B (Bold) wins.", decided_at=T0
     )
 
-    page = admin_client.get(f"/admin/campaigns/experiment/reports/experiment/{experiment.pk}/").content.decode()
+    report = f"/admin/campaigns/experiment/reports/experiment/{experiment.pk}/"
+    page = admin_client.get(report).content.decode()
     edit = admin_client.get(f"/admin/campaigns/experiment/{experiment.pk}/change/").content.decode()
 
-    assert 'id="winning-copy">BOLD {{ first_name|default:&quot;friend&quot; }}. Reply STOP to opt out.<' in page
+    copy = "BOLD {{ first_name|default:&quot;friend&quot; }}. Reply STOP to opt out."
+    assert f'id="winning-copy">{copy}<' in page
     assert 'name="variants-1-body"' not in edit  # a finished test's variants are a record
