@@ -255,7 +255,7 @@ def experiment_tables(experiment: Experiment) -> list[Table]:
         test = None if v is control else two_proportion_test(*goal(row), *goal(base))
         side.append([
             f"{v.key}: {v.name}" + (" (control)" if v is control else ""),
-            "stopped" if v.stopped_at else "running",
+            _variant_state(experiment, v),
             f"{v.share}",
             *figure_cells(row),
             "–" if test is None else f"{test.difference:+.2%}",
@@ -289,3 +289,15 @@ def experiment_tables(experiment: Experiment) -> list[Table]:
         ),
         holdout,
     ]
+
+
+def _variant_state(experiment: Experiment, variant) -> str:
+    """A variant as the test left it: stopped, the winner, ended with its test, or still running."""
+    if variant.stopped_at:
+        return "stopped"
+    if experiment.status == Experiment.Status.DRAFT:
+        return "not started"
+    if experiment.status != Experiment.Status.FINISHED:
+        return "running"
+    won = experiment.decisions.filter(kind="winner", variant=variant).exists()
+    return "winner" if won else "ended"

@@ -70,4 +70,5 @@ def test_the_report_of_a_finished_experiment_shows_the_winning_copy(admin_client
 
     copy = "BOLD {{ first_name|default:&quot;friend&quot; }}. Reply STOP to opt out."
     assert f'id="winning-copy">{copy}<' in page
+    assert "<td>winner</td>" in page and "<td>ended</td>" in page and "<td>running</td>" not in page
     assert 'name="variants-1-body"' not in edit  # a finished test's variants are a record
