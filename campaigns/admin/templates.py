@@ -223,8 +223,8 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     if str(payload.get("customer") or "").strip() and _segment(store, payload.get("segment")):
         result["sample_note"] = "Showing the customer you typed; clear the box to see five from the segment."
     snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
-    # Codes are drawn but no Link is stored: the samples show where each link leads instead of a
-    # short link that would not resolve; the meter still counts the short link's length.
+    # Codes are drawn but no Link is stored: the samples show the text as sent, short link and all
+    # (so the count matches what is shown), and beside it the page each link opens.
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
                                utm_campaign="preview", utm_content="preview", track_links=True)
     lists = creep.word_lists(store)
@@ -234,7 +234,8 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         {
             "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
                          "phone": c.phone},
-            "body": _resolved(r),
+            "body": r.body,
+            "links": _opens(r),
             "meter": r.measure.as_dict(),
             "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
                       if f.phrase.lower() not in in_template],
@@ -254,13 +255,15 @@ def first_text_of(template_id: int | str) -> list[str]:
     return sorted(set(steps.values_list("flow__name", flat=True)))
 
 
-def _resolved(rendered) -> str:
-    """The rendered text with each short link replaced by the page it opens."""
-    body = rendered.body
-    for link in rendered.links:
-        target = with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content)
-        body = body.replace(short_url(link.code), target)
-    return body
+def _opens(rendered) -> list[dict[str, str]]:
+    """Each short link of the rendered text and the page it opens."""
+    return [
+        {
+            "short": short_url(link.code),
+            "opens": with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content),
+        }
+        for link in rendered.links
+    ]
 
 
 @admin.register(CreepTerm)

@@ -161,7 +161,7 @@ def _demo_rows():
     return store, maya, segment
 
 
-def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_client, demo):
+def test_preview_shows_the_short_link_as_sent_and_the_page_it_opens_and_stores_nothing(admin_client, demo):
     from campaigns.models import Link
 
     store, maya, segment = demo
@@ -170,9 +170,10 @@ def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_cl
     ).json()
 
     [sample] = data["samples"]
-    assert "/l/" not in sample["body"]
-    assert "utm_source=sms" in sample["body"] and sample["body"].split("Grab it now: ")[1].startswith("https://")
-    assert sample["meter"]["characters"] < len(sample["body"])  # measured with the short link
+    [link] = sample["links"]
+    assert sample["body"].split("Grab it now: ")[1].startswith(link["short"])  # the text as sent
+    assert "/l/" in link["short"] and "utm_source=sms" in link["opens"]
+    assert sample["meter"]["characters"] == len(sample["body"])  # the count matches what is shown
     assert data["sample_note"].startswith("Showing the customer you typed")
     assert not Link.objects.exists()
 

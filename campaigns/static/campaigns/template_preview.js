@@ -129,6 +129,7 @@
       const card = el("div", null, "tp-sample");
       card.appendChild(el("small", `${sample.customer.name} · ${sample.customer.phone}`));
       card.appendChild(el("pre", sample.body, "tp-sample-body"));
+      for (const link of sample.links || []) card.appendChild(el("small", `${link.short} opens ${link.opens}`, "tp-sample-link"));
       card.appendChild(el("small", describeMeter(sample.meter), "tp-sample-meter"));
       if (sample.creep.length) card.appendChild(findingList(sample.creep));
       box.appendChild(card);
