@@ -222,7 +222,8 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     customers = _sample_customers(store, payload)
     if str(payload.get("customer") or "").strip() and _segment(store, payload.get("segment")):
         result["sample_note"] = "Showing the customer you typed; clear the box to see five from the segment."
-    snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
+    context = str(payload.get("context", "latest"))
+    snapshots = preview_snapshots(customers, trigger=context) if context != "none" else None
     # Codes are drawn but no Link is stored: the samples show the text as sent, short link and all
     # (so the count matches what is shown), and beside it the page each link opens.
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,

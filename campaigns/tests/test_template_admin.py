@@ -192,3 +192,21 @@ def test_a_template_that_opens_a_flow_is_checked_as_a_first_text(admin_client, d
     page = admin_client.get(f"/admin/campaigns/messagetemplate/{template.pk}/change/").content.decode()
 
     assert 'id="tp-first" checked' in page and "The first text of Cart recovery" in page
+
+
+def test_the_preview_takes_a_real_customers_latest_cart_for_the_cart_link(admin_client):
+    store = make_store()
+    maya = make_customer(store, "+14155550100")
+    Event.objects.create(
+        store=store, customer=maya, type="cart_updated", occurred_at=NOW, received_at=NOW,
+        idempotency_key="cart-1", properties={"cart_id": "c1", "cart_url": "https://shop.example.com/cart/c1"},
+    )  # fmt: skip
+    body = "Your cart is saved: {{ cart_link }} Reply STOP to opt out."
+
+    latest = _post(admin_client, PREVIEW, body=body, store=store.pk, customer=maya.phone).json()
+    cart = _post(admin_client, PREVIEW, body=body, store=store.pk, customer=maya.phone, context="cart").json()
+
+    assert latest["samples"][0]["links"] == []  # a cart without a product is no product event
+    [link] = cart["samples"][0]["links"]
+    assert link["opens"].startswith("https://shop.example.com/cart/c1")
+    assert cart["samples"][0]["body"].startswith(f"Your cart is saved: {link['short']} ")
