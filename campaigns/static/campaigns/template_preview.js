@@ -177,6 +177,10 @@
       ["Estimated cost", `${data.estimated_cost} ${data.currency}`],
     ];
     if (data.sampled) rows.push(["Measured on a random sample of", data.sampled]);
+    for (const f of data.forcing || []) {
+      rows.push([`${f.char} in ${f.texts} ${f.where} forces UCS-2`,
+        `+${f.extra_segments} segment(s), about ${f.extra_cost} ${data.currency}`]);
+    }
     const table = el("table", null, "tp-audience-table");
     table.appendChild(el("caption", `Audience: ${data.segment}`));
     for (const [label, value] of rows) {
