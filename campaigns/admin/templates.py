@@ -135,10 +135,10 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
         if error:
             return error
         segment = _segment(store, payload.get("segment"))
-        if segment is None:
-            return _errors("segment", "Pick a segment of this store.")
         try:
-            subscribers = members(segment, now=timezone.now()).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+            # No segment picked: the store's whole subscribed list, rather than nothing.
+            audience_of = members(segment, now=timezone.now()) if segment else store.customers.all()
+            subscribers = audience_of.filter(sms_consent=Customer.Consent.SUBSCRIBED)
         except InvalidRules as exc:
             return _errors("segment", f"The segment's rules cannot be evaluated: {exc}", status=409)
         try:
@@ -146,7 +146,7 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
                                           customers=subscribers, sample_size=AUDIENCE_SAMPLE)
         except TemplateError as exc:
             return _errors("body", exc.message)
-        return JsonResponse({"segment": segment.name, **result.as_dict()})
+        return JsonResponse({"segment": segment.name if segment else "All subscribers", **result.as_dict()})
 
     def _read(self, request: HttpRequest):
         if request.method != "POST":

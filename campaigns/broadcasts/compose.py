@@ -167,20 +167,19 @@ def campaign_compose(*, draft: Draft, now: datetime, campaign: Campaign | None =
 
 def _unique_slug(draft: Draft) -> str:
     base = slugify(draft.name)[:80] or "campaign"
-    slugs = Campaign.objects.filter(store=draft.store, slug__startswith=base)
-    taken = set(slugs.values_list("slug", flat=True))
-    n, slug = 2, base
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    slugs = Campaign.objects.filter(store=draft.store, slug__startswith=base).values_list("slug", flat=True)
+    return _first_free(base, set(slugs), "-")
 
 
 def _unique_template_name(draft: Draft) -> str:
     base = f"{draft.name} (broadcast)"[:90]
     names = MessageTemplate.objects.filter(store=draft.store, name__startswith=base)
-    taken = set(names.values_list("name", flat=True))
+    return _first_free(base, set(names.values_list("name", flat=True)), " ")
+
+
+def _first_free(base: str, taken: set[str], sep: str) -> str:
+    """`base`, else `base` with the first number from 2 that makes it new."""
     n, name = 2, base
     while name in taken:
-        name, n = f"{base} {n}", n + 1
+        name, n = f"{base}{sep}{n}", n + 1
     return name
-

@@ -210,3 +210,14 @@ def test_the_preview_takes_a_real_customers_latest_cart_for_the_cart_link(admin_
     [link] = cart["samples"][0]["links"]
     assert link["opens"].startswith("https://shop.example.com/cart/c1")
     assert cart["samples"][0]["body"].startswith(f"Your cart is saved: {link['short']} ")
+
+
+def test_the_audience_is_measured_over_every_subscriber_when_no_segment_is_picked(admin_client):
+    store = make_store()
+    make_customer(store, "+14155550100")
+    make_customer(store, "+14155550101")
+
+    audience = "/admin/campaigns/messagetemplate/audience/"
+    data = _post(admin_client, audience, body="Hi there.", store=store.pk).json()
+
+    assert (data["segment"], data["recipients"]) == ("All subscribers", 2)
