@@ -72,3 +72,20 @@ def test_the_report_of_a_finished_experiment_shows_the_winning_copy(admin_client
     assert f'id="winning-copy">{copy}<' in page
     assert "<td>winner</td>" in page and "<td>ended</td>" in page and "<td>running</td>" not in page
     assert 'name="variants-1-body"' not in edit  # a finished test's variants are a record
+
+
+def test_why_this_text_names_the_experiments_variant_in_words(admin_client, step):
+    from campaigns.models import Message
+    from campaigns.tests.flowkit import make_customer
+
+    experiment = draft_on(step, "BOLD")
+    ana = make_customer(step.flow.store)
+    Message.objects.create(
+        store=step.flow.store, customer=ana, to=ana.phone, body="BOLD", status="delivered", flow_step=step,
+        variant=experiment.variant_code("B"), idempotency_key="x", created_at=T0,
+    )  # fmt: skip
+
+    page = admin_client.get(f"/admin/campaigns/message/why/{ana.pk}/").content.decode()
+
+    assert "variant B (Bold) of “Welcome copy”" in page
+    assert f"variant e{experiment.pk}.B" not in page
