@@ -292,7 +292,7 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
         if live:
             problems = flow_live_problems(flow)
             if problems:
-                raise ValidationError({"status": problems})
+                raise ValidationError(problems)
     return flow
 
 
