@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
 from django_q.conf import Conf
 
-# Tasks run inline in the test process, so a test sees the whole path from request to row.
+# Tasks run inline in the test process, so a test sees the whole path from request to row; a test
+# that lets tasks queue for a cluster sees each queued at its commit, not gathered over a window.
 Conf.SYNC = True
+settings.EVENT_TASKS_WINDOW_MS = 0
 # Playwright's sync API runs an event loop in the test thread; Django's ORM is used beside it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

@@ -20,21 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from datetime import time as clock
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'flows.sqlite3'}")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import common  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+common.django_setup(sqlite="flows")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402

@@ -1,17 +1,21 @@
-"""Ingestion throughput against a raw bulk load of the same rows, on the configured database.
+"""Ingestion throughput against raw floors measured in the same run, at batch sizes 1, 10 and 1,000.
 
     python bench/ingest.py [--events 100000] [--batch 1000] [--customers N] [--history N]
+                           [--singles 3000] [--senders 8,50] [--workers N]
 
 The store starts with 500 products and `--history` earlier events (default: as many as the run
 sends, loaded with COPY), so inserts meet real indexes, product joins and derived tables. Then:
-  1. N events through `customers.ingest.events_ingest` in batches (validation, customer upsert,
-     idempotency, product join, metrics, derived tables, signals);
-  2. N other events as JSON POSTs to /api/v1/events with a Bearer API key, over a socket to a
-     WSGI server in this process (request parsing, auth, the same service);
-  3. the same N rows straight into the events table with PostgreSQL COPY (or a bulk INSERT on
-     SQLite): the floor.
-It prints each rate, its ratio to the floor and PASS/MISS against the goal (>= 5,000 events/s and
->= 0.2x the floor), with the machine's load. Everything lives in a throwaway store deleted at the end.
+  1. batches of 1,000: N events through `customers.ingest.events_ingest`, and N other events as
+     JSON POSTs to /api/v1/events through gunicorn (the production server), beside the same rows
+     loaded with PostgreSQL COPY (a bulk INSERT on SQLite) in alternating slices: >= 5,000 events/s
+     and >= 0.2x the floor;
+  2. one event per POST, as webhooks bring them, from 8 and from 50 concurrent senders, beside a
+     minimal view under the same gunicorn that stores the same row in one statement (the floor,
+     bench/floor_app.py), in alternating rounds: >= 0.5x the floor's rate and p95 <= 20 ms at 8
+     senders (50 is shown);
+  3. ten events per POST from 8 senders, shown beside the same floor's rate per event.
+It prints each figure with its verdict (PASS/MISS) and the machine's load. Everything lives in a
+throwaway store deleted at the end.
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ from __future__ import annotations
 import argparse
 import gc
 import http.client
+import itertools
 import json
 import os
 import random
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -30,25 +37,25 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import common  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
-
-from wsgiref.simple_server import WSGIRequestHandler, make_server  # noqa: E402
+common.django_setup()
 
 from django.core.serializers.json import DjangoJSONEncoder  # noqa: E402
-from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django_q.models import OrmQ  # noqa: E402
+from django_q.signing import SignedPackage  # noqa: E402
 
 from customers.api.auth import api_key_create  # noqa: E402
+from customers.connections.models import ShopConnection, WebhookDelivery  # noqa: E402
+from customers.connections.process import deliveries_process  # noqa: E402
+from customers.connections.receive import PROCESS_TASK  # noqa: E402
+from customers.connections.signing import body_signature  # noqa: E402
 from customers.ingest.customers import customers_upsert  # noqa: E402
 from customers.ingest.events import events_ingest  # noqa: E402
 from customers.ingest.products import products_upsert  # noqa: E402
 from customers.models import Customer, Event, Store  # noqa: E402
+from harness.shop_payloads import shopify_customer, shopify_line, shopify_order  # noqa: E402
 
 AREA_CODES = ["212", "305", "312", "404", "415", "512", "602", "617", "713", "206", "303", "503"]
 TYPES = ["product_viewed"] * 5 + ["cart_updated"] * 2 + ["checkout_started", "order_placed", "sms_clicked"]
@@ -113,48 +120,102 @@ def run_ingest(store: Store, events: list[dict], batch: int, now: datetime) -> f
         return time.perf_counter() - started
 
 
-class _Quiet(WSGIRequestHandler):
-    # The response goes out in small writes (status and headers, then the body); with Nagle's
-    # algorithm each waits for the client's delayed ACK (up to 40 ms a request on Linux), a stall of
-    # this test server that production servers (gunicorn, nginx) do not have.
-    disable_nagle_algorithm = True
+BENCH = Path(__file__).resolve().parent
 
-    def log_message(self, *args) -> None:
-        pass
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @contextmanager
-def api_server(store: Store, batch: int):
-    """A WSGI server on a real socket in this process; yields a function that POSTs events in
-    batches as a store's system would (JSON body, Bearer key) and returns the seconds it took."""
-    _, key = api_key_create(store=store, name="benchmark")
-    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=_Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def gunicorn(store: Store, workers: int):
+    """The project under gunicorn with production's settings (gunicorn.conf.py: threads per worker),
+    `workers` processes, no access log, and the floor view beside the API; yields the port."""
+    port = free_port()
+    env = {**os.environ, "BENCH_FLOOR_STORE": str(store.pk), "LOG_LEVEL": "WARNING"}
+    command = [
+        sys.executable, "-m", "gunicorn", "--config", str(common.ROOT / "gunicorn.conf.py"),
+        "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--access-logfile", os.devnull,
+        "--pythonpath", str(BENCH), "--log-level", "warning", "floor_app:application",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, cwd=common.ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    sys.exit("gunicorn did not start")
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def post_once(port: int, path: str, body: bytes, headers: dict) -> float:
+    started = time.perf_counter()
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    client.request("POST", path, body=body, headers=headers)
+    response = client.getresponse()
+    answer = response.read()
+    client.close()
+    if response.status >= 300:
+        sys.exit(f"{path} answered {response.status}: {answer[:500]!r}")
+    return time.perf_counter() - started
+
+
+def post_batches(port: int, key: str, batch: int):
+    """A function that POSTs events in batches, one after another as a store's system would, and
+    returns the seconds it took."""
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
     def post(events: list[dict]) -> float:
-        bodies = [json.dumps({"events": events[i : i + batch]}) for i in range(0, len(events), batch)]
+        bodies = [
+            json.dumps({"events": events[i : i + batch]}).encode() for i in range(0, len(events), batch)
+        ]
         with server_heap():
             started = time.perf_counter()
             for body in bodies:
-                client = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=300)
-                client.request("POST", "/api/v1/events", body=body, headers=headers)
-                response = client.getresponse()
-                if response.status >= 300:
-                    sys.exit(f"API answered {response.status}: {response.read()[:500]!r}")
-                response.read()
-                client.close()
+                post_once(port, "/api/v1/events", body, headers)
             return time.perf_counter() - started
 
-    try:
-        warm = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=60)
-        warm.request("GET", "/api/v1/events", headers=headers)  # loads the URLconf: not timed
-        warm.getresponse().read()
-        warm.close()
-        yield post
-    finally:
-        server.shutdown()
+    return post
+
+
+def senders(
+    port: int, path: str, bodies: list[bytes], headers: dict | list[dict], count: int
+) -> tuple[float, list[float]]:
+    """`count` senders POSTing their share of `bodies` each one after another, all at once: the
+    seconds until the last answer, and every request's latency. `headers`: one set for every body,
+    or each body's own (a shop signs each of its webhooks)."""
+    each = headers if isinstance(headers, list) else [headers] * len(bodies)
+    requests = list(zip(bodies, each, strict=True))
+    shares = [requests[i::count] for i in range(count)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(count + 1)
+
+    def send(share: list[tuple[bytes, dict]]) -> None:
+        mine = []
+        start.wait()
+        for body, own_headers in share:
+            mine.append(post_once(port, path, body, own_headers))
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies
 
 
 def beside_floor(run, events: list[dict], rows: list[tuple], batch: int) -> tuple[float, float, str]:
@@ -240,16 +301,166 @@ def _seconds(cursor, sql: str) -> float:
 
 
 GOAL_RATE, GOAL_RATIO = 5_000, 0.2
+GOAL_SINGLE_RATIO, GOAL_SINGLE_P95_MS, GOAL_SENDERS = 0.5, 20.0, 8
 ROUNDS = 10
+SINGLE_ROUNDS = 3
 
 
 def _verdict(rate: float, ratio: float) -> str:
     rate_ok, ratio_ok = rate >= GOAL_RATE, ratio >= GOAL_RATIO
-    return f"{'PASS' if rate_ok else 'MISS'} rate, {'PASS' if ratio_ok else 'MISS'} ratio"
+    return f"{common.verdict(rate_ok)} rate, {common.verdict(ratio_ok)} ratio"
 
 
-def _load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+def batches_of_1000(store: Store, args, now: datetime, port: int, key: str) -> None:
+    events = payloads(args.events, args.customers, now)
+    posted = payloads(args.events, args.customers, now, seed=8, prefix="http")
+    function = beside_floor(
+        lambda part: run_ingest(store, part, args.batch, now),
+        events,
+        baseline_rows(store, events, now),
+        args.batch,
+    )
+    api = beside_floor(
+        post_batches(port, key, args.batch), posted, baseline_rows(store, posted, now), args.batch
+    )
+    print(f"\nbatches of {args.batch:,}")
+    print(f"{'path':<40}{'seconds':>9}{'events/s':>10}{'x floor':>9}  goal: >= {GOAL_RATE:,} ev/s, "
+          f">= {GOAL_RATIO}x floor")  # fmt: skip
+    for name, (seconds, floor_seconds, label) in (
+        ("events_ingest (function)", function),
+        ("POST /api/v1/events (gunicorn)", api),
+    ):
+        rate, floor = args.events / seconds, args.events / floor_seconds
+        print(f"{name:<40}{seconds:>9.2f}{rate:>10,.0f}{rate / floor:>9.2f}  {_verdict(rate, rate / floor)}")
+        print(f"{'  its floor: ' + label:<40}{floor_seconds:>9.2f}{floor:>10,.0f}{1:>9.2f}  "
+              "(the same rows, in slices alternating with the path's)")  # fmt: skip
+
+
+def small_batches(store: Store, args, now: datetime, port: int, key: str, size: int) -> bool:
+    """POSTs of `size` events from each count of senders, beside the floor view storing the same rows
+    one POST per event; True when the goal (one event per POST, 8 senders) is met or not judged."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def requests(tag: str, seed: int) -> tuple[list[bytes], dict, int]:
+        mine = payloads(args.singles, args.customers, now, seed=seed, prefix=f"{tag}-api")
+        if size == 1:
+            return [json.dumps(e).encode() for e in mine], headers, len(mine)
+        bodies = [json.dumps({"events": mine[i : i + size]}).encode() for i in range(0, len(mine), size)]
+        return bodies, headers, len(mine)
+
+    title = f"{size} event{'s' if size > 1 else ''} per POST"
+    return beside_floor_view(args, now, port, title, "/api/v1/events", requests, judged=size == 1)
+
+
+def beside_floor_view(args, now: datetime, port: int, title: str, path: str, requests, judged: bool) -> bool:
+    """`requests(tag, seed)` -> (bodies, headers, events) POSTed to `path` from each count of senders,
+    in rounds alternating with the floor view storing as many events one POST each; True when the
+    goal (8 senders) is met or not judged."""
+    passed = True
+    print(f"\n{title} (gunicorn, {args.workers} workers), {SINGLE_ROUNDS} rounds alternating with "
+          "the floor view")  # fmt: skip
+    print(f"{'senders':>8} {'path':<26}{'events/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'x floor':>9}  verdict")
+    warm = payloads(40 * args.workers, args.customers, now, seed=99, prefix=f"warm-{title}")
+    bodies, headers, _ = requests(f"warm-{title}", 99)
+    if isinstance(headers, list):
+        headers = headers[: 40 * args.workers]
+    senders(port, path, bodies[: 40 * args.workers], headers, args.workers * 2)
+    senders(port, "/bench/floor", [json.dumps(e).encode() for e in warm], {}, args.workers * 2)
+    for count in args.senders:
+        path_s = floor_s = 0.0
+        path_lat: list[float] = []
+        floor_lat: list[float] = []
+        events = 0
+        for round_ in range(SINGLE_ROUNDS):
+            tag = f"{title}-{count}-{round_}"
+            bodies, headers, sent = requests(tag, round_ + 20)
+            seconds, latencies = senders(port, path, bodies, headers, count)
+            path_s, path_lat, events = path_s + seconds, path_lat + latencies, events + sent
+            floors = payloads(sent, args.customers, now, seed=round_ + 20, prefix=f"{tag}-floor")
+            seconds, latencies = senders(
+                port, "/bench/floor", [json.dumps(e).encode() for e in floors], {}, count
+            )
+            floor_s, floor_lat = floor_s + seconds, floor_lat + latencies
+        rate, floor_rate = events / path_s, events / floor_s
+        p50, p95 = (common.percentile(path_lat, q) * 1000 for q in (0.5, 0.95))
+        f50, f95 = (common.percentile(floor_lat, q) * 1000 for q in (0.5, 0.95))
+        this_judged = judged and count == GOAL_SENDERS
+        ok = rate / floor_rate >= GOAL_SINGLE_RATIO and p95 <= GOAL_SINGLE_P95_MS
+        shown = common.verdict(ok) if this_judged else "(shown)"
+        passed = passed and (ok or not this_judged)
+        print(f"{count:>8} {'POST ' + path:<26}{rate:>10,.0f}{p50:>8.1f}{p95:>8.1f}"
+              f"{rate / floor_rate:>9.2f}  {shown}")  # fmt: skip
+        print(
+            f"{count:>8} {'  floor: one INSERT view':<26}{floor_rate:>10,.0f}{f50:>8.1f}{f95:>8.1f}{1:>9.2f}"
+        )
+    if judged:
+        print(f"goal at {GOAL_SENDERS} senders: >= {GOAL_SINGLE_RATIO}x the floor's events/s and p95 <= "
+              f"{GOAL_SINGLE_P95_MS:.0f} ms")  # fmt: skip
+    return passed
+
+
+SHOPIFY_SECRET = "bench-webhook-key"
+ORDER_IDS = itertools.count(10_000_000)
+
+
+def shopify_orders(count: int, customers: int, now: datetime, seed: int) -> list[dict]:
+    """`orders/create` bodies in Shopify's shape, each order id once, from customers the shop knows
+    by its own ids (numbers beside the API's customers, so the two never claim one number)."""
+    rng = random.Random(seed)
+    numbers = phones(2 * customers)[customers:]
+    line = [shopify_line(632910392, "IPod Nano - 8GB", "199.00")]
+    orders = []
+    for _ in range(count):
+        who = rng.randrange(customers)
+        buyer = shopify_customer(30_000_000 + who, numbers[who], now)
+        at = now - timedelta(seconds=rng.randrange(86400))
+        orders.append(
+            shopify_order(next(ORDER_IDS), buyer, at, line, checkout_token=uuid.uuid4().hex)
+        )
+    return orders
+
+
+def shopify_webhooks(store: Store, args, now: datetime, port: int) -> bool:
+    """Shopify's `orders/create` webhooks one per POST (signed, one delivery id each): the answer
+    (verify, store once, queue) beside the same floor view as the API's single events; then the
+    queued work of a round's worth of deliveries (mapping and ingestion) as one worker runs the tasks
+    the web processes gathered."""
+    shop = f"{store.slug}.myshopify.com"
+    queued_before = OrmQ.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ShopConnection.objects.create(
+        store=store, platform="shopify", shop_domain=shop, webhook_secret=SHOPIFY_SECRET,
+        webhooks_only=True, connected_at=now,
+    )  # fmt: skip
+
+    def requests(tag: str, seed: int) -> tuple[list[bytes], list[dict], int]:
+        bodies, headers = [], []
+        for order in shopify_orders(args.singles, args.customers, now, seed):
+            raw = json.dumps(order).encode()
+            bodies.append(raw)
+            headers.append({
+                "Content-Type": "application/json", "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Shop-Domain": shop, "X-Shopify-Hmac-Sha256": body_signature(raw, SHOPIFY_SECRET),
+                "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-API-Version": "2024-10",
+            })  # fmt: skip
+        return bodies, headers, len(bodies)
+
+    passed = beside_floor_view(
+        args, now, port, "Shopify webhooks, one order per POST", "/webhooks/shopify/", requests, judged=True
+    )
+    tasks = []  # the gathered tasks the web processes queued, as a worker takes them
+    for task in OrmQ.objects.filter(pk__gt=queued_before).order_by("pk"):
+        package = SignedPackage.loads(task.payload)
+        if package["func"] == PROCESS_TASK and sum(len(ids) for ids in tasks) < args.singles:
+            tasks.append(package["args"][1])
+    with server_heap():
+        started = time.perf_counter()
+        statuses = [deliveries_process(delivery_ids=ids, now=now) for ids in tasks]
+        work = time.perf_counter() - started
+    done = sum(sum(counts.values()) for counts in statuses)
+    failed = sum(counts.get(WebhookDelivery.Status.FAILED, 0) for counts in statuses)
+    print(f"{'':>8} {'  its queued work, 1 worker':<26}{done / work:>10,.0f}{'':>25}  (shown: {done:,} "
+          f"deliveries in {len(tasks)} tasks, {failed} failed)")  # fmt: skip
+    return passed and not failed
 
 
 def main() -> None:
@@ -260,8 +471,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--customers", type=int, help="distinct customers (default: events / 10)")
     parser.add_argument("--history", type=int, help="earlier events already stored (default: --events)")
+    parser.add_argument("--singles", type=int, default=3000, help="events per round of single POSTs")
+    parser.add_argument("--senders", default="8,50", help="concurrent senders of single events")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument("--only", choices=["batches", "singles", "shopify"], help="run one part")
     args = parser.parse_args()
-    customers = args.customers or max(1, args.events // 10)
+    args.customers = args.customers or max(1, args.events // 10)
+    args.senders = [int(n) for n in args.senders.split(",")]
     history = args.events if args.history is None else args.history
     if Store._meta.db_table not in connection.introspection.table_names():
         sys.exit("The database has no tables yet: run `python manage.py migrate` first.")
@@ -269,40 +485,33 @@ def main() -> None:
     store = Store.objects.create(
         slug=f"bench-{uuid.uuid4().hex[:8]}", brand_name="Benchmark", site_url="https://shop.example.com"
     )
+    queued_before = OrmQ.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     try:
         print(
-            f"{connection.vendor}: {args.events:,} events per path, {customers:,} customers, "
-            f"batches of {args.batch}, 500 products, {history:,} earlier events; load {_load()}"
+            f"{connection.vendor}: {args.events:,} events per path, {args.customers:,} customers, "
+            f"500 products, {history:,} earlier events; {common.machine()}"
         )
         products_make(store, now)
         if history:
-            history_load(store, history, customers, now, args.batch)
-        events = payloads(args.events, customers, now)
-        posted = payloads(args.events, customers, now, seed=8, prefix="http")
-        function = beside_floor(
-            lambda part: run_ingest(store, part, args.batch, now),
-            events, baseline_rows(store, events, now), args.batch,
-        )  # fmt: skip
-        with api_server(store, args.batch) as post:
-            api = beside_floor(post, posted, baseline_rows(store, posted, now), args.batch)
-        print(f"{'path':<40}{'seconds':>9}{'events/s':>10}{'x floor':>9}  goal: >= {GOAL_RATE:,} ev/s, "
-              f">= {GOAL_RATIO}x floor")  # fmt: skip
-        for name, (seconds, floor_seconds, label) in (
-            ("events_ingest (function)", function),
-            ("POST /api/v1/events (HTTP)", api),
-        ):
-            rate, floor = args.events / seconds, args.events / floor_seconds
-            verdict = _verdict(rate, rate / floor)
-            print(f"{name:<40}{seconds:>9.2f}{rate:>10,.0f}{rate / floor:>9.2f}  {verdict}")
-            print(f"{'  its floor: ' + label:<40}{floor_seconds:>9.2f}{floor:>10,.0f}{1:>9.2f}  "
-                  "(the same rows, in slices alternating with the path's)")  # fmt: skip
-        print(f"load average (1, 5, 15 min) {_load()} on {os.cpu_count()} cores")
+            history_load(store, history, args.customers, now, args.batch)
+        _, key = api_key_create(store=store, name="benchmark")
+        with gunicorn(store, args.workers) as port:
+            passed = True
+            if args.only in (None, "batches"):
+                batches_of_1000(store, args, now, port, key)
+            if args.only in (None, "singles"):
+                passed = small_batches(store, args, now, port, key, 1) and passed
+                small_batches(store, args, now, port, key, 10)
+            if args.only in (None, "shopify"):
+                passed = shopify_webhooks(store, args, now, port) and passed
+        print(f"\n{common.machine()}")
     finally:
         with connection.cursor() as cursor:
             # the derived rows go with their events; deleting through the ORM would load them all
             for model in ("eventitem", "eventlast", "event"):
                 cursor.execute(f"DELETE FROM customers_{model} WHERE store_id = %s", [store.pk])
         store.delete()
+        OrmQ.objects.filter(pk__gt=queued_before).delete()  # the run's tasks, for a store now gone
 
 
 if __name__ == "__main__":

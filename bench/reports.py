@@ -13,21 +13,12 @@ store is removed afterwards unless --keep.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'reports.sqlite3'}")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import common  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+common.django_setup(sqlite="reports")
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402

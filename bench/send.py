@@ -18,21 +18,13 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import sys
 import time
 from datetime import time as clock
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'bench' / 'send.sqlite3'}")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+import common  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+common.django_setup(sqlite="send")
 
 import requests  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -46,8 +38,8 @@ from campaigns.content.meter import encoding_and_segments  # noqa: E402
 from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import GuardrailDecision, Message  # noqa: E402
 from campaigns.sending.deliver import messages_send  # noqa: E402
-from campaigns.tests.twilio_server import TwilioServer  # noqa: E402
 from customers.models import Customer, Store  # noqa: E402
+from harness.twilio_server import TwilioServer  # noqa: E402
 
 TEMPLATE = (
     'Hi {{ first_name|default:"there" }}, new drops at {{ store_name }} in {{ city|default:"your city" }}.'

@@ -27,18 +27,13 @@ import shutil
 import sys
 import time
 from contextlib import ExitStack
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
     sys.exit("bench/workers.py needs DATABASE_URL=postgres://...: the workers are other processes")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsmarketing.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-import django  # noqa: E402
+import common  # noqa: E402
 
-django.setup()
+common.django_setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -53,7 +48,7 @@ from campaigns.content.templating import render  # noqa: E402
 from campaigns.models import Message  # noqa: E402
 from campaigns.sending.outbox import MessageDraft, messages_create  # noqa: E402
 from campaigns.sending.queue import foreground  # noqa: E402
-from campaigns.tests.clusters import database_url, qcluster_start, qcluster_stop, redis_server  # noqa: E402
+from harness.clusters import database_url, qcluster_start, qcluster_stop, redis_server  # noqa: E402
 
 
 def queue_texts(store, count: int, run: str) -> list[int]:

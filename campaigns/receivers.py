@@ -11,7 +11,6 @@ from campaigns.flows.starters import starter_templates_install
 from campaigns.privacy import customer_texts_export, customers_texts_erase
 from campaigns.schedules import schedules_install
 from campaigns.sending.guardrails import quiet_hours_rules_seed
-from campaigns.task_queue import task_enqueue
 from customers.signals import (
     consent_requested,
     customer_data_exporting,
@@ -22,14 +21,16 @@ from customers.signals import (
     products_changed,
     store_created,
 )
+from customers.task_queue import task_enqueue, task_enqueue_gathered
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
 def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
-    """One task per stored batch, however many things it feeds (flow triggers, order credit)."""
+    """One task per store for the batches stored within a short window, however many things they
+    feed (flow triggers, order credit): a webhook bringing one event is not one task."""
     ids = list(event_ids)
     task = "campaigns.tasks.events_recorded_task"
-    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
+    transaction.on_commit(lambda: task_enqueue_gathered(task, store.id, ids))
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")

@@ -26,11 +26,19 @@ SCHEDULES = [
         "schedule_type": Schedule.DAILY,
     },
     {
-        # Stored segments' membership rows, read by counts and member pages (never by sends).
+        # Stored segments' membership rows, read by counts and member pages (never by sends), and
+        # the live segments' counts the lists show.
         "name": "customers: refresh stored segments",
         "func": "customers.tasks.segments_refresh_task",
         "schedule_type": Schedule.MINUTES,
-        "minutes": 10,
+        "minutes": 1,
+    },
+    {
+        # A shop's webhooks whose queued task was lost (customers/connections/process.py).
+        "name": "customers: webhook deliveries left received",
+        "func": "customers.tasks.webhook_deliveries_sweep_task",
+        "schedule_type": Schedule.MINUTES,
+        "minutes": 5,
     },
 ]
 # Earlier schedules whose work is now a stage of the tick.

@@ -41,7 +41,7 @@ from campaigns.privacy import message_bodies_expire
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
-from campaigns.task_queue import task_enqueue
+from customers.task_queue import task_enqueue
 
 logger = logging.getLogger(__name__)
 

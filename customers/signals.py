@@ -5,7 +5,8 @@ Sent after the transaction that stored the rows has committed, unless said other
 
 from django.dispatch import Signal
 
-# kwargs: store (Store), event_ids (list[int]) — newly stored events, duplicates excluded.
+# kwargs: store (Store), event_ids (list[int]) — newly stored events, duplicates excluded. On the
+# single-event path (`event_ingest_one`) the store is an instance holding its id alone.
 events_recorded = Signal()
 
 # kwargs: store (Store), product_changes (list[int]) — ProductChange ids just recorded.

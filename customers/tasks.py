@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.utils import timezone
 
 from customers.connections.backfill import backfill_page
-from customers.connections.process import delivery_process
+from customers.connections.process import deliveries_left_process, deliveries_process, delivery_process
 from customers.ingest.metrics import store_metrics_recompute
 from customers.models import Store
+from customers.segments.counts import live_counts_refresh
 from customers.segments.membership import segments_refresh
 
 
@@ -17,14 +18,34 @@ def metrics_recompute_all() -> int:
 
 
 def segments_refresh_task() -> dict:
-    """Every few minutes: each stored segment's membership rows rebuilt (customers/segments/membership.py)."""
-    report = segments_refresh(now=timezone.now())
-    return {"refreshed": report.refreshed, "skipped": report.skipped, "failed": report.failed}
+    """Every minute: stored segments' rows brought up to date (customers/segments/membership.py), and
+    live segments' counts taken again when they are due (customers/segments/counts.py)."""
+    now = timezone.now()
+    report = segments_refresh(now=now)
+    counted = live_counts_refresh(now=now)
+    return {
+        "refreshed": report.refreshed,
+        "rebuilt": report.rebuilt,
+        "skipped": report.skipped,
+        "failed": report.failed,
+        "counted": counted,
+    }
 
 
 def webhook_delivery_process_task(delivery_id: int) -> str:
-    """A shop's webhook, stored by the endpoint, becomes the app's own customers and events."""
+    """A shop's webhook, stored by the endpoint, becomes the app's own customers and events (tasks
+    queued one per delivery before they were gathered)."""
     return delivery_process(delivery_id=delivery_id, now=timezone.now())
+
+
+def webhook_deliveries_process_task(connection_id: int, delivery_ids: list[int]) -> dict:
+    """A connection's webhooks stored within one short window become the app's customers and events."""
+    return deliveries_process(delivery_ids=delivery_ids, now=timezone.now())
+
+
+def webhook_deliveries_sweep_task() -> dict:
+    """Every few minutes: deliveries whose queued task was lost are processed all the same."""
+    return deliveries_left_process(now=timezone.now())
 
 
 def backfill_page_task(backfill_id: int) -> bool:

@@ -218,6 +218,14 @@ SMS_STATUS_CHECK_AFTER_SECONDS = env.int("SMS_STATUS_CHECK_AFTER_SECONDS", defau
 if SMS_STUCK_AFTER_SECONDS <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("SMS_STUCK_AFTER_SECONDS must exceed the task timeout.")
 
+# --- ingestion ---
+# Event batches stored within this window (per process) queue one task per store between them.
+EVENT_TASKS_WINDOW_MS = env.int("EVENT_TASKS_WINDOW_MS", default=200)
+
+# --- segments ---
+# A live segment's counts in the lists and the API are taken again when older than this.
+SEGMENT_COUNTS_EVERY_MINUTES = env.int("SEGMENT_COUNTS_EVERY_MINUTES", default=5)
+
 # --- shop connections ---
 SHOP_API_TIMEOUT = env.float("SHOP_API_TIMEOUT", default=15.0)
 

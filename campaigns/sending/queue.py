@@ -21,7 +21,7 @@ from campaigns.content.offers import READY, offer_states
 from campaigns.models import GuardrailDecision, Message, Reason
 from campaigns.sending import guardrails, policy
 from campaigns.sending.guardrails import chunks
-from campaigns.task_queue import task_enqueue
+from customers.task_queue import task_enqueue
 
 Status = Message.Status
 

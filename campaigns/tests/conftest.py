@@ -6,9 +6,9 @@ from itertools import count
 
 import pytest
 
-from campaigns.tests.twilio_server import TwilioServer
 from customers.models import Customer, Store
 from customers.tests.shop_fixtures import inline, shopify_server  # noqa: F401  (the loopback shop)
+from harness.twilio_server import TwilioServer
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "test-auth-token"

@@ -13,9 +13,9 @@ from django_q.conf import Conf
 
 from campaigns.models import Message
 from campaigns.sending.outbox import MessageDraft, messages_create
-from campaigns.tests.clusters import database_url, qcluster_start, qcluster_stop
 from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
 from customers.models import Customer
+from harness.clusters import database_url, qcluster_start, qcluster_stop
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,15 +17,15 @@ from django_q.tasks import async_task
 
 from campaigns.models import Message
 from campaigns.sending.outbox import MessageDraft, messages_create
-from campaigns.tests.clusters import (
+from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
+from customers.models import Customer
+from harness.clusters import (
     clusters_running,
     database_url,
     qcluster_start,
     qcluster_stop,
     redis_server,
 )
-from campaigns.tests.conftest import ACCOUNT_SID, AUTH_TOKEN
-from customers.models import Customer
 
 TEXTS = 120
 BATCH = 10

@@ -10,7 +10,7 @@ import pytest
 
 from campaigns.models import Message, ProviderCircuit
 from campaigns.sending.deliver import messages_send
-from campaigns.tests.twilio_server import Answer
+from harness.twilio_server import Answer
 
 NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)  # 12:00 in New York
 

@@ -20,7 +20,8 @@ from campaigns.models import Attribution, FlowRun, Link, Message, OfferCode, Rea
 from campaigns.tick import tick
 from customers.ingest.events import events_ingest
 from customers.models import Customer, Store
-from customers.tests.shop_payloads import (
+from customers.tests.shop_servers import SHOPIFY_TOKEN
+from harness.shop_payloads import (
     SHOP,
     SHOPIFY_SECRET,
     shopify_checkout,
@@ -33,7 +34,6 @@ from customers.tests.shop_payloads import (
     shopify_variant,
     sms_consent,
 )
-from customers.tests.shop_servers import SHOPIFY_TOKEN
 
 pytestmark = pytest.mark.django_db
 NEW_YORK = ZoneInfo("America/New_York")

@@ -9,18 +9,21 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from customers.admin.lists import EventTypeFilter, FastListMixin
 from customers.admin.profile import event_name
-from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline
+from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.admin.stores import ReadOnlyMixin
 from customers.api.auth import api_key_secret_fill
 from customers.ingest.products import product_save
 from customers.models import (
     ApiKey,
     Category,
+    Customer,
     Event,
     Product,
     ProductChange,
 )
+from customers.search import customer_search
 
 # --- catalogue --------------------------------------------------------------------------------
 
@@ -85,25 +88,32 @@ class ProductChangeAdmin(ReadOnlyMixin, StoreScopedAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyMixin, StoreScopedAdmin):
-    list_display = ("occurred_at", "what", "customer", "product", "store", "received_at")
-    list_filter = ("store", "type")
-    search_fields = (
-        "customer__phone",
-        "customer__first_name",
-        "customer__last_name",
-        "customer__external_id",
-        "idempotency_key",
-        "type",
-    )
-    list_select_related = ("customer", "product", "store")
-    date_hierarchy = "occurred_at"
-    show_full_result_count = False
-    ordering = ("-occurred_at", "-pk")
+class EventAdmin(FastListMixin, ReadOnlyMixin, StoreScopedAdmin):
+    """Newest received first (the primary key's order: no index to keep up per sort order on the
+    largest table); filters by store, type and when it happened; search by customer or event id."""
 
-    @admin.display(description="event", ordering="type")
+    list_display = ("received_at", "occurred_at", "what", "customer", "product", "store")
+    list_filter = ("store", EventTypeFilter, ("occurred_at", admin.DateFieldListFilter))
+    search_fields = ("customer__phone", "customer__first_name", "customer__last_name", "idempotency_key")
+    search_help_text = "A customer's phone, name, external id or email, or an event's id."
+    list_select_related = ("customer", "product", "store")
+    ordering = ("-pk",)
+
+    @admin.display(description="event")
     def what(self, event: Event) -> str:
         return event_name(event.type)
+
+    def get_search_results(self, request, queryset, search_term):
+        """Customers found by their own search (its indexes), then their events; or the event with
+        that id in one of the user's stores."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        stores = list(stores_for(request.user).values_list("pk", flat=True))
+        found = customer_search(Customer.objects.filter(store_id__in=stores), term).values("pk")
+        by_customer = queryset.filter(customer_id__in=found).order_by().values("pk")
+        by_key = queryset.filter(store_id__in=stores, idempotency_key=term).order_by().values("pk")
+        return queryset.filter(pk__in=by_customer.union(by_key, all=True)), False
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from import_export.admin import ImportMixin
 from import_export.results import Result
 
+from customers.admin.lists import FastListMixin, sampled_values_filter
 from customers.admin.privacy import CustomerPrivacyMixin
 from customers.admin.profile import engagement_tier, event_name
 from customers.admin.scoping import StoreScopedAdmin, stores_for
@@ -39,6 +40,7 @@ from customers.models import (
     ImportJob,
 )
 from customers.phones import InvalidPhone, phone_facts, phone_normalize
+from customers.search import customer_search
 
 # --- customers --------------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(CustomerPrivacyMixin, ImportMixin, StoreScopedAdmin):
+class CustomerAdmin(CustomerPrivacyMixin, FastListMixin, ImportMixin, StoreScopedAdmin):
     form = CustomerForm
     resource_classes = [CustomerResource]
     import_form_class = CustomerImportForm
@@ -120,10 +122,19 @@ class CustomerAdmin(CustomerPrivacyMixin, ImportMixin, StoreScopedAdmin):
         "last_click",
         "timezone",
     )
-    list_filter = ("store", "sms_consent", "loyalty_status", "region", "timezone", "timezone_source")
+    list_filter = (
+        "store",
+        "sms_consent",
+        sampled_values_filter("loyalty_status", "loyalty status"),
+        sampled_values_filter("region", "state"),
+        sampled_values_filter("timezone", "timezone"),
+        "timezone_source",
+    )
     search_fields = ("phone", "first_name", "last_name", "external_id", "email")
+    search_help_text = "Part of a phone number, a name, an external id or an email; or a whole phone number."
     list_select_related = ("store",)
-    show_full_result_count = False
+    sortable_by = None  # sorting by a column is asked for; the default order (newest first) is indexed
+    ordering = ("-pk",)
     readonly_fields = (
         "sms_consent",
         "sms_consent_at",
@@ -194,12 +205,7 @@ class CustomerAdmin(CustomerPrivacyMixin, ImportMixin, StoreScopedAdmin):
         return _day(customer.last_sms_click_at)
 
     def get_search_results(self, request, queryset, search_term):
-        found, duplicates = super().get_search_results(request, queryset, search_term)
-        try:
-            phone = phone_normalize(search_term)
-        except InvalidPhone:
-            return found, duplicates
-        return found | queryset.filter(phone=phone), duplicates
+        return customer_search(queryset, search_term), False
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)

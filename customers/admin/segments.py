@@ -19,9 +19,10 @@ from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer, Segment, Store
 from customers.segments import InvalidRules, members_count, segment_errors
 from customers.segments import schema as rule_schema
-from customers.segments.compiler import compile_rules
-from customers.segments.membership import reads_stored, stored_counts
+from customers.segments.counts import Counts, counts_shown
+from customers.segments.membership import reads_stored
 from customers.segments.presets import PRESETS, presets_install
+from customers.segments.preview import preview_counts
 from customers.segments.summary import summarize
 
 SAMPLE_SIZE = 10
@@ -83,49 +84,29 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
             "count": None,
             "sample": [],
             "diff": None,
+            "estimate": None,
         }
-    seen = (segment.pk,) if segment else ()
-    new = compile_rules(rules, store=store, now=now, seen=seen)
-    everyone = Customer.objects.filter(store=store)
-    totals = {"count": Count("pk", filter=new)}
-    if segment is not None:
-        try:
-            old = compile_rules(segment.rules, store=store, now=now, seen=seen)
-            totals |= {"added": Count("pk", filter=new & ~old), "removed": Count("pk", filter=old & ~new)}
-        except (InvalidRules, KeyError, TypeError):
-            pass  # the saved tree no longer compiles (e.g. a referenced segment was deleted): no diff
-    counted = everyone.aggregate(**totals)
-    sample = everyone.filter(new).order_by("-pk")[:SAMPLE_SIZE]
+    shown = preview_counts(store=store, rules=rules, segment=segment, now=now)
     return {
         "errors": [],
         "summary": summarize(rules, segment_names=names),
-        "count": counted["count"],
-        "sample": [_sample_row(c) for c in sample],
-        "diff": {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None,
+        "count": shown.count,
+        "estimate": shown.estimate.as_dict() if shown.estimate else None,
+        "sample": [_sample_row(c) for c in shown.sample],
+        "diff": shown.diff,
     }
 
 
-def count_members(segments: list[Segment], *, now) -> None:
-    """Set `member_count` on each segment: stored segments from their rows, the others counted together
-    in one query; a segment whose rules cannot be evaluated gets `rules_error` instead."""
-    counts = {}
-    stored = stored_counts(segments)
-    for segment in segments:
-        if segment.stored:
-            segment.member_count = stored.get(segment.pk)
-            continue
-        try:
-            rules = compile_rules(segment.rules, store=segment.store, now=now, seen=(segment.pk,))
-        except InvalidRules as exc:
-            first = exc.errors[0]
-            segment.rules_error = f"{first.path or 'rules'}: {first.message}"
-            continue
-        counts[f"s{segment.pk}"] = Count("pk", filter=Q(store_id=segment.store_id) & rules)
-    stores = {segment.store_id for segment in segments}
-    totals = Customer.objects.filter(store_id__in=stores).aggregate(**counts) if counts else {}
-    for segment in segments:
-        if not segment.stored:
-            segment.member_count = totals.get(f"s{segment.pk}")
+def _counts_html(counts: Counts, when: str) -> str:
+    """"12,345" and beneath it how many can be texted and when that was counted."""
+    at = timezone.localtime(counts.at)
+    return format_html(
+        "{}<br><small>{} reachable by SMS · {} {}</small>",
+        f"{counts.members:,}",
+        f"{counts.reachable:,}",
+        when,
+        f"{at:%H:%M}",
+    )
 
 
 def _sample_row(customer: Customer) -> dict:
@@ -160,18 +141,17 @@ class SegmentAdmin(StoreScopedAdmin):
             return f"Cannot be counted ({segment.rules_error}): open it to fix the rules"
         if segment.stored:
             return self.membership(segment)
-        count = getattr(segment, "member_count", None)
-        return "—" if count is None else f"{count:,}"
+        counts = getattr(segment, "counts", None)
+        return "—" if counts is None else _counts_html(counts, "counted")
 
     @admin.display(description="Membership table")
     def membership(self, segment: Segment) -> str:
-        """A stored segment's count as of its last refresh, its last failure, and a live count link."""
+        """A stored segment's counts as of its last refresh, its last failure, and a live count link."""
         if segment.pk is None or not segment.stored:
             return "—"
         if reads_stored(segment):
-            count = stored_counts([segment])[segment.pk]
-            when = timezone.localtime(segment.refreshed_at)
-            text = format_html("{} as of {}", f"{count:,}", f"{when:%H:%M}")
+            members, reachable = segment.counted_members or 0, segment.counted_reachable or 0
+            text = _counts_html(Counts(members, reachable, segment.refreshed_at), "as of")
         else:
             text = format_html("{}", "not refreshed yet")
         if segment.refresh_error:
@@ -184,7 +164,10 @@ class SegmentAdmin(StoreScopedAdmin):
 
     def get_changelist_instance(self, request: HttpRequest):
         changelist = super().get_changelist_instance(request)
-        count_members(list(changelist.result_list), now=timezone.now())
+        segments = list(changelist.result_list)
+        shown = counts_shown(segments, now=timezone.now())
+        for segment in segments:
+            segment.counts = shown.get(segment.pk)
         return changelist
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -15,9 +15,9 @@ from customers.api.auth import api_key_authenticate
 from customers.ingest.schemas import UNCLEAN_MESSAGE, is_clean_text
 from customers.models import Customer, Segment, Store
 from customers.segments import InvalidRules, members, members_count
-from customers.segments.compiler import compile_rules
+from customers.segments.counts import Counts, counts_shown
 from customers.segments.explain import explain
-from customers.segments.membership import reads_stored, stored_counts, stored_members
+from customers.segments.membership import reads_stored, stored_members
 from customers.segments.schema import MAX_YEAR, MIN_YEAR
 from customers.segments.summary import summarize
 
@@ -64,9 +64,18 @@ def customer_json(customer: Customer) -> dict:
     }
 
 
-def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> dict:
-    """`as_of` is when a stored segment's count was taken (null for a live count); `refresh_failed`
-    says when and why its latest refresh failed, the count staying that of the last good one."""
+def counts_json(counts: Counts | None) -> dict:
+    """`count` (members), `reachable` (subscribed to SMS) and `as_of`, when they were counted."""
+    if counts is None:
+        return {"count": None, "reachable": None, "as_of": None}
+    return {"count": counts.members, "reachable": counts.reachable, "as_of": counts.at.isoformat()}
+
+
+def segment_json(segment: Segment, counts: Counts | None, names: dict[int, str]) -> dict:
+    """`count` and `reachable` as last counted, `as_of` when (a stored segment's at its last refresh
+    of its rows, every minute; a live one's every few minutes, or at once when its rules changed);
+    `refresh_failed` says when and why a stored segment's latest refresh failed, the counts staying
+    those of the last good one."""
     return {
         "id": segment.pk,
         "name": segment.name,
@@ -74,8 +83,7 @@ def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> 
         "description": segment.description,
         "preset": segment.preset,
         "summary": summarize(segment.rules, segment_names=names),
-        "count": count,
-        "as_of": segment.refreshed_at.isoformat() if reads_stored(segment) else None,
+        **counts_json(counts),
         "refresh_failed": (
             {"at": segment.refresh_failed_at.isoformat(), "error": segment.refresh_error}
             if segment.stored and segment.refresh_error
@@ -87,29 +95,15 @@ def segment_json(segment: Segment, count: int | None, names: dict[int, str]) -> 
 
 @with_store
 def segment_list(request: HttpRequest, store: Store) -> JsonResponse:
-    """Every segment of the store with its member count: stored segments' from their rows as of their
-    last refresh, the others counted together in one query."""
-    now = timezone.now()
-    segments = list(Segment.objects.filter(store=store).order_by("name", "pk"))
+    """Every segment of the store with its counts as last taken, and when."""
+    segments = list(Segment.objects.filter(store=store).select_related("store").order_by("name", "pk"))
     names = {s.pk: s.name for s in segments}
-    filters, broken = {}, {}
-    stored = stored_counts(segments)
-    for segment in segments:
-        if reads_stored(segment):
-            continue
-        try:
-            filters[f"s{segment.pk}"] = Count(
-                "pk", filter=compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,))
-            )
-        except InvalidRules as exc:
-            broken[segment.pk] = [e.as_dict() for e in exc.errors]
-    counts = Customer.objects.filter(store=store).aggregate(**filters) if filters else {}
-    counts |= {f"s{pk}": n for pk, n in stored.items()}
+    shown = counts_shown(segments, now=timezone.now())
     body = []
     for segment in segments:
-        item = segment_json(segment, counts.get(f"s{segment.pk}"), names)
-        if segment.pk in broken:
-            item["errors"] = broken[segment.pk]
+        item = segment_json(segment, shown.get(segment.pk), names)
+        if getattr(segment, "rules_errors", None):
+            item["errors"] = [e.as_dict() for e in segment.rules_errors]
         body.append(item)
     return JsonResponse({"segments": body})
 

@@ -73,7 +73,15 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["connection", "delivery_id"], name="webhook_delivery_once")
         ]
-        indexes = [models.Index(fields=["connection", "-received_at"])]
+        indexes = [
+            models.Index(fields=["connection", "-received_at"]),
+            # the sweep's: deliveries still waiting, a handful among all ever received
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(status="received"),
+                name="webhook_delivery_waiting",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.topic} {self.delivery_id}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.db import transaction
 
@@ -130,6 +131,79 @@ def delivery_process(*, delivery_id: int, now: datetime) -> str:
         _finish(delivery, Status.FAILED, f"{type(error).__name__}: {error}", now)
         return Status.FAILED
     return status
+
+
+# Topics whose write takes a list: the deliveries of one such topic that arrived in a row are
+# written together (one ingestion call, one transaction), as a page of the backfill is.
+BATCHED: dict[tuple[str, str], Callable[[ShopConnection, list[dict], datetime], writes.Written]] = {
+    (Platform.SHOPIFY, "customers/create"): writes.shopify_customers_write,
+    (Platform.SHOPIFY, "customers/update"): writes.shopify_customers_write,
+    (Platform.SHOPIFY, "orders/create"): writes.shopify_orders_write,
+    (Platform.SHOPIFY, "products/create"): writes.shopify_products_write,
+    (Platform.SHOPIFY, "products/update"): writes.shopify_products_write,
+    **{(Platform.WOOCOMMERCE, f"customer.{a}"): writes.woo_customers_write for a in ("created", "updated")},
+    **{(Platform.WOOCOMMERCE, f"order.{a}"): writes.woo_orders_write for a in ("created", "updated")},
+    **{(Platform.WOOCOMMERCE, f"product.{a}"): writes.woo_products_write for a in ("created", "updated")},
+}
+
+
+def deliveries_process(*, delivery_ids: list[int], now: datetime) -> dict[str, int]:
+    """The deliveries a connection received within one short window, in the order they arrived: those
+    of one batchable topic in a row written together, the others (and a batch that fails) each in
+    its own transaction; how many ended in each status."""
+    deliveries = list(
+        WebhookDelivery.objects.filter(pk__in=delivery_ids, status=Status.RECEIVED)
+        .select_related("connection__store")
+        .order_by("pk")
+    )
+    statuses: dict[str, int] = {}
+    for _, group in groupby(deliveries, key=lambda delivery: (delivery.connection_id, delivery.topic)):
+        run = list(group)
+        together = _together(run, now) if len(run) > 1 else ""
+        for delivery in run:
+            status = together or delivery_process(delivery_id=delivery.pk, now=now)
+            if status:
+                statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def _together(run: list[WebhookDelivery], now: datetime) -> str:
+    """Write a run of one topic's deliveries in one call; "" (nothing written) when the topic takes
+    one body at a time, when a delivery of the run was taken by another worker, or when it fails."""
+    connection = run[0].connection
+    write = BATCHED.get((connection.platform, run[0].topic))
+    if write is None:
+        return ""
+    ids = [delivery.pk for delivery in run]
+    try:
+        with transaction.atomic():
+            locked = WebhookDelivery.objects.select_for_update(skip_locked=True).filter(
+                pk__in=ids, status=Status.RECEIVED
+            )
+            if len(locked) != len(ids):
+                return ""
+            note = write(connection, [json.loads(delivery.body) for delivery in run], now).note()
+            status = Status.SKIPPED if note.startswith("nothing to record") else Status.PROCESSED
+            locked.update(
+                status=status, note=f"with {len(ids) - 1} more: {note}"[:300], processed_at=now, body=""
+            )
+    except Exception:  # each delivery alone then, so one that cannot be processed is marked alone
+        logger.warning("webhook deliveries %s together failed; one by one", ids, exc_info=True)
+        return ""
+    return status
+
+
+# A delivery still received this long after it arrived lost its queued task (a web process stopped
+# within its gathering window, or the queue was purged): the sweep processes it.
+LEFT_AFTER = timedelta(minutes=2)
+SWEEP_BATCH = 1000
+
+
+def deliveries_left_process(*, now: datetime) -> dict[str, int]:
+    """Deliveries left received (their task lost) processed, the oldest first, a batch per run."""
+    left = WebhookDelivery.objects.filter(status=Status.RECEIVED, received_at__lt=now - LEFT_AFTER)
+    ids = list(left.order_by("received_at").values_list("pk", flat=True)[:SWEEP_BATCH])
+    return deliveries_process(delivery_ids=ids, now=now)
 
 
 def _finish(delivery: WebhookDelivery, status: str, note: str, now: datetime) -> None:

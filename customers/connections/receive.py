@@ -7,24 +7,19 @@ import hashlib
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django_q.tasks import async_task
 
 from customers.connections.models import ShopConnection, WebhookDelivery
+from customers.task_queue import task_enqueue_gathered
 
-PROCESS_TASK = "customers.tasks.webhook_delivery_process_task"
-
-
-def _queue(delivery_id: int) -> None:
-    # In a block, django-q2's ORM broker writes on the connection this request holds, rather than
-    # closing it first (see campaigns/task_queue.py).
-    with transaction.atomic():
-        async_task(PROCESS_TASK, delivery_id)
+PROCESS_TASK = "customers.tasks.webhook_deliveries_process_task"
 
 
 def delivery_receive(
     *, connection: ShopConnection, delivery_id: str, topic: str, body: bytes, now: datetime
 ) -> WebhookDelivery | None:
-    """Store the delivery and queue its processing after commit; None for a delivery already stored."""
+    """Store the delivery and queue its processing after commit, gathered with the connection's other
+    deliveries of the same short window into one task (the request commits once); None for a
+    delivery already stored."""
     delivery_id = (delivery_id or "body:" + hashlib.sha256(body).hexdigest())[:100]
     try:
         with transaction.atomic():
@@ -35,7 +30,9 @@ def delivery_receive(
                 body=body.decode(),
                 received_at=now,
             )
-            transaction.on_commit(lambda: _queue(delivery.pk))
+            transaction.on_commit(
+                lambda: task_enqueue_gathered(PROCESS_TASK, connection.pk, [delivery.pk])
+            )
     except IntegrityError:
         return None
     return delivery

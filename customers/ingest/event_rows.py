@@ -9,7 +9,7 @@ import json
 from django.db import connection, transaction
 
 from customers.ingest.batches import CHUNK, chunks, param_limit
-from customers.models import Event, Product, Store
+from customers.models import Customer, Event, Product, Store
 from customers.signals import events_recorded
 
 EVENT_COLUMNS = (
@@ -106,6 +106,44 @@ def _events_insert_values(cursor, rows: list[tuple]) -> list[tuple]:
     ]
     cursor.execute(_events_insert_sql(source, [f"v.column{i}" for i in range(1, 10)]), params)
     return cursor.fetchall()
+
+
+def event_insert_known(
+    row: tuple, *, external_id: str, phone: str, store_sql: tuple[str, str, list] | None = None
+) -> tuple[int, int, int] | None:
+    """One event of a customer already stored with this external id and phone (either may be
+    empty), in one statement that finds the customer, joins the product and skips a stored key:
+    (event id, customer id, store id), or None when no such customer exists or the key was stored
+    already (the caller then takes the general path, which tells the two apart).
+
+    `store_sql`, when given, names the store in SQL instead of the row's id: (a WITH clause, an
+    expression for the store's id, their parameters), e.g. the store of an API key."""
+    store, _, kind, occurred, received, properties, _, key, product_key = row
+    table, products, customers = Event._meta.db_table, Product._meta.db_table, Customer._meta.db_table
+    names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
+    moment = connection.ops.adapt_datetimefield_value
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    prefix, prefix_params, match, params = "", [], ["c.store_id = %s"], [store]
+    if store_sql is not None:
+        prefix, store_expression, prefix_params = store_sql
+        match, params = [f"c.store_id = {store_expression}"], []
+    for column, value in (("external_id", external_id), ("phone", phone)):
+        if value:
+            match, params = [*match, f"c.{column} = %s"], [*params, value]
+    sql = (
+        f"{prefix} INSERT INTO {table} ({names}) SELECT c.store_id, c.id, %s, %s, %s, %s{cast}, p.id, %s "
+        f"FROM {customers} c LEFT JOIN {products} p ON p.store_id = c.store_id AND p.external_id = %s "
+        f"WHERE {' AND '.join(match)} ON CONFLICT (store_id, idempotency_key) DO NOTHING "
+        "RETURNING id, customer_id, store_id"
+    )
+    values = [
+        *prefix_params, kind, moment(occurred), moment(received), json.dumps(properties), key, product_key,
+        *params,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        stored = cursor.fetchall()
+    return stored[0] if len(stored) == 1 else None
 
 
 def events_announce(store: Store, events: list[Event]) -> None:

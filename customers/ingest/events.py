@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from customers.ingest import event_schemas, schemas
 from customers.ingest.batches import item_path
@@ -25,7 +25,12 @@ from customers.ingest.customers import (
     customers_plan,
     customers_write,
 )
-from customers.ingest.event_rows import event_rows_insert, events_announce, events_insert
+from customers.ingest.event_rows import (
+    event_insert_known,
+    event_rows_insert,
+    events_announce,
+    events_insert,
+)
 from customers.ingest.metrics import METRIC_TYPES, NewEvent, customers_refresh
 from customers.ingest.schemas import Errors, ValidationFailed, join
 from customers.models import Customer, Event, Store
@@ -164,6 +169,10 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
     items = [_event_clean(p, item_path(root, i), errors, now=now) for i, p in enumerate(payloads)]
     if errors:
         raise ValidationFailed(errors)
+    if len(items) == 1 and not (items[0].customer.values or items[0].customer.consent):
+        known = _event_of_known_customer(store, items[0], now=now)
+        if known is not None:
+            return known
     with transaction.atomic():
         planned = customers_plan(store, [item.customer for item in items], errors)
         if errors:
@@ -181,6 +190,49 @@ def events_ingest(*, store: Store, payloads: list[Any], now: datetime, root: str
         if event_ids:
             transaction.on_commit(lambda: events_recorded.send(Event, store=store, event_ids=event_ids))
     return IngestResult(accepted=len(event_ids), duplicates=len(items) - len(event_ids), event_ids=event_ids)
+
+
+def _event_of_known_customer(
+    store: Store | None, item: _EventInput, *, now: datetime, store_sql: tuple[str, str, list] | None = None
+) -> IngestResult | None:
+    """One event naming a stored customer by their own external id and phone (what a webhook
+    sends): stored in one statement, and in one transaction with its metrics when it moves any. None
+    when the customer is new or differs, or the event was stored already: the general path then
+    creates, updates or counts the duplicate. Without `store`, `store_sql` finds it."""
+    customer, properties = item.customer, item.properties
+    product_key = str(properties["product_id"]) if "product_id" in properties else None
+    store_id = store.pk if store is not None else None
+    row = (store_id, None, item.type, item.occurred_at, now, properties, None, item.key, product_key)
+
+    def insert() -> tuple[int, int, int] | None:
+        known = {"external_id": customer.external_id, "phone": customer.phone, "store_sql": store_sql}
+        return event_insert_known(row, **known)
+
+    if item.type in METRIC_TYPES:
+        with transaction.atomic():
+            stored = insert()
+            if stored is not None:
+                customers_refresh([NewEvent(item.type, stored[1], item.occurred_at, item.properties)])
+    else:
+        stored = insert()
+    if stored is None:
+        return None
+    event_ids, owner = [stored[0]], store or Store(pk=stored[2])
+    transaction.on_commit(lambda: events_recorded.send(Event, store=owner, event_ids=event_ids))
+    return IngestResult(accepted=1, duplicates=0, event_ids=event_ids)
+
+
+def event_ingest_one(*, payload: Any, store_sql: tuple[str, str, list], now: datetime) -> IngestResult | None:
+    """One well-formed event of a stored customer, its store named in SQL (`event_insert_known`), in
+    one statement: the single-event webhook's path. None for anything else (a malformed event, a new
+    customer, a stored key, no such store): the caller then takes the general path, which answers
+    each of those as usual."""
+    if connection.vendor != "postgresql":
+        return None
+    item = _event_quick(payload, "", now=now)
+    if item is None or item.customer.values:
+        return None
+    return _event_of_known_customer(None, item, now=now, store_sql=store_sql)
 
 
 def customer_event_record(

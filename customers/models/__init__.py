@@ -8,7 +8,7 @@ from customers.models.access import ApiKey, ImportJob, PrivacyLogEntry
 from customers.models.catalog import Category, Product, ProductChange
 from customers.models.events import Event, EventItem, EventLast
 from customers.models.people import AppendOnlyError, ConsentRecord, ConsentRecordQuerySet, Customer
-from customers.models.segments import Segment, SegmentMember
+from customers.models.segments import Segment, SegmentMember, SegmentTouch
 from customers.models.stores import Store, new_token
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "ProductChange",
     "Segment",
     "SegmentMember",
+    "SegmentTouch",
     "Store",
     "new_token",
 ]

@@ -32,6 +32,12 @@ class Segment(models.Model):
     refreshed_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
     refresh_error = models.TextField(blank=True, editable=False)
     refresh_failed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the lists and the API show: the last count taken (a stored segment's at each refresh of its
+    # rows, a live one's every few minutes), when, and of which rules (`customers.segments.counts`).
+    counted_members = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    counted_reachable = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    counted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    counted_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="segment_slug_per_store")]
@@ -52,3 +58,20 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class SegmentTouch(models.Model):
+    """A customer whose stored segments may have changed since the last refresh: written by database
+    triggers when their events or profile change (`customers/segments/touches.py`), taken by the next
+    refresh. No customer: the store's catalogue changed, which may move anyone."""
+
+    store = models.ForeignKey(
+        Store, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    customer_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "id"], name="segment_touch_store")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id or 'catalogue'} touched in store {self.store_id}"

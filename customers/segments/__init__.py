@@ -23,7 +23,7 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from customers.models import Customer, Segment, Store
-from customers.segments.compiler import compile_ids, compile_rules
+from customers.segments.compiler import Only, compile_ids, compile_rules
 from customers.segments.schema import InvalidRules, RuleError, check, validate
 
 __all__ = [
@@ -46,11 +46,12 @@ def rules_members(store: Store, rules: dict, *, now: datetime) -> QuerySet[Custo
     return Customer.objects.filter(store=store).filter(compile_rules(rules, store=store, now=now))
 
 
-def members(segment: Segment, *, now: datetime) -> QuerySet[Customer]:
+def members(segment: Segment, *, now: datetime, only: Only | None = None) -> QuerySet[Customer]:
+    """The segment's customers at `now`; with `only`, those of them among these customers."""
     rules = segment.rules or EMPTY
     check(rules)
     seen = (segment.pk,) if segment.pk else ()
-    q = compile_rules(rules, store=segment.store, now=now, seen=seen)
+    q = compile_rules(rules, store=segment.store, now=now, seen=seen, only=only)
     return Customer.objects.filter(store_id=segment.store_id).filter(q)
 
 

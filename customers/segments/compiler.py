@@ -7,11 +7,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     F,
+    Field,
     FloatField,
+    Lookup,
     OuterRef,
     Q,
     QuerySet,
@@ -58,12 +61,48 @@ UNIT_DELTA = {"minutes": timedelta(minutes=1), "hours": timedelta(hours=1), "day
 EVALUATION_ERRORS = (ArithmeticError, ValueError, TypeError, KeyError, AttributeError)
 
 
-def compile_rules(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Q:
-    """The tree as one Q; InvalidRules when it fails the schema or cannot be evaluated at `now`."""
+@dataclass(frozen=True)
+class Only:
+    """Evaluate a tree for some customers only: a list of ids or a range of them. Every set of
+    events the tree reads is narrowed to these customers first, so the per-customer indexes serve
+    it; the members found are exactly the full members among them (a rank is still taken over the
+    whole store)."""
+
+    ids: tuple[int, ...] | None = None
+    low: int | None = None
+    high: int | None = None
+
+    def q(self, column: str) -> Q:
+        if self.ids is not None and connection.vendor == "postgresql":
+            return Q(AnyOf(F(column), Value(list(self.ids), output_field=Field())))
+        if self.ids is not None:
+            return Q(**{f"{column}__in": self.ids})
+        bounds = {f"{column}__gte": self.low, f"{column}__lte": self.high}
+        return Q(**{lookup: value for lookup, value in bounds.items() if value is not None})
+
+
+class AnyOf(Lookup):
+    """`column = ANY(array)` (PostgreSQL): thousands of ids as one parameter, which plans in a
+    fraction of the time of as many `IN (%s, …)` parameters."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs}::bigint[])", [*lhs_params, *rhs_params]
+
+
+def compile_rules(
+    rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = (), only: Only | None = None
+) -> Q:
+    """The tree as one Q; InvalidRules when it fails the schema or cannot be evaluated at `now`.
+    With `only`, the Q holds for exactly the members among those customers (see `Only`)."""
     rules = rules or EMPTY
     check(rules)
     try:
-        return Compiler(store, now, seen).node(rules)
+        q = Compiler(store, now, seen, only).node(rules)
+        return q & only.q("pk") if only is not None else q
     except InvalidRules:
         raise
     except EVALUATION_ERRORS as exc:
@@ -87,20 +126,31 @@ class Ids:
         return query.count()
 
 
-def compile_ids(rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = ()) -> Ids | None:
+def compile_ids(
+    rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = (), only: Only | None = None
+) -> Ids | None:
     """The tree as a query of customer ids when it needs no customer column (events, recency, rank),
     else None; the same set as `compile_rules`, which must have accepted the tree first."""
     try:
-        return Compiler(store, now, seen).ids(rules or EMPTY)
+        ids = Compiler(store, now, seen, only).ids(rules or EMPTY)
     except EVALUATION_ERRORS as exc:
         raise InvalidRules([RuleError("", f"cannot be evaluated: {exc}")]) from exc
+    if ids is None or only is None:
+        return ids
+    # a rank is taken over the whole store: narrowed afterwards, through the customers
+    narrowed = Customer.objects.filter(only.q("pk"), store_id=store.pk, pk__in=ids.query).values("pk")
+    return Ids(narrowed, unique=True)
 
 
 class Compiler:
-    def __init__(self, store: Store, now: datetime, seen: tuple[int, ...]):
+    def __init__(self, store: Store, now: datetime, seen: tuple[int, ...], only: Only | None = None):
         self.store = store
         self.now = now
         self.seen = seen
+        self.only = only
+
+    def narrowed(self, queryset: QuerySet, column: str = "customer_id") -> QuerySet:
+        return queryset.filter(self.only.q(column)) if self.only is not None else queryset
 
     def node(self, node: dict) -> Q:
         ids = self.ids(node)
@@ -247,7 +297,7 @@ class Compiler:
         )
         if scope.since is not None:
             events = events.filter(occurred_at__gte=scope.since)
-        return events.filter(event_filters(node.get("filters", []), scope=scope))
+        return self.narrowed(events).filter(event_filters(node.get("filters", []), scope=scope))
 
     # "Did it" reads the matching events once (an IN over their customer ids, which the event
     # indexes serve); "never did it" is an anti-join (NOT EXISTS) per customer.
@@ -288,7 +338,7 @@ class Compiler:
         those few rows are checked against the events themselves. Probed per customer (a page of
         members) one OR reads best; counted, two disjoint index ranges added up do.
         """
-        last = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
+        last = self.narrowed(EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type))
         current = Q(last_at__lte=scope.until)
         if scope.since is not None:
             current &= Q(last_at__gte=scope.since)
@@ -309,9 +359,9 @@ class Compiler:
         window = {"store_id": scope.store_id, "type": scope.event_type, "occurred_at__lte": scope.until}
         if scope.since is not None:
             window["occurred_at__gte"] = scope.since
-        own = Event.objects.filter(**window, product__in=products).values("customer_id")
+        own = self.narrowed(Event.objects.filter(**window, product__in=products)).values("customer_id")
         listed = EventItem.objects.filter(**window, product_external_id__in=products.values("external_id"))
-        return own.union(listed.values("customer_id"))
+        return own.union(self.narrowed(listed).values("customer_id"))
 
     def sequence_ids(self, node: dict) -> QuerySet:
         follow = node["then_not"]
@@ -354,7 +404,9 @@ class Compiler:
         if rules is None:
             raise InvalidRules([RuleError("segment", f"no segment {target} in this store")])
         try:
-            q = compile_rules(rules, store=self.store, now=self.now, seen=(*self.seen, target))
+            q = compile_rules(
+                rules, store=self.store, now=self.now, seen=(*self.seen, target), only=self.only
+            )
         except InvalidRules as exc:
             reason = exc.errors[0]
             where = reason.path or "rules"
@@ -369,7 +421,3 @@ def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> Que
     grouped = events.values("customer").annotate(times=Count("pk")).filter(times__gte=gte)
     grouped = grouped.filter(times__lte=lte) if lte is not None else grouped
     return grouped.values("customer")
-
-
-
-

@@ -16,8 +16,10 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from harness.loopback import LoopbackServer
 
 SHOPIFY_TOKEN = "shpat_" + "0" * 32
 WOO_KEY, WOO_SECRET = "ck_" + "1" * 40, "cs_" + "2" * 40
@@ -34,7 +36,7 @@ class Recorded:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class ShopServer:
+class ShopServer(LoopbackServer):
     page_size_param = "limit"
 
     def __init__(self) -> None:
@@ -47,22 +49,8 @@ class ShopServer:
         self.down = False
         self.ids = itertools.count(1001)
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self._serve(_handler(self))
 
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     def made(self, method: str, path_part: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and path_part in r.path]

@@ -14,7 +14,9 @@ from customers.connections.backfill import backfill_resume
 from customers.connections.models import Backfill, ShopConnection
 from customers.connections.process import SHOPIFY_TOPICS
 from customers.models import ConsentRecord, Customer, Event, Product
-from customers.tests.shop_payloads import (
+from customers.tests.shop_servers import SHOPIFY_TOKEN
+from customers.tests.stores import store_make
+from harness.shop_payloads import (
     SHOP,
     SHOPIFY_SECRET,
     iso,
@@ -26,8 +28,6 @@ from customers.tests.shop_payloads import (
     shopify_variant,
     sms_consent,
 )
-from customers.tests.shop_servers import SHOPIFY_TOKEN
-from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 

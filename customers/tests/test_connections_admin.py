@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from customers.connections.models import Backfill, ShopConnection
-from customers.tests.shop_payloads import SHOP, SHOPIFY_SECRET, shopify_customer, sms_consent
 from customers.tests.shop_servers import SHOPIFY_TOKEN
 from customers.tests.stores import NOW, store_make
+from harness.shop_payloads import SHOP, SHOPIFY_SECRET, shopify_customer, sms_consent
 
 pytestmark = pytest.mark.browser
 

@@ -153,7 +153,7 @@ def test_the_admin_list_shows_the_stored_count_as_of_the_refresh_and_counts_live
     segments_refresh(now=NOW)
     Customer.objects.filter(store=store, external_id="c2").update(loyalty_status="gold")
     page = admin_client.get("/admin/customers/segment/").content.decode()
-    assert f"2 as of {timezone.localtime(NOW):%H:%M}" in page
+    assert f"2<br><small>0 reachable by SMS · as of {timezone.localtime(NOW):%H:%M}" in page
     link = f"/admin/customers/segment/{gold.pk}/live-count/"
     assert link in page
     response = admin_client.get(link, follow=True)
@@ -164,7 +164,7 @@ def test_the_admin_list_shows_the_stored_count_as_of_the_refresh_and_counts_live
 def test_the_change_page_shows_the_membership(store, gold, admin_client):
     segments_refresh(now=NOW)
     page = admin_client.get(f"/admin/customers/segment/{gold.pk}/change/").content.decode()
-    assert f"2 as of {timezone.localtime(NOW):%H:%M}" in page
+    assert f"2<br><small>0 reachable by SMS · as of {timezone.localtime(NOW):%H:%M}" in page
 
 
 def test_the_api_reads_the_rows_and_says_as_of_when(store, gold, client):

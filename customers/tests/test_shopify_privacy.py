@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from customers.connections.models import ShopConnection, WebhookDelivery
 from customers.models import Customer
-from customers.tests.shop_payloads import SHOP, SHOPIFY_SECRET, shopify_customer, shopify_post, sms_consent
 from customers.tests.stores import store_make
+from harness.shop_payloads import SHOP, SHOPIFY_SECRET, shopify_customer, shopify_post, sms_consent
 
 pytest.importorskip("customers.privacy", reason="the privacy services (export, erase) are not in this tree")
 pytestmark = pytest.mark.django_db

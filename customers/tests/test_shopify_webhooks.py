@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from customers.connections.models import ShopConnection, WebhookDelivery
 from customers.models import ConsentRecord, Customer, Event, Product, ProductChange
-from customers.tests.shop_payloads import (
+from customers.tests.stores import store_make
+from harness.shop_payloads import (
     SHOP,
     SHOPIFY_SECRET,
     shopify_checkout,
@@ -24,7 +25,6 @@ from customers.tests.shop_payloads import (
     shopify_variant,
     sms_consent,
 )
-from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
 PHONE = "+12125550142"

@@ -15,10 +15,10 @@ from customers.connections.discounts import CodeSpec, codes_create
 from customers.connections.models import Backfill, ShopConnection, WebhookDelivery
 from customers.connections.process import WOO_TOPICS
 from customers.models import Customer, Event, Product, ProductChange
-from customers.tests.shop_payloads import WOO_SECRET, woo_customer, woo_order, woo_post, woo_product
 from customers.tests.shop_servers import WOO_KEY
 from customers.tests.shop_servers import WOO_SECRET as WOO_API_SECRET
 from customers.tests.stores import store_make
+from harness.shop_payloads import WOO_SECRET, woo_customer, woo_order, woo_post, woo_product
 
 pytestmark = pytest.mark.django_db
 PHONE = "+12125550177"

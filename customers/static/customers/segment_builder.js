@@ -458,14 +458,20 @@
     root.querySelectorAll(".sb-invalid").forEach((n) => n.classList.remove("sb-invalid"));
     const errors = body.errors || [];
     errors.forEach(placeError);
-    setText("sp-count", body.count === null || body.count === undefined ? "—" : body.count.toLocaleString());
+    const count = body.count === null || body.count === undefined ? "—" : body.count.toLocaleString();
+    setText("sp-count", body.estimate ? `about ${count}` : count);
+    setText("sp-estimate", body.estimate
+      ? `Estimated from ${body.estimate.sampled.toLocaleString()} of ${body.estimate.of.toLocaleString()} customers chosen at random (± ${body.estimate.margin.toLocaleString()}): counting them all takes too long here.`
+      : "");
     setText("sp-summary", body.summary || "");
     setText("sp-status", errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""} to fix (shown at the row).` : "");
     const diff = document.getElementById("sp-diff");
     diff.replaceChildren();
     if (body.diff) {
-      diff.append(el("span", { class: "sp-added" }, `+${body.diff.added.toLocaleString()} added`), " · ",
-        el("span", { class: "sp-removed" }, `−${body.diff.removed.toLocaleString()} removed`), " vs. saved");
+      const about = body.diff.estimated ? "about " : "";
+      diff.append(about, el("span", { class: "sp-added" }, `+${body.diff.added.toLocaleString()} added`), " · ",
+        el("span", { class: "sp-removed" }, `−${body.diff.removed.toLocaleString()} removed`), " vs. saved",
+        body.diff.estimated ? " (estimated from a sample)" : "");
     }
     const sample = document.getElementById("sp-sample");
     sample.replaceChildren(...(body.sample || []).map((c) => el("li", {},

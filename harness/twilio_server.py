@@ -18,8 +18,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from harness.loopback import LoopbackServer
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
 ONE_MESSAGE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages/(?P<sid>\w+)\.json$")
@@ -46,7 +48,7 @@ class Recorded:
     at: float = field(default_factory=time.monotonic)  # when it arrived (time.monotonic)
 
 
-class TwilioServer:
+class TwilioServer(LoopbackServer):
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency  # seconds every create takes, as a provider across the internet does
         self.requests: list[Recorded] = []
@@ -54,22 +56,8 @@ class TwilioServer:
         self.script: deque[Answer] = deque()
         self.down_status: int | None = None  # an outage: every create answers this until it is over
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self._serve(_handler(self))
 
-    @property
-    def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> TwilioServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
     # --- scripting ---------------------------------------------------------------------------
 

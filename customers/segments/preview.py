@@ -1,0 +1,146 @@
+"""What the builder shows beside a tree as it is edited: the count, its change against the saved
+rules, some members. Exact while that is quick; in a large store, where a count may read millions
+of events, the count is exact if it finishes within a budget and else, like the change, estimated
+from a random sample of the store's customers evaluated alone (`Only`), and said to be an estimate.
+Unchanged rules change nothing: their diff is zero without evaluating them twice.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, Q
+
+from customers.models import Customer, Segment, Store
+from customers.segments import InvalidRules, rules_count
+from customers.segments.compiler import Only, compile_rules
+
+# a store up to this size is counted exactly, over every customer, on each change of the tree
+EXACT_UP_TO = 50_000
+# customers evaluated for an estimate, and how long an exact count may take before one is made
+SAMPLE_SIZE = 10_000
+EXACT_BUDGET_MS = 300
+NEWEST = 2_000
+SHOWN = 10
+
+
+@dataclass(frozen=True)
+class Estimate:
+    sampled: int
+    of: int
+    margin: int  # half the width of a 95 % interval, in customers
+
+    def as_dict(self) -> dict:
+        return {"sampled": self.sampled, "of": self.of, "margin": self.margin}
+
+
+@dataclass(frozen=True)
+class Preview:
+    count: int
+    estimate: Estimate | None
+    diff: dict | None
+    sample: list[Customer]
+
+
+def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: datetime) -> Preview:
+    """Count, change and examples of `rules` (already validated) against the saved `segment`."""
+    seen = (segment.pk,) if segment else ()
+    new = compile_rules(rules, store=store, now=now, seen=seen)
+    old = _saved(segment, store, now)
+    everyone = Customer.objects.filter(store=store)
+    size = everyone.count()
+    if size <= EXACT_UP_TO:
+        totals = {"count": Count("pk", filter=new)}
+        if old is not None:
+            totals |= {"added": Count("pk", filter=new & ~old), "removed": Count("pk", filter=old & ~new)}
+        counted = everyone.aggregate(**totals)
+        diff = {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None
+        return Preview(counted["count"], None, diff, list(everyone.filter(new).order_by("-pk")[:SHOWN]))
+    exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen))
+    estimate, diff, hits = None, None, set()
+    unchanged = segment is not None and rules == segment.rules
+    if unchanged:
+        diff = {"added": 0, "removed": 0}
+    if exact is None or (old is not None and not unchanged):
+        sample = sample_ids(store, SAMPLE_SIZE, total=size)
+        hits = _members(store, rules, sample, now, seen)
+        if exact is None:
+            exact, estimate = _scaled(len(hits), len(sample), size)
+        if old is not None and not unchanged:
+            before = _members(store, segment.rules, sample, now, seen)
+            scale = size / max(1, len(sample))
+            diff = {
+                "added": round(len(hits - before) * scale),
+                "removed": round(len(before - hits) * scale),
+                "estimated": True,
+            }
+    return Preview(exact, estimate, diff, _examples(store, rules, now, seen, hits))
+
+
+def _saved(segment: Segment | None, store: Store, now: datetime) -> Q | None:
+    if segment is None:
+        return None
+    try:
+        return compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,))
+    except (InvalidRules, KeyError, TypeError):
+        return None  # the saved tree no longer compiles (e.g. a referenced segment was deleted)
+
+
+def _members(store: Store, rules: dict, ids: list[int], now: datetime, seen: tuple[int, ...]) -> set[int]:
+    only = Only(ids=tuple(ids))
+    q = compile_rules(rules, store=store, now=now, seen=seen, only=only)
+    return set(Customer.objects.filter(q, store=store).values_list("pk", flat=True))
+
+
+def _scaled(hits: int, sampled: int, size: int) -> tuple[int, Estimate]:
+    share = hits / max(1, sampled)
+    margin = 1.96 * math.sqrt(share * (1 - share) / max(1, sampled)) * size
+    return round(share * size), Estimate(sampled=sampled, of=size, margin=round(margin))
+
+
+def _examples(
+    store: Store, rules: dict, now: datetime, seen: tuple[int, ...], hits: set[int]
+) -> list[Customer]:
+    """The newest members among the store's newest customers, then members of the sample."""
+    newest = list(Customer.objects.filter(store=store).order_by("-pk").values_list("pk", flat=True)[:NEWEST])
+    found = sorted(_members(store, rules, newest, now, seen), reverse=True)[:SHOWN]
+    if len(found) < SHOWN:
+        found += sorted(hits - set(found), reverse=True)[: SHOWN - len(found)]
+    return list(Customer.objects.filter(pk__in=found).order_by("-pk"))
+
+
+def _within_budget(count):
+    """The count if PostgreSQL finishes it within the budget, else None (SQLite: always counted)."""
+    if connection.vendor != "postgresql":
+        return count()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {EXACT_BUDGET_MS}")
+            return count()
+    except DatabaseError:
+        return None
+
+
+def sample_ids(store: Store, size: int, *, total: int | None = None) -> list[int]:
+    """About `size` customer ids of the store, drawn at random but the same from one call to the next
+    (the builder's previews of one tree agree): in a large store on PostgreSQL, the customers on
+    random pages of the table; else drawn from all the store's ids."""
+    total = Customer.objects.filter(store=store).count() if total is None else total
+    if total <= size:
+        return list(Customer.objects.filter(store=store).values_list("pk", flat=True))
+    if connection.vendor == "postgresql" and total > 20 * size:
+        with connection.cursor() as cursor:
+            # pages of the whole table, as many as hold about `size` of this store's customers
+            percent = min(100.0, 100.0 * size / total)
+            cursor.execute(
+                f"SELECT id FROM {Customer._meta.db_table} TABLESAMPLE SYSTEM (%s) REPEATABLE (7) "
+                "WHERE store_id = %s",
+                [percent, store.pk],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    ids = list(Customer.objects.filter(store=store).values_list("pk", flat=True))
+    return random.Random(7).sample(ids, size)

@@ -1,0 +1,72 @@
+"""What the segment list and the API show: counts as last taken (members and reachable by SMS) and
+when; a live segment counted again when its rules change or its counts are due."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from customers.models import Customer, Segment
+from customers.segments.counts import counts_shown, live_counts_refresh
+from customers.tests.stores import NOW, store_make
+
+pytestmark = pytest.mark.django_db
+GOLD = {"type": "group", "match": "all", "children": [{"type": "loyalty", "op": "eq", "value": "gold"}]}
+
+
+@pytest.fixture
+def store():
+    store = store_make("shop")
+    for n, (loyalty, consent) in enumerate([("gold", "subscribed"), ("gold", "none"), ("", "subscribed")]):
+        Customer.objects.create(store=store, phone=f"+1415555030{n}", timezone="UTC", timezone_source="given",
+                                loyalty_status=loyalty, sms_consent=consent)  # fmt: skip
+    return store
+
+
+def test_a_live_segment_shows_members_reachable_and_when_counted(store):
+    gold = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    shown = counts_shown([gold], now=NOW)[gold.pk]
+    assert (shown.members, shown.reachable, shown.at) == (2, 1, NOW)
+
+
+def test_it_counts_again_when_the_rules_change_and_not_before(store):
+    gold = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    counts_shown([gold], now=NOW)
+    Customer.objects.filter(store=store, loyalty_status="").update(loyalty_status="gold")
+    later = NOW + timedelta(minutes=1)
+    assert counts_shown([Segment.objects.get(pk=gold.pk)], now=later)[gold.pk].members == 2  # as taken
+    gold.rules = {**GOLD, "match": "none"}
+    gold.save()
+    shown = counts_shown([Segment.objects.get(pk=gold.pk)], now=later)[gold.pk]
+    assert (shown.members, shown.at) == (0, later)
+
+
+def test_the_task_counts_again_the_segments_that_are_due(store, settings):
+    settings.SEGMENT_COUNTS_EVERY_MINUTES = 5
+    gold = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    counts_shown([gold], now=NOW)
+    Customer.objects.filter(store=store, loyalty_status="").update(loyalty_status="gold")
+    assert live_counts_refresh(now=NOW + timedelta(minutes=4)) == []
+    assert live_counts_refresh(now=NOW + timedelta(minutes=5)) == [gold.pk]
+    gold.refresh_from_db()
+    assert (gold.counted_members, gold.counted_at) == (3, NOW + timedelta(minutes=5))
+
+
+def test_a_stored_segment_not_refreshed_yet_has_no_counts(client, store):
+    stored = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD, stored=True)
+    assert counts_shown([stored], now=NOW) == {stored.pk: None}
+
+
+def test_the_builder_estimates_the_change_from_a_sample_in_a_large_store(store, monkeypatch):
+    from customers.segments import preview
+
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(preview, "SAMPLE_SIZE", 2)
+    gold = Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+    everyone = {"type": "group", "match": "all", "children": []}
+    shown = preview.preview_counts(store=store, rules=everyone, segment=gold, now=NOW)
+    assert shown.count == 3 and shown.estimate is None  # counted exactly within the budget
+    assert shown.diff["estimated"] and shown.diff["removed"] == 0
+    assert shown.diff["added"] in (0, 2)  # one sampled customer of two stands for 1.5
+    assert len(preview.sample_ids(store, 2)) == 2
