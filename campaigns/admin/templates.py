@@ -135,6 +135,8 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
         if error:
             return error
         segment = _segment(store, payload.get("segment"))
+        if segment is None and payload.get("segment") not in (None, ""):
+            return _errors("segment", "Pick a segment of this store.")
         try:
             # No segment picked: the store's whole subscribed list, rather than nothing.
             audience_of = members(segment, now=timezone.now()) if segment else store.customers.all()

@@ -88,7 +88,7 @@ def test_bad_requests_name_the_field(admin_client, demo):
     assert admin_client.post(PREVIEW, "not json", content_type="application/json").json() == {
         "errors": [{"field": "body", "message": "Send a JSON object."}]}
     assert _post(admin_client, PREVIEW, body="x", store=999).json()["errors"][0]["field"] == "store"
-    response = _post(admin_client, AUDIENCE, body="x", store=store.pk, segment="")
+    response = _post(admin_client, AUDIENCE, body="x", store=store.pk, segment="nope")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "segment"
 
 
