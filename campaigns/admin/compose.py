@@ -25,7 +25,7 @@ from campaigns.broadcasts.compose import EDITABLE, Draft, campaign_compose, camp
 from campaigns.broadcasts.materialize import CampaignStateError
 from campaigns.broadcasts.states import campaign_cancel
 from campaigns.content.checks import ERROR, broadcast_error, check_template
-from campaigns.content.fields import CATALOGUE, TRIGGER_FIELDS
+from campaigns.content.fields import field_chips
 from campaigns.content.templating import MAX_BODY_CHARS
 from campaigns.models import Campaign, MessageTemplate
 from customers.admin.scoping import stores_for
@@ -174,7 +174,7 @@ class ComposeViews:
             "form": form,
             "campaign": campaign,
             "forecast": forecast,
-            "fields": [(f, f.name in TRIGGER_FIELDS) for f in CATALOGUE],
+            "fields": field_chips(),
             "zone": _one_zone(form.fields["store"].queryset),
             "media": self.media + form.media,
         }

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns.admin.text_forms import CheckedTextForm
 from campaigns.content import audience, creep, meter
 from campaigns.content.checks import ERROR, check_template
+from campaigns.content.fields import field_chips
 from campaigns.content.links import short_url, with_utm
 from campaigns.content.rendering import preview_snapshots, render_messages
 from campaigns.content.templating import MAX_BODY_CHARS, TemplateError
@@ -110,7 +111,11 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         flows = first_text_of(object_id) if str(object_id).isascii() and str(object_id).isdigit() else []
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "first_of": flows})
+        context = {**(extra_context or {}), "first_of": flows, "fields": field_chips()}
+        return super().change_view(request, object_id, form_url, context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, {**(extra_context or {}), "fields": field_chips()})
 
     def get_urls(self):
         own = [

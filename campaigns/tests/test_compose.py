@@ -125,3 +125,15 @@ def test_a_scheduled_campaign_is_edited_or_cancelled_until_it_starts(admin_clien
     assert campaign.status == "cancelled"
     assert admin_client.get(edit).status_code == 302  # no longer editable: its progress page
     assert not Message.objects.exists()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_field_picker_puts_a_field_with_its_fallback_at_the_cursor(admin_page, store):
+    admin_page.goto(f"{admin_page.live_server_url}{URL}")
+    admin_page.fill("#id_body", "Hi ")
+
+    admin_page.click("#field-picker button[data-field=first_name]")
+
+    assert admin_page.input_value("#id_body") == 'Hi {{ first_name|default:"Maya" }}'
+    assert admin_page.is_disabled("#field-picker button[data-field=cart_link]")

@@ -1,10 +1,9 @@
 // The compose page: counts, the policy's forecast, the texts as sent and the meter follow the
-// fields as they change; the field picker inserts a field with its fallback at the cursor.
+// fields as they change (the field picker's insertions too: it sends "input").
 (function () {
   "use strict";
   const form = document.getElementById("compose");
   if (!form) return;
-  const body = form.querySelector("[name=body]");
   let timer = null;
   let asked = 0;
 
@@ -67,16 +66,6 @@
 
   function later() { clearTimeout(timer); timer = setTimeout(refresh, 400); }
 
-  document.getElementById("field-picker").addEventListener("click", function (event) {
-    const chip = event.target.closest("button[data-field]");
-    if (!chip || chip.disabled || !body) return;
-    const fallback = chip.dataset.fallback ? '|default:"' + chip.dataset.fallback + '"' : "";
-    const text = "{{ " + chip.dataset.field + fallback + " }}";
-    const at = body.selectionStart || body.value.length;
-    body.value = body.value.slice(0, at) + text + body.value.slice(body.selectionEnd || at);
-    body.focus();
-    later();
-  });
   form.addEventListener("input", later);
   form.addEventListener("change", function () { whenChanged(); later(); });
   whenChanged();
