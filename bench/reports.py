@@ -25,7 +25,7 @@ from django.db import connection, transaction  # noqa: E402
 
 from campaigns.models import Flow, FlowStep  # noqa: E402
 from campaigns.reports.tables import Range, flow_tables  # noqa: E402
-from customers.demo import _store_delete  # noqa: E402
+from customers.demo import demo_store_delete  # noqa: E402
 from customers.models import Store  # noqa: E402
 
 AT = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)
@@ -44,7 +44,7 @@ def series(limit: int) -> str:
 def build(messages: int, customers: int) -> tuple[Store, Flow]:
     old = Store.objects.filter(slug=SLUG).first()
     if old:
-        _store_delete(old)
+        demo_store_delete(old)
     store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
     flow = Flow.objects.create(
         store=store, name="Cart", slug="cart", event_type="cart_updated", status="live"
@@ -166,7 +166,7 @@ def main() -> None:
     print(f"bare aggregate SQL: {plain:.2f} s")
     print(f"ratio report / bare: {report / plain:.2f}")
     if not args.keep:
-        _store_delete(store)
+        demo_store_delete(store)
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from campaigns.demo_history import demo_history_build
+from campaigns.demo.history import demo_history_play
 from campaigns.flows.starters import starter_templates_install
 from campaigns.privacy import customer_texts_export, customers_texts_erase
 from campaigns.schedules import schedules_install
@@ -21,41 +20,34 @@ from customers.signals import (
     products_changed,
     store_created,
 )
-from customers.task_queue import task_enqueue, task_enqueue_gathered
+from customers.task_queue import task_enqueue_on_commit
 
 
 @receiver(events_recorded, dispatch_uid="campaigns.flows.events_recorded")
 def queue_event_work(sender, *, store, event_ids, **kwargs) -> None:
     """One task per store for the batches stored within a short window, however many things they
     feed (flow triggers, order credit): a webhook bringing one event is not one task."""
-    ids = list(event_ids)
-    task = "campaigns.tasks.events_recorded_task"
-    transaction.on_commit(lambda: task_enqueue_gathered(task, store.id, ids))
+    task_enqueue_on_commit("campaigns.tasks.events_recorded_task", store.id, list(event_ids), gathered=True)
 
 
 @receiver(customer_opted_out, dispatch_uid="campaigns.reports.opted_out")
 def queue_opt_out_attribution(sender, *, customer, **kwargs) -> None:
-    store_id = customer.store_id
-    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.opt_outs_attribute_task", store_id))
+    task_enqueue_on_commit("campaigns.tasks.opt_outs_attribute_task", customer.store_id)
 
 
 @receiver(demo_loaded, dispatch_uid="campaigns.reports.demo_loaded")
-def write_demo_history(sender, *, store, now, **kwargs) -> list[str]:
-    summary = demo_history_build(store=store, now=now)
-    return summary.lines()
+def play_demo_history(sender, *, store, now, timeline, **kwargs) -> list[str]:
+    return demo_history_play(store=store, now=now, timeline=timeline).lines()
 
 
 @receiver(products_changed, dispatch_uid="campaigns.flows.products_changed")
 def queue_product_triggers(sender, *, store, product_changes, **kwargs) -> None:
-    ids = list(product_changes)
-    task = "campaigns.tasks.product_changes_check_task"
-    transaction.on_commit(lambda: task_enqueue(task, store.id, ids))
+    task_enqueue_on_commit("campaigns.tasks.product_changes_check_task", store.id, list(product_changes))
 
 
 @receiver(consent_requested, dispatch_uid="campaigns.signup.consent_requested")
 def queue_confirmation_texts(sender, *, store, record_ids, **kwargs) -> None:
-    ids = list(record_ids)
-    transaction.on_commit(lambda: task_enqueue("campaigns.tasks.confirmations_send_task", ids))
+    task_enqueue_on_commit("campaigns.tasks.confirmations_send_task", list(record_ids))
 
 
 @receiver(customer_data_exporting, dispatch_uid="campaigns.privacy.export")

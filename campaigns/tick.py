@@ -40,6 +40,7 @@ from campaigns.models import Flow, FlowRun
 from campaigns.privacy import message_bodies_expire
 from campaigns.sending.answers import messages_reconcile
 from campaigns.sending.deliver import messages_send_ids
+from campaigns.sending.gateways import Gateway
 from campaigns.sending.queue import foreground, messages_due, messages_release_held
 from customers.task_queue import task_enqueue
 
@@ -73,7 +74,9 @@ class TickReport:
 # --- the stages ------------------------------------------------------------------------------
 
 
-def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_enrol(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     # Without a cluster the task queued on ingestion never runs: the tick checks those events itself.
     report.runs_enrolled += event_triggers.events_check_pending(now=now)
     # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
@@ -93,12 +96,16 @@ def stage_enrol(*, now: datetime, report: TickReport, in_process: bool) -> None:
             report.paused.append(f"flow {flow.name}")
 
 
-def stage_products(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_products(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     # Without a cluster the task queued on a product change never runs: the tick checks it.
     report.runs_enrolled += product_triggers.product_changes_check_pending(now=now)
 
 
-def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_advance(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     due = FlowRun.objects.filter(
         state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
     )
@@ -116,7 +123,9 @@ def stage_advance(*, now: datetime, report: TickReport, in_process: bool) -> Non
 PREPARE_TASK = "campaigns.tick.campaign_prepare_task"
 
 
-def stage_prepare(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_prepare(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     for campaign_id in campaigns_due(now=now):
         report.campaigns_started += 1
         if in_process:
@@ -138,26 +147,38 @@ def campaign_prepare_task(campaign_id: int) -> int:
     return campaign_prepare(campaign_id=campaign_id, now=timezone.now())
 
 
-def stage_offers(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_offers(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     report.offer_codes += offer_codes_issue(now=now)
 
 
-def stage_release(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_release(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     report.messages_released += messages_release_held(now=now)
 
 
-def stage_send(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_send(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     if in_process:
-        report.messages_sent += messages_send_ids(message_ids=messages_due(now=now, enqueue=False), now=now)
+        report.messages_sent += messages_send_ids(
+            message_ids=messages_due(now=now, enqueue=False), now=now, gateway=gateway
+        )
     else:
         messages_due(now=now, enqueue=True)
 
 
-def stage_reconcile(*, now: datetime, report: TickReport, in_process: bool) -> None:
-    report.reconciled = messages_reconcile(now=now)
+def stage_reconcile(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
+    report.reconciled = messages_reconcile(now=now, gateway=gateway)
 
 
-def stage_retention(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_retention(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     report.bodies_blanked += message_bodies_expire(now=now)
 
 
@@ -183,10 +204,17 @@ STAGES = [
 SENDING = ("offers", "release", "send", "reconcile")
 
 
-def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None = None) -> TickReport:
+def tick(
+    *,
+    now: datetime,
+    in_process: bool = True,
+    stages: Iterable[str] | None = None,
+    gateway: Gateway | None = None,
+) -> TickReport:
     """Run every stage at `now`, or only the `stages` named (in the tick's order).
 
-    In process, texts are sent here and no task is queued.
+    In process, texts are sent here (through `gateway`, else the configured one) and no task is
+    queued.
     """
     names = {s.name for s in STAGES}
     unknown = set(stages or ()) - names
@@ -196,7 +224,7 @@ def tick(*, now: datetime, in_process: bool = True, stages: Iterable[str] | None
     with foreground() if in_process else nullcontext():
         for stage in STAGES:
             if stages is None or stage.name in stages:
-                stage.run(now=now, report=report, in_process=in_process)
+                stage.run(now=now, report=report, in_process=in_process, gateway=gateway)
     return report
 
 

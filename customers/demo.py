@@ -1,9 +1,13 @@
 """A deterministic demo store, built through the same ingestion path as the API.
 
 Sixty days of shop life before `now`: browsing (with repeat views of one product), carts,
-checkouts, orders with and without discount codes, deliveries, back-in-stock requests, reward
-balance changes, preference replies, and SMS clicks spread over four months, so every seed
-segment (high intent, value, preference, Hot / Warm / Cold engagement, offer-sensitive) has members.
+checkouts, orders with and without discount codes, deliveries, back-in-stock requests and
+restocks, reward balance changes, preference replies, and clicks on texts of an earlier SMS tool,
+so every seed segment (high intent, value, preference, engagement, offer-sensitive) has members.
+
+What happened before the last `HISTORY_DAYS` is stored at once. The weeks after are a `Timeline`
+handed to whoever listens to `demo_loaded` (campaigns plays them forward with its engine: each
+event is stored at its own time, between ticks); what nobody played is stored at the end.
 """
 
 from __future__ import annotations
@@ -22,11 +26,21 @@ from customers.ingest.products import products_upsert
 from customers.models import Store
 from customers.segments.presets import presets_install
 from customers.signals import demo_loaded
+from customers.task_queue import tasks_held
 
 SLUG = "demo"
 SITE = "https://shop.example.com"
+# Numbers 555-0100..0199 are fictional: the demo store's own sender, so replies find it.
+SENDER = "+12025550100"
 BATCH = 1000
 MAX_CUSTOMERS = 1600
+HISTORY_DAYS = 42
+# (days before `now`, product): each out-of-stock product comes back once, then sells out again.
+RESTOCKS = [
+    (24, "burr-coffee-grinder"), (17, "everyday-hoodie"), (10, "vitamin-c-serum"),
+    (4, "matcha-ceremonial-grade-30g"),
+]  # fmt: skip
+SOLD_OUT_AFTER = timedelta(days=2)
 
 # (area code, city, state): numbers 555-0100..0199 are reserved for fiction in every area code.
 AREAS = [
@@ -161,6 +175,7 @@ class _Builder:
 
     def __init__(self, *, now: datetime, size: int, seed: int):
         self.now = now
+        self.start = now - timedelta(days=HISTORY_DAYS)
         self.rng = random.Random(seed)
         self.size = size
         self.products = products_payload()
@@ -188,7 +203,7 @@ class _Builder:
         if i % 11 == 0:
             customer["preferred_store"] = rng.choice(["Online", "Downtown", "Airport"])
         roll = rng.random()
-        joined = self.now - timedelta(days=rng.randint(61, 400))
+        joined = self.now - timedelta(days=rng.randint(HISTORY_DAYS + 21, 400))
         if roll < 0.86:
             source = rng.choice(list(WORDING))
             customer["sms_consent"] = {
@@ -203,7 +218,7 @@ class _Builder:
             customer["sms_consent"] = {
                 "status": "pending",
                 "source": "popup",
-                "at": _iso(self.now - timedelta(days=2)),
+                "at": _iso(self.start - timedelta(days=2)),
             }
         self._history(customer["external_id"], i)
         return customer
@@ -257,6 +272,8 @@ class _Builder:
             )
         if rng.random() < 0.3:
             self._abandoned(who, i, liked)
+        for n in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            self._left_cart(who, f"c{i}-w{n}", liked)
         if rng.random() < 0.08:
             product = rng.choice([p for p in self.products if p["id"] in OUT_OF_STOCK])
             self._add("back_in_stock_requested", who, self._ago(0, 30), {"product_id": product["id"]})
@@ -322,13 +339,22 @@ class _Builder:
                 "checkout_url": f"{SITE}/checkout/{checkout_id}", "items": items, "total": items[0]["price"],
             })  # fmt: skip
 
+    def _left_cart(self, who: str, cart_id: str, liked: list[dict]) -> None:
+        """A cart left during the played-forward weeks, at shopping hours: cart recovery's traffic."""
+        rng = self.rng
+        day = self.now - timedelta(days=rng.uniform(0.3, HISTORY_DAYS - 0.5))
+        at = day.replace(hour=rng.randint(13, 23), minute=rng.randint(0, 59), second=0, microsecond=0)
+        if at >= self.now:
+            at -= timedelta(days=1)
+        items = [self._item(p) for p in rng.sample(liked, min(len(liked), rng.randint(1, 2)))]
+        self._cart(who, cart_id, items, at)
+
     def _clicks(self, who: str) -> None:
+        """Clicks on texts of the SMS tool used before this app: they end where its history starts."""
         roll = self.rng.random()
-        if roll < 0.22:  # Hot
-            window = (0, 14)
-        elif roll < 0.5:  # Warm
-            window = (15, 60)
-        elif roll < 0.7:  # Cold
+        if roll < 0.4:
+            window = (HISTORY_DAYS + 1, 60)
+        elif roll < 0.65:
             window = (61, 120)
         else:
             return
@@ -337,11 +363,59 @@ class _Builder:
             self._add("sms_clicked", who, self._ago(*window), {"url": product["url"]})
 
 
-# The number the demo store texts from, so a reply to it (the docs' signed webhook example) is its.
-DEMO_NUMBER = "+18445550100"
+@dataclass
+class Timeline:
+    """The shop's side of the played-forward weeks: events and stock changes in time order.
+
+    `store_until(moment)` stores, through ingestion, everything that happened up to `moment`, at
+    `moment`; it returns the ids of the product changes it recorded."""
+
+    store: Store
+    start: datetime
+    events: list[dict]
+    stock: list[tuple[datetime, dict]]
+    _event: int = 0
+    _stock: int = 0
+
+    def __post_init__(self) -> None:
+        self._times = [datetime.fromisoformat(e["occurred_at"]) for e in self.events]
+
+    def next_at(self) -> datetime | None:
+        """When the next thing not yet stored happened."""
+        times = []
+        if self._event < len(self.events):
+            times.append(self._times[self._event])
+        if self._stock < len(self.stock):
+            times.append(self.stock[self._stock][0])
+        return min(times, default=None)
+
+    def store_until(self, moment: datetime) -> list[int]:
+        due = []
+        while self._event < len(self.events) and self._times[self._event] <= moment:
+            due.append(self.events[self._event])
+            self._event += 1
+        for start in range(0, len(due), BATCH):
+            events_ingest(store=self.store, payloads=due[start : start + BATCH], now=moment)
+        changes = []
+        while self._stock < len(self.stock) and self.stock[self._stock][0] <= moment:
+            payload = self.stock[self._stock][1]
+            self._stock += 1
+            changes += products_upsert(store=self.store, payloads=[payload], now=moment).change_ids
+        return changes
+
+
+def _restocks(now: datetime) -> list[tuple[datetime, dict]]:
+    changes = []
+    for days, product in RESTOCKS:
+        back = (now - timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+        changes.append((back, {"id": product, "stock": 12}))
+        changes.append((back + SOLD_OUT_AFTER, {"id": product, "stock": 0}))
+    return sorted(changes, key=lambda change: change[0])
 
 
 def demo_store_create() -> Store:
+    """The demo store sends from a fictional number of its own, so the replies of its played-forward
+    weeks find it whatever the default sender; set a real sender on the store to text real phones."""
     return Store.objects.create(
         slug=SLUG,
         brand_name="Juniper Market",
@@ -349,13 +423,13 @@ def demo_store_create() -> Store:
         allowed_link_domains=["shop.example.com"],
         default_timezone="America/New_York",
         help_text="Juniper Market: help at shop.example.com/help or hello@shop.example.com.",
-        from_number=DEMO_NUMBER,
         contact_email="hello@shop.example.com",
         rewards_url=f"{SITE}/rewards",
+        from_number=SENDER,
     )
 
 
-def _store_delete(store: Store) -> None:
+def demo_store_delete(store: Store) -> None:
     """Rows of the store that hold others with PROTECT (flows hold segments and templates) go
     first: PROTECT refuses even when the protected row is being deleted with the store."""
     for model in apps.get_models():
@@ -369,26 +443,38 @@ def _store_delete(store: Store) -> None:
 def demo_load(
     *, now: datetime, customers: int = 1000, seed: int = 2026, reset: bool = False
 ) -> DemoSummary | None:
-    """Build the demo store; None when it already exists and `reset` is off."""
+    """Build the demo store; None when it already exists and `reset` is off. Nothing is queued
+    for a worker: the past's ticks and reports do that work at its own times, and the live tick
+    takes the last minute's events."""
     if not 1 <= customers <= MAX_CUSTOMERS:
         raise ValueError(f"customers must be between 1 and {MAX_CUSTOMERS}")
+    with tasks_held():
+        return _demo_load(now=now, customers=customers, seed=seed, reset=reset)
+
+
+def _demo_load(*, now: datetime, customers: int, seed: int, reset: bool) -> DemoSummary | None:
     with transaction.atomic():
         existing = Store.objects.filter(slug=SLUG).first()
         if existing and not reset:
             return None
         if existing:
-            _store_delete(existing)
+            demo_store_delete(existing)
         store = demo_store_create()
         presets_install(store=store)
         builder = _Builder(now=now, size=customers, seed=seed)
-        products_upsert(store=store, payloads=builder.products, now=now)
+        start = builder.start
+        products_upsert(store=store, payloads=builder.products, now=start)
         people = builder.customers()
-        for start in range(0, len(people), BATCH):
-            customers_upsert(store=store, payloads=people[start : start + BATCH], now=now)
+        for first in range(0, len(people), BATCH):
+            customers_upsert(store=store, payloads=people[first : first + BATCH], now=start)
         events = sorted(builder.events, key=lambda e: e["occurred_at"])
-        for start in range(0, len(events), BATCH):
-            events_ingest(store=store, payloads=events[start : start + BATCH], now=now)
-        history = [line for _, lines in demo_loaded.send(Store, store=store, now=now) for line in lines or []]
+        timeline = Timeline(store=store, start=start, events=events, stock=_restocks(now))
+        timeline.store_until(start)
+    # The weeks are played forward in transactions of their own (the engine's, as live).
+    answers = demo_loaded.send(Store, store=store, now=now, timeline=timeline)
+    with transaction.atomic():
+        timeline.store_until(now)
+    history = [line for _, lines in answers for line in lines or []]
     return DemoSummary(
         store=store,
         customers=store.customers.count(),

@@ -1,8 +1,8 @@
 """The sender of a store: one answer for the texts it sends and for the replies it gets.
 
 A store sends from its own Messaging Service, else its own number; a store with neither sends
-from the default sender in settings (TWILIO_MESSAGING_SERVICE_SID, else TWILIO_FROM_NUMBER), as
-the demo store does. Replies come back to that sender, so they are matched the same way.
+from the default sender in settings (TWILIO_MESSAGING_SERVICE_SID, else TWILIO_FROM_NUMBER).
+Replies come back to that sender, so they are matched the same way.
 """
 
 from __future__ import annotations

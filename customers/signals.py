@@ -22,8 +22,9 @@ customer_opted_out = Signal()
 # kwargs: store (Store) — a store just created in the admin, to be given its starter content.
 store_created = Signal()
 
-# kwargs: store (Store), now (datetime) — the demo store was just built; listeners may add to it
-# (campaigns writes its past texts) and return lines for the summary.
+# kwargs: store (Store), now (datetime), timeline (customers.demo.Timeline) — the demo store was
+# just built up to `timeline.start`; a listener may play the weeks after it forward (campaigns runs
+# its engine between the timeline's events) and returns lines for the summary.
 demo_loaded = Signal()
 
 # kwargs: customer (Customer) — its data is being exported (customers.privacy); each listener

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import atexit
+import contextvars
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connection, transaction
 from django_q.conf import Conf
 from django_q.tasks import async_task
+
+_held = contextvars.ContextVar("tasks_held", default=False)
 
 
 def task_enqueue(func: str, *args) -> None:
@@ -23,6 +28,26 @@ def task_enqueue(func: str, *args) -> None:
     """
     with transaction.atomic():
         async_task(func, *args)
+
+
+def task_enqueue_on_commit(func: str, *args, gathered: bool = False) -> None:
+    """Queue the task once the caller's transaction commits (gathered: see `task_enqueue_gathered`),
+    unless the caller does that work itself in this process (`tasks_held`)."""
+    if _held.get():
+        return
+    enqueue = task_enqueue_gathered if gathered else task_enqueue
+    transaction.on_commit(lambda: enqueue(func, *args))
+
+
+@contextmanager
+def tasks_held() -> Iterator[None]:
+    """Within this block the caller runs the work itself (the demo's past played forward by the
+    tick's stages): what news would queue for a worker is left to it."""
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
 
 
 def task_enqueue_gathered(func: str, owner_id: int, ids: list[int]) -> None:

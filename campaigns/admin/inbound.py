@@ -32,6 +32,7 @@ from customers.admin.lists import FastListMixin
 from customers.admin.scoping import StoreScopedAdmin, stores_for
 from customers.models import Customer
 from customers.phones import InvalidPhone, phone_normalize
+from customers.segments import InvalidRules, members, reach
 
 
 class KeywordForm(forms.ModelForm):
@@ -189,7 +190,7 @@ class InboundMessageAdmin(StoreScopedAdmin):
                 messages.WARNING,
             )
         elif sent.status == Message.Status.HELD:
-            when = timezone.localtime(sent.send_after).strftime("%Y-%m-%d %H:%M")
+            when = date_format(timezone.localtime(sent.send_after), "DATETIME_FORMAT")
             self.message_user(request, f"Reply held until {when}. {reason_words(sent.reason)}")
         else:
             self.message_user(request, "Reply sent.")
@@ -205,7 +206,7 @@ class InboundMessageAdmin(StoreScopedAdmin):
         return {"assigned_to": assigned.first()}
 
 
-WAITING = Q(messages__status__in=materialize.WAITING)
+WAITING = Q(messages__status__in=Message.WAITING)
 # A campaign in these states may still change its numbers: its progress page keeps polling.
 LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUSED}
 
@@ -219,6 +220,7 @@ class CampaignAdmin(ComposeViews, OneStorePreselected, StoreScopedAdmin):
     list_select_related = ["store"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
+        "audience",
         "status",
         "error",
         "provider",
@@ -254,6 +256,16 @@ class CampaignAdmin(ComposeViews, OneStorePreselected, StoreScopedAdmin):
             .annotate(total=Count("messages"), waiting=Count("messages", WAITING))
         )
 
+    @admin.display(description="Audience now")
+    def audience(self, campaign: Campaign) -> str:
+        """The segment as counted now: everyone in it, and how many a marketing text can reach."""
+        if campaign.segment_id is None:
+            return "— (save with a segment to count it)"
+        try:
+            return str(reach(members(campaign.segment, now=timezone.now())))
+        except InvalidRules as error:
+            return f"Cannot be counted: {error}"
+
     @admin.display(description="Send at", ordering="send_at")
     def when(self, campaign: Campaign) -> str:
         at = date_format(timezone.localtime(campaign.send_at), "DATETIME_FORMAT") if campaign.send_at else "—"
@@ -286,7 +298,9 @@ class CampaignAdmin(ComposeViews, OneStorePreselected, StoreScopedAdmin):
     @admin.display(description="Provider")
     def provider(self, campaign: Campaign) -> str:
         since = states.provider_unavailable_since(campaign) if campaign.pk else None
-        return f"provider unavailable since {since:%Y-%m-%d %H:%M} UTC" if since else "answering"
+        if not since:
+            return "answering"
+        return f"provider unavailable since {date_format(timezone.localtime(since), 'DATETIME_FORMAT')}"
 
     @admin.display(description="Progress page")
     def progress_link(self, campaign: Campaign) -> str:

@@ -25,8 +25,12 @@ from campaigns.reports import charts, tables
 from campaigns.reports.decisions import plan_steps
 from campaigns.reports.experiments import experiment_start
 from campaigns.reports.lift import control_group_lift
+from campaigns.reports.metrics import CATALOGUE, COLUMNS, COUNTED, WINDOW, cohort_sql
 from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
-from customers.models import Store
+from customers.admin.store_time import zone_label
+from customers.engagement import TIERS, engagement_tier_q, tier_labels
+from customers.models import Customer, Store
+from customers.segments import reach
 
 RANGES = {"7": 7, "30": 30, "90": 90}
 
@@ -46,34 +50,70 @@ def chosen_store(request: HttpRequest) -> Store | None:
     return found or stores.first()
 
 
+CHARTS = [
+    ("Sends and clicks", ["sent", "clicked"], False),
+    ("Attributed orders", ["orders"], False),
+    ("Attributed revenue", ["revenue"], True),
+    ("Opt-outs", ["opt_outs"], False),
+]
+
+
+def catalogue_context() -> dict:
+    """The definitions every report page shows under its tables."""
+    return {
+        "window": WINDOW,
+        "cohort_sql": cohort_sql(),
+        "catalogue": [CATALOGUE[k] for k in COLUMNS] + [CATALOGUE["clickers"], CATALOGUE["recipients"]],
+    }
+
+
+def list_health(store: Store, now) -> dict:
+    """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS."""
+    customers = Customer.objects.filter(store=store)
+    labels = tier_labels(store)
+    tiers = [
+        (tier, labels[tier], reach(customers.filter(engagement_tier_q(tier, now=now, store=store))))
+        for tier in TIERS
+    ]
+    return {"all": reach(customers), "tiers": tiers}
+
+
 def dashboard_context(request: HttpRequest) -> dict:
     store = chosen_store(request)
     if store is None:
         return {}
     rng, days = report_range(request, store)
     now = timezone.now()
-    series = tables.daily_series(store, rng)
-    health = tables.list_health(store, now)
-    dates = rng.days
+    keys = sorted({key for _, chart_keys, _ in CHARTS for key in chart_keys})
+    series = tables.daily_series(store, rng, keys)
+    health = list_health(store, now)
+    currency = store.currency
+    charts_shown = [
+        charts.line_chart(
+            title,
+            rng.days,
+            [charts.Series(CATALOGUE[k].label, series[k], CATALOGUE[k].definition) for k in chart_keys],
+            currency=currency if is_money else None,
+        )
+        for title, chart_keys, is_money in CHARTS
+    ]
+    charts_shown.append(
+        charts.bar_chart(
+            f"List health: {health['all'].reachable:,} reachable by SMS",
+            [(label.split(":")[0], tier_reach.reachable) for _, label, tier_reach in health["tiers"]],
+            note="Reachable by SMS (subscribed) in each engagement tier",
+        )
+    )
     return {
         "store": store,
         "stores": stores_for(request.user).order_by("brand_name"),
         "days": days,
         "ranges": list(RANGES),
-        "charts": [
-            charts.line_chart(
-                "Sends and clicks", dates, {"sends": series["sends"], "clicks": series["clicks"]}
-            ),
-            charts.line_chart("Attributed orders", dates, {"orders": series["orders"]}),
-            charts.line_chart("Attributed revenue", dates, {"revenue": series["revenue"]}, money=True),
-            charts.line_chart("Opt-outs", dates, {"opt-outs": series["opt-outs"]}),
-            charts.bar_chart(
-                f"List health: {health['subscribed']:,} subscribed",
-                [("Hot", health["hot"]), ("Warm", health["warm"]), ("Cold", health["cold"])],
-            ),
-        ],
+        "period": f"{rng.days[0]:%b %d} – {rng.days[-1]:%b %d}, {zone_label(rng.tz)}",
+        **catalogue_context(),
+        "charts": charts_shown,
         "health": health,
-        "tables": [*tables.top_tables(store, rng), tables.attention_table(store, now)],
+        "tables": [tables.sources_table(store, rng), tables.attention_table(store, now)],
         "stopped": tables.stopped_variants(store),
         "plan": plan_steps(store_ids=[store.pk]),
         "control": control_group_lift(store=store, start=rng.start, end=rng.end),
@@ -89,8 +129,8 @@ def _csv(tables: list[tables.Table], name: str, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{table.name}.csv"'
     writer = csv.writer(response)
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerow(table.headers)
+    writer.writerows(table.csv_rows())
     return response
 
 
@@ -106,6 +146,7 @@ def _page(
         "title": title,
         "tables": tables,
         "csv_url": csv_url,
+        **catalogue_context(),
         **extra,
     }
     return TemplateResponse(request, "admin/reports/report.html", context)
@@ -119,18 +160,20 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
     context = dashboard_context(request)
     if not context:
         raise Http404("No store")
-    series = tables.daily_series(context["store"], report_range(request, context["store"])[0])
-    days = report_range(request, context["store"])[0].days
+    store = context["store"]
+    rng = report_range(request, store)[0]
+    series = tables.daily_series(store, rng, COUNTED)
     daily = tables.Table(
         "daily",
-        "Per day",
-        ["Day", *series],
-        [[d.isoformat(), *(values[i] for values in series.values())] for i, d in enumerate(days)],
+        "Per day of the texts' creation (store days)",
+        ["Day", *(CATALOGUE[k].label for k in COUNTED)],
+        [[d.isoformat(), *(series[k][i] for k in COUNTED)] for i, d in enumerate(rng.days)],
     )
-    health = tables.Table(
-        "health", "List health", list(context["health"]), [list(context["health"].values())]
-    )
-    return _csv([daily, health, *context["tables"]], request.GET.get("csv", "daily"), context["store"].slug)
+    health = context["health"]
+    rows = [["Everyone", health["all"].customers, health["all"].reachable]]
+    rows += [[label, r.customers, r.reachable] for _, label, r in health["tiers"]]
+    listed = tables.Table("health", "List health", ["Group", "Customers", "Reachable by SMS"], rows)
+    return _csv([daily, listed, *context["tables"]], request.GET.get("csv", "daily"), store.slug)
 
 
 def flow_report(request: HttpRequest, flow_id: int) -> HttpResponse:

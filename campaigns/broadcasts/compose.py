@@ -25,7 +25,7 @@ from campaigns.glossary import reason_words
 from campaigns.models import Campaign, Message, MessageTemplate
 from campaigns.sending import guardrails, policy
 from customers.models import Segment, Store
-from customers.segments import members
+from customers.segments import Reach, members, reach
 
 FORECAST_SAMPLE = 5_000
 SAMPLE_TEXTS = 3
@@ -59,7 +59,8 @@ class Draft:
 @dataclass
 class Forecast:
     customers: int
-    reachable: int
+    reachable: int  # by SMS: subscribed
+    recipients: int = 0  # who would get it: the reachable outside the store's control group
     outcomes: list[tuple[int, str]] = field(default_factory=list)
     samples: list[dict] = field(default_factory=list)
     meter: dict | None = None
@@ -69,6 +70,8 @@ class Forecast:
         return {
             "customers": self.customers,
             "reachable": self.reachable,
+            "recipients": self.recipients,
+            "audience": str(Reach(self.customers, self.reachable)),
             "outcomes": [{"count": n, "label": label} for n, label in self.outcomes],
             "samples": self.samples,
             "meter": self.meter,
@@ -78,17 +81,20 @@ class Forecast:
 
 def campaign_forecast(*, draft: Draft, now: datetime) -> Forecast:
     campaign = draft.as_campaign()
-    everyone = members(draft.segment, now=now)
+    counted = reach(members(draft.segment, now=now))
     recipients = campaign_recipients(campaign, now=now)
-    forecast = Forecast(customers=everyone.count(), reachable=recipients.count())
-    many = forecast.reachable > FORECAST_SAMPLE
+    forecast = Forecast(counted.customers, counted.reachable, recipients=recipients.count())
+    many = forecast.recipients > FORECAST_SAMPLE
     chosen = recipients.order_by("?")[:FORECAST_SAMPLE] if many else recipients
     rows = list(chosen.values_list("pk", "timezone"))
-    forecast.sampled = len(rows) if forecast.reachable > len(rows) else 0
-    forecast.outcomes = _outcomes(draft, campaign, rows, scale=forecast.reachable / max(len(rows), 1))
+    forecast.sampled = len(rows) if forecast.recipients > len(rows) else 0
+    forecast.outcomes = _outcomes(draft, campaign, rows, scale=forecast.recipients / max(len(rows), 1))
+    if forecast.recipients < forecast.reachable:
+        held_back = forecast.reachable - forecast.recipients
+        forecast.outcomes.append((held_back, "are in the store's control group: none, to measure lift"))
     if draft.text.strip():
         measured = measure_template(draft.text, store=draft.store)
-        price = cost(measured.segments * forecast.reachable, draft.store.price_per_segment)
+        price = cost(measured.segments * forecast.recipients, draft.store.price_per_segment)
         forecast.meter = {**measured.as_dict(), "cost": f"{price} {draft.store.currency}"}
         forecast.samples = _samples(draft, list(recipients.order_by("pk")[:SAMPLE_TEXTS]))
     return forecast

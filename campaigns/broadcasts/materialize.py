@@ -41,7 +41,6 @@ BATCH = 10_000
 RECIPIENT_COLUMNS = guardrails.RECIPIENT_FACTS
 PREPARING_LEASE = timedelta(minutes=15)
 S = Message.Status
-WAITING = [S.PENDING, S.HELD, S.QUEUED, S.SENDING]
 C = Campaign.Status
 
 

@@ -50,7 +50,7 @@ def cold_preferences_answered(*, store: Store) -> dict | None:
     campaign = Campaign.objects.filter(store=store, slug__startswith=SLUG).order_by("-pk").first()
     if campaign is None:
         return None
-    received = Message.objects.filter(campaign=campaign, status__in=["sent", "delivered"])
+    received = Message.objects.filter(campaign=campaign, status__in=Message.RECEIVED)
     answered = received.filter(
         Exists(
             Event.objects.filter(

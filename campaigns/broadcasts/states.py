@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
-from campaigns.broadcasts.materialize import WAITING, C, CampaignStateError, S
+from campaigns.broadcasts.materialize import C, CampaignStateError, S
 from campaigns.content.checks import broadcast_error
 from campaigns.models import Campaign, ExperimentVariant, GuardrailDecision, Message
 from campaigns.models.outbox import Note
@@ -67,7 +67,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
             campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
         )
         Message.objects.filter(campaign=campaign).transition(
-            source=[S.PENDING, S.HELD, S.QUEUED],
+            source=Message.UNSENT,
             target=S.SUPPRESSED,
             now=now,
             stage=GuardrailDecision.Stage.CREATE,
@@ -80,7 +80,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
 
 
 def campaigns_finish(*, now: datetime) -> int:
-    waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=WAITING)
+    waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=Message.WAITING)
     with transaction.atomic():
         return (
             Campaign.objects.filter(status=C.SENDING, materialized_at__isnull=False)
@@ -116,7 +116,7 @@ class Progress:
 
     @property
     def waiting(self) -> int:
-        return self.count(*WAITING)
+        return self.count(*Message.WAITING)
 
     @property
     def bars(self) -> list[tuple[str, str, int, float]]:
@@ -124,7 +124,7 @@ class Progress:
         parts = [
             ("Delivered", "bg-delivered", self.count(S.DELIVERED)),
             ("Sent", "bg-sent", self.count(S.SENT)),
-            ("Failed", "bg-failed", self.count(S.FAILED, S.UNDELIVERED)),
+            ("Failed", "bg-failed", self.count(*Message.NOT_DELIVERED)),
             ("Suppressed", "bg-suppressed", self.count(S.SUPPRESSED)),
             ("Waiting", "bg-waiting", self.waiting),
         ]

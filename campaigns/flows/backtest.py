@@ -24,7 +24,7 @@ from campaigns.flows.advance import Cursor, run_advance, steps_by_flow, texts_va
 from campaigns.flows.date_triggers import daily_entries
 from campaigns.flows.enrol import exit_matches, reentry_filter
 from campaigns.flows.entries import Catalog, Entry
-from campaigns.flows.event_triggers import event_entries
+from campaigns.flows.event_triggers import EVENT_TRIGGERS, entry_event_type, event_entries
 from campaigns.flows.product_triggers import product_change_entries
 from campaigns.glossary import reason_words
 from campaigns.models import Flow, FlowRun, FlowStep, Message
@@ -34,10 +34,6 @@ from customers.models import Customer, Event, ProductChange
 from customers.segments import members
 
 EXAMPLES = 3
-EVENT_TYPES = {
-    Flow.Trigger.POST_PURCHASE: "order_delivered",
-    Flow.Trigger.REWARD_THRESHOLD: "reward_balance_changed",
-}
 
 
 @dataclass
@@ -127,8 +123,8 @@ def flow_backtest(*, flow: Flow, now: datetime, days: int = 30) -> BacktestRepor
 
 
 def _entries(flow: Flow, *, start: datetime, now: datetime) -> list[Entry]:
-    if flow.trigger in (Flow.Trigger.EVENT, *EVENT_TYPES):
-        event_type = EVENT_TYPES.get(flow.trigger, flow.event_type)
+    if flow.trigger in EVENT_TRIGGERS:
+        event_type = entry_event_type(flow)
         events = list(
             Event.objects.filter(
                 store_id=flow.store_id, type=event_type, occurred_at__gte=start, occurred_at__lte=now

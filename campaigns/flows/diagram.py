@@ -11,7 +11,7 @@ from django.db.models import Count
 from campaigns.content.rendering import render_message
 from campaigns.content.templating import format_money
 from campaigns.flows.entries import product_context
-from campaigns.glossary import event_words
+from campaigns.glossary import event_words, reason_words
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Message
 from customers.models import Customer
 
@@ -27,13 +27,37 @@ class StepNode:
     yes: int = 0
     no: int = 0
     passed: int = 0
+    moved_on: int = 0  # waits and ends: visits that neither text nor split
     exited: Counter = field(default_factory=Counter)
     skipped: Counter = field(default_factory=Counter)
     statuses: Counter = field(default_factory=Counter)
+    texts: Counter = field(default_factory=Counter)  # this step's texts by status
 
     @property
     def entered(self) -> int:
         return self.passed + self.waiting + sum(self.exited.values())
+
+    @property
+    def parts(self) -> list[tuple[int, str]]:
+        """Where everyone who entered the step is now: the parts add up to `entered`. A text the step
+        made is sent (the provider took it), held (still to go), suppressed or refused."""
+        texts = self.texts
+        parts = [
+            (sum(texts[s] for s in Message.ACCEPTED), "sent"),
+            (sum(texts[s] for s in Message.WAITING), "held"),
+            (texts[Message.Status.SUPPRESSED], "suppressed"),
+            (texts[Message.Status.FAILED], "refused by the provider"),
+            (self.yes, "yes"),
+            (self.no, "no"),
+            (self.moved_on, "moved on"),
+        ]
+        parts += [(n, f"skipped ({reason_words(reason)})") for reason, n in self.skipped.items()]
+        parts += [(n, f"exited ({reason_words(reason)})") for reason, n in self.exited.items()]
+        parts.append((self.waiting, "waiting"))
+        shown = [(n, label) for n, label in parts if n]
+        # A text since deleted leaves its visit: named, so the parts still add up.
+        rest = self.entered - sum(n for n, _ in shown)
+        return shown + ([(rest, "texts no longer stored")] if rest > 0 else [])
 
     @property
     def yes_target(self) -> str:
@@ -148,6 +172,8 @@ def _count(flow: Flow, by_id: dict[int, StepNode]) -> None:
             node.no += n
         elif outcome == FlowStepVisit.Outcome.SKIPPED:
             node.skipped[_reason_group(reason)] += n
+        else:
+            node.moved_on += n
     here = FlowRun.objects.filter(flow=flow, current_step__isnull=False).exclude(state=FlowRun.State.DONE)
     for step_id, state, reason, n in here.values_list("current_step_id", "state", "exit_reason").annotate(
         n=Count("id")
@@ -162,6 +188,8 @@ def _count(flow: Flow, by_id: dict[int, StepNode]) -> None:
     grouped: dict[int, Counter] = defaultdict(Counter)
     for step_id, status, reason, n in statuses.annotate(n=Count("id")):
         grouped[step_id][f"{status}: {reason}" if reason else status] += n
+        if step_id in by_id:
+            by_id[step_id].texts[status] += n
     for step_id, counter in grouped.items():
         if step_id in by_id:
             by_id[step_id].statuses = counter

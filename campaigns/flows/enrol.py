@@ -6,6 +6,7 @@ and exit events end the runs they name.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -147,12 +148,15 @@ def exit_matches(entry: Entry, occurred_at: datetime, props: dict) -> bool:
 # --- exits ----------------------------------------------------------------------------------------
 
 
-def runs_exit_for_events(*, store: Store, events: list[Event], now: datetime) -> int:
-    """Ends active runs whose flow names one of these events as its goal: one UPDATE per flow and type."""
+def runs_exit_for_events(
+    *, store: Store, events: list[Event], now: datetime, flows: Iterable[Flow] | None = None
+) -> int:
+    """Ends active runs whose flow names one of these events as its goal: one UPDATE per flow and
+    type. `flows`, when the caller has loaded them, are the store's flows with exit events."""
     types = {e.type for e in events}
-    flows = [
-        f for f in Flow.objects.filter(store=store).exclude(exit_events="") if types & set(f.exit_event_types)
-    ]
+    if flows is None:
+        flows = Flow.objects.filter(store=store).exclude(exit_events="")
+    flows = [f for f in flows if types & set(f.exit_event_types)]
     ended = 0
     for flow in flows:
         for event_type in types & set(flow.exit_event_types):

@@ -29,21 +29,26 @@ from customers.models import Customer, Event, Product, Store
 
 def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     """Exits, then entries, for one batch of newly recorded events. Returns runs created."""
-    store = Store.objects.get(id=store_id)
+    flows = list(
+        Flow.objects.filter(_checked_against(), store_id=store_id)
+        .select_related("store", "entry_segment")
+        .prefetch_related("filters", "steps")
+    )
+    live = [f for f in flows if f.status == Flow.Status.LIVE and f.trigger in EVENT_TRIGGERS]
+    # Only events a flow enters or leaves on have anything to do here (most are views and the like).
+    types = {entry_event_type(f) for f in live} | {t for f in flows for t in f.exit_event_types}
     events = list(
-        Event.objects.filter(store=store, id__in=event_ids)
+        Event.objects.filter(store_id=store_id, id__in=event_ids, type__in=types)
         .select_related("product__category")
         .order_by("occurred_at", "id")
     )
     if not events:
         return 0
-    runs_exit_for_events(store=store, events=events, now=now)
+    store = flows[0].store
+    runs_exit_for_events(store=store, events=events, now=now, flows=[f for f in flows if f.exit_events])
     catalog = Catalog(store, events)
-    created = 0
-    live = Flow.objects.filter(store=store, status=Flow.Status.LIVE).select_related("store", "entry_segment")
-    for flow in live.prefetch_related("filters", "steps"):
-        created += _enroll_isolated(flow, lambda f: event_entries(f, events, catalog=catalog), now)
-    return created
+    entries_of = lambda flow: event_entries(flow, events, catalog=catalog)  # noqa: E731
+    return sum(_enroll_isolated(flow, entries_of, now) for flow in live)
 
 
 # --- who checks which event: the queued task and the tick share one record (flows/marks.py) -------
@@ -122,6 +127,24 @@ def _store_events_check_pending(*, store_id: int, cutoff: datetime, now: datetim
         Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
     )
     return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=flows.exists())
+
+
+# The event each family starts a run on; a plain event trigger names its own.
+ENTRY_EVENTS = {
+    Flow.Trigger.POST_PURCHASE: "order_delivered",
+    Flow.Trigger.REWARD_THRESHOLD: "reward_balance_changed",
+}
+
+
+def entry_event_type(flow: Flow) -> str:
+    """The event type that can start a run of an event-triggered flow."""
+    return ENTRY_EVENTS.get(flow.trigger, flow.event_type)
+
+
+def _checked_against() -> Q:
+    """The flows a batch of events is checked against: live event-triggered ones (entries), and
+    any with exit events."""
+    return Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
 
 
 def event_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:

@@ -209,6 +209,7 @@ def _opt_out(customer: Customer, match: Match, twilio_replied: bool, now: dateti
         action=ConsentRecord.Action.OPT_OUT,
         source="keyword",
         occurred_at=now,
+        now=now,
         keyword=match.word,
     )
     return Handled(InboundMessage.Outcome.OPTED_OUT, "" if twilio_replied else opt_out_text(customer.store))
@@ -240,6 +241,7 @@ def _opt_in(customer: Customer, match: Match, to: str, twilio_replied: bool, now
             action=ConsentRecord.Action.OPT_IN,
             source="keyword",
             occurred_at=now,
+            now=now,
             wording=f"Texted {match.word} to {to} after opting out",
             keyword=match.word,
         )
@@ -310,6 +312,7 @@ def _unmatched(inbound: InboundMessage, phone: str, now: datetime) -> Handled:
             phone=phone,
             source="keyword",
             occurred_at=now,
+            now=now,
             wording=f"Texted {match.word} to {sender}, which no single store could be told from: "
             "opted out of every store with this number",
             keyword=match.word,

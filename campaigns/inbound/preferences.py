@@ -23,6 +23,7 @@ def customer_opt_out_from_page(
         action=ConsentRecord.Action.OPT_OUT,
         source="preference_page",
         occurred_at=now,
+        now=now,
         wording=wording,
         ip_address=ip,
         user_agent=user_agent,

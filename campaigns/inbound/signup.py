@@ -60,6 +60,7 @@ def signup_requested(
         action=ConsentRecord.Action.REQUESTED,
         source=source,
         occurred_at=now,
+        now=now,
         wording=wording,
         keyword=keyword,
         ip_address=ip,
@@ -91,6 +92,7 @@ def customer_signup_request(
                 action=ConsentRecord.Action.REFUSED,
                 source=source,
                 occurred_at=now,
+                now=now,
                 wording=wording,
                 ip_address=ip,
                 user_agent=user_agent,
@@ -148,6 +150,7 @@ def customer_signup_confirm(*, customer: Customer, source: str, now: datetime, k
             action=ConsentRecord.Action.CONFIRMED,
             source=source,
             occurred_at=now,
+            now=now,
             wording=confirmation_prompt(customer.store),
             keyword=keyword,
         )

@@ -219,6 +219,22 @@ class Message(models.Model):
         FAILED = "failed"
         SUPPRESSED = "suppressed"
 
+    # The status groups every other module counts with: one list each, here.
+    # Waiting for its turn: not yet handed to the provider, and may still go.
+    WAITING = (Status.PENDING, Status.HELD, Status.QUEUED, Status.SENDING)
+    # Created but not yet claimed for sending: what a release or a cancellation moves.
+    UNSENT = (Status.PENDING, Status.HELD, Status.QUEUED)
+    # Counted against caps and overlap when a text is created: planned or gone out.
+    PLANNED = (Status.HELD, Status.QUEUED, Status.SENDING, Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+    # Counted against caps right before sending: handed to the provider (or being handed).
+    WENT_OUT = (Status.SENDING, Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+    # Accepted by the provider: what reports call "sent" and what is billed.
+    ACCEPTED = (Status.SENT, Status.DELIVERED, Status.UNDELIVERED)
+    # Did not reach the phone: refused by the provider or reported undelivered by the carrier.
+    NOT_DELIVERED = (Status.FAILED, Status.UNDELIVERED)
+    # Reached the phone, or may have (no receipt yet): what a reply or an opt-out can answer.
+    RECEIVED = (Status.SENT, Status.DELIVERED)
+
     class Kind(models.TextChoices):
         MARKETING = "marketing"
         TRANSACTIONAL = "transactional", "Transactional (confirmations, replies)"

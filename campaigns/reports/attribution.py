@@ -38,7 +38,6 @@ OPT_OUT_WINDOW = timedelta(days=7)
 # Orders are looked at again for this long, so a delivery receipt that arrives late still counts.
 RESCAN = timedelta(days=8)
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-RECEIVED = [Message.Status.SENT, Message.Status.DELIVERED]
 
 
 def _orders_with_touches(store: Store, since: datetime) -> QuerySet[Event]:
@@ -174,7 +173,7 @@ def opt_outs_attribute(
     """Tie each opt-out to the last text its number received within 7 days before it."""
     last_text = Message.objects.filter(
         customer=OuterRef("customer"),
-        status__in=RECEIVED,
+        status__in=Message.RECEIVED,
         sent_at__lte=OuterRef("occurred_at"),
         sent_at__gte=OuterRef("occurred_at") - OPT_OUT_WINDOW,
         confirms_opt_out=False,

@@ -206,11 +206,12 @@ def _figures_json(test: Comparison) -> dict:
     return {k: round(v, 6) for k, v in test.__dict__.items()}
 
 
-def experiments_evaluate(*, now: datetime) -> int:
+def experiments_evaluate(*, now: datetime, store_ids: list[int] | None = None) -> int:
     decided = 0
-    for experiment in Experiment.objects.filter(status=Experiment.Status.RUNNING).prefetch_related(
-        "variants"
-    ):
+    running = Experiment.objects.filter(status=Experiment.Status.RUNNING)
+    if store_ids is not None:
+        running = running.filter(store_id__in=store_ids)
+    for experiment in running.prefetch_related("variants"):
         decided += len(experiment_evaluate(experiment=experiment, now=now))
     return decided
 

@@ -17,9 +17,10 @@ class ReportsReport:
     decisions: int
 
 
-def reports_tick(*, now: datetime) -> ReportsReport:
+def reports_tick(*, now: datetime, store_ids: list[int] | None = None) -> ReportsReport:
+    """Every store's, or only those of `store_ids`."""
     return ReportsReport(
-        orders_credited=attributions_refresh(now=now),
-        opt_outs_tied=opt_outs_attribute(now=now),
-        decisions=experiments_evaluate(now=now),
+        orders_credited=attributions_refresh(now=now, store_ids=store_ids),
+        opt_outs_tied=opt_outs_attribute(now=now, store_ids=store_ids),
+        decisions=experiments_evaluate(now=now, store_ids=store_ids),
     )

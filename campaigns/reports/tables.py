@@ -1,18 +1,21 @@
-"""What the report pages show: tables (each exportable as CSV) and the series behind the charts."""
+"""What the report pages show: tables (each exportable as CSV) and the series behind the charts.
+
+Every figure comes from the catalogue (`metrics.py`); each table's total row is the same query
+over the whole table's texts, and where the total holds texts no row names (replies, deleted
+flows or steps, texts outside a test), a row says so, so the rows add up to it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q
 from django.urls import reverse
 
 from campaigns.models import (
-    Attribution,
     Campaign,
     Experiment,
     ExperimentDecision,
@@ -24,40 +27,92 @@ from campaigns.models import (
 )
 from campaigns.reports.decisions import two_proportion_test, variant_figures
 from campaigns.reports.lift import experiment_lift
-from campaigns.reports.metrics import SENT, Figures, figures, messages_in
-from customers.models import ConsentRecord, Customer, Event, Store
-from customers.segments.compiler import compile_rules
+from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in
+from customers.models import Store
+from customers.money import money
 
-FIGURE_COLUMNS = [
-    "Sent", "Delivered", "Failed", "Unique clicks", "CTR", "Opt-outs", "Opt-out rate",
-    "Orders", "Revenue", "Revenue / recipient", "Segments", "Cost",
-]  # fmt: skip
 FAILING_SHARE = 0.2
+PEOPLE_NOTE = (
+    "Recipients and revenue per recipient count people, who may be in several rows: "
+    "the total counts each person once."
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    help: str = ""
+    kind: str = "text"  # "text", "count", "rate", "money", "signed_rate"
+
+
+def _column(column: Column | str) -> Column:
+    return column if isinstance(column, Column) else Column(column)
+
+
+FIGURE_COLUMNS = [Column(CATALOGUE[k].label, CATALOGUE[k].definition, CATALOGUE[k].kind) for k in COLUMNS]
+RECIPIENTS = Column(CATALOGUE["recipients"].label, CATALOGUE["recipients"].definition, "count")
 
 
 @dataclass
 class Table:
     name: str
     title: str
-    columns: list[str]
+    columns: list[Column | str]
     rows: list[list]
     links: list[str | None] | None = None
+    total: list | None = None
+    currency: str = "USD"
+    note: str = ""
+    window: str = ""
+    kinds: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.columns = [_column(c) for c in self.columns]
+        self.kinds = [c.kind for c in self.columns]
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.label for c in self.columns]
 
     @property
     def entries(self) -> list[tuple[str | None, list]]:
         return list(zip(self.links or [None] * len(self.rows), self.rows, strict=True))
 
+    @property
+    def shown(self) -> list[tuple[str | None, list[str]]]:
+        """Each row's link and its cells as the page shows them (money in the store's currency)."""
+        return [(link, self.cells(row)) for link, row in self.entries]
 
-def _pct(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate:.1%}"
+    @property
+    def total_shown(self) -> list[str] | None:
+        return self.cells(self.total) if self.total else None
+
+    def cells(self, row: list) -> list[str]:
+        return [cell_text(v, kind, self.currency) for v, kind in zip(row, self.kinds, strict=True)]
+
+    def csv_rows(self) -> list[list]:
+        """Plain numbers: no currency, no percent sign, nothing for a rate of nothing."""
+        rows = self.rows + ([self.total] if self.total else [])
+        return [["" if cell is None else cell for cell in row] for row in rows]
+
+
+def cell_text(value: object, kind: str, currency: str) -> str:
+    """One way to show a figure: counts with separators, rates as percents, money in the currency."""
+    if value is None or value == "":
+        return "–" if kind != "text" else ""
+    if kind == "count" and isinstance(value, int | float | Decimal):
+        return f"{value:,}"
+    if kind == "rate" and isinstance(value, int | float):
+        return f"{value:.1%}"
+    if kind == "signed_rate" and isinstance(value, int | float):
+        return f"{value:+.2%}"
+    if kind == "money" and isinstance(value, int | float | Decimal):
+        return money(value, currency=currency)
+    return str(value)
 
 
 def figure_cells(row: Figures) -> list:
-    return [
-        row.sent, row.delivered, row.failed, row.clicked, _pct(row.ctr), row.opt_outs, _pct(row.opt_out_rate),
-        row.orders, row.revenue, row.revenue_per_recipient if row.revenue_per_recipient is not None else "–",
-        row.segments, row.cost,
-    ]  # fmt: skip
+    return [row.value(key) for key in COLUMNS]
 
 
 @dataclass
@@ -75,75 +130,70 @@ class Range:
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _per_day(qs, field: str, rng: Range, **sums) -> dict[date, dict]:
-    rows = (
-        qs.filter(**{f"{field}__gte": rng.start, f"{field}__lt": rng.end})
-        .annotate(day=TruncDate(field, tzinfo=rng.tz))
-        .order_by()
-        .values("day")
-        .annotate(n=Count("pk"), **sums)
-    )
-    return {r["day"]: r for r in rows}
+def _one(cohort: Q) -> Figures:
+    """The figures of a whole cohort, people counted once."""
+    rows = figures(cohort, by="store")
+    return next(iter(rows.values()), Figures(key=()))
 
 
-def daily_series(store: Store, rng: Range) -> dict[str, list[float]]:
-    """Sends, clicks, attributed orders and revenue, and opt-outs per day: one query each."""
-    sent = _per_day(Message.objects.filter(store=store, status__in=SENT), "sent_at", rng)
-    clicks = _per_day(Event.objects.filter(store=store, type="sms_clicked"), "occurred_at", rng)
-    orders = _per_day(Attribution.objects.filter(store=store), "ordered_at", rng, revenue=Sum("revenue"))
-    opt_outs = _per_day(ConsentRecord.objects.filter(store=store, action="opt_out"), "occurred_at", rng)
-    days = rng.days
-    return {
-        "sends": [sent.get(d, {}).get("n", 0) for d in days],
-        "clicks": [clicks.get(d, {}).get("n", 0) for d in days],
-        "orders": [orders.get(d, {}).get("n", 0) for d in days],
-        "revenue": [float(orders.get(d, {}).get("revenue") or 0) for d in days],
-        "opt-outs": [opt_outs.get(d, {}).get("n", 0) for d in days],
-    }
+def daily_series(store: Store, rng: Range, keys: list[str]) -> dict[str, list]:
+    """The catalogue's figures per day of the texts' creation (store days): the charts' and the
+    daily CSV's series, whose sums are the dashboard's totals."""
+    cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
+    by_day = figures(cohort, by="day", tz=rng.tz)
+    return {key: [by_day.get((d,), Figures(key=())).value(key) for d in rng.days] for key in keys}
 
 
-def list_health(store: Store, now: datetime) -> dict[str, int]:
-    """Subscribed, and the subscribed per engagement tier (the segment compiler's definition)."""
-
-    def tier(name: str) -> Q:
-        return compile_rules(
-            {"type": "metric", "metric": "engagement_tier", "op": "eq", "value": name}, store=store, now=now
-        )
-
-    subscribed = Customer.objects.filter(store=store, sms_consent=Customer.Consent.SUBSCRIBED)
-    return subscribed.aggregate(
-        subscribed=Count("pk"),
-        hot=Count("pk", filter=tier("hot")),
-        warm=Count("pk", filter=tier("warm")),
-        cold=Count("pk", filter=tier("cold")),
-    )
+SOURCE_LABELS = {
+    "replies": "Replies and confirmations (not marketing)",
+    "deleted": "Texts of deleted flows, steps or campaigns",
+}
 
 
-def _ranked(title: str, name: str, rows: dict[tuple, Figures], labels: dict, link: str) -> Table:
-    ordered = sorted(
-        (r for r in rows.values() if r.key[0] in labels),
-        key=lambda r: r.revenue_per_recipient or Decimal("0"),
-        reverse=True,
-    )[:10]
-    return Table(
-        name=name,
-        title=title,
-        columns=["Name", "Recipients", *FIGURE_COLUMNS],
-        rows=[[labels[r.key[0]], r.recipients, *figure_cells(r)] for r in ordered],
-        links=[reverse(link, args=[r.key[0]]) for r in ordered],
-    )
-
-
-def top_tables(store: Store, rng: Range) -> list[Table]:
-    cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end)
+def sources_table(store: Store, rng: Range) -> Table:
+    """Every flow and campaign with texts in the period, best revenue per recipient first, then the
+    texts no flow or campaign names; the total row is the dashboard's total."""
+    cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
+    rows = figures(cohort, by="source")
     flows = dict(Flow.objects.filter(store=store).values_list("pk", "name"))
     campaigns = dict(Campaign.objects.filter(store=store).values_list("pk", "name"))
-    return [
-        _ranked("Top flows by revenue per recipient", "top-flows", figures(cohort, by="flow"), flows,
-                "admin:reports_flow"),
-        _ranked("Top campaigns by revenue per recipient", "top-campaigns", figures(cohort, by="campaign"),
-                campaigns, "admin:reports_campaign"),
-    ]  # fmt: skip
+    named, rest = [], {"replies": Figures(key=()), "deleted": Figures(key=())}
+    for (flow_id, campaign_id, kind), row in rows.items():
+        if kind != Message.Kind.MARKETING:
+            rest["replies"].add(row)
+        elif flow_id in flows:
+            named.append((flows[flow_id], reverse("admin:reports_flow", args=[flow_id]), row))
+        elif campaign_id in campaigns:
+            named.append((campaigns[campaign_id], reverse("admin:reports_campaign", args=[campaign_id]), row))
+        else:
+            rest["deleted"].add(row)
+    named.sort(key=lambda r: (r[2].revenue_per_recipient or Decimal("0"), r[2].sent), reverse=True)
+    # A reply's or a deleted flow's people are counted once across those texts, not per text.
+    people = _people(cohort)
+    for part, row in rest.items():
+        row.recipients = people.get(part, 0)
+    shown = named + [(SOURCE_LABELS[p], None, r) for p, r in rest.items() if r.sent or r.orders or r.failed]
+    whole = _one(cohort)
+    return Table(
+        "sources",
+        "Where the figures come from: every flow and campaign",
+        [Column("Source"), RECIPIENTS, *FIGURE_COLUMNS],
+        [[name, row.recipients, *figure_cells(row)] for name, _, row in shown],
+        [link for _, link, _ in shown],
+        total=["All texts", whole.recipients, *figure_cells(whole)],
+        currency=store.currency,
+        note=PEOPLE_NOTE,
+        window=WINDOW,
+    )
+
+
+def _people(cohort: Q) -> dict[str, int]:
+    sent = Message.objects.filter(cohort, status__in=Message.ACCEPTED)
+    marketing_orphans = Q(kind=Message.Kind.MARKETING, flow_step__isnull=True, campaign__isnull=True)
+    return {
+        "replies": sent.exclude(kind=Message.Kind.MARKETING).values("customer_id").distinct().count(),
+        "deleted": sent.filter(marketing_orphans).values("customer_id").distinct().count(),
+    }
 
 
 def attention_table(store: Store, now: datetime) -> Table:
@@ -152,15 +202,10 @@ def attention_table(store: Store, now: datetime) -> Table:
     rows, links = [], []
     for flow in Flow.objects.filter(store=store).exclude(status=Flow.Status.DRAFT).order_by("name"):
         row = week.get((flow.pk,))
-        failing = (
-            row and row.sent + row.failed >= 10 and row.failed / (row.sent + row.failed) >= FAILING_SHARE
-        )
+        tried = row.sent + row.extra.get("refused", 0) if row else 0
+        failing = row and tried >= 10 and row.failed / tried >= FAILING_SHARE
         if flow.status == Flow.Status.PAUSED or failing:
-            why = (
-                "paused"
-                if flow.status == Flow.Status.PAUSED
-                else f"{row.failed} of {row.sent + row.failed} failed"
-            )
+            why = "paused" if flow.status == Flow.Status.PAUSED else f"{row.failed} of {tried} did not arrive"
             rows.append([flow.name, flow.get_status_display(), why])
             links.append(reverse("admin:reports_flow", args=[flow.pk]))
     return Table("attention", "Paused or failing flows", ["Flow", "Status", "Why"], rows, links)
@@ -174,10 +219,15 @@ def stopped_variants(store: Store) -> list[ExperimentDecision]:
     )
 
 
+def _flow_cohort(flow: Flow, rng: Range) -> Q:
+    own = Q(flow_step__flow=flow) | Q(flow_step__isnull=True, flow_run__flow=flow)
+    return messages_in(store_ids=[flow.store_id], start=rng.start, end=rng.end) & own
+
+
 def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     """The funnel per step (entered → sent → delivered → clicked → ordered, opt-outs beside) and,
-    for steps under test, the same per variant."""
-    cohort = messages_in(store_ids=[flow.store_id], start=rng.start, end=rng.end, flow_step__flow=flow)
+    for steps under test, the same per variant; each with the flow's total."""
+    cohort = _flow_cohort(flow, rng)
     by_step = figures(cohort, by="step")
     visits = dict(
         FlowStepVisit.objects.filter(step__flow=flow, at__gte=rng.start, at__lt=rng.end)
@@ -188,55 +238,73 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     )
     entered = FlowRun.objects.filter(flow=flow, entered_at__gte=rng.start, entered_at__lt=rng.end).count()
     steps = list(flow.steps.filter(kind=FlowStep.Kind.SEND).order_by("position"))
+    none = Figures(key=())
+    rows = [
+        [f"{s.position}. {s.delay_label()}", visits.get(s.pk, 0), *figure_cells(by_step.get((s.pk,), none))]
+        for s in steps
+    ]
+    deleted = by_step.get((None,))
+    if deleted:
+        rows.append(["Deleted steps", "", *figure_cells(deleted)])
+    whole = _one(cohort)
+    visit = Column("Entered step", "Runs that reached the step in the period (flow step visits).", "count")
     funnel = Table(
         "steps",
         f"{flow.name}: funnel per step ({entered} entered)",
-        ["Step", "Entered step", *FIGURE_COLUMNS],
-        [
-            [
-                f"{s.position}. {s.delay_label()}",
-                visits.get(s.pk, 0),
-                *figure_cells(by_step.get((s.pk,), Figures(key=()))),
-            ]
-            for s in steps
-        ],
+        [Column("Step"), visit, *FIGURE_COLUMNS],
+        rows,
+        total=["All texts of the flow", sum(visits.get(s.pk, 0) for s in steps), *figure_cells(whole)],
+        currency=flow.store.currency,
+        window=WINDOW,
     )
-    tested = Experiment.objects.filter(flow_step__flow=flow).exists()
-    by_variant = figures(cohort & ~Q(variant=""), by="flow_variant") if tested else {}
+    return [funnel, _variants_table(flow, cohort, steps, by_step)]
+
+
+def _variants_table(flow: Flow, cohort: Q, steps: list[FlowStep], by_step: dict) -> Table:
+    tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
+    by_variant = figures(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
     positions = {s.pk: s.position for s in steps}
-    variants = Table(
+    rows, parts = [], []
+    for step_id, variant in sorted(by_variant, key=lambda k: (positions.get(k[0], 0), k[1])):
+        row = by_variant[(step_id, variant)]
+        rows.append([positions.get(step_id, "?"), variant or "(outside the test)", *figure_cells(row)])
+        parts.append(row)
+    whole = Figures(key=())
+    for step_id in tested:
+        whole.add(by_step.get((step_id,), Figures(key=())))
+    return Table(
         "variants",
-        "Per variant (steps under test)",
-        ["Step", "Variant", *FIGURE_COLUMNS],
-        [
-            [positions.get(r.key[0], "?"), r.key[1], *figure_cells(r)]
-            for r in sorted(by_variant.values(), key=lambda r: (positions.get(r.key[0], 0), r.key[1]))
-        ],
+        "Per variant (steps under test; texts sent before or after the test are “outside the test”)",
+        [Column("Step"), Column("Variant"), *FIGURE_COLUMNS],
+        rows,
+        total=["Steps under test", "", *figure_cells(whole)] if rows else None,
+        currency=flow.store.currency,
+        window=WINDOW,
     )
-    return [funnel, variants]
 
 
 def campaign_tables(campaign: Campaign) -> list[Table]:
     cohort = messages_in(store_ids=[campaign.store_id], campaign=campaign)
-    whole = figures(cohort, by="campaign").get((campaign.pk,), Figures(key=()))
+    whole = _one(cohort)
     by_variant = figures(cohort, by="variant")
+    currency = campaign.store.currency
     return [
-        Table(
-            "campaign",
-            campaign.name,
-            ["Recipients", *FIGURE_COLUMNS],
-            [[whole.recipients, *figure_cells(whole)]],
-        ),
+        Table("campaign", campaign.name, [RECIPIENTS, *FIGURE_COLUMNS],
+              [[whole.recipients, *figure_cells(whole)]],
+              currency=currency, window="All the campaign's texts, with what was credited to them."),
         Table(
             "variants",
             "Per variant",
-            ["Variant", "Recipients", *FIGURE_COLUMNS],
+            [Column("Variant"), RECIPIENTS, *FIGURE_COLUMNS],
             [
                 [r.key[0] or "(none)", r.recipients, *figure_cells(r)]
                 for r in sorted(by_variant.values(), key=lambda r: r.key)
             ],
+            total=["The campaign", whole.recipients, *figure_cells(whole)],
+            currency=currency,
+            note=PEOPLE_NOTE,
         ),
-    ]
+    ]  # fmt: skip
 
 
 def experiment_tables(experiment: Experiment) -> list[Table]:
@@ -245,50 +313,66 @@ def experiment_tables(experiment: Experiment) -> list[Table]:
     rows = variant_figures(experiment)
     control = next((v for v in variants if v.is_control), variants[0] if variants else None)
     base = rows.get(control.key, Figures(key=())) if control else Figures(key=())
+    currency = experiment.store.currency
 
     def goal(row: Figures) -> tuple[int, int]:
         return (row.clicked if experiment.goal == Experiment.Goal.CLICKS else row.orders), row.delivered
 
-    side = []
+    side, whole = [], Figures(key=())
     for v in variants:
         row = rows.get(v.key, Figures(key=()))
+        whole.add(row)
         test = None if v is control else two_proportion_test(*goal(row), *goal(base))
         side.append([
             f"{v.key}: {v.name}" + (" (control)" if v is control else ""),
             _variant_state(experiment, v),
-            f"{v.share}",
+            v.share,
             *figure_cells(row),
-            "–" if test is None else f"{test.difference:+.2%}",
+            None if test is None else test.difference,
             "–" if test is None else f"{test.low:+.2%} to {test.high:+.2%}",
-            "–" if test is None else f"{test.p:.4f}",
+            None if test is None else round(test.p, 4),
         ])  # fmt: skip
-    lifts = experiment_lift(experiment)
-    holdout = Table(
-        "holdout",
-        "Against the holdout (no text): incremental conversion and revenue per recipient",
-        ["Variant", "Customers", "Conversion", "Holdout conversion", "Incremental conversion", "95 % CI",
-         "Incremental revenue / recipient", "95 % CI"],
-        [
-            [
-                key, lf.group.customers, _pct(lf.group.conversion), _pct(lf.baseline.conversion),
-                f"{lf.conversion.difference:+.2%}" if lf.conversion else "–",
-                f"{lf.conversion.low:+.2%} to {lf.conversion.high:+.2%}" if lf.conversion else "–",
-                f"{lf.revenue_difference:+.2f}" if lf.revenue_difference is not None else "–",
-                f"{lf.revenue_low:+.2f} to {lf.revenue_high:+.2f}" if lf.revenue_low is not None else "–",
-            ]
-            for key, lf in lifts.items()
-        ],
-    )  # fmt: skip
     goal_name = experiment.get_goal_display().split(" (")[0]
+    difference = Column(f"{goal_name} vs control", "The variant's rate minus the control's.", "signed_rate")
     return [
         Table(
             "variants",
             "Variants side by side",
-            ["Variant", "State", "Share", *FIGURE_COLUMNS, f"{goal_name} vs control", "95 % CI", "p"],
+            [Column("Variant"), Column("State"), Column("Share", kind="count"), *FIGURE_COLUMNS, difference,
+             Column("95 % CI", "Normal approximation, unpooled standard error."),
+             Column("p", "Two-proportion z-test, two-sided.")],
             side,
+            total=["All variants", "", "", *figure_cells(whole), None, "", None],
+            currency=currency,
+            window="Every text the experiment sent, with what was credited to them.",
         ),
-        holdout,
-    ]
+        _holdout_table(experiment, currency),
+    ]  # fmt: skip
+
+
+def _holdout_table(experiment: Experiment, currency: str) -> Table:
+    lifts = experiment_lift(experiment)
+    per_person = "Order totals per customer placed in the group, texted or not."
+    return Table(
+        "holdout",
+        "Against the holdout (no text): incremental conversion and revenue per recipient",
+        [Column("Variant"), Column("Customers", kind="count"), Column("Conversion", kind="rate"),
+         Column("Holdout conversion", kind="rate"), Column("Incremental conversion", kind="signed_rate"),
+         Column("95 % CI"), Column("Incremental revenue / recipient", per_person, "money"),
+         Column("95 % CI (revenue)", per_person)],
+        [
+            [
+                key, lf.group.customers, lf.group.conversion, lf.baseline.conversion,
+                lf.conversion.difference if lf.conversion else None,
+                f"{lf.conversion.low:+.2%} to {lf.conversion.high:+.2%}" if lf.conversion else "–",
+                None if lf.revenue_difference is None else round(lf.revenue_difference, 2),
+                f"{money(lf.revenue_low, currency=currency)} to {money(lf.revenue_high, currency=currency)}"
+                if lf.revenue_low is not None else "–",
+            ]
+            for key, lf in lifts.items()
+        ],
+        currency=currency,
+    )  # fmt: skip
 
 
 def _variant_state(experiment: Experiment, variant) -> str:

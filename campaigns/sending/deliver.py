@@ -113,7 +113,8 @@ def _send_group(
     if admission.state == PROBE:  # one text tells whether the provider is back
         messages_wait_for_provider(messages=messages[1:], until=admission.open_until, now=now)
         messages = messages[:1]
-    slots = rate_slots_reserve(sender=sender, rate=send_rate(messages[0].store), count=len(messages), now=now)
+    rate = send_rate(messages[0].store) if gateway.paced else 0
+    slots = rate_slots_reserve(sender=sender, rate=rate, count=len(messages), now=now)
     if len(slots) < len(messages):
         messages_unclaim(messages=messages[len(slots) :], now=now, not_before=slots_free_at(sender, now))
     answers, open_until, last = _provider_answers(
@@ -424,6 +425,7 @@ def _customer_side_effect(*, message: Message, code: str, now: datetime) -> None
                 action="opt_out",
                 source="provider",
                 occurred_at=now,
+                now=now,
                 keyword="21610",
                 wording="The carrier reports the recipient replied STOP (Twilio error 21610).",
             )

@@ -2,12 +2,14 @@
 
 `console` (the development default) logs each text and keeps the last ones in memory; `twilio`
 calls the Messages API through the real `twilio` library, at `TWILIO_API_BASE_URL` when set
-(Twilio-compatible providers, the loopback server in tests). Provider errors come out as
+(Twilio-compatible providers, the loopback server in tests); `SimulatedGateway` answers like a
+carrier network in process, for the demo store's past. Provider errors come out as
 `GatewayError`, sorted into permanent (never retried) and retryable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -83,6 +85,7 @@ class GatewayError(Exception):
 
 class ConsoleGateway:
     name = "console"
+    paced = True  # texts leave at the sender's rate (see deliver.send_rate)
     recent: deque[dict[str, str]] = deque(maxlen=1000)
 
     def send(self, *, to: str, body: str, store: Store) -> Accepted:
@@ -183,6 +186,7 @@ class KeepAliveHttpClient(HttpClient):
 
 class TwilioGateway:
     name = "twilio"
+    paced = True
 
     def __init__(
         self,
@@ -259,6 +263,54 @@ class TwilioGateway:
             raise GatewayError(code="connection", message=str(error)) from error
 
 
+def fixed_share(*parts: object) -> float:
+    """A fixed number in [0, 1) for these parts: the same text always gets the same answer."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class SimulatedGateway:
+    """A provider that answers as a carrier network would, without leaving the process: it
+    refuses invalid numbers on create (21211), takes the rest, and later reports each text
+    delivered, or undelivered for landlines (30006) and carrier filtering (30007). Each answer
+    is fixed by the number and the text, so a replay gets the same answers. The demo store's past
+    is played through it; its clock is simulated, so nothing is paced in real time."""
+
+    name = "simulated"
+    paced = False
+
+    def __init__(self, *, invalid: float = 0.004, landline: float = 0.012, filtered: float = 0.02) -> None:
+        self.invalid, self.landline, self.filtered = invalid, landline, filtered
+        self.taken: dict[str, ProviderMessage] = {}
+        self._lock = threading.Lock()  # texts are handed over from several call threads
+
+    def send(self, *, to: str, body: str, store: Store) -> Accepted:
+        if fixed_share("invalid", to) < self.invalid:
+            raise GatewayError(code="21211", message=f"The 'To' number {to} is not a valid phone number.",
+                               http_status=400)  # fmt: skip
+        with self._lock:
+            sid = "SM" + hashlib.sha256(f"{to}|{body}|{len(self.taken)}".encode()).hexdigest()[:32]
+            self.taken[sid] = ProviderMessage(sid, to, body, "sent", "", None)
+        return Accepted(sid=sid, status="queued")
+
+    def find(self, *, to: str, body: str, since: datetime) -> ProviderMessage | None:
+        found = [m for m in self.taken.values() if m.to == to and m.body == body]
+        return self.fetch(sid=found[-1].sid) if found else None
+
+    def fetch(self, *, sid: str) -> ProviderMessage | None:
+        """The carrier's last word on a text this gateway took."""
+        taken = self.taken.get(sid)
+        if taken is None:
+            return None
+        if fixed_share("landline", taken.to) < self.landline:
+            status, code = "undelivered", "30006"
+        elif fixed_share("filtered", taken.to, taken.body) < self.filtered:
+            status, code = "undelivered", "30007"
+        else:
+            status, code = "delivered", ""
+        return ProviderMessage(sid, taken.to, taken.body, status, code, None)
+
+
 def _provider_message(item) -> ProviderMessage:
     created = item.date_created
     if created is not None and created.tzinfo is None:
@@ -273,7 +325,7 @@ def _provider_message(item) -> ProviderMessage:
     )
 
 
-Gateway = ConsoleGateway | TwilioGateway
+Gateway = ConsoleGateway | TwilioGateway | SimulatedGateway
 
 
 # One Twilio gateway (and so one open connection) per worker thread and configuration.

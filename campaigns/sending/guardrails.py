@@ -20,10 +20,7 @@ from campaigns.sending.policy import (
     CHUNK,
     DEFAULT_STATE_RULES,
     MONTH,
-    PLANNED,
-    UNSENT,
     WEEK,
-    WENT_OUT,
     Limits,
     Outcome,
     Proposal,
@@ -165,7 +162,7 @@ class _Batch:
     ) -> Limits:
         key = (store.id, rule and rule.pk, recipient.cold, recipient.frequency, step_id)
         if key not in self.limits:
-            self.limits[key] = _limits(store, rule, recipient, self.steps.get(step_id))
+            self.limits[key] = store_limits(store, rule, recipient, self.steps.get(step_id))
         return self.limits[key]
 
 
@@ -223,7 +220,10 @@ def first_chance(
     return window_opens(at, timezone or store.default_timezone, start, end)
 
 
-def _limits(store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None) -> Limits:
+def store_limits(
+    store: Store, rule: QuietHoursRule | None, recipient: Recipient, step: Window | None
+) -> Limits:
+    """The caps and window a text to this recipient obeys: the store's, a state's rule, a step's window."""
     start, end = send_window(store, rule, step)
     cold = recipient.cold and store.cold_cap_per_week < store.cap_per_week
     per_week = store.cold_cap_per_week if cold else store.cap_per_week
@@ -316,7 +316,7 @@ def _recipients(
 
 
 def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[int, list[Slot]]:
-    statuses = PLANNED if stage == Stage.CREATE else WENT_OUT
+    statuses = Message.PLANNED if stage == Stage.CREATE else Message.WENT_OUT
     slots: defaultdict[int, list[Slot]] = defaultdict(list)
     for chunk in chunks(customer_ids):
         wanted = set(chunk)
@@ -330,7 +330,7 @@ def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[
             if cid not in wanted:
                 continue
             slots[cid].append(
-                Slot(at=at, priority=priority, message_id=mid, unsent=status in UNSENT, run_id=run_id)
+                Slot(at=at, priority=priority, message_id=mid, unsent=status in Message.UNSENT, run_id=run_id)
             )
     return slots
 

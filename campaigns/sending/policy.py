@@ -36,17 +36,6 @@ MONTH = timedelta(days=30)
 CHOSEN_SPANS = {"weekly": (WEEK, "week"), "monthly": (MONTH, "month")}
 CHUNK = 5000
 
-# Statuses that use up a customer's cap: planned (created) or gone out (right before sending).
-PLANNED = [
-    Message.Status.HELD,
-    Message.Status.QUEUED,
-    Message.Status.SENDING,
-    Message.Status.SENT,
-    Message.Status.DELIVERED,
-    Message.Status.UNDELIVERED,
-]
-WENT_OUT = [Message.Status.SENDING, Message.Status.SENT, Message.Status.DELIVERED, Message.Status.UNDELIVERED]
-UNSENT = {Message.Status.HELD, Message.Status.QUEUED, Message.Status.PENDING}
 # A text's unique offer code (campaigns/content/offers.py): not created yet, or refused.
 OFFER_PENDING, OFFER_REFUSED = "pending", "refused"
 

@@ -123,7 +123,7 @@ def messages_supersede(*, message_ids: list[int], now: datetime) -> None:
         Outcome.SUPPRESS, Reason.SUPERSEDED, detail="a higher-priority text took its place"
     )
     Message.objects.filter(id__in=message_ids).transition(
-        source=policy.UNSENT,
+        source=Message.UNSENT,
         target=Status.SUPPRESSED,
         now=now,
         stage=Stage.CREATE,

@@ -52,7 +52,8 @@ def test_the_preview_counts_the_audience_and_shows_the_text_as_sent(admin_client
 
     data = admin_client.post(f"{URL}preview.json", fields(store)).json()
 
-    assert (data["customers"], data["reachable"]) == (5, 4)
+    assert (data["customers"], data["reachable"], data["recipients"]) == (5, 4, 4)
+    assert data["audience"] == "5 customers · 4 reachable by SMS"
     assert sum(o["count"] for o in data["outcomes"]) == 4
     [first, *_] = data["samples"]
     assert first["body"].startswith("Hi Ana0, the summer sale is on: https://sms.example.com/l/")

@@ -18,7 +18,7 @@ from campaigns.flows.product_triggers import product_changes_check
 from campaigns.flows.recipes import recipe_install, recipe_live
 from campaigns.tests.conftest import SERVICE_SID
 from campaigns.tick import SENDING, tick
-from customers.demo import DEMO_NUMBER, SLUG
+from customers.demo import SLUG
 from customers.ingest.customers import customers_upsert
 from customers.ingest.events import events_ingest
 from customers.ingest.products import products_upsert
@@ -47,11 +47,11 @@ def bootstrapped(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def store(bootstrapped, db, twilio_backend, settings):
-    settings.TWILIO_MESSAGING_SERVICE_SID = SERVICE_SID
+def store(bootstrapped, db, twilio_backend):
     demo = Store.objects.get(slug=SLUG)
-    # Pacing waits in real time; the sending tests cover it. Every other setting is bootstrap's.
-    Store.objects.filter(id=demo.id).update(send_rate_per_second=0)
+    # Pacing waits in real time; the sending tests cover it. Every other setting is bootstrap's; the
+    # store sends through a Messaging Service here instead of its fictional number.
+    Store.objects.filter(id=demo.id).update(send_rate_per_second=0, messaging_service_sid=SERVICE_SID)
     demo.refresh_from_db()
     with time_machine.travel(T0, tick=False):  # what stamps rows itself (auto_now) stamps T0
         yield demo
@@ -145,7 +145,7 @@ def test_cart_recovery_sends_all_three_texts_to_the_offer_sensitive(store, twili
     assert offer.startswith("Take 10% off for 2 hours: CART10. Checkout: ")
     assert phones[plain].at(T0 + timedelta(hours=24)) == []
     assert len(phones[bargain].arrived) == 3
-    assert twilio_backend.sent_to(bargain)[0]["From"] == DEMO_NUMBER  # the demo store's own number
+    assert twilio_backend.sent_to(bargain)[0]["MessagingServiceSid"] == SERVICE_SID
 
 
 def test_cart_recovery_sends_nothing_after_the_carts_order(store, twilio_backend):

@@ -40,8 +40,8 @@ def test_the_admin_home_shows_the_dashboard_with_charts(admin_client, shop_histo
     assert response.status_code == 200
     assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="report-chart"') == 5
     assert "Sends and clicks" in body and "Attributed revenue" in body
-    assert "3 subscribed" in body
-    assert "Top flows by revenue per recipient" in body
+    assert "3 customers · 3 reachable by SMS" in body
+    assert "Where the figures come from" in body
     assert "Cart recovery" in body
     assert "Ask Cold subscribers their preferences" in body
 
@@ -51,11 +51,13 @@ def test_the_flow_report_shows_ctr_opt_outs_and_revenue_per_step(admin_client, s
 
     response = admin_client.get(reverse("admin:reports_flow", args=[flow.pk]))
 
-    row = response.context["tables"][0].rows[0]
-    money = [Decimal("50.00"), Decimal("16.67"), 3, Decimal("0.02")]
-    assert row[2:] == [3, 3, 0, 1, "33.3%", 1, "33.3%", 1, *money]
+    table = response.context["tables"][0]
+    # Cost to the price's precision: 3 segments × 0.0083.
+    money = [Decimal("50.00"), Decimal("16.67"), 3, Decimal("0.0249")]
+    assert table.rows[0][2:] == [3, 3, 0, 1, 1, 1 / 3, 1, 1 / 3, 1, *money]
+    assert table.total[2:] == table.rows[0][2:]  # one step: the flow's total is that step
     body = response.content.decode()
-    assert "33.3%" in body and "50" in body
+    assert "33.3%" in body and "$50.00" in body and "$16.67" in body
 
 
 def test_every_table_exports_as_csv(admin_client, shop_history):
@@ -63,13 +65,14 @@ def test_every_table_exports_as_csv(admin_client, shop_history):
 
     steps = admin_client.get(reverse("admin:reports_flow", args=[flow.pk]), {"csv": "steps"})
     daily = admin_client.get(reverse("admin:reports_dashboard_csv"), {"store": store.pk, "csv": "daily"})
-    top = admin_client.get(reverse("admin:reports_dashboard_csv"), {"store": store.pk, "csv": "top-flows"})
+    top = admin_client.get(reverse("admin:reports_dashboard_csv"), {"store": store.pk, "csv": "sources"})
 
     assert steps["Content-Type"].startswith("text/csv")
     lines = steps.content.decode().splitlines()
-    assert lines[0].startswith("Step,Entered step,Sent,Delivered,Failed,Unique clicks,CTR")
-    assert ",3,3,0,1,33.3%,1,33.3%,1,50.00," in lines[1]
-    assert daily.content.decode().splitlines()[0] == "Day,sends,clicks,orders,revenue,opt-outs"
+    assert lines[0].startswith("Step,Entered step,Sent,Delivered,Failed,Clicks,Unique clicks,CTR")
+    assert ",3,3,0,1,1,0.3333333333333333,1,0.3333333333333333,1,50.00," in lines[1]
+    assert lines[-1].startswith("All texts of the flow,")
+    assert daily.content.decode().splitlines()[0].startswith("Day,Sent,Delivered,Failed,Clicks,Unique clicks")
     assert "Cart recovery" in top.content.decode()
 
 

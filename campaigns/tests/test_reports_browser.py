@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
-from campaigns.models import Flow
+from campaigns.models import Flow, Message
 from conftest import SCREENSHOTS
 from customers.demo import demo_load
 
@@ -21,11 +22,17 @@ def test_it_opens_the_dashboard_and_the_cart_recovery_report(admin_page, demo):
     charts = page.locator("svg.report-chart")
     assert charts.count() == 5
     assert charts.first.locator("polyline.series").count() == 2
-    assert page.locator("#table-top-flows").get_by_text("Cart recovery").is_visible()
+    assert page.locator("#table-sources").get_by_text("Cart recovery").is_visible()
+    ctr = page.locator("#table-sources thead th", has_text="CTR")
+    assert ctr.get_attribute("title") == "Click-through rate: unique clicks ÷ delivered."
+    assert page.locator("#table-sources tfoot").inner_text().startswith("All texts")
+    assert "$" in page.locator("#table-sources tfoot").inner_text()
+    assert "reachable by SMS" in page.locator("#list-health").inner_text()
+    assert "America/New_York (E" in page.locator("#store-time").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "reports-dashboard.png"), full_page=True)
 
-    page.locator("#table-top-flows").get_by_role("link", name="Cart recovery").click()
+    page.locator("#table-sources").get_by_role("link", name="Cart recovery").click()
 
     page.wait_for_selector("#table-steps")
     cart = Flow.objects.get(store=demo, slug="cart-recovery")
@@ -40,3 +47,14 @@ def test_it_opens_the_dashboard_and_the_cart_recovery_report(admin_page, demo):
     experiment.click()
     page.wait_for_selector("#table-variants")
     assert "95 % CI" in page.locator(".conclusion").inner_text()
+
+
+def test_the_why_page_shows_store_time_with_its_abbreviation(admin_page, demo):
+    page = admin_page
+    texted = Message.objects.filter(store=demo, status="delivered").order_by("-pk").first()
+    page.goto(f"{page.live_server_url}{reverse('admin:campaigns_message_why', args=[texted.customer_id])}")
+    body = page.locator("#content").inner_text()
+    assert " EST" in body or " EDT" in body
+    assert " UTC" not in body.split("Decisions")[0]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "why-store-time.png"), full_page=True)

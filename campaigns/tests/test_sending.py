@@ -27,6 +27,8 @@ class WorkerKilled(BaseException):
 class KilledAfterProviderCall:
     """The real gateway, with the worker dying after the provider accepted and before the commit."""
 
+    paced = True
+
     def __init__(self) -> None:
         self.inner = gateway_from_settings()
 

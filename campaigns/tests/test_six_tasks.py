@@ -122,7 +122,8 @@ def test_3_compose_a_broadcast_to_a_small_segment_and_see_it_arrive(home, store,
     page.choose("#id_segment", str(Segment.objects.get(slug="austin").pk))
     text = 'Hi {{ first_name|default:"there" }}, trail sale today: https://shop.example.com/sale Reply STOP.'
     home.fill("#id_body", text)
-    home.wait_for_function("document.getElementById('audience-counts').textContent.includes('1 reachable')")
+    counts = "document.getElementById('audience-counts').textContent"
+    home.wait_for_function(f"{counts}.includes('1 reachable by SMS')")
     assert "Hi Ana, trail sale today: https://sms.example.com/l/" in home.inner_text("#message-samples")
     page.click("#review-button")
     assert home.inner_text("#send-button") == "Send to 1 person"

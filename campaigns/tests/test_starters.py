@@ -68,6 +68,7 @@ def test_a_store_created_in_the_admin_gets_starters_and_its_template_form_is_pre
             "cap_per_week": "3",
             "cold_cap_per_week": "1",
             "cold_after_days": "60",
+            "hot_days": "14",
             "overlap_hours": "12",
         },
     )

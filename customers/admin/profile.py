@@ -29,6 +29,4 @@ def event_name(event_type: str) -> str:
 
 def engagement_tier(customer: Customer, *, now: datetime) -> str:
     """Hot, warm or cold by the last SMS click: the segment builder's and the caps' definition."""
-    return engagement.engagement_tier(
-        customer.last_sms_click_at, now=now, cold_after_days=customer.store.cold_after_days
-    )
+    return engagement.engagement_tier(customer.last_sms_click_at, now=now, store=customer.store)

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from customers.models import Store
 
@@ -121,6 +123,15 @@ class StoreScopedAdmin(_ScopedFields, admin.ModelAdmin):
         # A list is titled by what it lists ("Customers"), not Django's "Select customer to change".
         title = {"title": str(self.model._meta.verbose_name_plural).capitalize()}
         return super().changelist_view(request, {**title, **(extra_context or {})})
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        """A datetime typed in is read in the store's timezone (see store_time.py): say which."""
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateTimeField) and formfield is not None:
+            zone = timezone.get_current_timezone()
+            note = f"In store time: {getattr(zone, 'key', zone)} ({timezone.localtime().tzname()})."
+            formfield.help_text = f"{formfield.help_text} {note}".strip()
+        return formfield
 
     def get_list_filter(self, request):
         # The stock related filter would list every row of the related model, whatever its store:

@@ -16,8 +16,9 @@ from django.utils.html import format_html
 from django.utils.text import slugify
 
 from customers.admin.scoping import StoreScopedAdmin, stores_for
+from customers.engagement import tier_labels
 from customers.models import Customer, Segment, Store
-from customers.segments import InvalidRules, members_count, segment_errors
+from customers.segments import InvalidRules, Reach, members_count, segment_errors
 from customers.segments import schema as rule_schema
 from customers.segments.counts import Counts, counts_shown
 from customers.segments.membership import reads_stored
@@ -59,6 +60,7 @@ def builder_catalog(user, segment: Segment | None) -> dict:
         "metric_ops": rule_schema.METRIC_OPS,
         "day_metric_ops": rule_schema.DAY_METRIC_OPS,
         "engagement_tiers": rule_schema.ENGAGEMENT_TIERS,
+        "engagement_labels": {str(s.pk): tier_labels(s) for s in stores_for(user)},
         "rank_metrics": rule_schema.RANK_METRICS,
         "event_types": rule_schema.EVENT_TYPES,
         "event_filter_special": rule_schema.EVENT_FILTER_SPECIAL,
@@ -91,6 +93,7 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
         "errors": [],
         "summary": summarize(rules, segment_names=names),
         "count": shown.count,
+        "reachable": shown.reachable,
         "estimate": shown.estimate.as_dict() if shown.estimate else None,
         "sample": [_sample_row(c) for c in shown.sample],
         "diff": shown.diff,
@@ -98,15 +101,10 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
 
 
 def _counts_html(counts: Counts, when: str) -> str:
-    """"12,345" and beneath it how many can be texted and when that was counted."""
+    """"12,345 customers · 9,876 reachable by SMS" and beneath it when that was counted."""
     at = timezone.localtime(counts.at)
-    return format_html(
-        "{}<br><small>{} reachable by SMS · {} {}</small>",
-        f"{counts.members:,}",
-        f"{counts.reachable:,}",
-        when,
-        f"{at:%H:%M}",
-    )
+    reach = Reach(counts.members, counts.reachable)
+    return format_html("{}<br><small>{} {}</small>", str(reach), when, f"{at:%H:%M %Z}")
 
 
 def _sample_row(customer: Customer) -> dict:
@@ -157,7 +155,7 @@ class SegmentAdmin(StoreScopedAdmin):
         if segment.refresh_error:
             failed = timezone.localtime(segment.refresh_failed_at)
             text = format_html(
-                "{} · last refresh failed at {}: {}", text, f"{failed:%H:%M}", segment.refresh_error
+                "{} · last refresh failed at {}: {}", text, f"{failed:%H:%M %Z}", segment.refresh_error
             )
         url = reverse("admin:customers_segment_live_count", args=[segment.pk])
         return format_html('{} · <a href="{}">count now</a>', text, url)
@@ -242,7 +240,8 @@ class SegmentAdmin(StoreScopedAdmin):
             )
         else:
             at = timezone.localtime(now)
-            self.message_user(request, f"{segment.name}: {count:,} members now ({at:%H:%M}, counted live).")
+            live = f"{segment.name}: {count:,} members now ({at:%H:%M %Z}, counted live)."
+            self.message_user(request, live)
         return HttpResponseRedirect(reverse("admin:customers_segment_changelist"))
 
     def install_presets_view(self, request: HttpRequest):

@@ -14,7 +14,7 @@ from customers.admin.widgets import WordListWidget
 from customers.models import (
     Store,
 )
-from customers.segments.presets import presets_install
+from customers.segments.presets import engagement_presets_rename, presets_install
 from customers.signals import store_created
 
 EVENTS_PER_PAGE = 20
@@ -79,6 +79,7 @@ class StoreAdmin(StoreScopedAdmin):
                     "cap_per_day",
                     "cap_per_week",
                     "cold_cap_per_week",
+                    "hot_days",
                     "cold_after_days",
                     "overlap_hours",
                 )
@@ -118,3 +119,5 @@ class StoreAdmin(StoreScopedAdmin):
         if not change:
             presets_install(store=obj)
             store_created.send(sender=Store, store=obj)
+        elif {"hot_days", "cold_after_days"} & set(form.changed_data):
+            engagement_presets_rename(store=obj)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from customers.ingest.event_rows import events_announce, events_insert
 from customers.models import ConsentRecord, Customer, Event, Store
@@ -54,8 +55,11 @@ def consent_change(
     keyword: str = "",
     ip_address: str | None = None,
     user_agent: str = "",
+    now: datetime | None = None,
 ) -> ConsentRecord:
-    """Append to the ledger and move the customer's status; an opt-out is announced after commit."""
+    """Append to the ledger and move the customer's status; an opt-out is announced after commit.
+
+    `now` is when the app records it (the ledger's `recorded_at`), by default the clock's."""
     action = ConsentRecord.Action(action)
     with transaction.atomic():
         record = ConsentRecord.objects.create(
@@ -68,6 +72,7 @@ def consent_change(
             ip_address=ip_address,
             user_agent=user_agent[:300],
             occurred_at=occurred_at,
+            recorded_at=now or timezone.now(),
         )
         if STATUS_AFTER[action] is not None:
             customer.sms_consent = STATUS_AFTER[action]
@@ -84,7 +89,13 @@ def consent_change(
 
 
 def phone_opt_out(
-    *, phone: str, source: str, occurred_at: datetime, wording: str, keyword: str = ""
+    *,
+    phone: str,
+    source: str,
+    occurred_at: datetime,
+    wording: str,
+    keyword: str = "",
+    now: datetime | None = None,
 ) -> list[ConsentRecord]:
     """Opt this number out of every store that has it as a customer, one ledger row each.
 
@@ -104,6 +115,7 @@ def phone_opt_out(
                     wording=wording,
                     keyword=keyword,
                     occurred_at=occurred_at,
+                    recorded_at=now or timezone.now(),
                 )
                 for customer in customers
             ]

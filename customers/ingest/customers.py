@@ -398,11 +398,11 @@ def customers_write(store: Store, planned: list[Target | None], *, now: datetime
             customer.updated_at = now
         Customer.objects.bulk_update(updates, sorted(fields | {"updated_at"}), batch_size=CHUNK)
     consents = [(t.customer, c) for t in unique for c in t.consents]
-    _consents_record(store, consents)
+    _consents_record(store, consents, now=now)
     return created_ids, len(updates)
 
 
-def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]) -> None:
+def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]], *, now: datetime) -> None:
     """Append to the ledger what changes a customer's status; a repeated claim adds nothing."""
     latest: dict[int, tuple[Customer, ConsentInput]] = {}
     for customer, consent in consents:
@@ -427,6 +427,7 @@ def _consents_record(store: Store, consents: list[tuple[Customer, ConsentInput]]
                 ip_address=consent.ip_address,
                 user_agent=consent.user_agent,
                 occurred_at=consent.occurred_at,
+                recorded_at=now,
             )
             for customer, consent in changes
         ],

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from customers.ingest.schemas import (
-    CENT,
     CLOCK_SKEW,
     MAX_FREE_CHARS,
     MAX_FREE_KEYS,
@@ -28,6 +27,7 @@ from customers.ingest.schemas import (
     text,
     url,
 )
+from customers.money import CENT
 
 # --- event properties -------------------------------------------------------------------------
 

@@ -32,11 +32,11 @@ from django.db.models.functions import Cast, Coalesce
 
 from customers.ingest.batches import CHUNK, chunks, param_limit
 from customers.models import Customer, Event, Store
+from customers.money import CENT
 
 # --- metrics ----------------------------------------------------------------------------------
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
-CENT = Decimal("0.01")
 METRIC_TYPES = frozenset({"order_placed", "sms_clicked", "reward_balance_changed", "preference_set"})
 
 

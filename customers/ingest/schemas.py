@@ -15,8 +15,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from customers.money import CENT
+
 CLOCK_SKEW = timedelta(minutes=5)
-CENT = Decimal("0.01")
 # NUL: PostgreSQL refuses it in text and jsonb. A lone UTF-16 surrogate ("\ud800", valid JSON):
 # no database encodes it, so it would fail at write time instead of here.
 UNCLEAN = re.compile("[\x00\ud800-\udfff]")

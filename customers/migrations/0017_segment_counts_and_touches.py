@@ -17,7 +17,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0014_privacy_log_and_retention'),
+        ('customers', '0016_consent_recorded_at_given'),
     ]
 
     operations = [

@@ -63,7 +63,12 @@ class Store(models.Model):
     cold_cap_per_week = models.PositiveSmallIntegerField(
         default=1, help_text="Per 7 days for Cold customers (no SMS click in the last cold_after_days)"
     )
-    cold_after_days = models.PositiveSmallIntegerField(default=60)
+    cold_after_days = models.PositiveSmallIntegerField(
+        default=60, help_text="Cold: no SMS click in this many days (never clicked counts as no click)"
+    )
+    hot_days = models.PositiveSmallIntegerField(
+        default=14, help_text="Hot: an SMS click within this many days (Warm: up to cold_after_days)"
+    )
     overlap_hours = models.PositiveSmallIntegerField(
         default=12, help_text="One flow or campaign text per customer within this many hours; priority wins"
     )
@@ -124,5 +129,11 @@ class Store(models.Model):
                 "The sending window ends after it starts, the same day "
                 "(e.g. 08:00 to 21:00): these are the hours texts may go, not quiet hours."
             )
+        if self.hot_days is not None and self.cold_after_days is not None:
+            if not 1 <= self.hot_days < self.cold_after_days:
+                errors["hot_days"] = (
+                    f"Hot is a click within fewer days than Cold's {self.cold_after_days} "
+                    "(e.g. 14 and 60), and at least 1."
+                )
         if errors:
             raise ValidationError(errors)

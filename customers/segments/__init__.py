@@ -5,6 +5,7 @@ Contract used by campaigns:
     members_count(segment, *, now) -> int               # how many, without visiting customers
                                                         # when the rules need no customer column
     rules_members(store, rules, *, now) -> QuerySet[Customer]
+    reach(queryset) -> Reach                            # "N customers · M reachable by SMS"
 
 Rule tree (JSON), groups nest to any depth:
     {"type": "group", "match": "all" | "any" | "none", "children": [<group or condition>, ...]}
@@ -18,9 +19,10 @@ A tree that does not validate raises `InvalidRules`, whose `.errors` carry the p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from customers.models import Customer, Segment, Store
 from customers.segments.compiler import Only, compile_ids, compile_rules
@@ -31,6 +33,7 @@ __all__ = [
     "RuleError",
     "members",
     "members_count",
+    "reach",
     "rules_count",
     "rules_members",
     "segment_errors",
@@ -38,6 +41,23 @@ __all__ = [
 ]
 
 EMPTY = {"type": "group", "match": "all", "children": []}
+# Reachable by SMS: subscribed. Every count of a set of customers says both numbers.
+REACHABLE = Q(sms_consent=Customer.Consent.SUBSCRIBED)
+
+
+@dataclass(frozen=True)
+class Reach:
+    customers: int
+    reachable: int
+
+    def __str__(self) -> str:
+        return f"{self.customers:,} customers · {self.reachable:,} reachable by SMS"
+
+
+def reach(customers: QuerySet[Customer]) -> Reach:
+    """How many customers, and how many of them a marketing text can reach: one query."""
+    counted = customers.aggregate(customers=Count("pk"), reachable=Count("pk", filter=REACHABLE))
+    return Reach(counted["customers"], counted["reachable"])
 
 
 def rules_members(store: Store, rules: dict, *, now: datetime) -> QuerySet[Customer]:

@@ -254,7 +254,7 @@ class Compiler:
         return Q(**{f"{field}__{flipped}": at(value)})
 
     def engagement(self, tier: str) -> Q:
-        return engagement_tier_q(tier, now=self.now, cold_after_days=self.store.cold_after_days)
+        return engagement_tier_q(tier, now=self.now, store=self.store)
 
     def ranked(self, node: dict) -> QuerySet:
         """Top N % of the store by a metric: RANK() over the store, ties kept together."""

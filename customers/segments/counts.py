@@ -16,11 +16,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from customers.models import Customer, Segment
-from customers.segments import InvalidRules, members_count
+from customers.segments import REACHABLE, InvalidRules, members_count
 from customers.segments.compiler import compile_ids, compile_rules
 from customers.segments.membership import fingerprint, reads_stored
-
-REACHABLE = Q(sms_consent=Customer.Consent.SUBSCRIBED)
 
 
 @dataclass(frozen=True)

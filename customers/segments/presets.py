@@ -1,7 +1,7 @@
 """Every segment the playbook names, as presets a store gets as editable copies.
 
-Thresholds are the playbook's where it gives them (24 hours in the cart, Hot = clicked in the last
-14 days, Warm = last click 15–60 days ago, Cold = no click in 60+ days, 30 days for SMS clicks);
+Thresholds are the playbook's where it gives them (24 hours in the cart, 30 days for SMS clicks;
+the engagement tiers use the store's own hot and cold days, and their names say them);
 elsewhere they are the usual starting points (top 10 % by LTV, 3+ orders, half of orders with a
 discount) and a store edits its copy.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from customers.engagement import TIERS, tier_descriptions, tier_labels
 from customers.models import Segment, Store
 from customers.segments.schema import check
 
@@ -177,26 +178,15 @@ PRESETS: tuple[Preset, ...] = (
         "Has a loyalty status on the profile.",
         _all({"type": "loyalty", "op": "is_set"}),
     ),
-    Preset(
-        "engagement-hot",
-        "Hot: clicked in the last 14 days",
-        "Engagement",
-        "Clicked an SMS link in the last 14 days.",
-        _all({"type": "metric", "metric": "engagement_tier", "op": "eq", "value": "hot"}),
-    ),
-    Preset(
-        "engagement-warm",
-        "Warm: last click 15–60 days ago",
-        "Engagement",
-        "Last clicked an SMS link between 15 and 60 days ago.",
-        _all({"type": "metric", "metric": "engagement_tier", "op": "eq", "value": "warm"}),
-    ),
-    Preset(
-        "engagement-cold",
-        "Cold: no click in 60+ days",
-        "Engagement",
-        "No SMS click in the last 60 days (or never).",
-        _all({"type": "metric", "metric": "engagement_tier", "op": "eq", "value": "cold"}),
+    *(
+        Preset(
+            f"engagement-{tier}",
+            f"{tier.capitalize()} (the store's engagement windows)",
+            "Engagement",
+            "By the last SMS click, with the store's hot and cold days.",
+            _all({"type": "metric", "metric": "engagement_tier", "op": "eq", "value": tier}),
+        )
+        for tier in TIERS
     ),
     Preset(
         "offer-sensitive",
@@ -235,9 +225,9 @@ def presets_install(*, store: Store) -> list[Segment]:
         created = [
             Segment(
                 store=store,
-                name=preset.name,
+                name=_named(store, preset)[0],
                 slug=_free_slug(preset.key, taken),
-                description=preset.description,
+                description=_named(store, preset)[1],
                 rules=preset.rules,
                 preset=preset.key,
                 stored=preset.key in STORED_PRESETS,
@@ -246,6 +236,25 @@ def presets_install(*, store: Store) -> list[Segment]:
             if preset.key not in have
         ]
         return Segment.objects.bulk_create(created)
+
+
+def _named(store: Store, preset: Preset) -> tuple[str, str]:
+    """A preset's name and description; the engagement tiers' say the store's own windows."""
+    tier = preset.key.removeprefix("engagement-")
+    if tier in TIERS:
+        return tier_labels(store)[tier], tier_descriptions(store)[tier]
+    return preset.name, preset.description
+
+
+def engagement_presets_rename(*, store: Store) -> int:
+    """After the store's windows change, its engagement tiers' copies say the new ones (a copy
+    whose name was edited keeps it)."""
+    renamed = 0
+    for segment in Segment.objects.filter(store=store, preset__in=[f"engagement-{t}" for t in TIERS]):
+        name, description = _named(store, PRESETS_BY_KEY[segment.preset])
+        if segment.name != name and segment.name.split(":")[0] in {t.capitalize() for t in TIERS}:
+            renamed += Segment.objects.filter(pk=segment.pk).update(name=name, description=description)
+    return renamed
 
 
 def _free_slug(slug: str, taken: set[str]) -> str:

@@ -16,7 +16,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Q
 
 from customers.models import Customer, Segment, Store
-from customers.segments import InvalidRules, rules_count
+from customers.segments import REACHABLE, InvalidRules, rules_count
 from customers.segments.compiler import Only, compile_rules
 
 # a store up to this size is counted exactly, over every customer, on each change of the tree
@@ -41,6 +41,7 @@ class Estimate:
 @dataclass(frozen=True)
 class Preview:
     count: int
+    reachable: int | None
     estimate: Estimate | None
     diff: dict | None
     sample: list[Customer]
@@ -54,22 +55,29 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
     everyone = Customer.objects.filter(store=store)
     size = everyone.count()
     if size <= EXACT_UP_TO:
-        totals = {"count": Count("pk", filter=new)}
+        totals = {"count": Count("pk", filter=new), "reachable": Count("pk", filter=new & REACHABLE)}
         if old is not None:
             totals |= {"added": Count("pk", filter=new & ~old), "removed": Count("pk", filter=old & ~new)}
         counted = everyone.aggregate(**totals)
         diff = {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None
-        return Preview(counted["count"], None, diff, list(everyone.filter(new).order_by("-pk")[:SHOWN]))
+        examples = list(everyone.filter(new).order_by("-pk")[:SHOWN])
+        return Preview(counted["count"], counted["reachable"], None, diff, examples)
     exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen))
+    reachable = None
+    if exact is not None:
+        reachable = _within_budget(lambda: everyone.filter(new & REACHABLE).count())
     estimate, diff, hits = None, None, set()
     unchanged = segment is not None and rules == segment.rules
     if unchanged:
         diff = {"added": 0, "removed": 0}
-    if exact is None or (old is not None and not unchanged):
+    if exact is None or reachable is None or (old is not None and not unchanged):
         sample = sample_ids(store, SAMPLE_SIZE, total=size)
         hits = _members(store, rules, sample, now, seen)
         if exact is None:
             exact, estimate = _scaled(len(hits), len(sample), size)
+        if reachable is None:
+            texted = Customer.objects.filter(REACHABLE, pk__in=hits).count() if hits else 0
+            reachable = round(exact * texted / len(hits)) if hits else 0
         if old is not None and not unchanged:
             before = _members(store, segment.rules, sample, now, seen)
             scale = size / max(1, len(sample))
@@ -78,7 +86,7 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
                 "removed": round(len(before - hits) * scale),
                 "estimated": True,
             }
-    return Preview(exact, estimate, diff, _examples(store, rules, now, seen, hits))
+    return Preview(exact, reachable, estimate, diff, _examples(store, rules, now, seen, hits))
 
 
 def _saved(segment: Segment | None, store: Store, now: datetime) -> Q | None:

@@ -100,7 +100,7 @@ def test_the_list_shows_each_segments_member_count_in_one_query(
     cells = [c.strip() for c in response.content.decode().split('class="field-members">')[1:]]
     broken, gold = (c.split("<")[0] for c in cells)
     assert broken.startswith("Cannot be counted (children[0].type: unknown type")
-    assert gold == "2"
+    assert gold == "2 customers · 0 reachable by SMS"
 
 
 def test_it_installs_presets_from_the_admin(admin_client, store):
@@ -150,3 +150,14 @@ def test_marketing_staff_see_every_store(client, django_user_model, store):
     user.groups.add(staff)
     client.force_login(user)
     assert "Theirs" in client.get("/admin/customers/segment/").content.decode()
+
+
+def test_counts_say_how_many_customers_and_how_many_are_reachable_by_sms(admin_client, store):
+    Customer.objects.filter(store=store, first_name="C0").update(sms_consent=Customer.Consent.SUBSCRIBED)
+    Segment.objects.create(store=store, name="Gold", slug="gold", rules=GOLD)
+
+    status, body = preview(admin_client, store=store.pk, rules=GOLD)
+    assert status == 200 and (body["count"], body["reachable"]) == (2, 1)
+
+    listed = admin_client.get("/admin/customers/segment/").content.decode()
+    assert "2 customers · 1 reachable by SMS" in listed

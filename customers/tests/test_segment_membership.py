@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
-from django.utils import timezone
 
+from customers.admin.store_time import store_zone
 from customers.models import ApiKey, Customer, Segment, SegmentMember, Store
 from customers.segments import members, members_count
 from customers.segments.membership import segment_refresh, segments_refresh
@@ -127,7 +127,9 @@ def test_a_failing_segment_is_recorded_and_the_others_still_refresh(store, gold,
     assert broken.refresh_error == f"segment: no segment {gone_id} in this store"
     assert broken.refresh_failed_at == NOW and broken.refreshed_at is None
     page = admin_client.get("/admin/customers/segment/").content.decode()
-    assert f"not refreshed yet · last refresh failed at {timezone.localtime(NOW):%H:%M}" in page
+    # Staff pages show the store's time with its abbreviation.
+    failed_at = NOW.astimezone(store_zone(store))
+    assert f"not refreshed yet · last refresh failed at {failed_at:%H:%M %Z}" in page
     assert "no segment" in page
 
 
@@ -153,7 +155,8 @@ def test_the_admin_list_shows_the_stored_count_as_of_the_refresh_and_counts_live
     segments_refresh(now=NOW)
     Customer.objects.filter(store=store, external_id="c2").update(loyalty_status="gold")
     page = admin_client.get("/admin/customers/segment/").content.decode()
-    assert f"2<br><small>0 reachable by SMS · as of {timezone.localtime(NOW):%H:%M}" in page
+    as_of = f"{NOW.astimezone(store_zone(store)):%H:%M %Z}"
+    assert f"2 customers · 0 reachable by SMS<br><small>as of {as_of}" in page
     link = f"/admin/customers/segment/{gold.pk}/live-count/"
     assert link in page
     response = admin_client.get(link, follow=True)
@@ -164,7 +167,8 @@ def test_the_admin_list_shows_the_stored_count_as_of_the_refresh_and_counts_live
 def test_the_change_page_shows_the_membership(store, gold, admin_client):
     segments_refresh(now=NOW)
     page = admin_client.get(f"/admin/customers/segment/{gold.pk}/change/").content.decode()
-    assert f"2<br><small>0 reachable by SMS · as of {timezone.localtime(NOW):%H:%M}" in page
+    as_of = f"{NOW.astimezone(store_zone(store)):%H:%M %Z}"
+    assert f"2 customers · 0 reachable by SMS<br><small>as of {as_of}" in page
 
 
 def test_the_api_reads_the_rows_and_says_as_of_when(store, gold, client):

@@ -34,6 +34,7 @@ def store_form(store: Store, **changes) -> dict:
         "cap_per_week": 3,
         "cold_cap_per_week": 1,
         "cold_after_days": 60,
+        "hot_days": 14,
         "overlap_hours": 12,
         "help_text": "",
         "contact_email": "",

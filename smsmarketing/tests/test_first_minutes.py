@@ -12,7 +12,8 @@ import pytest
 from django.core.management import call_command
 from twilio.request_validator import RequestValidator
 
-from customers.demo import DEMO_NUMBER, demo_store_create
+from customers.demo import SENDER as DEMO_NUMBER
+from customers.demo import demo_store_create
 from smsmarketing.management.commands import bootstrap
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,9 +38,7 @@
 
   function render(data) {
     if (data.customers === undefined) return;
-    document.getElementById("audience-counts").textContent =
-      data.customers + (data.customers === 1 ? " customer · " : " customers · ") + data.reachable +
-      " reachable by text";
+    document.getElementById("audience-counts").textContent = data.audience;
     document.getElementById("audience-outcomes").replaceChildren.apply(
       document.getElementById("audience-outcomes"),
       data.outcomes.map(function (o) { return item(o.label, String(o.count)); }));

@@ -116,6 +116,12 @@
     const store = storeInput ? Number(storeInput.value) : null;
     return catalog.segments.filter((s) => !store || s.store === store);
   }
+  // The tiers' names with the chosen store's own windows (its hot and cold days).
+  function tierLabels() {
+    const labels = catalog.engagement_labels;
+    const store = storeInput ? storeInput.value : "";
+    return labels[store] || Object.values(labels)[0] || {};
+  }
 
   /* ---- editing ----------------------------------------------------------------------------- */
 
@@ -360,7 +366,7 @@
       if (metric === "engagement_tier") {
         return el("span", { class: "sb-fields" }, metricSelect,
           select(pairs(["eq", "neq"]), node.op, (v) => set(node, "op", v), "Operator"),
-          select(pairs(catalog.engagement_tiers, { hot: "Hot (clicked ≤ 14 days)", warm: "Warm (15–60 days)", cold: "Cold (60+ days)" }),
+          select(pairs(catalog.engagement_tiers, tierLabels()),
             node.value, (v) => set(node, "value", v), "Tier"));
       }
       const dayMetric = metric === "days_since_last_order" || metric === "predicted_next_order_in_days";
@@ -458,8 +464,11 @@
     root.querySelectorAll(".sb-invalid").forEach((n) => n.classList.remove("sb-invalid"));
     const errors = body.errors || [];
     errors.forEach(placeError);
-    const count = body.count === null || body.count === undefined ? "—" : body.count.toLocaleString();
-    setText("sp-count", body.estimate ? `about ${count}` : count);
+    const counted = body.count !== null && body.count !== undefined;
+    const about = (n) => (body.estimate ? `about ${n.toLocaleString()}` : n.toLocaleString());
+    setText("sp-count", counted ? about(body.count) : "—");
+    const reachable = body.reachable !== null && body.reachable !== undefined;
+    setText("sp-reach", counted && reachable ? about(body.reachable) : "—");
     setText("sp-estimate", body.estimate
       ? `Estimated from ${body.estimate.sampled.toLocaleString()} of ${body.estimate.of.toLocaleString()} customers chosen at random (± ${body.estimate.margin.toLocaleString()}): counting them all takes too long here.`
       : "");

@@ -1,0 +1,1 @@
+"""Date formats for the staff pages: every time carries its timezone's abbreviation."""
