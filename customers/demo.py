@@ -422,8 +422,7 @@ def demo_store_create() -> Store:
         site_url=SITE,
         allowed_link_domains=["shop.example.com"],
         default_timezone="America/New_York",
-        help_text="Juniper Market: help at shop.example.com/help or hello@shop.example.com. "
-        "Reply STOP to opt out.",
+        help_text="Juniper Market: help at shop.example.com/help or hello@shop.example.com.",
         contact_email="hello@shop.example.com",
         rewards_url=f"{SITE}/rewards",
         from_number=SENDER,

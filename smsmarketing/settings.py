@@ -194,6 +194,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # The worker's own lines (started, processing, enqueued) only when asked for: its warnings and
+    # the tasks' failures still show.
+    "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
 }
 
 # --- sending ---

@@ -7,8 +7,9 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -19,10 +20,12 @@ from django.utils.html import format_html, format_html_join
 
 from campaigns.admin.text_forms import CheckedTextForm
 from campaigns.content.checks import ERROR, Check, step_checks
+from campaigns.content.first_texts import running_variants, steps_problems
 from campaigns.flows.backtest import flow_backtest
 from campaigns.flows.diagram import flow_diagram, sample_context, sample_customer, step_preview
+from campaigns.flows.going_live import flows_set_status
 from campaigns.flows.io import FlowImportError, flow_export, flow_import
-from campaigns.flows.recipes import RECIPES, recipe_install
+from campaigns.flows.recipes import RECIPES, recipe_flows, recipe_install, recipe_installed
 from campaigns.models import Flow, FlowRun, FlowStep, FlowTriggerFilter
 from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.models import Store
@@ -64,10 +67,29 @@ class FlowStepForm(CheckedTextForm):
         }
 
 
+class FlowStepFormSet(BaseInlineFormSet):
+    """A live flow's steps as submitted: its first text must be safe (`content.first_texts`)."""
+
+    def clean(self) -> None:
+        super().clean()
+        if self.instance.status != Flow.Status.LIVE or any(self.errors):
+            return
+        kept = [f.instance for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if not kept:
+            raise ValidationError("A flow needs at least one step to go live.")
+        problems = steps_problems(kept, store=self.instance.store, variants=running_variants(kept))
+        if problems:
+            raise ValidationError(
+                ["This flow cannot be live while the first text a customer may get falls short; "
+                 "fix it or set the flow to draft.", *problems]
+            )
+
+
 class FlowStepInline(StoreScopedInline, admin.StackedInline):
     model = FlowStep
     store_path = "flow__store"
     form = FlowStepForm
+    formset = FlowStepFormSet
     extra = 0
     ordering = ["position"]
     readonly_fields = ["condition", "preview", "checks"]
@@ -226,14 +248,11 @@ class FlowAdmin(StoreScopedAdmin):
     # --- actions ----------------------------------------------------------------------------------
 
     def _set_status(self, request, queryset, status: str) -> None:
-        if status == Flow.Status.LIVE:
-            empty = queryset.filter(steps__isnull=True)
-            if empty.exists():
-                self.message_user(request, "A flow needs at least one step to go live.", messages.ERROR)
-                queryset = queryset.exclude(pk__in=empty)
-        cleared = {"error": "", "error_at": None} if status == Flow.Status.LIVE else {}
-        n = queryset.update(status=status, **cleared)
-        self.message_user(request, f"{n} flow(s) now {status}.")
+        moved, refused = flows_set_status(flows=queryset, status=status)
+        for flow, problems in refused.items():
+            refused_text = f"“{flow.name}” stays {flow.status}: {' '.join(problems)}"
+            self.message_user(request, refused_text, messages.ERROR)
+        self.message_user(request, f"{moved} flow(s) now {status}.")
 
     @admin.action(description="Make live", permissions=["change"])
     def make_live(self, request, queryset):
@@ -276,17 +295,35 @@ class FlowAdmin(StoreScopedAdmin):
             if store is None or name not in RECIPES:
                 self.message_user(request, "Choose a store and a recipe.", messages.ERROR)
             else:
-                flow = recipe_install(store=store, name=name, live=request.POST.get("live") == "1")
-                self.message_user(request, f"Installed “{flow.name}” for {store} as {flow.status}.")
-                return HttpResponseRedirect(reverse("admin:campaigns_flow_change", args=[flow.pk]))
+                return self._install(request, store, name)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Install a recipe",
-            "recipes": RECIPES.values(),
+            "recipes": [(recipe, _installed(stores, recipe.name)) for recipe in RECIPES.values()],
             "stores": stores,
         }
         return TemplateResponse(request, "admin/campaigns/flow/install_recipe.html", context)
+
+    def _install(self, request: HttpRequest, store: Store, name: str) -> HttpResponse:
+        """Installs the recipe; one already installed is opened instead, unless a draft copy is asked."""
+        installed = recipe_installed(store=store, name=name)
+        if installed is not None and request.POST.get("copy") != "1":
+            self.message_user(
+                request,
+                f"“{installed.name}” is already installed ({installed.status}): here it is. To try a "
+                "variation, make a draft copy from Install a recipe.",
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:campaigns_flow_change", args=[installed.pk]))
+        live = request.POST.get("live") == "1" and installed is None
+        try:
+            flow = recipe_install(store=store, name=name, live=live)
+        except ValidationError as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:campaigns_flow_install_recipe"))
+        self.message_user(request, f"Installed “{flow.name}” for {store} as {flow.status}.")
+        return HttpResponseRedirect(reverse("admin:campaigns_flow_change", args=[flow.pk]))
 
     def import_view(self, request: HttpRequest):
         if not self.has_add_permission(request):
@@ -324,6 +361,10 @@ class FlowAdmin(StoreScopedAdmin):
     def export_view(self, request: HttpRequest, flow_id: int):
         flow = self._flow_or_404(request, flow_id)
         return _json_download(flow_export(flow=flow), f"{flow.slug}.json")
+
+
+def _installed(stores: QuerySet[Store], name: str) -> list[Flow]:
+    return list(Flow.objects.filter(recipe_flows(name), store__in=stores).order_by("pk"))
 
 
 def _json_download(data, filename: str) -> HttpResponse:

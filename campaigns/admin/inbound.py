@@ -17,8 +17,12 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from campaigns.admin.campaign_forms import CampaignForm
+from campaigns.admin.compose import ComposeViews
 from campaigns.admin.conversation_forms import AssignForm, ReplyForm
 from campaigns.broadcasts import materialize, states
+from campaigns.broadcasts.compose import EDITABLE
+from campaigns.glossary import provider_error_words, reason_words
 from campaigns.inbound import conversations
 from campaigns.inbound.keywords import inbound_mark_handled, keyword_word_clean
 from campaigns.models import Campaign, Conversation, Flow, InboundMessage, Keyword, Message, Reason
@@ -182,12 +186,12 @@ class InboundMessageAdmin(StoreScopedAdmin):
         if sent.status == Message.Status.SUPPRESSED:
             self.message_user(
                 request,
-                f"Not sent: {sent.reason.replace('_', ' ')} (see “Why this text?”).",
+                f"{reason_words(sent.reason)} (see “Why this text?”)",
                 messages.WARNING,
             )
         elif sent.status == Message.Status.HELD:
             when = date_format(timezone.localtime(sent.send_after), "DATETIME_FORMAT")
-            self.message_user(request, f"Reply held until {when}: {sent.reason.replace('_', ' ')}.")
+            self.message_user(request, f"Reply held until {when}. {reason_words(sent.reason)}")
         else:
             self.message_user(request, "Reply sent.")
 
@@ -208,8 +212,9 @@ LIVE = {Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.PAUS
 
 
 @admin.register(Campaign)
-class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
-    list_display = ["name", "store", "status", "when", "recipients_count", "progress"]
+class CampaignAdmin(ComposeViews, OneStorePreselected, StoreScopedAdmin):
+    form = CampaignForm
+    list_display = ["name", "store", "status", "when", "recipients_count", "progress", "edit"]
     list_filter = ["status", "store"]
     search_fields = ["name", "slug"]
     list_select_related = ["store"]
@@ -279,6 +284,18 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
         done = campaign.total - campaign.waiting
         return format_html('<a href="{}">{} of {} handled</a>', url, done, campaign.total)
 
+    @admin.display(description="")
+    def edit(self, campaign: Campaign) -> str:
+        if campaign.status not in EDITABLE or campaign.materialized_at:
+            return "—"
+        url = reverse("admin:campaigns_campaign_compose_edit", args=[campaign.pk])
+        return format_html('<a href="{}">Edit or cancel</a>', url)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        if request.method == "GET":  # new campaigns are composed on one page
+            return HttpResponseRedirect(reverse("admin:campaigns_campaign_compose"))
+        return super().add_view(request, form_url, extra_context)
+
     @admin.display(description="Provider")
     def provider(self, campaign: Campaign) -> str:
         since = states.provider_unavailable_since(campaign) if campaign.pk else None
@@ -297,7 +314,15 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
     def get_urls(self):
         progress = self.admin_site.admin_view(self.progress_view)
         progress_json = self.admin_site.admin_view(self.progress_json_view)
+        compose = self.admin_site.admin_view(self.compose_view)
         return [
+            path("compose/", compose, name="campaigns_campaign_compose"),
+            path("<int:pk>/compose/", compose, name="campaigns_campaign_compose_edit"),
+            path(
+                "compose/preview.json",
+                self.admin_site.admin_view(self.compose_preview_view),
+                name="campaigns_campaign_compose_preview",
+            ),
             path("<int:pk>/progress/", progress, name="campaigns_campaign_progress"),
             path("<int:pk>/progress.json", progress_json, name="campaigns_campaign_progress_json"),
             *super().get_urls(),
@@ -331,7 +356,9 @@ class CampaignAdmin(OneStorePreselected, StoreScopedAdmin):
                     for label, css, count, percent in progress.bars
                 ],
                 "stages": progress.stages,
-                "suppressed_by_reason": progress.suppressed_by_reason,
+                "suppressed_by_reason": {
+                    reason_words(reason): n for reason, n in progress.suppressed_by_reason.items()
+                },
             }
         )
 
@@ -451,7 +478,9 @@ class MessageAdmin(FastListMixin, StoreScopedAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_and_reason(self, message: Message) -> str:
-        detail = " ".join(filter(None, [message.reason.replace("_", " "), message.error_code]))
+        detail = " ".join(
+            filter(None, [reason_words(message.reason), provider_error_words(message.error_code)])
+        )
         return format_html("{}<br><small>{}</small>", message.get_status_display(), detail)
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -8,12 +8,14 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from campaigns.admin.text_forms import CheckedTextForm
@@ -21,6 +23,7 @@ from campaigns.broadcasts.preferences_ask import cold_preferences_answered, cold
 from campaigns.models import Campaign, Experiment, ExperimentDecision, ExperimentVariant, Flow
 from campaigns.reports import charts, tables
 from campaigns.reports.decisions import plan_steps
+from campaigns.reports.experiments import experiment_start
 from campaigns.reports.lift import control_group_lift
 from campaigns.reports.metrics import CATALOGUE, COLUMNS, COUNTED, WINDOW, cohort_sql
 from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
@@ -223,7 +226,7 @@ class VariantForm(CheckedTextForm):
         ]
 
 
-class VariantInline(StoreScopedInline, admin.TabularInline):
+class VariantInline(StoreScopedInline, admin.StackedInline):
     model = ExperimentVariant
     form = VariantForm
     store_path = "experiment__store"
@@ -241,6 +244,12 @@ class VariantInline(StoreScopedInline, admin.TabularInline):
         "stopped_at",
     ]
     readonly_fields = ["stopped_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A finished test is a record: its variants show as they ran, no longer editable.
+        if obj is not None and obj.status == Experiment.Status.FINISHED:
+            return self.fields
+        return self.readonly_fields
 
 
 class DecisionInline(admin.TabularInline):
@@ -266,6 +275,46 @@ class ExperimentAdmin(StoreScopedAdmin):
     ]  # fmt: skip
     readonly_fields = ["finished_at"]
     inlines = [VariantInline, DecisionInline]
+    actions = ["start"]
+
+    def get_changeform_initial_data(self, request):
+        return {"status": Experiment.Status.DRAFT, **super().get_changeform_initial_data(request)}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "flow_step" and field is not None:
+            # The steps of the user's stores' flows (a step has no store of its own to scope by).
+            steps = field.queryset.filter(kind="send", flow__store__in=stores_for(request.user))
+            steps = steps.select_related("flow", "template")
+            field.queryset = steps.order_by("flow__name", "position")
+            field.label_from_instance = step_choice_label
+        return field
+
+    def save_model(self, request, obj, form, change):
+        # Set running on the page, it starts once its variants are saved too (save_related).
+        obj._starting = "status" in form.changed_data and obj.status == Experiment.Status.RUNNING
+        if obj._starting:
+            obj.status = Experiment.Status.DRAFT
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        if getattr(form.instance, "_starting", False):
+            self._start(request, form.instance)
+
+    def _start(self, request, experiment: Experiment) -> bool:
+        try:
+            experiment_start(experiment=experiment, now=timezone.now())
+        except ValidationError as refused:
+            kept = f"“{experiment}” stays a draft: {' '.join(refused.messages)}"
+            self.message_user(request, kept, messages.ERROR)
+            return False
+        return True
+
+    @admin.action(description="Start (split customers between the variants from now)")
+    def start(self, request, queryset):
+        started = sum(self._start(request, e) for e in queryset.filter(status=Experiment.Status.DRAFT))
+        self.message_user(request, f"{started} experiment(s) started.")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -289,3 +338,8 @@ class ExperimentAdmin(StoreScopedAdmin):
         return format_html(
             '<a href="{}">Open report</a>', reverse("admin:reports_experiment", args=[experiment.pk])
         )
+
+
+def step_choice_label(step) -> str:
+    """A flow step as a marketer finds it: its flow, its place and the start of its text."""
+    return f"{step.flow.name} · step {step.position}: “{Truncator(step.text).chars(50)}”"

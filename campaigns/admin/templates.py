@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from campaigns.admin.text_forms import CheckedTextForm
 from campaigns.content import audience, creep, meter
 from campaigns.content.checks import ERROR, check_template
+from campaigns.content.fields import field_chips
 from campaigns.content.links import short_url, with_utm
 from campaigns.content.rendering import preview_snapshots, render_messages
 from campaigns.content.templating import MAX_BODY_CHARS, TemplateError
@@ -110,7 +111,11 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         flows = first_text_of(object_id) if str(object_id).isascii() and str(object_id).isdigit() else []
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "first_of": flows})
+        context = {**(extra_context or {}), "first_of": flows, "fields": field_chips()}
+        return super().change_view(request, object_id, form_url, context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, {**(extra_context or {}), "fields": field_chips()})
 
     def get_urls(self):
         own = [
@@ -135,10 +140,12 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
         if error:
             return error
         segment = _segment(store, payload.get("segment"))
-        if segment is None:
+        if segment is None and payload.get("segment") not in (None, ""):
             return _errors("segment", "Pick a segment of this store.")
         try:
-            subscribers = members(segment, now=timezone.now()).filter(sms_consent=Customer.Consent.SUBSCRIBED)
+            # No segment picked: the store's whole subscribed list, rather than nothing.
+            audience_of = members(segment, now=timezone.now()) if segment else store.customers.all()
+            subscribers = audience_of.filter(sms_consent=Customer.Consent.SUBSCRIBED)
         except InvalidRules as exc:
             return _errors("segment", f"The segment's rules cannot be evaluated: {exc}", status=409)
         try:
@@ -146,7 +153,7 @@ class MessageTemplateAdmin(OneStorePreselected, StoreScopedAdmin):
                                           customers=subscribers, sample_size=AUDIENCE_SAMPLE)
         except TemplateError as exc:
             return _errors("body", exc.message)
-        return JsonResponse({"segment": segment.name, **result.as_dict()})
+        return JsonResponse({"segment": segment.name if segment else "All subscribers", **result.as_dict()})
 
     def _read(self, request: HttpRequest):
         if request.method != "POST":
@@ -222,9 +229,10 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
     customers = _sample_customers(store, payload)
     if str(payload.get("customer") or "").strip() and _segment(store, payload.get("segment")):
         result["sample_note"] = "Showing the customer you typed; clear the box to see five from the segment."
-    snapshots = preview_snapshots(customers) if payload.get("context", "latest") == "latest" else None
-    # Codes are drawn but no Link is stored: the samples show where each link leads instead of a
-    # short link that would not resolve; the meter still counts the short link's length.
+    context = str(payload.get("context", "latest"))
+    snapshots = preview_snapshots(customers, trigger=context) if context != "none" else None
+    # Codes are drawn but no Link is stored: the samples show the text as sent, short link and all
+    # (so the count matches what is shown), and beside it the page each link opens.
     rendered = render_messages(template_body=body, customers=customers, snapshots=snapshots,
                                utm_campaign="preview", utm_content="preview", track_links=True)
     lists = creep.word_lists(store)
@@ -234,7 +242,8 @@ def template_preview(payload: dict, *, store: Store) -> dict[str, object]:
         {
             "customer": {"id": c.pk, "name": f"{c.first_name} {c.last_name}".strip() or "(no name)",
                          "phone": c.phone},
-            "body": _resolved(r),
+            "body": r.body,
+            "links": _opens(r),
             "meter": r.measure.as_dict(),
             "creep": [f.as_dict() for f in creep.check(r.body, lists=lists)
                       if f.phrase.lower() not in in_template],
@@ -254,13 +263,15 @@ def first_text_of(template_id: int | str) -> list[str]:
     return sorted(set(steps.values_list("flow__name", flat=True)))
 
 
-def _resolved(rendered) -> str:
-    """The rendered text with each short link replaced by the page it opens."""
-    body = rendered.body
-    for link in rendered.links:
-        target = with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content)
-        body = body.replace(short_url(link.code), target)
-    return body
+def _opens(rendered) -> list[dict[str, str]]:
+    """Each short link of the rendered text and the page it opens."""
+    return [
+        {
+            "short": short_url(link.code),
+            "opens": with_utm(link.target_url, campaign=link.utm_campaign, content=link.utm_content),
+        }
+        for link in rendered.links
+    ]
 
 
 @admin.register(CreepTerm)

@@ -22,6 +22,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from campaigns.bulk import among
+from campaigns.content.checks import broadcast_error
 from campaigns.content.offers import READY, offer_codes_give
 from campaigns.content.rendering import customer_columns, render_messages
 from campaigns.models import Campaign, Message
@@ -123,12 +124,17 @@ def _drafts(
     return drafts
 
 
-def _template_columns(campaign: Campaign) -> list[str]:
-    """The customer columns the campaign's texts (its template and variants') are rendered from."""
+def campaign_bodies(campaign: Campaign) -> set[str]:
+    """The texts the campaign sends: its template's and its running experiment's variants'."""
     bodies = {campaign.template.body}
     for experiment in experiments.running(campaign_ids=[campaign.pk]):
         bodies.update(v.body for v in experiment.arms_cache if v.body)
-    return sorted({column for body in bodies for column in customer_columns(body)})
+    return bodies
+
+
+def _template_columns(campaign: Campaign) -> list[str]:
+    """The customer columns the campaign's texts are rendered from."""
+    return sorted({column for body in campaign_bodies(campaign) for column in customer_columns(body)})
 
 
 def campaign_recipients(campaign: Campaign, *, now: datetime) -> QuerySet[Customer]:
@@ -188,6 +194,10 @@ def campaign_materialize(*, campaign_id: int, now: datetime) -> int:
     campaign = _claim(campaign_id, now)
     if campaign is None:
         return 0
+    # Its template may have changed since it was scheduled: nothing goes out with a field left empty.
+    refused = broadcast_error(*campaign_bodies(campaign))
+    if refused:
+        raise CampaignStateError(refused)
     has_text = Message.objects.filter(campaign=campaign, customer=OuterRef("pk"))
     recipients = campaign_recipients(campaign, now=now).exclude(Exists(has_text))
     due, complete = _due(campaign, recipients, now)

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
 
 from campaigns.broadcasts.materialize import C, CampaignStateError, S
-from campaigns.models import Campaign, GuardrailDecision, Message
+from campaigns.content.checks import broadcast_error
+from campaigns.models import Campaign, ExperimentVariant, GuardrailDecision, Message
 from campaigns.models.outbox import Note
 from campaigns.sending.circuit import unavailable_since
 from customers.senders import store_sender as sender_for
@@ -28,7 +29,16 @@ def _move(campaign: Campaign, allowed: set[str], **changes: object) -> Campaign:
     return campaign
 
 
+def campaign_text_error(campaign: Campaign) -> str:
+    """Why the campaign's texts (template and any experiment's variants) cannot be broadcast."""
+    variants = ExperimentVariant.objects.filter(experiment__campaign=campaign).exclude(body="")
+    return broadcast_error(campaign.template.body, *variants.values_list("body", flat=True))
+
+
 def campaign_schedule(*, campaign: Campaign) -> Campaign:
+    refused = campaign_text_error(campaign)
+    if refused:
+        raise CampaignStateError(refused)
     return _move(campaign, {C.DRAFT}, status=C.SCHEDULED)
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from campaigns.content import creep, meter
-from campaigns.content.fields import FIELDS, LINK_FIELDS, PRODUCT_LINK_FIELDS
+from campaigns.content.fields import FIELDS, LINK_FIELDS, PRODUCT_LINK_FIELDS, TRIGGER_FIELDS
 from campaigns.content.links import find_urls
 from campaigns.content.templating import Template, TemplateError, parse
 from campaigns.models import ExperimentVariant, FlowStep, MessageTemplate
@@ -198,3 +198,27 @@ def text_clean(instance: MessageTemplate | FlowStep | ExperimentVariant) -> None
     problems = text_errors(instance)
     if problems:
         raise ValidationError(problems)
+
+
+def trigger_fields_used(*bodies: str) -> list[str]:
+    """The fields in these texts that only a flow's trigger fills (cart_link, product_name...)."""
+    found: dict[str, None] = {}
+    for body in bodies:
+        try:
+            template = parse(body)
+        except TemplateError:
+            continue
+        found |= dict.fromkeys(ref.name for ref in template.fields if ref.name in TRIGGER_FIELDS)
+    return list(found)
+
+
+def broadcast_error(*bodies: str) -> str:
+    """Why these texts cannot go out as a broadcast, or "" when they can."""
+    names = trigger_fields_used(*bodies)
+    if not names:
+        return ""
+    them = "it" if len(names) == 1 else "them"
+    return (
+        f"A broadcast has no trigger (no cart, checkout or product event), so {', '.join(names)} would "
+        f"be empty for every recipient. Remove {them}, or send this text from a flow."
+    )

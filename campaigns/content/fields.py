@@ -61,8 +61,15 @@ CATALOGUE: tuple[Field, ...] = (
 FIELDS: dict[str, Field] = {f.name: f for f in CATALOGUE}
 LINK_FIELDS = frozenset(f.name for f in CATALOGUE if f.is_link)
 PRODUCT_LINK_FIELDS = frozenset({"product_link", "cart_link", "checkout_link"})
+# Filled from the event that started a flow run: a broadcast has no such event.
+TRIGGER_FIELDS = frozenset(f.name for f in CATALOGUE if f.source == "trigger")
 
 
 def example_context() -> dict[str, object]:
     """Each field at its example value, for measuring a template before any audience exists."""
     return {f.name: f.example for f in CATALOGUE}
+
+
+def field_chips() -> list[tuple[Field, bool]]:
+    """Each field for a picker, with whether only a flow's trigger fills it."""
+    return [(f, f.name in TRIGGER_FIELDS) for f in CATALOGUE]

@@ -157,6 +157,7 @@ class AudienceMeter:
     currency: str = "USD"
     histogram: dict[int, int] = field(default_factory=dict)
     sampled: int | None = None  # how many were rendered, when the audience was sampled
+    forcing: list[dict] = field(default_factory=list)  # characters from the data that force UCS-2
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -172,6 +173,7 @@ class AudienceMeter:
             "currency": self.currency,
             "histogram": {str(k): v for k, v in sorted(self.histogram.items())},
             "sampled": self.sampled,
+            "forcing": self.forcing,
         }
 
 

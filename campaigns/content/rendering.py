@@ -338,14 +338,19 @@ PREVIEW_EVENT_TYPES = ("cart_updated", "checkout_started", "product_viewed", "ba
 SNAPSHOT_KEYS = {"cart_link": ("cart_link", "cart_url"), "checkout_link": ("checkout_link", "checkout_url")}
 
 
-def preview_snapshots(customers: Sequence[Customer]) -> dict[int, dict[str, object]]:
+# A preview may stand in for one kind of trigger: the customer's latest event of that kind.
+PREVIEW_TRIGGERS = {"cart": ("cart_updated",), "checkout": ("checkout_started",)}
+
+
+def preview_snapshots(customers: Sequence[Customer], trigger: str = "latest") -> dict[int, dict[str, object]]:
     """A stand-in trigger context per customer for the preview: their latest event with a product
-    (and its cart or checkout link, when the event carried one). Two queries for any number."""
-    latest = (
-        Event.objects.filter(customer=OuterRef("pk"), type__in=PREVIEW_EVENT_TYPES, product__isnull=False)
-        .order_by("-occurred_at", "-id")
-        .values("id")[:1]
-    )
+    (and its cart or checkout link, when the event carried one), or with `trigger` "cart" or
+    "checkout" their latest cart or checkout, with or without a product. Two queries for any number."""
+    types = PREVIEW_TRIGGERS.get(trigger, PREVIEW_EVENT_TYPES)
+    kinds = Event.objects.filter(customer=OuterRef("pk"), type__in=types)
+    if trigger not in PREVIEW_TRIGGERS:
+        kinds = kinds.filter(product__isnull=False)
+    latest = kinds.order_by("-occurred_at", "-id").values("id")[:1]
     pairs = dict(
         Customer.objects.filter(pk__in=[c.pk for c in customers])
         .annotate(latest_event=Subquery(latest))
@@ -359,7 +364,7 @@ def preview_snapshots(customers: Sequence[Customer]) -> dict[int, dict[str, obje
             snapshots[customer_id] = {}
             continue
         props = event.properties if isinstance(event.properties, dict) else {}
-        snapshot: dict[str, object] = {"product_id": event.product_id}
+        snapshot: dict[str, object] = {"product_id": event.product_id} if event.product_id else {}
         for name, keys in SNAPSHOT_KEYS.items():
             value = next((props[k] for k in keys if props.get(k)), "")
             if value:

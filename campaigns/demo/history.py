@@ -56,7 +56,12 @@ MARGIN = timedelta(minutes=2)
 # the same when it runs less often.
 REPORTS_EVERY = timedelta(hours=12)
 CALLBACK_AFTER = timedelta(seconds=20)
-PERSONAL = "{{ first_name }}, your picks are still in your cart. Finish checkout: {{ cart_link }}"
+# A first text: it says how to opt out and has a fallback for a missing name, so the winner can be
+# promoted into the live flow (`content.first_texts`).
+PERSONAL = (
+    '{{ first_name|default:"Hi" }}, your picks are still in your cart. Finish checkout: {{ cart_link }} '
+    "Reply STOP to opt out."
+)
 
 
 @dataclass

@@ -11,6 +11,7 @@ the app keeps no history of them.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,17 +19,21 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from campaigns.content.rendering import render_messages
 from campaigns.flows.advance import Cursor, run_advance, steps_by_flow, texts_valid_until
 from campaigns.flows.date_triggers import daily_entries
 from campaigns.flows.enrol import exit_matches, reentry_filter
 from campaigns.flows.entries import Catalog, Entry
 from campaigns.flows.event_triggers import EVENT_TRIGGERS, entry_event_type, event_entries
 from campaigns.flows.product_triggers import product_change_entries
+from campaigns.glossary import reason_words
 from campaigns.models import Flow, FlowRun, FlowStep, Message
 from campaigns.reports import experiments
 from campaigns.sending import guardrails, policy
 from customers.models import Customer, Event, ProductChange
 from customers.segments import members
+
+EXAMPLES = 3
 
 
 @dataclass
@@ -44,6 +49,7 @@ class StepResult:
     held: int = 0  # held, then sent when the window or a cap allowed, within its validity
     suppressed: Counter = field(default_factory=Counter)  # by reason
     waiting: int = 0
+    examples: list[dict] = field(default_factory=list)  # a few texts to real customers, as rendered
 
     @property
     def suppressed_by_reason(self) -> dict[str, int]:
@@ -252,6 +258,7 @@ def _police(flow: Flow, sends: list[Cursor], report: BacktestReport) -> list[tup
     ]
     guardrails.dry_run(texts=texts)
     index = {s.step.id: s for s in report.steps}
+    _examples(flow, [p for _, p in texts], sends, index)
     went = []
     for (due, proposal), send in zip(texts, sends, strict=True):
         result, verdict = index[send.step.id], proposal.verdict
@@ -264,6 +271,44 @@ def _police(flow: Flow, sends: list[Cursor], report: BacktestReport) -> list[tup
         else:
             result.suppressed[str(verdict.reason)] += 1
     return went
+
+
+def _examples(flow: Flow, proposals: list, sends: list[Cursor], index: dict) -> None:
+    """Up to EXAMPLES texts per step, rendered for real customers with their trigger's context:
+    one of each outcome first (sent, held, not sent), so a reader sees why as well as what."""
+    by_step: dict[int, list[tuple[policy.Proposal, Cursor]]] = defaultdict(list)
+    for proposal, send in zip(proposals, sends, strict=True):
+        by_step[send.step.id].append((proposal, send))
+    chosen = {}
+    for step_id, pairs in by_step.items():
+        first_of_each: dict[str, tuple] = {}
+        for pair in pairs:
+            first_of_each.setdefault(pair[0].verdict.outcome, pair)
+        picked = list(first_of_each.values())[:EXAMPLES]
+        rest = (pair for pair in pairs if all(pair[0] is not p for p, _ in picked))
+        chosen[step_id] = picked + list(itertools.islice(rest, EXAMPLES - len(picked)))
+    people = Customer.objects.in_bulk({p.customer_id for pairs in chosen.values() for p, _ in pairs})
+    tz = ZoneInfo(flow.store.default_timezone)
+    for step_id, pairs in chosen.items():
+        step = pairs[0][1].step
+        customers = [people[p.customer_id] for p, _ in pairs]
+        rendered = render_messages(
+            template_body=step.text, customers=customers, snapshots=[s.run.context for _, s in pairs],
+            utm_campaign=flow.slug, utm_content=f"step-{step.position}",
+        )  # fmt: skip
+        index[step_id].examples = [
+            {"customer": f"{c.first_name} {c.last_name}".strip() or c.phone, "text": r.body,
+             "outcome": _outcome_words(p.verdict, s.due, tz)}
+            for c, r, (p, s) in zip(customers, rendered, pairs, strict=True)
+        ]  # fmt: skip
+
+
+def _outcome_words(verdict: policy.Verdict, due: datetime, tz: ZoneInfo) -> str:
+    if verdict.outcome == policy.Outcome.ALLOW:
+        return f"Sent {due.astimezone(tz):%b %d, %H:%M}."
+    if verdict.outcome == policy.Outcome.HOLD:
+        return f"Held until {verdict.held_until.astimezone(tz):%b %d, %H:%M}: {reason_words(verdict.reason)}"
+    return f"Not sent: {reason_words(verdict.reason)}"
 
 
 def _overlap(flow: Flow, texted: set[tuple[int, date]], *, start: datetime, tz: ZoneInfo) -> int:

@@ -11,6 +11,7 @@ from django.db.models import Count
 from campaigns.content.rendering import render_message
 from campaigns.content.templating import format_money
 from campaigns.flows.entries import product_context
+from campaigns.glossary import event_words, reason_words
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit, Message
 from customers.models import Customer
 
@@ -50,8 +51,8 @@ class StepNode:
             (self.no, "no"),
             (self.moved_on, "moved on"),
         ]
-        parts += [(n, f"skipped ({reason})") for reason, n in self.skipped.items()]
-        parts += [(n, f"exited ({reason})") for reason, n in self.exited.items()]
+        parts += [(n, f"skipped ({reason_words(reason)})") for reason, n in self.skipped.items()]
+        parts += [(n, f"exited ({reason_words(reason)})") for reason, n in self.exited.items()]
         parts.append((self.waiting, "waiting"))
         shown = [(n, label) for n, label in parts if n]
         # A text since deleted leaves its visit: named, so the parts still add up.
@@ -70,12 +71,12 @@ class StepNode:
 def trigger_label(flow: Flow) -> str:
     T = Flow.Trigger
     labels = {
-        T.EVENT: f"{flow.event_type or '(no event chosen)'} happens",
+        T.EVENT: f"a customer {event_words(flow.event_type)}" if flow.event_type else "(no event chosen)",
         T.BACK_IN_STOCK: "a product is back in stock → who asked"
         f"{' or viewed' if flow.include_viewers else ''} in {flow.lookback_days} days",
         T.PRICE_DROP: f"a price falls ≥ {flow.price_drop_percent.normalize()} % → who viewed or carted it "
         f"in {flow.lookback_days} days",
-        T.POST_PURCHASE: f"{flow.days_after} days after order_delivered",
+        T.POST_PURCHASE: f"{flow.days_after} days after an order is delivered",
         T.REPLENISHMENT: f"reorder window after an order with a consumable (default {flow.days_after} days)",
         T.WIN_BACK: f"no order for {flow.winback_multiplier.normalize()} × own gap "
         f"(default gap {flow.winback_default_gap_days} days)",

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from campaigns.content.checks import text_clean
+from campaigns.flows.going_live import flow_live_problems
 from campaigns.models import Flow, FlowStep, Offer
 from customers.connections.discounts import code_shop
 from customers.connections.models import ShopConnection
@@ -199,7 +202,7 @@ RECIPES: dict[str, Recipe] = {
             {"trigger": "reward_threshold", "reward_threshold": 10, "reentry_days": 30, "priority": 50},
             [
                 _send(
-                    "You've got {{ reward_amount }} ready to use. Want to apply it today? "
+                    "You've got {{ reward_amount|default:'a reward' }} ready to use. Want to apply it today? "
                     "Redeem: {{ redeem_link }} Reply STOP to opt out.",
                     window_start="10:00",
                     window_end="19:00",
@@ -254,15 +257,28 @@ def unique_flow_slug(store: Store, base: str) -> str:
     return f"{base}-{n}"
 
 
+def recipe_flows(name: str) -> Q:
+    """Flows installed from this recipe: its slug, or a copy's (cart-recovery-2)."""
+    return Q(slug__regex=rf"^{name.replace('_', '-')}(-[0-9]+)?$")
+
+
+def recipe_installed(*, store: Store, name: str) -> Flow | None:
+    """The store's flow installed from this recipe (its first, if copies were made)."""
+    return Flow.objects.filter(recipe_flows(name), store=store).order_by("pk").first()
+
+
 def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
-    """Installs a recipe as a new flow (a draft unless `live`); installing twice gives two flows."""
+    """Installs a recipe as a new flow (a draft unless `live`); installing it again makes a copy
+    named apart ("Cart recovery 2"). The admin opens the installed flow instead of asking this."""
     recipe = RECIPES[name]
     with transaction.atomic():
         flow_fields, specs = _shop_adapted(store, recipe)
+        slug = unique_flow_slug(store, name.replace("_", "-"))
+        suffix = slug.removeprefix(name.replace("_", "-")).replace("-", " ")
         flow = Flow.objects.create(
             store=store,
-            name=recipe.title,
-            slug=unique_flow_slug(store, name.replace("_", "-")),
+            name=f"{recipe.title}{suffix}",
+            slug=slug,
             status=Flow.Status.LIVE if live else Flow.Status.DRAFT,
             **flow_fields,
         )
@@ -274,6 +290,10 @@ def recipe_install(*, store: Store, name: str, live: bool = False) -> Flow:
             step.full_clean(validate_unique=False)
             text_clean(step)
             step.save()
+        if live:
+            problems = flow_live_problems(flow)
+            if problems:
+                raise ValidationError(problems)
     return flow
 
 

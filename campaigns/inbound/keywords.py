@@ -173,8 +173,21 @@ def help_text(store: Store | None) -> str:
     about = store.help_text.strip() or DEFAULT_HELP
     if not about.startswith(store.brand_name):
         about = f"{store.brand_name}: {about}"
+    # Each fact once: a store's own text that gives its contact or the STOP line is not repeated.
+    said = about.lower()
     contact = store.contact_email or store.site_url
-    return f"{about} Contact: {contact}. {RATES} Reply STOP to cancel."
+    parts = [about]
+    if contact and contact.lower() not in said and _host(contact) not in said:
+        parts.append(f"Contact: {contact}.")
+    if "rates" not in said:
+        parts.append(RATES)
+    if "stop" not in said:
+        parts.append("Reply STOP to cancel.")
+    return " ".join(parts)
+
+
+def _host(contact: str) -> str:
+    return contact.lower().split("://", 1)[-1].split("/", 1)[0] or contact.lower()
 
 
 def opt_out_text(store: Store | None) -> str:

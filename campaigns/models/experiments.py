@@ -20,6 +20,7 @@ class Experiment(models.Model):
         ORDERS = "orders", "Conversion (attributed orders / delivered)"
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (not started)"
         RUNNING = "running"
         FINISHED = "finished"
 

@@ -51,6 +51,8 @@ class GuardrailDecision(models.Model):
     decided_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "sending decision"
+        verbose_name_plural = "sending decisions (why each text went, waited or not)"
         indexes = [models.Index(fields=["message", "decided_at"])]
 
     def __str__(self) -> str:

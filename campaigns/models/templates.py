@@ -67,6 +67,8 @@ class CreepTerm(models.Model):
     )
 
     class Meta:
+        verbose_name = "word to avoid or allow"
+        verbose_name_plural = "words to avoid or allow"
         constraints = [
             models.UniqueConstraint(fields=["store", "category", "phrase"], name="creep_term_per_store")
         ]

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from campaigns.content.first_texts import is_first_text, text_problems
 from campaigns.models import Experiment, ExperimentDecision, ExperimentVariant, FlowStep
 from campaigns.reports.metrics import Figures, figures, messages_in
 
@@ -154,10 +155,12 @@ def _winner_check(experiment, variants, rows: dict[str, Figures], now) -> Experi
         + f"; difference {test.difference:+.2%}, "
         + f"95 % CI {test.low:+.2%} to {test.high:+.2%}, p = {test.p:.4f}."
     )
+    kept = _winner_apply(experiment, winner)
+    if kept:
+        reason += f" Its copy was not promoted into the flow: {kept} The step keeps its own text."
     experiment.status, experiment.finished_at = Experiment.Status.FINISHED, now
     experiment.conclusion = reason
     experiment.save(update_fields=["status", "finished_at", "conclusion"])
-    _winner_apply(experiment, winner)
     return ExperimentDecision.objects.create(
         experiment=experiment,
         variant=winner,
@@ -169,19 +172,27 @@ def _winner_check(experiment, variants, rows: dict[str, Figures], now) -> Experi
     )
 
 
-def _winner_apply(experiment: Experiment, winner: ExperimentVariant) -> None:
-    """From now on the flow step sends what won."""
+def _winner_apply(experiment: Experiment, winner: ExperimentVariant) -> str:
+    """From now on the flow step sends what won; a winning copy that would make an unsafe first text
+    is not promoted. Returns why it was not, or ""."""
     if not experiment.flow_step_id:
-        return
+        return ""
     changes = {}
+    kept = ""
     if winner.body:
-        changes |= {"body": winner.body, "template": None}
+        step = FlowStep.objects.select_related("flow__store").get(pk=experiment.flow_step_id)
+        problems = text_problems(winner.body, store=step.flow.store) if is_first_text(step) else []
+        if problems:
+            kept = f"as the flow's first text, {'; '.join(problems)}."
+        else:
+            changes |= {"body": winner.body, "template": None}
     if experiment.lever == Experiment.Lever.OFFER:
         changes["offer_code"] = winner.offer_code
     if winner.delay_minutes is not None:
         changes |= {"delay_value": winner.delay_minutes, "delay_unit": FlowStep.Unit.MINUTES}
     if changes:
         FlowStep.objects.filter(pk=experiment.flow_step_id).update(**changes)
+    return kept
 
 
 def _next_advice(experiment: Experiment) -> str:

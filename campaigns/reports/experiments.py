@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import F, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Mod
 
+from campaigns.content.first_texts import is_first_text, text_problems
 from campaigns.models import Experiment, ExperimentExposure, ExperimentVariant, FlowStep
 from campaigns.sending.policy import step_due_after
 from customers.models import Customer, Store
@@ -195,4 +197,23 @@ def copy_test_from_variant_b(*, step: FlowStep, body_b: str, now: datetime) -> E
             ExperimentVariant(experiment=experiment, key="B", name="Variant B", share=50, body=body_b),
         ]
     )
+    return experiment
+
+
+def experiment_start(*, experiment: Experiment, now: datetime) -> Experiment:
+    """A draft test starts splitting customers now. On a flow's first text every variant's copy must
+    be safe to send first (`content.first_texts`); otherwise it stays a draft and this says why."""
+    if experiment.flow_step_id and is_first_text(experiment.flow_step):
+        store = experiment.store
+        problems = [
+            f"Variant {variant.key}: {problem}."
+            for variant in experiment.variants.exclude(body="")
+            for problem in text_problems(variant.body, store=store)
+        ]
+        if problems:
+            raise ValidationError(problems)
+    Experiment.objects.filter(pk=experiment.pk, status=Experiment.Status.DRAFT).update(
+        status=Experiment.Status.RUNNING, started_at=now
+    )
+    experiment.refresh_from_db()
     return experiment

@@ -325,7 +325,7 @@ def experiment_tables(experiment: Experiment) -> list[Table]:
         test = None if v is control else two_proportion_test(*goal(row), *goal(base))
         side.append([
             f"{v.key}: {v.name}" + (" (control)" if v is control else ""),
-            "stopped" if v.stopped_at else "running",
+            _variant_state(experiment, v),
             v.share,
             *figure_cells(row),
             None if test is None else test.difference,
@@ -373,3 +373,15 @@ def _holdout_table(experiment: Experiment, currency: str) -> Table:
         ],
         currency=currency,
     )  # fmt: skip
+
+
+def _variant_state(experiment: Experiment, variant) -> str:
+    """A variant as the test left it: stopped, the winner, ended with its test, or still running."""
+    if variant.stopped_at:
+        return "stopped"
+    if experiment.status == Experiment.Status.DRAFT:
+        return "not started"
+    if experiment.status != Experiment.Status.FINISHED:
+        return "running"
+    won = experiment.decisions.filter(kind="winner", variant=variant).exists()
+    return "winner" if won else "ended"

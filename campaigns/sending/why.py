@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.urls import NoReverseMatch, reverse
 
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign, ExperimentVariant, Message
 from customers.models import Customer, Segment
 from customers.segments import members
 from customers.segments.explain import explain as segment_explain
@@ -35,6 +35,7 @@ class Explained:
     message: Message
     trigger: str
     segments: list[SegmentCheck] = field(default_factory=list)
+    variant: str = ""  # the experiment arm in words: "variant B (Personal) of “Cart reminder”"
 
 
 @dataclass
@@ -89,11 +90,36 @@ def messages_explained(customer: Customer, *, now: datetime) -> list[Explained]:
     )
     if hasattr(Message, "decisions"):  # the guardrails' stored decisions, one query for all messages
         messages = messages.prefetch_related("decisions")
+    messages = list(messages)
     cache: dict[int, SegmentCheck] = {}
+    arms = _arms_in_words({m.variant for m in messages if m.variant})
     return [
-        Explained(m, _trigger(m), [_membership(s, customer, now, cache) for s in segments_of(m)])
+        Explained(
+            m,
+            _trigger(m),
+            [_membership(s, customer, now, cache) for s in segments_of(m)],
+            arms.get(m.variant, ""),
+        )
         for m in messages
     ]
+
+
+def _arms_in_words(codes: set[str]) -> dict[str, str]:
+    """Message.variant codes ("e7.B") as words, one query for all of them."""
+    wanted = {}
+    for code in codes:
+        experiment, _, key = code.partition(".")
+        if experiment[1:].isdigit():
+            wanted[code] = (int(experiment[1:]), key)
+    variants = ExperimentVariant.objects.filter(experiment_id__in={e for e, _ in wanted.values()})
+    variants = variants.select_related("experiment")
+    names = {(v.experiment_id, v.key): (v.name, v.experiment.name) for v in variants}
+    found = {}
+    for code, (experiment_id, key) in wanted.items():
+        if (experiment_id, key) in names:
+            variant, experiment = names[(experiment_id, key)]
+            found[code] = f"variant {key} ({variant}) of “{experiment}”"
+    return found
 
 
 def campaigns_missed(customer: Customer, *, now: datetime) -> list[Missed]:

@@ -57,7 +57,7 @@ def test_why_this_text_lists_the_trigger_segment_and_decision(admin_client, shop
     assert response.status_code == 200
     assert "Campaign “Summer drop”" in page
     assert "Everyone" in page and "member now" in page
-    assert "Suppressed" in page and "quiet_hours_expired" in page
+    assert "Suppressed" in page and "Quiet hours expired." in page
     assert "Boston only" in page and "Not in the segment “Austin”" in page
     assert "Checkout box" in page
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 
 from campaigns.flows.backtest import flow_backtest
@@ -110,3 +111,22 @@ def test_each_step_reads_as_a_funnel(admin_client):
     assert all(s.arrived == s.reached + s.exited + s.waiting for s in report.steps)
     assert (first.arrived, first.exited, first.reached) == (3, 1, 2)
     assert "Began the delay" in page and "Left on the goal" in page and "Reached the step" in page
+
+
+@pytest.mark.django_db
+def test_it_shows_example_texts_to_real_customers_with_the_outcome_in_words(admin_client):
+    store = make_store()
+    flow = recipe_install(store=store, name="cart_recovery")
+    ana = make_customer(store, first_name="Ana")
+    cart = "https://shop.example.com/cart/c1"
+    record(ana, "cart_updated", NOW - timedelta(days=2), cart_id="c1", cart_url=cart)
+
+    report = flow_backtest(flow=flow, now=NOW)
+
+    [example] = report.steps[0].examples
+    assert example["customer"].startswith("Ana")
+    assert example["text"].startswith("Your cart is saved. Finish checkout: ")
+    assert example["outcome"].startswith(("Sent ", "Held until ", "Not sent: "))
+    with time_machine.travel(NOW, tick=False):
+        page = admin_client.get(f"/admin/campaigns/flow/{flow.pk}/backtest/").content.decode()
+    assert 'id="backtest-examples"' in page and "Your cart is saved." in page

@@ -45,7 +45,7 @@ def test_the_progress_page_shows_the_bar_and_pausing_holds_the_campaign(admin_pa
     assert admin_page.inner_text("#campaign-status") == "Paused"
     assert admin_page.inner_text("#count-materialized") == "20"
     assert admin_page.locator(".progress > div").count() == 5
-    assert "frequency_cap" in admin_page.inner_text("#campaign-progress")
+    assert "as many texts as the store allows a day or week" in admin_page.inner_text("#campaign-progress")
     width = admin_page.eval_on_selector(".progress .bg-delivered", "e => e.getBoundingClientRect().width")
     total = admin_page.eval_on_selector(".progress", "e => e.getBoundingClientRect().width")
     assert round(width / total, 2) == 0.45
@@ -64,5 +64,5 @@ def test_why_this_text_is_one_click_from_the_message_list(admin_page):
 
     page = admin_page.inner_text("#why-this-text")
     assert "Campaign “Summer drop”" in page
-    assert "frequency_cap" in page
+    assert "The customer had as many texts as the store allows a day or week." in page
     assert "Everyone" in page

@@ -29,6 +29,9 @@ def test_a_large_difference_is_significant_with_its_interval():
     assert (test.low, test.high) == pytest.approx((0.0206, 0.0794), abs=1e-3)
 
 
+BOLD = 'BOLD {{ first_name|default:"friend" }}. Reply STOP to opt out.'
+
+
 @pytest.fixture
 def experiment(db):
     store = make_store()
@@ -39,7 +42,7 @@ def experiment(db):
     )
     ExperimentVariant.objects.create(experiment=experiment, key="A", name="Original", is_control=True)
     ExperimentVariant.objects.create(
-        experiment=experiment, key="B", name="Bold", body="BOLD {{ first_name }}"
+        experiment=experiment, key="B", name="Bold", body=BOLD
     )
     return experiment
 
@@ -114,8 +117,23 @@ def test_a_winner_is_called_with_enough_recipients_and_applied(experiment):
     assert decision.kind == "winner" and decision.variant.key == "B"
     assert "25.00% against the control's 10.00%" in decision.reason and "95 % CI" in decision.reason
     assert experiment.status == "finished"
-    assert FlowStep.objects.get(pk=experiment.flow_step_id).body == "BOLD {{ first_name }}"
+    assert FlowStep.objects.get(pk=experiment.flow_step_id).body == BOLD
     assert decision.advice == "Next in the plan: test offer (none vs a controlled offer)."
+
+
+def test_a_winning_copy_that_would_make_an_unsafe_first_text_is_not_promoted(experiment):
+    experiment.variants.filter(key="B").update(body="BOLD {{ first_name }}")
+    before = FlowStep.objects.get(pk=experiment.flow_step_id).body
+    history(experiment, "A", delivered=200, clicked=20)
+    history(experiment, "B", delivered=200, clicked=50)
+
+    [decision] = experiment_evaluate(experiment=experiment, now=T0 + timedelta(days=2))
+
+    assert decision.variant.key == "B"
+    assert "Its copy was not promoted into the flow" in decision.reason
+    assert "does not say how to opt out" in decision.reason
+    assert "first_name can be empty" in decision.reason
+    assert FlowStep.objects.get(pk=experiment.flow_step_id).body == before
 
 
 def test_nothing_is_called_below_the_minimum(experiment):

@@ -11,6 +11,7 @@ import pytest
 
 from campaigns.demo.history import demo_history_play
 from campaigns.flows.diagram import flow_diagram
+from campaigns.flows.going_live import flow_live_problems
 from campaigns.models import Experiment, Flow, GuardrailDecision, Message, UndeliverableNumber
 from campaigns.reports.decisions import experiment_evaluate, variant_figures
 from campaigns.reports.metrics import CATALOGUE, COUNTED, catalogue_figures, store_figures
@@ -42,8 +43,11 @@ def test_the_weeks_are_played_by_the_engine_with_a_decided_experiment(demo):
     experiment = Experiment.objects.get(store=store)
     # Decided by the decision stage as the texts went: once finished, nothing is left to decide;
     # still running, the evidence at the end is not yet enough for it either.
+    for flow in Flow.objects.filter(store=store, status="live"):  # a promoted winner stays safe to send first
+        assert flow_live_problems(flow) == [], flow.name
     if experiment.status == Experiment.Status.FINISHED:
         assert experiment.decisions.exists() and experiment.conclusion
+        assert "not promoted" not in experiment.conclusion
     else:
         assert experiment_evaluate(experiment=experiment, now=NOW) == []
     assert variant_figures(experiment)["A"].delivered and variant_figures(experiment)["B"].delivered

@@ -18,11 +18,12 @@ NOON = datetime(2026, 5, 4, 16, 0, tzinfo=UTC)
 S = Message.Status
 # `status` writes that are not a Message's: campaigns, flows and offer codes have their own states.
 OTHER_MODELS = (
-    "C.", "Campaign.Status", "Flow.Status", "OfferCode.Status", "campaign.paused_from", 'F("status")'
+    "C.", "Campaign.Status", "Flow.Status", "OfferCode.Status", "Experiment.Status", "campaign.paused_from",
+    'F("status")',
 )
 ALLOWED = {
-    # The Flow admin's live / draft / paused actions.
-    ("campaigns/admin/flows.py", "status"),
+    # Flows set live / draft / paused (the flow admin's actions).
+    ("campaigns/flows/going_live.py", "status"),
     # A new message's first state, from pending by the lifecycle's own table (`initial_status`).
     ("campaigns/sending/outbox.py", "initial_status(verdict.status)"),
     # A campaign's state read into the progress page's JSON.

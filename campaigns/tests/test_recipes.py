@@ -63,7 +63,8 @@ def test_the_seeds_other_copy():
         "Reply STOP to opt out."
     )
     assert body["loyalty_nudge"] == (
-        "You've got {{ reward_amount }} ready to use. Want to apply it today? Redeem: {{ redeem_link }} "
+        "You've got {{ reward_amount|default:'a reward' }} ready to use. Want to apply it today? "
+        "Redeem: {{ redeem_link }} "
         "Reply STOP to opt out."
     )
     assert body["post_purchase"].startswith("Pro tip for your {{ product_name }}: ")
@@ -77,10 +78,16 @@ def test_install_recipe_command_installs_live_on_request(capsys):
     store = make_store("demo")
     call_command("install_recipe", "cart_recovery", "--store", "demo", "--live")
     call_command("install_recipe", "cart_recovery", "--store", "demo")
+    call_command("install_recipe", "cart_recovery", "--store", "demo", "--copy", "--live")
 
-    flows = list(Flow.objects.filter(store=store).order_by("id").values_list("slug", "status"))
-    assert flows == [("cart-recovery", "live"), ("cart-recovery-2", "draft")]
-    assert "Installed “Cart recovery” as cart-recovery (live)" in capsys.readouterr().out
+    flows = list(Flow.objects.filter(store=store).order_by("id").values_list("name", "slug", "status"))
+    assert flows == [
+        ("Cart recovery", "cart-recovery", "live"),
+        ("Cart recovery 2", "cart-recovery-2", "draft"),
+    ]
+    out = capsys.readouterr().out
+    assert "Installed “Cart recovery” as cart-recovery (live)" in out
+    assert "Already installed: “Cart recovery” as cart-recovery (live)" in out
 
 
 def test_install_recipe_names_an_unknown_store():

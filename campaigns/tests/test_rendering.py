@@ -238,3 +238,19 @@ def test_a_large_audience_is_measured_on_a_sample_and_scaled(store):
                                   customers=Customer.objects.all(), sample_size=5)
     assert (result.recipients, result.sampled, result.total_segments) == (12, 5, 12)
     assert result.estimated_cost == meter.cost(12, store.price_per_segment)
+
+
+def test_the_audience_meter_names_the_characters_the_data_brings_and_what_they_cost(store):
+    for i, name in enumerate(["Łukasz", "Łucja", "Łeon", "Ana", "Ben"]):
+        make_customer(store, f"+141555502{i:02d}", first_name=name)
+    body = (
+        'Hi {{ first_name|default:"there" }}, our autumn collection is here: warm layers, trail boots and '
+        "more. Reply STOP to opt out."
+    )
+    result = audience.audience_meter(template_body=body, store=store, customers=Customer.objects.all())
+
+    assert result.template.encoding == "GSM-7" and result.ucs2_share == 0.6
+    [forcing] = result.forcing
+    assert (forcing["char"], forcing["texts"], forcing["where"]) == ("Ł", 3, "first names")
+    assert forcing["extra_segments"] == 3
+    assert forcing["extra_cost"] == str(meter.cost(3, store.price_per_segment))

@@ -88,7 +88,7 @@ def test_bad_requests_name_the_field(admin_client, demo):
     assert admin_client.post(PREVIEW, "not json", content_type="application/json").json() == {
         "errors": [{"field": "body", "message": "Send a JSON object."}]}
     assert _post(admin_client, PREVIEW, body="x", store=999).json()["errors"][0]["field"] == "store"
-    response = _post(admin_client, AUDIENCE, body="x", store=store.pk, segment="")
+    response = _post(admin_client, AUDIENCE, body="x", store=store.pk, segment="nope")
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "segment"
 
 
@@ -161,7 +161,7 @@ def _demo_rows():
     return store, maya, segment
 
 
-def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_client, demo):
+def test_preview_shows_the_short_link_as_sent_and_the_page_it_opens_and_stores_nothing(admin_client, demo):
     from campaigns.models import Link
 
     store, maya, segment = demo
@@ -170,9 +170,10 @@ def test_preview_links_open_the_page_they_lead_to_and_nothing_is_stored(admin_cl
     ).json()
 
     [sample] = data["samples"]
-    assert "/l/" not in sample["body"]
-    assert "utm_source=sms" in sample["body"] and sample["body"].split("Grab it now: ")[1].startswith("https://")
-    assert sample["meter"]["characters"] < len(sample["body"])  # measured with the short link
+    [link] = sample["links"]
+    assert sample["body"].split("Grab it now: ")[1].startswith(link["short"])  # the text as sent
+    assert "/l/" in link["short"] and "utm_source=sms" in link["opens"]
+    assert sample["meter"]["characters"] == len(sample["body"])  # the count matches what is shown
     assert data["sample_note"].startswith("Showing the customer you typed")
     assert not Link.objects.exists()
 
@@ -191,3 +192,32 @@ def test_a_template_that_opens_a_flow_is_checked_as_a_first_text(admin_client, d
     page = admin_client.get(f"/admin/campaigns/messagetemplate/{template.pk}/change/").content.decode()
 
     assert 'id="tp-first" checked' in page and "The first text of Cart recovery" in page
+
+
+def test_the_preview_takes_a_real_customers_latest_cart_for_the_cart_link(admin_client):
+    store = make_store()
+    maya = make_customer(store, "+14155550100")
+    Event.objects.create(
+        store=store, customer=maya, type="cart_updated", occurred_at=NOW, received_at=NOW,
+        idempotency_key="cart-1", properties={"cart_id": "c1", "cart_url": "https://shop.example.com/cart/c1"},
+    )  # fmt: skip
+    body = "Your cart is saved: {{ cart_link }} Reply STOP to opt out."
+
+    latest = _post(admin_client, PREVIEW, body=body, store=store.pk, customer=maya.phone).json()
+    cart = _post(admin_client, PREVIEW, body=body, store=store.pk, customer=maya.phone, context="cart").json()
+
+    assert latest["samples"][0]["links"] == []  # a cart without a product is no product event
+    [link] = cart["samples"][0]["links"]
+    assert link["opens"].startswith("https://shop.example.com/cart/c1")
+    assert cart["samples"][0]["body"].startswith(f"Your cart is saved: {link['short']} ")
+
+
+def test_the_audience_is_measured_over_every_subscriber_when_no_segment_is_picked(admin_client):
+    store = make_store()
+    make_customer(store, "+14155550100")
+    make_customer(store, "+14155550101")
+
+    audience = "/admin/campaigns/messagetemplate/audience/"
+    data = _post(admin_client, audience, body="Hi there.", store=store.pk).json()
+
+    assert (data["segment"], data["recipients"]) == ("All subscribers", 2)

@@ -119,6 +119,11 @@ class StoreScopedAdmin(_ScopedFields, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope_queryset(super().get_queryset(request), request)
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # A list is titled by what it lists ("Customers"), not Django's "Select customer to change".
+        title = {"title": str(self.model._meta.verbose_name_plural).capitalize()}
+        return super().changelist_view(request, {**title, **(extra_context or {})})
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         """A datetime typed in is read in the store's timezone (see store_time.py): say which."""
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from customers.admin.scoping import StoreScopedAdmin, sees_all_stores
 from customers.admin.signup_form import SignupEmbedInline, poster_view
+from customers.admin.widgets import WordListWidget
 from customers.models import (
     Store,
 )
@@ -46,6 +47,11 @@ class StoreAdmin(StoreScopedAdmin):
     readonly_fields = ("connections",)
     search_fields = ("brand_name", "slug", "site_url")
     filter_horizontal = ("owners",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "allowed_link_domains":
+            kwargs["widget"] = WordListWidget
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
     fieldsets = (
         (
             None,

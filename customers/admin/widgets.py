@@ -1,4 +1,4 @@
-"""Form widgets that edit the customer's JSON fields as a person would: checkboxes and rows."""
+"""Form widgets that edit JSON fields as a person would: checkboxes, rows, and lists of words."""
 
 from __future__ import annotations
 
@@ -34,6 +34,32 @@ class KeyValueWidget(forms.Widget):
 
     def value_omitted_from_data(self, data, files, name) -> bool:
         return f"{name}_key" not in data
+
+
+class WordListWidget(forms.TextInput):
+    """A JSON list of words (link domains...) as the words themselves, separated by commas."""
+
+    template_name = "admin/customers/widgets/word_list.html"
+
+    def get_context(self, name, value, attrs):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value else []
+            except ValueError:
+                value = [value]
+        words = [str(word) for word in value] if isinstance(value, list) else []
+        context = super().get_context(name, ", ".join(words), {"size": 60, **(attrs or {})})
+        context["widget"]["words"] = words
+        return context
+
+    def value_from_datadict(self, data, files, name):
+        text = data.get(name, "").strip()
+        if text.startswith("["):  # a pasted JSON list is taken as it is
+            try:
+                return json.dumps(json.loads(text))
+            except ValueError:
+                pass
+        return json.dumps([word for word in re.split(r"[,\s]+", text) if word])
 
 
 def _shown(value) -> str:

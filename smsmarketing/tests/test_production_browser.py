@@ -35,7 +35,7 @@ def served(tmp_path):
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         # plain HTTP on this machine, as `make serve` runs: no TLS to redirect to
         SECURE_SSL_REDIRECT="false", SESSION_COOKIE_SECURE="false", CSRF_COOKIE_SECURE="false",
-        Q_SYNC="false", Q_WORKERS="1", PYTHONUNBUFFERED="1",
+        Q_SYNC="false", Q_WORKERS="1", PYTHONUNBUFFERED="1", Q_LOG_LEVEL="INFO",  # the worker says it stopped
     )  # fmt: skip
     for args in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"], ["shell", "-v0", "-c", SETUP]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, timeout=300)

@@ -46,7 +46,7 @@ def test_it_serves_the_admin_and_runs_the_worker_until_one_ctrl_c(migrated_datab
     process = subprocess.Popen(
         [sys.executable, "-u", "manage.py", "serve", f"127.0.0.1:{port}"],
         cwd=ROOT,
-        env={**migrated_database, "PYTHONUNBUFFERED": "1"},
+        env={**migrated_database, "PYTHONUNBUFFERED": "1", "Q_LOG_LEVEL": "INFO"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -55,6 +55,10 @@ def test_it_serves_the_admin_and_runs_the_worker_until_one_ctrl_c(migrated_datab
     try:
         wait_for_line(lines, "Starting development server", seen)
         wait_for_line(lines, "] running.", seen)
+        wait_for_line(lines, "Log in: ", seen)
+        login = next(i for i, line in enumerate(seen) if "Log in: " in line)
+        started = next(i for i, line in enumerate(seen) if "Starting development server" in line)
+        assert login > started and "/admin/  user: admin" in seen[login]  # below the server's lines
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=10) as response:
             assert response.status == 200
         process.send_signal(signal.SIGINT)

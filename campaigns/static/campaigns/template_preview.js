@@ -129,6 +129,7 @@
       const card = el("div", null, "tp-sample");
       card.appendChild(el("small", `${sample.customer.name} · ${sample.customer.phone}`));
       card.appendChild(el("pre", sample.body, "tp-sample-body"));
+      for (const link of sample.links || []) card.appendChild(el("small", `${link.short} opens ${link.opens}`, "tp-sample-link"));
       card.appendChild(el("small", describeMeter(sample.meter), "tp-sample-meter"));
       if (sample.creep.length) card.appendChild(findingList(sample.creep));
       box.appendChild(card);
@@ -176,6 +177,10 @@
       ["Estimated cost", `${data.estimated_cost} ${data.currency}`],
     ];
     if (data.sampled) rows.push(["Measured on a random sample of", data.sampled]);
+    for (const f of data.forcing || []) {
+      rows.push([`${f.char} in ${f.texts} ${f.where} forces UCS-2`,
+        `+${f.extra_segments} segment(s), about ${f.extra_cost} ${data.currency}`]);
+    }
     const table = el("table", null, "tp-audience-table");
     table.appendChild(el("caption", `Audience: ${data.segment}`));
     for (const [label, value] of rows) {

@@ -1,4 +1,8 @@
-"""Prepares a development database: demo store when empty, presets, keywords, schedules, admin login."""
+"""Prepares a development database: demo store when empty, presets, keywords, schedules, admin login.
+
+Safe to run on every start: an admin user that exists is left as it is (setting its password again
+would end every session), and the login is printed last.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from customers.models import Store
 from customers.segments.presets import presets_install
 
 PASSWORD_FILE = Path(settings.BASE_DIR) / ".admin-password"
+USERNAME = "admin"
 
 
 class Command(BaseCommand):
@@ -30,18 +35,25 @@ class Command(BaseCommand):
             store_keywords_install(store=store)
             starter_templates_install(store=store)
         schedules_install()
-        password = admin_password()
-        User = get_user_model()
-        user = User.objects.filter(username="admin").first() or User(username="admin")
-        user.is_staff = user.is_superuser = True
-        user.email = user.email or "admin@example.com"
-        user.set_password(password)
-        user.save()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Admin: {settings.PUBLIC_BASE_URL}/admin/  user: admin  password: {password}"
-            )
-        )
+        created = admin_user_ensure()
+        self.stdout.write(self.style.SUCCESS(login_line(created=created)))
+
+
+def admin_user_ensure() -> bool:
+    """Create the admin user with the saved password unless it exists; True when created."""
+    User = get_user_model()
+    if User.objects.filter(username=USERNAME).exists():
+        return False
+    User.objects.create_superuser(USERNAME, "admin@example.com", admin_password())
+    return True
+
+
+def login_line(*, created: bool = False) -> str:
+    line = f"Log in: {settings.PUBLIC_BASE_URL}/admin/  user: {USERNAME}  password: "
+    if created:
+        return line + admin_password()
+    saved = admin_password() if PASSWORD_FILE.exists() else "(unchanged)"
+    return line + f"{saved}  (left as it was; a new one: python manage.py changepassword {USERNAME})"
 
 
 def admin_password() -> str:

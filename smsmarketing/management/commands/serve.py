@@ -7,11 +7,17 @@ as the Procfile does (`make serve`).
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+from smsmarketing.management.commands.bootstrap import login_line
+
+# How long to wait for the web server to answer before printing where to log in anyway.
+READY_WAIT_SECONDS = 20
 
 
 class Command(BaseCommand):
@@ -48,7 +54,11 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        announce_by = None if production else time.monotonic() + READY_WAIT_SECONDS
         while not stopping and all(child.poll() is None for child in children):
+            if announce_by is not None and (_answers(addrport) or time.monotonic() > announce_by):
+                self._announce()
+                announce_by = None
             time.sleep(0.5)
         stop(None, None)
         for child in children:
@@ -57,3 +67,20 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 child.kill()
         return None
+
+    def _announce(self) -> None:
+        """The login, once the web server answers: the last line, below the servers' own."""
+        self.stdout.write(
+            "\nRunning: the web server and one worker (its own lines show with Q_LOG_LEVEL=INFO). "
+            "Ctrl-C stops both."
+        )
+        self.stdout.write(self.style.SUCCESS(login_line()))
+
+
+def _answers(addrport: str) -> bool:
+    host, _, port = addrport.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=0.3).close()
+    except (OSError, ValueError):
+        return False
+    return True
