@@ -190,7 +190,9 @@ def stage_retention(
 PREDICT_TASK = "campaigns.tasks.predictions_refresh_task"
 
 
-def stage_predict(*, now: datetime, report: TickReport, in_process: bool) -> None:
+def stage_predict(
+    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+) -> None:
     for store_id in predictions_due(now=now):
         run = prediction_run_start(store_id=store_id, now=now)
         if run is None:
