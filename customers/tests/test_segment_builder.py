@@ -85,5 +85,5 @@ def test_it_shows_a_bad_condition_at_its_row(admin_page, shop):
     page.locator(".sb-condition[data-path='children[0]'] .sb-window input").first.fill("0")
     error = page.locator(".sb-condition[data-path='children[0]'] .sb-error")
     error.wait_for()
-    assert error.inner_text() == "window.last: must be at least 1"
+    assert error.inner_text() == "In the last: must be at least 1"
     assert count(page) == "—"

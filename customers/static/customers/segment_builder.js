@@ -505,13 +505,28 @@
       c.city ? el("span", { class: "sp-city" }, ` · ${c.city}`) : null)));
   }
 
+  // the words a row's own controls use, for the part of an error's path below the row
+  const FIELD_LABELS = {
+    "window.last": "In the last", "window.between": "Between", "window.unit": "Unit", window: "Time window",
+    at_least: "At least", value: "Value", op: "Comparison", field: "Field", event: "Event",
+    metric: "Measure", top_percent: "Top percent", segment: "Segment", per: "Per", same: "Same",
+    status: "Status", kind: "Kind", match: "Match", children: "Conditions", type: "Condition",
+  };
+
+  function fieldLabel(rest) {
+    const key = rest.replace(/^\./, "");
+    const filter = key.match(/^filters\[(\d+)\]\.?(.*)$/);
+    if (filter) return `Filter ${Number(filter[1]) + 1}` + (filter[2] ? ` · ${fieldLabel(filter[2])}` : "");
+    return FIELD_LABELS[key] || key.replace(/_/g, " ");
+  }
+
   function placeError(error) {
     let path = error.path || "";
     // the nearest row whose path starts the error's path
     for (;;) {
       const slot = root.querySelector(`[data-error-for="${CSS.escape(path)}"]`);
       if (slot) {
-        const detail = error.path && error.path !== path ? `${error.path.slice(path.length).replace(/^\./, "")}: ` : "";
+        const detail = error.path && error.path !== path ? `${fieldLabel(error.path.slice(path.length))}: ` : "";
         slot.append(el("div", {}, detail + error.message));
         slot.closest("[data-path]").classList.add("sb-invalid");
         return;
