@@ -56,18 +56,18 @@ def placed_with_known_response(store: Store, experiment: Experiment, seed: int =
         for pk, o, when in zip(ids, offered.tolist(), at, strict=True)
     )
     Event.objects.bulk_create(
-        Event(
-            store=store,
-            customer_id=pk,
-            type="order_placed",
-            occurred_at=when + timedelta(days=1),
-            received_at=when + timedelta(days=1),
-            idempotency_key=f"test-order-{pk}",
-            properties={"order_id": f"t{pk}", "total": 40, **({"discount_code": "SAVE15"} if o else {})},
-        )
+        _event(store, pk, "order_placed", when + timedelta(days=1), f"test-order-{pk}",
+               {"order_id": f"t{pk}", "total": 40, **({"discount_code": "SAVE15"} if o else {})})
         for pk, o, when, yes in zip(ids, offered.tolist(), at, ordered.tolist(), strict=True)
         if yes
-    )
+    )  # fmt: skip
+
+
+def _event(store: Store, customer_id: int, kind: str, at: datetime, key: str, properties: dict) -> Event:
+    return Event(
+        store=store, customer_id=customer_id, type=kind, occurred_at=at, received_at=at, idempotency_key=key,
+        properties=properties,
+    )  # fmt: skip
 
 
 def carts_left(store: Store, *, now: datetime, seed: int = 5) -> int:
@@ -85,19 +85,12 @@ def carts_left(store: Store, *, now: datetime, seed: int = 5) -> int:
     ]
     Event.objects.bulk_create(
         (
-            Event(
-                store=store,
-                customer_id=pk,
-                type="cart_updated",
-                occurred_at=at + timedelta(minutes=5),
-                received_at=at + timedelta(minutes=5),
-                idempotency_key=f"test-cart-{n}",
-                properties={"cart_id": f"c{n}", "cart_url": f"https://bench.example.com/cart/c{n}"},
-            )
+            _event(store, pk, "cart_updated", at + timedelta(minutes=5), f"test-cart-{n}",
+                   {"cart_id": f"c{n}", "cart_url": f"https://bench.example.com/cart/c{n}"})
             for n, (pk, at) in enumerate(picked)
         ),
         batch_size=5_000,
-    )
+    )  # fmt: skip
     Customer.objects.filter(store=store).update(sms_consent=Customer.Consent.SUBSCRIBED)
     store_metrics_recompute(store=store)
     return len(picked)

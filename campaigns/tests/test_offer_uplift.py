@@ -24,12 +24,18 @@ from customers.tests.stores import NOW, store_make
 pytestmark = pytest.mark.django_db
 
 
-def test_the_uplift_model_finds_who_an_offer_moves_and_beats_the_rule():
-    store = store_make("offers")
+def offer_tested(slug: str):
+    """1,500 generated customers, an offer test placing them, and a prediction run."""
+    store = store_make(slug)
     predicted_store_fill(store=store, customers=1500, now=NOW)
     placed_with_known_response(store, offer_test(store, now=NOW))
     with override_settings(PREDICTIONS_MIN_ORDERING_CUSTOMERS=200):
         store_predictions_refresh(store=store, now=NOW)
+    return store
+
+
+def test_the_uplift_model_finds_who_an_offer_moves_and_beats_the_rule():
+    store = offer_tested("offers")
 
     verdict = store_offer_uplift(store=store, now=NOW)
 
@@ -48,11 +54,7 @@ def test_the_uplift_model_finds_who_an_offer_moves_and_beats_the_rule():
 
 
 def test_cart_recoverys_offer_step_split_by_the_uplift_sends_fewer_codes_for_more_orders():
-    store = store_make("offer-backtest")
-    predicted_store_fill(store=store, customers=1500, now=NOW)
-    placed_with_known_response(store, offer_test(store, now=NOW))
-    with override_settings(PREDICTIONS_MIN_ORDERING_CUSTOMERS=200):
-        store_predictions_refresh(store=store, now=NOW)
+    store = offer_tested("offer-backtest")
     store_offer_uplift(store=store, now=NOW)
     assert carts_left(store, now=NOW) > 100
 
