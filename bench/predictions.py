@@ -14,7 +14,10 @@ floors is what a run costs at best. The figures are those the model page shows: 
 and churn models (with calibration), mean absolute error for next order and value, model beside
 rule, on the 60 days after the judged snapshot, which no model saw; and for the offer uplift (an
 offer test where lapsed customers order when offered, recent ones anyway), the orders an offer added
-among the top 30 % by the model's uplift and by the code-share rule, on the later 30 % of placements.
+among the top 30 % by the model's uplift and by the code-share rule, on the later 30 % of placements;
+and cart recovery backtested over the last 30 days (carts left by a share of product views), its offer
+step split by the learned "offer-sensitive" and by the rule: the codes each sends and the orders the
+store's known response gives (recent buyers order anyway, lapsed ones when offered).
 
 Runs on the configured database (DATABASE_URL, else the project's SQLite file), migrated first.
 It builds its own store, slug `bench-predictions`, and deletes it afterwards; `--keep` leaves it.
@@ -30,12 +33,18 @@ import common
 
 common.django_setup()
 
+from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from campaigns.models import Experiment, Flow  # noqa: E402
 from campaigns.reports.uplift import store_offer_uplift  # noqa: E402
-from campaigns.tests.offer_store import offer_test, placed_with_known_response  # noqa: E402
+from campaigns.tests.offer_store import (  # noqa: E402
+    cart_recovery_backtest,
+    carts_left,
+    offer_test,
+    placed_with_known_response,
+)
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store  # noqa: E402
 from customers.predictions.features import snapshot  # noqa: E402
 from customers.predictions.refresh import store_predictions_refresh  # noqa: E402
@@ -51,6 +60,11 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="keep the bench store for the next run")
+    parser.add_argument(
+        "--no-backtest",
+        action="store_true",
+        help="skip the cart recovery backtest (one run a cart, in Python)",
+    )
     args = parser.parse_args()
 
     common.migrate()
@@ -63,19 +77,22 @@ def main() -> None:
         store = Store.objects.create(slug=SLUG, brand_name="Bench", site_url="https://bench.example.com")
         events = predicted_store_fill(store=store, customers=args.customers, now=NOW)
         placed_with_known_response(store, offer_test(store, now=NOW))
+        carts = 0 if args.no_backtest else carts_left(store, now=NOW)
         took = time.perf_counter() - started
-        print(f"generated {args.customers:,} customers, {events:,} events in {took:.0f} s")
+        print(
+            f"generated {args.customers:,} customers, {events:,} events, {carts:,} carts left in {took:.0f} s"
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE customers_event")
     try:
-        report(store)
+        report(store, backtest_too=not args.no_backtest)
     finally:
         if not args.keep:
             drop(store)
 
 
-def report(store: Store) -> None:
+def report(store: Store, *, backtest_too: bool) -> None:
     started = time.perf_counter()
     floor_snapshot = snapshot(store=store, cutoff=NOW)
     floor = time.perf_counter() - started
@@ -112,6 +129,8 @@ def report(store: Store) -> None:
             f"; rule {r['codes']:,} codes → {r['orders']:,.0f} orders;"
             f" model with the rule's {r['codes']:,} codes → {m['orders_with_the_rules_codes']:,.0f} orders"
         )
+        if backtest_too:
+            backtest(store)
     else:
         print(uplift["why"])
     for kind in ("order", "churn"):
@@ -120,6 +139,26 @@ def report(store: Store) -> None:
             f"{kind} calibration (predicted → happened): "
             + ", ".join(f"{b['predicted']:.0%}→{b['observed']:.0%}" for b in bins)
         )
+
+
+def backtest(store: Store) -> None:
+    """Cart recovery over the last 30 days, its offer step split by the learned "offer-sensitive" at
+    the configured points and other bars, and by the code-share rule it replaces."""
+    started = time.perf_counter()
+    found = cart_recovery_backtest(store, now=NOW)
+    took = time.perf_counter() - started
+    points = settings.PREDICTIONS_OFFER_SENSITIVE_POINTS
+    rows = {f"offer uplift {points}+ points (configured)": found["learned"]}
+    for other in sorted({5, 10, 30} - {points}):
+        with override_settings(PREDICTIONS_OFFER_SENSITIVE_POINTS=other):
+            rows[f"offer uplift {other}+ points"] = cart_recovery_backtest(store, now=NOW)["learned"]
+    rows["rule: half of orders with a code"] = found["rule"]
+    print(
+        f"\ncart recovery backtest, last 30 days ({found['rule']['carts']:,} carts,"
+        f" {found['rule']['reached']:,} reached the offer split; {took:.1f} s a replay pair)"
+    )
+    for label, row in rows.items():
+        print(f"  {label:<42}{row['codes']:>8,} codes  {row['orders']:>10,.1f} orders (known response)")
 
 
 def drop(store: Store) -> None:

@@ -52,6 +52,7 @@ class FlowStepForm(CheckedTextForm):
             "delay_unit",
             "window_start",
             "window_end",
+            "best_hour_within",
             "template",
             "body",
             "offer_code",
@@ -95,7 +96,10 @@ class FlowStepInline(StoreScopedInline, admin.StackedInline):
     readonly_fields = ["condition", "preview", "checks"]
     fieldsets = [
         (None, {"fields": [("position", "kind")]}),
-        ("Delay", {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end")]}),
+        (
+            "Delay",
+            {"fields": [("delay_value", "delay_unit"), ("window_start", "window_end"), "best_hour_within"]},
+        ),
         ("Message", {"fields": ["template", "body", ("offer_code", "offer"), "preview", "checks"]}),
         ("Condition", {"fields": [("segment", "yes_next", "no_next"), "condition"]}),
     ]

@@ -5,7 +5,8 @@ Sources:
 - trigger: the context snapshot the triggering event captured (a flow run's or the preview's);
 - catalogue: looked up from the store's products, categories and orders;
 - store: the store's settings;
-- step: set on the flow step or campaign.
+- step: set on the flow step or campaign;
+- prediction: the customer's scores from the store's latest prediction run.
 `can_be_empty` fields need a fallback (`{{ first_name|default:"there" }}`): the template checks
 warn when one has none. Link fields are replaced by a tracked short link in every text.
 """
@@ -51,6 +52,9 @@ CATALOGUE: tuple[Field, ...] = (
     Field("product_tip", "trigger",
           "The trigger's product usage tip (from the product when the trigger gives none).",
           "Wash cold, hang dry."),
+    Field("next_order_date", "prediction",
+          "When the subscriber is expected to order next (the store's prediction), their time; "
+          "empty before any.", "Dec 14"),
     Field("offer_code", "step", "The discount code set on the flow step or campaign.", "CART10"),
     Field("redeem_link", "store", "The store's rewards page; empty when the store has none.",
           "https://shop.example.com/rewards", is_link=True),

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
@@ -34,7 +36,7 @@ from campaigns.content.templating import (
     plan_bind,
     render_parsed,
 )
-from customers.models import Category, Customer, Event, Product, Store
+from customers.models import Category, Customer, CustomerPrediction, Event, Product, Store
 
 CHUNK = 1000
 MAX_TARGET_CHARS = 1000  # Link.target_url
@@ -62,6 +64,7 @@ class Lookups:
     last_category: dict[int, str] = field(default_factory=dict)
     category_names: dict[tuple[int, str], str] = field(default_factory=dict)
     products: dict[int, Product] = field(default_factory=dict)
+    next_orders: dict[int, datetime] = field(default_factory=dict)
 
 
 def _with_urls_as_fields(template: Template) -> tuple[Template, dict[str, str]]:
@@ -109,6 +112,16 @@ def _last_categories(customer_ids: list[int]) -> dict[int, str]:
     return found
 
 
+def _next_orders(customer_ids: list[int]) -> dict[int, datetime]:
+    found: dict[int, datetime] = {}
+    for i in range(0, len(customer_ids), CHUNK):
+        rows = CustomerPrediction.objects.filter(
+            customer_id__in=customer_ids[i : i + CHUNK], next_order_at__isnull=False
+        ).values_list("customer_id", "next_order_at")
+        found.update(rows)
+    return found
+
+
 def load_lookups(customers: Sequence[Customer], snapshots: Sequence[Mapping], names: set[str]) -> Lookups:
     store_ids = {c.store_id for c in customers}
     lookups = Lookups(stores=Store.objects.in_bulk(store_ids))
@@ -117,6 +130,8 @@ def load_lookups(customers: Sequence[Customer], snapshots: Sequence[Mapping], na
     if "preferred_category" in names:
         rows = Category.objects.filter(store_id__in=store_ids).values_list("store_id", "external_id", "name")
         lookups.category_names = {(s, e.lower()): n for s, e, n in rows}
+    if "next_order_date" in names:
+        lookups.next_orders = _next_orders([c.pk for c in customers])
     if names & set(TRIGGER_PRODUCT_FIELDS):
         ids = {_int(s.get("product_id")) for s in snapshots} - {None}
         if ids:
@@ -146,6 +161,19 @@ def _preferred_category(customer: Customer, store: Store, lookups: Lookups) -> s
     return lookups.category_names.get((store.pk, favourite.lower()), favourite)
 
 
+def _next_order_date(customer: Customer, store: Store, lookups: Lookups) -> str:
+    """The predicted next order's day in the customer's timezone ("Dec 14"); empty without one."""
+    at = lookups.next_orders.get(customer.pk) if customer is not None else None
+    if at is None:
+        return ""
+    try:
+        tz = ZoneInfo(customer.timezone or store.default_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo(store.default_timezone)
+    local = at.astimezone(tz)
+    return f"{local:%b} {local.day}"
+
+
 # Each customer field: the Customer columns it reads, and its value. A batch computes only the
 # fields its template names, from rows holding only those columns (see `customer_columns`).
 CUSTOMER_FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Customer, Store, Lookups], object]]] = {
@@ -158,6 +186,7 @@ CUSTOMER_FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Customer, Store, Loo
     "preferred_store": (("preferred_store",), lambda c, s, lk: c.preferred_store),
     "preferred_category": (("favorite_categories",), _preferred_category),
     "last_category_bought": ((), lambda c, s, lk: lk.last_category.get(c.pk, "")),
+    "next_order_date": (("timezone",), _next_order_date),
     "redeem_link": ((), lambda c, s, lk: s.rewards_url),
     "prefs_link": (("prefs_token",), lambda c, s, lk: f"{settings.PUBLIC_BASE_URL}/prefs/{c.prefs_token}"),
 }

@@ -81,7 +81,7 @@ def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> lis
         qs = qs.filter(flow_id=flow_id)
     if connection.features.has_select_for_update_skip_locked:
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    runs = list(qs.select_related("customer")[:batch_size])
+    runs = list(qs.select_related("customer__prediction")[:batch_size])
     # Flows and stores are few per batch: load each once rather than once per row.
     flows = Flow.objects.select_related("store").in_bulk({r.flow_id for r in runs})
     stores = {f.store_id: f.store for f in flows.values()}
@@ -165,7 +165,10 @@ def run_advance(
         cursor.step = None
         return
     tz = run.customer.timezone or run.customer.store.default_timezone
-    cursor.due = experiments.step_due(following, customer_id=run.customer_id, previous=cursor.due, tz=tz)
+    best = policy.best_hour_of(run.customer) if following.best_hour_within else None
+    cursor.due = experiments.step_due(
+        following, customer_id=run.customer_id, previous=cursor.due, tz=tz, best_hour=best
+    )
     cursor.step = following
 
 

@@ -50,6 +50,8 @@ class StepResult:
     suppressed: Counter = field(default_factory=Counter)  # by reason
     waiting: int = 0
     examples: list[dict] = field(default_factory=list)  # a few texts to real customers, as rendered
+    reached_by: list[tuple[int, datetime]] = field(default_factory=list)  # (customer, when) per run
+    delivered_to: list[tuple[int, datetime]] = field(default_factory=list)  # (customer, when due) per text
 
     @property
     def suppressed_by_reason(self) -> dict[str, int]:
@@ -159,8 +161,10 @@ def _eligible(flow: Flow, entries: list[Entry], *, now: datetime) -> dict[int, C
         if flow.entry_segment_id
         else Customer.objects.filter(store=flow.store)
     )
-    found = qs.filter(id__in={e.customer_id for e in entries}).only(
-        "id", "store_id", "phone", "timezone", "region"
+    found = (
+        qs.filter(id__in={e.customer_id for e in entries})
+        .select_related("prediction")
+        .only("id", "store_id", "phone", "timezone", "region", "prediction__best_hour")
     )
     for customer in found:
         customer.store = flow.store
@@ -205,7 +209,10 @@ class _Walk:
             trigger_key=entry.trigger_key,
         )
         tz = customer.timezone or self.flow.store.default_timezone
-        due = experiments.step_due(self.first, customer_id=customer.id, previous=entry.entered_at, tz=tz)
+        best = policy.best_hour_of(customer) if self.first.best_hour_within else None
+        due = experiments.step_due(
+            self.first, customer_id=customer.id, previous=entry.entered_at, tz=tz, best_hour=best
+        )
         cursor = Cursor(run=run, step=self.first, due=due)
         while cursor.step is not None:
             result = self.report.steps[self.index[cursor.step.id]]
@@ -219,6 +226,7 @@ class _Walk:
                 self.report.still_waiting += 1
                 return
             result.reached += 1
+            result.reached_by.append((customer.id, cursor.due))
             visits: list = []
             sent_before = len(self.sends)
             run_advance(cursor, self.by_flow, self.split_members, self.sends, visits, cursor.due)
@@ -270,6 +278,8 @@ def _police(flow: Flow, sends: list[Cursor], report: BacktestReport) -> list[tup
             went.append((proposal.customer_id, verdict.held_until))
         else:
             result.suppressed[str(verdict.reason)] += 1
+            continue
+        result.delivered_to.append((proposal.customer_id, due))
     return went
 
 

@@ -140,7 +140,7 @@ def flow_diagram(flow: Flow) -> dict:
     nodes, elapsed = [], 0
     for step in steps:
         elapsed += int(step.delay.total_seconds() // 60)
-        wait = step.delay_label() if (step.delay_value or step.window_start) else ""
+        wait = step.delay_label() if (step.delay_value or step.window_start or step.best_hour_within) else ""
         at = f"T + {_duration(elapsed)}" if elapsed else "T"
         nodes.append(StepNode(step, wait, at, preview=step_preview(step, customer=customer, context=context)))
     by_id = {n.step.id: n for n in nodes}

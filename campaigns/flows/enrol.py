@@ -18,7 +18,7 @@ from campaigns.flows.entries import CART_FLOW_IDS, Entry
 from campaigns.isolation import flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.reports import experiments
-from customers.models import Customer, Event, Store
+from customers.models import Customer, CustomerPrediction, Event, Store
 from customers.segments import members
 
 # --- the writer -----------------------------------------------------------------------------------
@@ -40,6 +40,7 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     entries = without_earlier_exits(flow, entries)
     first = steps[0]
     experiments.steps_attach([first])  # a timing test on the first step sets its own delay
+    best = _best_hours(first, {e.customer_id for e in entries})
     runs = [
         FlowRun(
             flow=flow,
@@ -53,7 +54,11 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
             context=e.context,
             current_step=first,
             next_due_at=experiments.step_due(
-                first, customer_id=e.customer_id, previous=e.entered_at, tz=allowed[e.customer_id]
+                first,
+                customer_id=e.customer_id,
+                previous=e.entered_at,
+                tz=allowed[e.customer_id],
+                best_hour=best.get(e.customer_id),
             ),
         )
         for e in entries
@@ -63,11 +68,19 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     return len(created)
 
 
+def _best_hours(step, customer_ids: set[int]) -> dict[int, int]:
+    if not step.best_hour_within:
+        return {}
+    found = CustomerPrediction.objects.filter(customer_id__in=customer_ids, best_hour__isnull=False)
+    return dict(found.values_list("customer_id", "best_hour"))
+
+
 def _too_old(flow: Flow, steps: list, now: datetime) -> datetime:
     """Entries before this would find every step overdue (e.g. a history import): they start no run."""
     span = sum((step.delay for step in steps), timedelta()) + flow.max_lateness
     if any(step.window_start for step in steps):
         span += timedelta(days=1)
+    span += timedelta(hours=sum(step.best_hour_within or 0 for step in steps))
     return now - span
 
 

@@ -18,7 +18,7 @@ from customers.models import Segment, Store
 OFFER_SENSITIVE = {
     "slug": "offer-sensitive",
     "name": "Offer-sensitive",
-    "description": "An offer lifts them by 5+ points by the store's offer tests; without them, half or "
+    "description": "An offer lifts them by 20+ points by the store's offer tests; without them, half or "
     "more of their orders used a code.",
     "rules": {
         "type": "group",

@@ -172,6 +172,13 @@ class FlowStep(models.Model):
         null=True, blank=True, help_text="Then wait until this local time (customer's timezone)…"
     )
     window_end = models.TimeField(null=True, blank=True, help_text="…and no later than this.")
+    best_hour_within = models.PositiveSmallIntegerField(
+        "then at their best hour within (hours)",
+        null=True,
+        blank=True,
+        help_text="Then wait for the customer's best hour to text, if it comes within this many hours; "
+        "without a best hour, or if it comes later, at once.",
+    )
     template = models.ForeignKey(
         "campaigns.MessageTemplate", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -222,6 +229,10 @@ class FlowStep(models.Model):
             raise ValidationError({"window_start": "Give the window's start too."})
         if self.window_start and self.window_end and self.window_end <= self.window_start:
             raise ValidationError({"window_end": "The window ends after it starts, the same day."})
+        if self.best_hour_within is not None and not 1 <= self.best_hour_within <= 72:
+            raise ValidationError({"best_hour_within": "Give 1 to 72 hours."})
+        if self.best_hour_within and self.window_start:
+            raise ValidationError({"best_hour_within": "Wait for a local window or the best hour, not both."})
 
     @property
     def delay(self) -> timedelta:
@@ -235,6 +246,8 @@ class FlowStep(models.Model):
         label = f"{self.delay_value} {self.delay_unit}" if self.delay_value else "at once"
         if self.window_start:
             label += f", then {self.window_start:%H:%M}–{(self.window_end or self.window_start):%H:%M} local"
+        if self.best_hour_within:
+            label += f", then their best hour within {self.best_hour_within} h"
         return label
 
 

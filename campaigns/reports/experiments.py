@@ -135,15 +135,19 @@ def steps_attach(steps: Iterable[FlowStep]) -> None:
         step.experiment = by_step.get(step.id)
 
 
-def step_due(step: FlowStep, *, customer_id: int, previous: datetime, tz: str) -> datetime:
-    """When a step runs for this customer: a timing test's variant sets its own delay."""
+def step_due(
+    step: FlowStep, *, customer_id: int, previous: datetime, tz: str, best_hour: int | None = None
+) -> datetime:
+    """When a step runs for this customer: a timing test's variant sets its own delay; a step that
+    waits for the best hour to text waits for theirs."""
     experiment = getattr(step, "experiment", None)
     if experiment is None or experiment.lever != Experiment.Lever.TIMING:
-        return step_due_after(step, previous, tz)
+        return step_due_after(step, previous, tz, best_hour)
     arm = arm_for(experiment, customer_id)
     if arm.variant is None or arm.variant.delay_minutes is None:
-        return step_due_after(step, previous, tz)
-    return step_due_after(step, previous - step.delay + timedelta(minutes=arm.variant.delay_minutes), tz)
+        return step_due_after(step, previous, tz, best_hour)
+    shifted = previous - step.delay + timedelta(minutes=arm.variant.delay_minutes)
+    return step_due_after(step, shifted, tz, best_hour)
 
 
 def exposures_record(arms: Iterable[tuple[int, Arm]], *, now: datetime) -> None:

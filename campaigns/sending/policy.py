@@ -300,9 +300,12 @@ def window_opens(at: datetime, tz_name: str, start: time, end: time) -> datetime
     return datetime.combine(day, start, tzinfo=tz).astimezone(UTC)
 
 
-def step_due_after(step: FlowStep, previous: datetime, tz: str) -> datetime:
-    """When a flow step runs, given the previous step ran at `previous`, in the customer's timezone."""
+def step_due_after(step: FlowStep, previous: datetime, tz: str, best_hour: int | None = None) -> datetime:
+    """When a flow step runs, given the previous step ran at `previous`, in the customer's timezone
+    (and at their best hour to text, where the step waits for it)."""
     due = previous + step.delay
+    if step.best_hour_within and best_hour is not None:
+        return best_hour_within(due, tz, best_hour, timedelta(hours=step.best_hour_within))
     if step.window_start is None:
         return due
     # A start alone is a time to wait for: a one-minute window.
@@ -310,6 +313,27 @@ def step_due_after(step: FlowStep, previous: datetime, tz: str) -> datetime:
     if end <= step.window_start:
         end = time.max
     return window_opens(due, tz, step.window_start, end)
+
+
+def best_hour_of(customer: Customer) -> int | None:
+    """The customer's predicted best hour to text, where a run has one (loaded with the customer)."""
+    prediction = getattr(customer, "prediction", None)  # none yet: the related lookup raises
+    return prediction.best_hour if prediction is not None else None
+
+
+def best_hour_within(due: datetime, tz_name: str, hour: int, within: timedelta) -> datetime:
+    """`due` if it falls in the customer's best local hour, else the hour's next start if it comes
+    within `within`, else `due`: a text never waits past the step's limit for it."""
+    tz = _zone(tz_name)
+    local = due.astimezone(tz)
+    if local.hour == hour:
+        return due
+    for offset in (0, 1, 2, 3):
+        # Through UTC and back, so an hour that summer time skips lands on the real instant after it.
+        start = datetime.combine(local.date() + timedelta(days=offset), time(hour), tzinfo=tz).astimezone(UTC)
+        if start > due:
+            return start if start - due <= within else due
+    return due
 
 
 @lru_cache(maxsize=512)

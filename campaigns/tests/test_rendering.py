@@ -14,7 +14,7 @@ from campaigns.content.rendering import preview_snapshots, render_message, rende
 from campaigns.content.templating import TemplateError
 from campaigns.sending.outbox import MessageDraft, messages_create
 from campaigns.tests.fields_support import NOW, make_customer, make_product, make_store, order
-from customers.models import Customer, Event
+from customers.models import Customer, CustomerPrediction, Event, PredictionRun
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("public_base")]
 SHORT = re.compile(r"https://sms\.example\.com/l/([A-Za-z0-9]{10})")
@@ -94,6 +94,11 @@ def test_every_catalogue_field_has_a_value_for_a_full_profile(store):
                              preferred_store="Downtown", favorite_categories=["shirts"])
     product = make_product(store, "Linen Shirt")
     order(customer, product)
+    run = PredictionRun.objects.create(store=store, started_at=NOW, finished_at=NOW)
+    expected = NOW.replace(month=12, day=14, hour=17)
+    CustomerPrediction.objects.create(
+        customer=customer, store=store, run=run, next_order_at=expected, scored_at=NOW
+    )
     snapshot = {"product_id": product.pk, "cart_link": "/cart/c-1", "checkout_link": "/checkout/k-1"}
     body = " | ".join(f"{f.name}={{{{ {f.name} }}}}" for f in CATALOGUE)
     rendered = _render(body, customer, snapshot, offer_code="CART10")
@@ -104,6 +109,7 @@ def test_every_catalogue_field_has_a_value_for_a_full_profile(store):
         "category_name": "Shirts", "preferred_category": "Shirts", "last_category_bought": "Shirts",
         "reward_amount": "$12.50", "reward_points": "1,200", "loyalty_status": "Gold",
         "preferred_store": "Downtown", "product_tip": "Wash cold, hang dry.", "offer_code": "CART10",
+        "next_order_date": "Dec 14",
     }
     links = {link.code: link.target_url for link in rendered.links}
     targets = {k: links[SHORT.fullmatch(v).group(1)] for k, v in values.items() if FIELDS[k].is_link}

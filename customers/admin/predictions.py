@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from customers.admin.scoping import StoreScopedAdmin
 from customers.admin.stores import ReadOnlyMixin
 from customers.models import Customer, CustomerPrediction, PredictionRun
+from customers.predictions.best_hour import best_hour_reasons
 from customers.predictions.features import FEATURES, NEVER
 
 WORDS = dict(FEATURES)
@@ -152,7 +153,9 @@ def customer_predictions(customer: Customer) -> list[dict]:
         lines.append(line("churn", f"{prediction.get_churn_band_display()}{risk}"))
     lines.append(line("value", f"{prediction.predicted_value} {currency}"))
     if prediction.best_hour is not None:
-        lines.append(line("best_hour", f"{prediction.best_hour}:00 their time"))
+        best = line("best_hour", f"{prediction.best_hour}:00 their time")
+        best["reasons"] = best_hour_reasons(customer_id=customer.pk, hour=prediction.best_hour, run=run)
+        lines.append(best)
     if prediction.offer_uplift is not None:
         lines.append(line("uplift", f"{100 * prediction.offer_uplift:+.0f} points from an offer"))
     if run.shortfall:

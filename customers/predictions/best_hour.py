@@ -9,12 +9,14 @@ customer's chosen hour, against one fixed hour for everyone (the store's peak).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q
+from django.db.models.functions import TruncDate
 
 from customers.models import Customer, CustomerPrediction, Event, PredictionRun, Store
 from customers.predictions.scores import column_write, stored_segments_note
@@ -26,7 +28,9 @@ MIN_JUDGED = 50
 MARGIN = 0.01  # own hours are used only when they catch a point more than one fixed hour
 
 
-def _counts(store: Store, until: datetime, since: datetime | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _counts(
+    store: Store, until: datetime, since: datetime | None = None, customer_ids: list[int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Customer ids and their [n, 24] counts of clicks and after-text orders by local hour."""
     texted = Event.objects.filter(
         customer=OuterRef("customer"),
@@ -39,20 +43,21 @@ def _counts(store: Store, until: datetime, since: datetime | None = None) -> tup
     )
     if since is not None:
         events = events.filter(occurred_at__gte=since)
-    rows = list(
-        events.annotate(hour=LocalHour("occurred_at", "customer__timezone"))
-        .values("customer_id", "hour")
-        .order_by()
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "hour", "n")
-    )
+    if customer_ids is not None:
+        events = events.filter(customer_id__in=customer_ids)
+    # PostgreSQL gives each event's hour in the customer's timezone, summer time included; SQLite has
+    # no timezones: it groups UTC hours by day too, and each day's offset moves them here
+    by_day = connection.vendor != "postgresql"
+    keys = ("customer_id", "hour", *(("day",) if by_day else ()))
+    events = events.annotate(hour=LocalHour("occurred_at", "customer__timezone"))
+    if by_day:
+        events = events.annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+    rows = list(events.values(*keys).order_by().annotate(n=Count("pk")).values_list(*keys, "n"))
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 24))
-    data = np.array(rows, dtype=np.int64)
+    data = np.array([(r[0], r[1], r[-1]) for r in rows], dtype=np.int64)
     ids, index = np.unique(data[:, 0], return_inverse=True)
-    # PostgreSQL gives each event's hour in the customer's timezone, summer time included; SQLite
-    # has no timezones: its UTC hours move by the offset on the day of the run
-    shift = _offsets(ids, until)[index] if connection.vendor != "postgresql" else 0
+    shift = _offsets(ids[index], [r[2] for r in rows]) if by_day else 0
     counts = np.zeros((len(ids), 24))
     np.add.at(counts, (index, (data[:, 1] + shift) % 24), data[:, 2])
     return ids, counts
@@ -72,14 +77,18 @@ class LocalHour(Func):
         return f"CAST(strftime('%%H', {at}) AS integer)", params
 
 
-def _offsets(ids: np.ndarray, at: datetime) -> np.ndarray:
-    """Each customer's UTC offset in whole hours at `at` (one lookup per timezone, not per customer)."""
-    zones = dict(Customer.objects.filter(pk__in=ids.tolist()).values_list("pk", "timezone"))
-    hours = {
-        name: int((at.astimezone(ZoneInfo(name)).utcoffset() or timedelta()).total_seconds() // 3600)
-        for name in set(zones.values())
-    }
-    return np.array([hours[zones[pk]] for pk in ids.tolist()], dtype=np.int64)
+def _offsets(ids: np.ndarray, days: list[date]) -> np.ndarray:
+    """Each row's customer's UTC offset in whole hours at noon UTC of its day (one lookup per timezone
+    and day, not per row)."""
+    zones = dict(Customer.objects.filter(pk__in=set(ids.tolist())).values_list("pk", "timezone"))
+
+    @cache
+    def offset(name: str, day: date) -> int:
+        noon = datetime.combine(day, time(12), tzinfo=UTC)
+        return int((noon.astimezone(ZoneInfo(name)).utcoffset() or timedelta()).total_seconds() // 3600)
+
+    found = [offset(zones[pk], day) for pk, day in zip(ids.tolist(), days, strict=True)]
+    return np.array(found, dtype=np.int64)
 
 
 def choose(counts: np.ndarray, pattern: np.ndarray) -> np.ndarray:
@@ -133,14 +142,41 @@ def judge(store: Store, now: datetime) -> dict:
 def best_hours_write(*, store: Store, run: PredictionRun, now: datetime) -> dict:
     """Judge, and where each customer's own hour beats one fixed hour, write it; else empty it."""
     verdict = judge(store, now)
+    if verdict["used"]:
+        ids, counts = _counts(store, now)
+        pattern = _pattern(counts)
+        verdict["pattern"] = [round(float(share), 4) for share in pattern]  # for the customer page's reasons
     with transaction.atomic():
         run.evaluation["best_hour"] = verdict
         run.save(update_fields=["evaluation"])
         CustomerPrediction.objects.filter(store=store, best_hour__isnull=False).update(best_hour=None)
         stored_segments_note(store)
-        if not verdict["used"]:
-            return verdict
-        ids, counts = _counts(store, now)
-        hours = choose(counts, _pattern(counts))
-        column_write("best_hour", "smallint", ids, hours)
+        if verdict["used"]:
+            column_write("best_hour", "smallint", ids, choose(counts, pattern))
     return verdict
+
+
+def best_hour_reasons(*, customer_id: int, hour: int, run: PredictionRun) -> list[str]:
+    """A customer's best hour in words, strongest first: their own clicks and orders after texts near
+    it, their own busiest hour where the store's pattern pulled them off it, and that pattern."""
+    ids, counts = _counts(run.store, run.started_at, customer_ids=[customer_id])
+    own = counts[0] if len(ids) else np.zeros(24)
+    total, near = int(own.sum()), int(sum(own[(hour + d) % 24] for d in (-1, 0, 1)))
+    reasons = [
+        f"{near} of their {total} clicks and orders after texts within an hour of {hour}:00"
+        if total
+        else "no clicks or orders after texts of their own yet"
+    ]
+    busiest = int(np.argmax(own))
+    if total and abs((busiest - hour + 12) % 24 - 12) > 1:
+        reasons.append(
+            f"their own busiest hour is {busiest}:00 ({int(own[busiest])}), too few to outweigh the store's"
+        )
+    pattern = run.evaluation.get("best_hour", {}).get("pattern")
+    if pattern:
+        peak = int(np.argmax(pattern))
+        reasons.append(
+            f"the store's customers click and order most around {peak}:00 "
+            f"(that pattern weighs as much as {PRIOR:.0f} of their own)"
+        )
+    return reasons[:3]

@@ -192,7 +192,7 @@ PRESETS: tuple[Preset, ...] = (
         "offer-sensitive",
         "Offer-sensitive",
         "Engagement",
-        "An offer lifts them by 5+ points by the store's offer tests; without them, half or more of "
+        "An offer lifts them by 20+ points by the store's offer tests; without them, half or more of "
         "their orders used a code (used by cart recovery's offer step).",
         _all({"type": "metric", "metric": "offer_sensitive", "op": "eq", "value": "yes"}),
     ),

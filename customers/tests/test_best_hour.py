@@ -3,13 +3,15 @@ judged on later clicks against one fixed hour."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
+from customers.admin.predictions import customer_predictions
 from customers.models import Customer, CustomerPrediction, Event
+from customers.predictions import best_hour
 from customers.predictions.refresh import store_predictions_refresh
 from customers.tests.stores import NOW, store_make
 
@@ -79,3 +81,39 @@ def test_without_clicks_there_is_no_best_hour_and_the_run_says_why():
         "needs 50 clicks or orders after texts in the last 60 days; you have 0 from customers seen before"
     )
     assert CustomerPrediction.objects.get(customer=ann).best_hour is None
+
+
+def test_the_customer_page_gives_the_hour_with_its_strongest_reasons_in_words():
+    store = store_make("hour-reasons")
+    preferred = clicks_at_known_hours(store)
+    store_predictions_refresh(store=store, now=NOW)
+    pk, _ = next(iter(preferred.items()))
+    customer = Customer.objects.get(pk=pk)
+    hour = CustomerPrediction.objects.get(customer=customer).best_hour
+
+    [line] = [line for line in customer_predictions(customer) if line["kind"] == "best_hour"]
+
+    assert line["value"] == f"{hour}:00 their time"
+    assert 2 <= len(line["reasons"]) <= 3
+    own = line["reasons"][0]
+    assert own.endswith(f"of their 12 clicks and orders after texts within an hour of {hour}:00")
+    assert int(own.split()[0]) >= 6
+    assert "the store's customers click and order most around" in line["reasons"][-1]
+
+
+def test_a_local_hour_stays_the_same_across_summer_time():
+    store = store_make("summer")
+    ann = Customer.objects.create(
+        store=store, phone="+15551990000", timezone="America/New_York", timezone_source="given"
+    )
+    zone = ZoneInfo("America/New_York")  # 19:30 there is 23:30 UTC in summer, 00:30 the next day in winter
+    for n, day in enumerate(("2026-07-10", "2026-08-20", "2026-11-10", "2026-11-20")):
+        at = datetime.fromisoformat(f"{day}T19:30").replace(tzinfo=zone)
+        Event.objects.create(
+            store=store, customer=ann, type="sms_clicked", occurred_at=at, received_at=at,
+            idempotency_key=f"s{n}",
+        )
+
+    ids, counts = best_hour._counts(store, NOW)
+
+    assert ids.tolist() == [ann.pk] and counts[0][19] == 4

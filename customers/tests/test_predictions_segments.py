@@ -63,7 +63,7 @@ def test_a_band_that_does_not_exist_is_named_in_the_error(scored):
 
 
 def test_offer_sensitive_is_the_uplift_where_the_offer_tests_gave_one_else_the_code_share(scored):
-    CustomerPrediction.objects.filter(customer__first_name="ann").update(offer_uplift=0.10)
+    CustomerPrediction.objects.filter(customer__first_name="ann").update(offer_uplift=0.20)
     CustomerPrediction.objects.filter(customer__first_name="bob").update(offer_uplift=0.01)
     # Bob and the unscored newcomer used a code on every order: the rule would call both sensitive
     Customer.objects.filter(first_name__in=["bob", "new"]).update(
