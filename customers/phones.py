@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import geocoder
 from phonenumbers import timezone as phone_timezone
 
 US_STATES = {
@@ -122,6 +121,8 @@ def phone_facts(e164: str) -> PhoneFacts:
 
 
 def _facts_for(e164: str) -> PhoneFacts:
+    from phonenumbers import geocoder  # its place names take a third of a second to load
+
     parsed = phonenumbers.parse(e164, None)
     zones = [zone for zone in phone_timezone.time_zones_for_number(parsed) if zone != "Etc/Unknown"]
     region = ""

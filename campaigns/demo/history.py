@@ -29,6 +29,7 @@ from campaigns.flows.entries import Entry
 from campaigns.flows.event_triggers import EVENT_TRIGGERS, entry_event_type
 from campaigns.flows.product_triggers import product_changes_check
 from campaigns.flows.recipes import recipe_live
+from campaigns.inbound.signup import confirmations_send
 from campaigns.models import (
     Attribution,
     Campaign,
@@ -45,7 +46,7 @@ from campaigns.sending.answers import message_status_apply
 from campaigns.sending.gateways import SimulatedGateway
 from campaigns.tick import tick
 from customers.demo import Timeline
-from customers.models import ConsentRecord, Store
+from customers.models import ConsentRecord, Customer, Store
 from customers.task_queue import tasks_held
 
 # How late the engine may act on what came due: the ticks fall where due times cluster, so a
@@ -70,6 +71,8 @@ class HistorySummary:
     taps: int = 0
     orders: int = 0
     opt_outs: int = 0
+    asked: int = 0
+    confirmed: int = 0
     credited: int = 0
     decision: ExperimentDecision | None = None
     skipped: str = ""
@@ -81,7 +84,8 @@ class HistorySummary:
         return [
             f"  Past texts (played forward by the engine): {self.texts} sent by cart recovery and back in "
             f"stock, {self.taps} link taps, {self.orders} orders after them, {self.credited} orders "
-            f"credited to a text, {self.opt_outs} opt-outs{won}"
+            f"credited to a text, {self.opt_outs} opt-outs{won}",
+            f"  Sign-ups asked to confirm by text: {self.asked}, {self.confirmed} replied Y",
         ]
 
 
@@ -210,6 +214,7 @@ def demo_history_play(*, store: Store, now: datetime, timeline: Timeline) -> His
     replay = _Replay(store, timeline)
     end = now - timedelta(minutes=1)
     with tasks_held(), transaction.atomic():
+        asked = _confirmations_ask(store, start)
         moment = replay.next_moment(start, end)
         while moment < end:
             replay.play(moment)
@@ -228,7 +233,18 @@ def demo_history_play(*, store: Store, now: datetime, timeline: Timeline) -> His
         ).count(),
         credited=Attribution.objects.filter(store=store).count(),
         decision=decision,
+        asked=asked,
+        confirmed=replay.recipients.confirmed,
     )
+
+
+def _confirmations_ask(store: Store, start: datetime) -> int:
+    """The sign-ups waiting to confirm as the weeks begin get their "Reply Y to confirm": the task
+    their import queued (held while the past is played) does this at once."""
+    requested = ConsentRecord.objects.filter(
+        store=store, action=ConsentRecord.Action.REQUESTED, customer__sms_consent=Customer.Consent.PENDING
+    ).values_list("pk", flat=True)
+    return len(confirmations_send(record_ids=list(requested), now=start))
 
 
 def _entries_due(timeline: Timeline, flows: list[Flow]) -> list[datetime]:

@@ -1,6 +1,7 @@
 """How the demo's recipients answer the texts they get, decided by a fixed hash of each text.
 
-A share opts out (a STOP through the inbound path), a share taps the link (through the
+A share opts out (a STOP through the inbound path), most sign-ups asked to confirm reply Y (the
+same path), a share taps the link (through the
 short-link redirect's own service), some tapping twice; some who tap order the cart or product
 the text was about, a few order after a delivery without tapping (through ingestion). The
 personal cart reminder is tapped about twice as often as the plain one, so the experiment has a
@@ -32,6 +33,9 @@ TAP = {"plain": 0.08, "personal": 0.17, "step": 0.07, "offer": 0.14, "back_in_st
 TAP_AGAIN = 0.25
 ORDER_AFTER_TAP = 0.3
 ORDER_AFTER_DELIVERY = 0.02
+# Of those asked "Reply Y to confirm", the share who do; the others stay pending.
+CONFIRM = 0.7
+CONFIRMATION = "optin:"
 
 
 def _minutes(low: int, high: int, *parts: object) -> timedelta:
@@ -54,6 +58,7 @@ class Recipients:
     taps: int = 0
     orders: int = 0
     stops: int = 0
+    confirmed: int = 0
     _seq: int = 0
 
     def next_at(self) -> datetime | None:
@@ -74,14 +79,20 @@ class Recipients:
         heapq.heappush(self.pending, Answer(at, self._seq, act))
 
     def delivered(self, messages: list[Message]) -> None:
-        """Decide, once, what each delivered marketing text leads to."""
+        """Decide, once, what each delivered marketing text or "Reply Y to confirm" leads to."""
         links = {link.message_id: link for link in Link.objects.filter(message__in=messages)}
         for message in messages:
+            if message.idempotency_key.startswith(CONFIRMATION):
+                key = _key(message)
+                if share("confirm", key) < CONFIRM:
+                    replied = message.delivered_at + _minutes(1, 45, "confirm", key)
+                    self._later(replied, self._reply(message, "Y"))
+                continue
             if message.kind != Message.Kind.MARKETING:
                 continue
             key = _key(message)
             if share("stop", key) < OPT_OUT:
-                self._later(message.delivered_at + _minutes(5, 90, "stop", key), self._stop(message))
+                self._later(message.delivered_at + _minutes(5, 90, "stop", key), self._reply(message, "STOP"))
             elif message.pk in links and share("tap", key) < TAP[_what(message)]:
                 tapped = message.delivered_at + _minutes(2, 180, "tap", key)
                 self._later(tapped, self._tap(links[message.pk]))
@@ -99,15 +110,20 @@ class Recipients:
 
         return act
 
-    def _stop(self, message: Message) -> Callable[[datetime], None]:
+    def _reply(self, message: Message, body: str) -> Callable[[datetime], None]:
+        """A text back to the number `message` came from, through the inbound webhook's path."""
+
         def act(at: datetime) -> None:
-            sid = "SM" + hashlib.sha256(f"stop|{_key(message)}".encode()).hexdigest()[:32]
-            params = {"MessageSid": sid, "From": message.to, "To": self._number, "Body": "STOP"}
+            sid = "SM" + hashlib.sha256(f"{body.lower()}|{_key(message)}".encode()).hexdigest()[:32]
+            params = {"MessageSid": sid, "From": message.to, "To": self._number, "Body": body}
             sender = store_sender(self.store)
             if sender.startswith("MG"):  # sent through a Messaging Service: the reply names it
                 params["MessagingServiceSid"] = sender
             inbound_receive(params=params, now=at)
-            self.stops += 1
+            if body == "STOP":
+                self.stops += 1
+            else:
+                self.confirmed += 1
 
         return act
 

@@ -107,7 +107,7 @@ def _split_members(cursors: list[Cursor], now: datetime) -> dict[int, set[int]]:
     for c in cursors:
         if c.step.segment_id:
             wanted[c.step.segment_id].add(c.run.customer_id)
-    segments = Segment.objects.in_bulk(list(wanted)).values()
+    segments = Segment.objects.select_related("store").in_bulk(list(wanted)).values()
     return {
         s.id: set(members(s, now=now).filter(id__in=wanted[s.id]).values_list("id", flat=True))
         for s in segments

@@ -38,6 +38,8 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     entries = [e for e in entries if e.customer_id in allowed]
     entries = _without_reentry(flow, entries)
     entries = without_earlier_exits(flow, entries)
+    if not entries:
+        return 0
     first = steps[0]
     experiments.steps_attach([first])  # a timing test on the first step sets its own delay
     best = _best_hours(first, {e.customer_id for e in entries})

@@ -34,8 +34,11 @@ class Checked:
     check: Callable[..., int]  # (store_id=, ids=, now=) → runs created
 
     def locked(self, store_id: int) -> models.Model:
-        self.mark.objects.get_or_create(store_id=store_id)
-        return self.mark.objects.select_for_update().get(store_id=store_id)
+        mark = self.mark.objects.select_for_update().filter(store_id=store_id).first()
+        if mark is None:  # the store's first check
+            self.mark.objects.get_or_create(store_id=store_id)
+            mark = self.mark.objects.select_for_update().get(store_id=store_id)
+        return mark
 
 
 def check_queued(checked: Checked, *, store_id: int, ids: list[int], now: datetime) -> int:
@@ -73,7 +76,8 @@ def check_pending(checked: Checked, *, store_id: int, cutoff: datetime, now: dat
             todo = [i for i in ids if i not in taken]
             if checks and todo:
                 created += checked.check(store_id=store_id, ids=todo, now=now)
-            ahead.delete()
+            if taken:
+                ahead.delete()
             checked.mark.objects.filter(store_id=store_id).update(checked_through=ids[-1])
         if len(ids) < BATCH:
             return created

@@ -68,8 +68,11 @@ def messages_claim(*, message_ids: list[int], now: datetime) -> list[Message]:
 def messages_recheck(*, messages: list[Message], now: datetime) -> list[Message]:
     """The guardrails again, right before the provider call; returns the messages still allowed."""
     # No savepoint of its own: within the claim's transaction an error here undoes the claim too.
+    # The claim has just read the texts' stores in this transaction: they are not read again.
     with transaction.atomic(savepoint=False):
-        proposals = guardrails.evaluate(proposals=_proposals(messages), stage=Stage.SEND, now=now)
+        proposals = guardrails.evaluate(
+            proposals=_proposals(messages), stage=Stage.SEND, now=now, stores=guardrails.held_stores(messages)
+        )
         refused = [p for p in proposals if p.verdict.outcome != Outcome.ALLOW]
         if refused:
             verdicts_apply(proposals=refused, stage=Stage.SEND, now=now, from_status=Status.SENDING)

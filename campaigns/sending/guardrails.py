@@ -38,19 +38,38 @@ from customers.models import Customer, Store
 
 
 def evaluate(
-    *, proposals: list[Proposal], stage: str, now: datetime, customers: Mapping[int, object] | None = None
+    *,
+    proposals: list[Proposal],
+    stage: str,
+    now: datetime,
+    customers: Mapping[int, object] | None = None,
+    stores: Mapping[int, Store] | None = None,
 ) -> list[Proposal]:
     """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`.
 
     `customers`: the proposals' customers as rows with the `RECIPIENT_FACTS` attributes, when the
     caller has just read them for this batch (a broadcast does); otherwise they are read here.
+    `stores`: store rows the caller holds already; the others are read here.
     """
     if not proposals:
         return proposals
-    batch = _Batch.load(proposals, stage=stage, now=now, customers=customers)
+    batch = _Batch.load(proposals, stage=stage, now=now, customers=customers, stores=stores)
     for proposal in sorted(proposals, key=lambda p: -p.priority):
         batch.decide(proposal, now=now, may_supersede=stage == Stage.CREATE)
     return proposals
+
+
+def stores_of(store_ids: set[int], *, given: Mapping[int, Store] | None = None) -> dict[int, Store]:
+    """The store rows for these ids: those `given`, the others read."""
+    found = {pk: store for pk, store in (given or {}).items() if pk in store_ids}
+    if missing := store_ids - found.keys():
+        found.update(Store.objects.in_bulk(missing))
+    return found
+
+
+def held_stores(rows: Iterable[Message | Customer]) -> dict[int, Store]:
+    """The store rows these texts or customers already hold, by id: none is read."""
+    return {row.store_id: row.store for row in rows if row._meta.get_field("store").is_cached(row)}
 
 
 def dry_run(*, texts: list[tuple[datetime, Proposal]]) -> list[Proposal]:
@@ -107,9 +126,10 @@ class _Batch:
         stage: str,
         now: datetime,
         customers: Mapping[int, object] | None = None,
+        stores: Mapping[int, Store] | None = None,
     ) -> _Batch:
         customer_ids = sorted({p.customer_id for p in proposals})
-        stores = {s.id: s for s in Store.objects.filter(id__in={p.store_id for p in proposals})}
+        stores = stores_of({p.store_id for p in proposals}, given=stores)
         rows = _fact_rows(customer_ids) if customers is None else _given_rows(customer_ids, customers)
         recipients, regions = _recipients(rows, stores, now)
         marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)

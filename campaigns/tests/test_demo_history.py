@@ -12,7 +12,14 @@ import pytest
 from campaigns.demo.history import demo_history_play
 from campaigns.flows.diagram import flow_diagram
 from campaigns.flows.going_live import flow_live_problems
-from campaigns.models import Experiment, Flow, GuardrailDecision, Message, UndeliverableNumber
+from campaigns.models import (
+    Experiment,
+    Flow,
+    GuardrailDecision,
+    InboundMessage,
+    Message,
+    UndeliverableNumber,
+)
 from campaigns.reports.decisions import experiment_evaluate, variant_figures
 from campaigns.reports.metrics import CATALOGUE, COUNTED, catalogue_figures, store_figures
 from campaigns.reports.tables import Range, daily_series, sources_table
@@ -54,6 +61,32 @@ def test_the_weeks_are_played_by_the_engine_with_a_decided_experiment(demo):
     assert any("played forward by the engine" in line for line in demo.lines())
     again = demo_history_play(store=store, now=NOW, timeline=Timeline(store, NOW, [], []))
     assert again.texts == 0
+
+
+@pytest.mark.django_db
+def test_sign_ups_pending_as_the_weeks_begin_are_asked_and_confirm_by_replying(demo):
+    """Each sign-up waiting to confirm got "Reply Y to confirm" from the engine; those who replied Y
+    (through the inbound path) are subscribed with the reply in their ledger, the others are still
+    pending, and none of them was sent a marketing text before confirming."""
+    store = demo.store
+    requested = ConsentRecord.objects.filter(store=store, action="requested").select_related("customer")
+    assert requested.exists()
+    went, replied = Message.ACCEPTED, 0
+    for record in requested:
+        customer = record.customer
+        asked = Message.objects.get(customer=customer, idempotency_key__startswith="optin:")
+        assert asked.kind == "transactional" and "Reply Y to confirm" in asked.body
+        confirmed = ConsentRecord.objects.filter(customer=customer, action="confirmed").first()
+        if asked.status != "delivered" or confirmed is None:
+            assert customer.sms_consent == "pending"
+            assert not Message.objects.filter(customer=customer, kind="marketing", status__in=went).exists()
+            continue
+        replied += 1
+        assert customer.sms_consent == "subscribed" and confirmed.keyword == "Y"
+        assert InboundMessage.objects.get(customer=customer, body="Y").outcome == "confirmed"
+        early = Message.objects.filter(customer=customer, kind="marketing", status__in=went)
+        assert not early.filter(sent_at__lt=confirmed.occurred_at).exists()
+    assert replied and any(f"{replied} replied Y" in line for line in demo.lines())
 
 
 @pytest.mark.django_db

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression, PoissonRegressor
-from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from customers.predictions import rules
 from customers.predictions.features import LABEL_DAYS, NAMES, Snapshot
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn is imported where a model is built or judged: it takes a second to import, which
+# every process that loads the tick (the web server, `migrate`, each command) would otherwise pay.
 
 MIN_CLASS = 20  # fewer positives (or negatives) than this and AUC says nothing
 CALIBRATION_BINS = 5
@@ -25,10 +28,18 @@ REASONS = 3
 
 
 def classifier() -> Pipeline:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
 
 
 def regressor() -> Pipeline:
+    from sklearn.linear_model import PoissonRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     return make_pipeline(StandardScaler(), PoissonRegressor(alpha=1e-4, max_iter=1000))
 
 
@@ -104,6 +115,8 @@ def predict(task: Task, model: Pipeline, X: np.ndarray) -> np.ndarray:
 
 def judge(task: Task, model: Pipeline | None, later: Snapshot) -> dict:
     """The model's and the rule's figures on the later snapshot, and whether the model is used."""
+    from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
+
     mask = task.population(later)
     y = task.outcome(later)[mask]
     result = {"title": task.title, "customers": int(mask.sum())}

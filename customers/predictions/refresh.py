@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Min
-from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from customers.models import Event, PredictionRun, Store
@@ -23,6 +23,9 @@ from customers.predictions import learn, rules
 from customers.predictions.best_hour import best_hours_write
 from customers.predictions.features import LABEL_DAYS, Snapshot, snapshot
 from customers.predictions.scores import Scores, scores_write
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 EVERY = timedelta(days=1)
 YEAR_DAYS = 365
