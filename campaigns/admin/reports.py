@@ -195,8 +195,9 @@ def flow_report(request: HttpRequest, flow_id: int) -> HttpResponse:
 
 def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _scoped(request, Campaign, campaign_id)
+    shown = tables.campaign_tables(campaign, now=timezone.now())
     return _page(
-        request, f"Report: {campaign.name}", tables.campaign_tables(campaign), campaign.slug,
+        request, f"Report: {campaign.name}", shown, campaign.slug,
         experiments=campaign.experiments.order_by("-started_at"),
     )  # fmt: skip
 

@@ -183,15 +183,16 @@ GROUPS = {
     # text whose flow, step or campaign was deleted).
     "source": ["flow_step__flow_id", "campaign_id", "kind"],
     "day": ["day"],
+    # The reports' daily rollup: every column a report groups by, per day (reports/rollups.py).
+    "rollup": ["day", "flow_step_id", "flow_run__flow_id", "campaign_id", "variant", "kind"],
 }
 
 
 def _grouped(queryset, by: str, prefix: str, tz: tzinfo | None):
     """The queryset grouped by `by`'s columns, reached through `prefix` (e.g. "message__")."""
-    if by == "day":
+    keys = [k if k == "day" else prefix + k for k in GROUPS[by]]
+    if "day" in keys:
         queryset = queryset.annotate(day=TruncDate(f"{prefix}created_at", tzinfo=tz))
-        return queryset.order_by().values("day"), ["day"]
-    keys = [prefix + k for k in GROUPS[by]]
     return queryset.order_by().values(*keys), keys
 
 
@@ -208,7 +209,7 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
         refused=Count("pk", filter=Q(status=S.FAILED)),
         clicked=Count("pk", filter=Q(Exists(tapped))),
         clickers=Count("customer_id", distinct=True, filter=Q(Exists(tapped))),
-        recipients=Count("customer_id", distinct=True, filter=sent),
+        recipients=_recipients(),
         billed=Coalesce(Sum("segments", filter=sent), 0),
         cost=Coalesce(
             Sum(F("segments") * F("store__price_per_segment"), filter=sent, output_field=MONEY),
@@ -229,6 +230,17 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
         row = _at(found, tuple(r[k] for k in keys))
         row.orders, row.revenue = r["n"], to_cents(r["revenue"])
     return found
+
+
+def _recipients() -> Count:
+    return Count("customer_id", distinct=True, filter=Q(status__in=Message.ACCEPTED))
+
+
+def recipients(cohort: Q, *, by: str) -> dict[tuple, int]:
+    """The recipients of a cohort per group: a people count, which does not add up across days or
+    groups, so the reports' rollup cannot keep it."""
+    messages, keys = _grouped(Message.objects.filter(cohort), by, "", None)
+    return {tuple(r[k] for k in keys): r["n"] for r in messages.annotate(n=_recipients())}
 
 
 def _pick(row: dict) -> dict:

@@ -7,6 +7,7 @@ flows or steps, texts outside a test), a row says so, so the rows add up to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +28,8 @@ from campaigns.models import (
 )
 from campaigns.reports.decisions import two_proportion_test, variant_figures
 from campaigns.reports.lift import experiment_lift
-from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in
+from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in, recipients
+from campaigns.reports.rollups import Part, regroup, store_parts
 from customers.models import Store
 from customers.money import money
 
@@ -120,6 +122,10 @@ class Range:
     start: datetime
     end: datetime
     tz: ZoneInfo
+    now: datetime | None = None  # when the report is read: `end` unless said
+
+    def parts(self, store: Store) -> list[Part]:
+        return store_parts(store, start=self.start, end=self.end, tz=self.tz, now=self.now or self.end)
 
     @property
     def days(self) -> list[date]:
@@ -130,17 +136,15 @@ class Range:
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _one(cohort: Q) -> Figures:
-    """The figures of a whole cohort, people counted once."""
-    rows = figures(cohort, by="store")
-    return next(iter(rows.values()), Figures(key=()))
-
-
 def daily_series(store: Store, rng: Range, keys: list[str]) -> dict[str, list]:
     """The catalogue's figures per day of the texts' creation (store days): the charts' and the
-    daily CSV's series, whose sums are the dashboard's totals."""
-    cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
-    by_day = figures(cohort, by="day", tz=rng.tz)
+    daily CSV's series, whose sums are the dashboard's totals. From the rollup, unless a people
+    count (recipients, clickers) is asked for: those are counted per day live."""
+    if {"recipients", "clickers"} & set(keys):
+        cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
+        by_day = figures(cohort, by="day", tz=rng.tz)
+    else:
+        by_day = regroup(rng.parts(store), lambda p: (p.day,))
     return {key: [by_day.get((d,), Figures(key=())).value(key) for d in rng.days] for key in keys}
 
 
@@ -154,9 +158,14 @@ def sources_table(store: Store, rng: Range) -> Table:
     """Every flow and campaign with texts in the period, best revenue per recipient first, then the
     texts no flow or campaign names; the total row is the dashboard's total."""
     cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
-    rows = figures(cohort, by="source")
     flows = dict(Flow.objects.filter(store=store).values_list("pk", "name"))
     campaigns = dict(Campaign.objects.filter(store=store).values_list("pk", "name"))
+    flow_of = dict(FlowStep.objects.filter(flow__store=store).values_list("pk", "flow_id"))
+    parts = rng.parts(store)
+    rows = regroup(parts, lambda p: (flow_of.get(p.step_id), _existing(p.campaign_id, campaigns), p.kind))
+    people = recipients(cohort, by="source")
+    for key, row in rows.items():
+        row.recipients = people.get(key, 0)
     named, rest = [], {"replies": Figures(key=()), "deleted": Figures(key=())}
     for (flow_id, campaign_id, kind), row in rows.items():
         if kind != Message.Kind.MARKETING:
@@ -173,7 +182,7 @@ def sources_table(store: Store, rng: Range) -> Table:
     for part, row in rest.items():
         row.recipients = people.get(part, 0)
     shown = named + [(SOURCE_LABELS[p], None, r) for p, r in rest.items() if r.sent or r.orders or r.failed]
-    whole = _one(cohort)
+    whole = _whole(parts, cohort, lambda p: ())
     return Table(
         "sources",
         "Where the figures come from: every flow and campaign",
@@ -185,6 +194,18 @@ def sources_table(store: Store, rng: Range) -> Table:
         note=PEOPLE_NOTE,
         window=WINDOW,
     )
+
+
+def _existing(pk: int | None, known: dict) -> int | None:
+    """A rollup keeps the id a text had when counted; a deleted row's texts now name none."""
+    return pk if pk in known else None
+
+
+def _whole(parts: list[Part], cohort: Q, key: Callable[[Part], tuple | None]) -> Figures:
+    """The parts `key` keeps, summed, with the cohort's recipients counted once."""
+    whole = regroup(parts, key).get((), Figures(key=()))
+    whole.recipients = sum(recipients(cohort, by="store").values())
+    return whole
 
 
 def _people(cohort: Q) -> dict[str, int]:
@@ -228,7 +249,19 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     """The funnel per step (entered → sent → delivered → clicked → ordered, opt-outs beside) and,
     for steps under test, the same per variant; each with the flow's total."""
     cohort = _flow_cohort(flow, rng)
-    by_step = figures(cohort, by="step")
+    parts = [p for p in rng.parts(flow.store) if p.kind == Message.Kind.MARKETING]
+    steps_of = dict(FlowStep.objects.filter(flow__store=flow.store).values_list("pk", "flow_id"))
+
+    def step_of(part: Part) -> tuple | None:
+        """The flow's text's step (None: a deleted step's, or none); None for another flow's text."""
+        if steps_of.get(part.step_id) == flow.pk:
+            return (part.step_id,)
+        return (None,) if part.run_flow_id == flow.pk and part.step_id not in steps_of else None
+
+    by_step = regroup(parts, step_of)
+    people = recipients(cohort, by="step")
+    for key, row in by_step.items():
+        row.recipients = people.get(key, 0)
     visits = dict(
         FlowStepVisit.objects.filter(step__flow=flow, at__gte=rng.start, at__lt=rng.end)
         .order_by()
@@ -246,7 +279,7 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     deleted = by_step.get((None,))
     if deleted:
         rows.append(["Deleted steps", "", *figure_cells(deleted)])
-    whole = _one(cohort)
+    whole = _whole(parts, cohort, lambda p: () if step_of(p) else None)
     visit = Column("Entered step", "Runs that reached the step in the period (flow step visits).", "count")
     funnel = Table(
         "steps",
@@ -257,12 +290,15 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
         currency=flow.store.currency,
         window=WINDOW,
     )
-    return [funnel, _variants_table(flow, cohort, steps, by_step)]
+    return [funnel, _variants_table(flow, cohort, parts, steps, by_step)]
 
 
-def _variants_table(flow: Flow, cohort: Q, steps: list[FlowStep], by_step: dict) -> Table:
+def _variants_table(flow: Flow, cohort: Q, parts: list[Part], steps: list[FlowStep], by_step: dict) -> Table:
     tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
-    by_variant = figures(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
+    by_variant = regroup(parts, lambda p: (p.step_id, p.variant) if p.step_id in tested else None)
+    people = recipients(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
+    for key, row in by_variant.items():
+        row.recipients = people.get(key, 0)
     positions = {s.pk: s.position for s in steps}
     rows, parts = [], []
     for step_id, variant in sorted(by_variant, key=lambda k: (positions.get(k[0], 0), k[1])):
@@ -283,10 +319,18 @@ def _variants_table(flow: Flow, cohort: Q, steps: list[FlowStep], by_step: dict)
     )
 
 
-def campaign_tables(campaign: Campaign) -> list[Table]:
+def campaign_tables(campaign: Campaign, *, now: datetime) -> list[Table]:
     cohort = messages_in(store_ids=[campaign.store_id], campaign=campaign)
-    whole = _one(cohort)
-    by_variant = figures(cohort, by="variant")
+    tz = ZoneInfo(campaign.store.default_timezone)
+    parts = [
+        p for p in store_parts(campaign.store, start=None, end=now, tz=tz, now=now)
+        if p.campaign_id == campaign.pk and p.kind == Message.Kind.MARKETING
+    ]
+    whole = _whole(parts, cohort, lambda p: ())
+    by_variant = regroup(parts, lambda p: (p.variant,))
+    people = recipients(cohort, by="variant")
+    for key, row in by_variant.items():
+        row.recipients = people.get(key, 0)
     currency = campaign.store.currency
     return [
         Table("campaign", campaign.name, [RECIPIENTS, *FIGURE_COLUMNS],
