@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Min
@@ -26,6 +27,8 @@ from customers.models import Store
 KEYS = ("step_id", "run_flow_id", "campaign_id", "variant", "kind")
 COUNTS = ("sent", "delivered", "failed", "clicks", "clicked", "segments", "opt_outs", "orders", "revenue")
 DAY = timedelta(days=1)
+# The longest period a report offers: the tick keeps its closed days counted.
+KEPT_FRESH = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,18 @@ def report_days_refresh(*, store: Store, days: list[date], tz: tzinfo, now: date
         # Only the marks read above, and only where every day they touch was counted again.
         ReportDayMark.objects.filter(pk__in=[pk for pk, hit in marked.items() if hit <= done]).delete()
     return len(stale)
+
+
+def report_days_refresh_stores(*, now: datetime, store_ids: list[int] | None = None) -> int:
+    """Each store's closed days of the longest report period, counted again where marked or never
+    counted (the tick's part, so a page rarely waits for it); how many days were."""
+    stores = Store.objects.all() if store_ids is None else Store.objects.filter(pk__in=store_ids)
+    counted = 0
+    for store in stores:
+        tz = ZoneInfo(store.default_timezone)
+        days = closed_days(now - KEPT_FRESH, now, tz, now)
+        counted += report_days_refresh(store=store, days=days, tz=tz, now=now)
+    return counted
 
 
 def _kept(row: Figures) -> dict:

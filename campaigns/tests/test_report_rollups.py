@@ -168,3 +168,15 @@ def test_the_pages_read_the_rollup_with_as_many_queries_for_many_days_as_for_few
         return len(captured)
 
     assert queries(2) == queries(12)
+
+
+@pytest.mark.django_db
+def test_the_reports_stage_counts_the_closed_days_ahead_of_the_pages():
+    from campaigns.reports.stage import reports_tick
+
+    store = make_store("ticked")
+    text(make_customer(store), T0, status="delivered")
+    now = T0 + timedelta(days=5)
+    assert reports_tick(now=now, store_ids=[store.pk]).days_counted > 0
+    assert ReportDayCounted.objects.filter(store=store, day=T0.date()).exists()
+    assert reports_tick(now=now, store_ids=[store.pk]).days_counted == 0
