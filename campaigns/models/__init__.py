@@ -32,7 +32,7 @@ from campaigns.models.guardrails import (
 from campaigns.models.inbound import InboundMessage, Keyword
 from campaigns.models.offers import Offer, OfferCode
 from campaigns.models.outbox import Message, ProviderCircuit
-from campaigns.models.rollups import ReportDay, ReportDayCounted, ReportDayMark
+from campaigns.models.rollups import ReportDay, ReportDayCounted, ReportDayMark, ReportReach
 from campaigns.models.templates import Link, MessageTemplate
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "ReportDay",
     "ReportDayCounted",
     "ReportDayMark",
+    "ReportReach",
     "Offer",
     "OfferCode",
     "ProductChangeCheckMark",

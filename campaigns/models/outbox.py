@@ -179,6 +179,16 @@ class MessageQuerySet(models.QuerySet):
         return claimed
 
 
+def set_null_recounted(collector, field, sub_objs, using) -> None:
+    """SET_NULL for a text's flow run, step or campaign, and the texts' days counted again: the
+    groups the reports put them in change."""
+    texts = sub_objs if isinstance(sub_objs, models.QuerySet) else Message.objects.filter(
+        pk__in=[o.pk for o in sub_objs]
+    )
+    ReportDayMark.objects.using(using).add_for(texts)
+    models.SET_NULL(collector, field, sub_objs, using)
+
+
 def _update_returning_ids(rows: models.QuerySet, **values: object) -> list[int]:
     """`rows.update(**values)` as one UPDATE … RETURNING: the ids of the rows it changed."""
     using = router.db_for_write(rows.model)
@@ -260,13 +270,13 @@ class Message(models.Model):
     to = models.CharField(max_length=16)
     body = models.TextField()
     flow_run = models.ForeignKey(
-        "campaigns.FlowRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.FlowRun", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     flow_step = models.ForeignKey(
-        "campaigns.FlowStep", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.FlowStep", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.Campaign", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     variant = models.CharField(max_length=20, blank=True)
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.MARKETING)

@@ -102,3 +102,24 @@ class ReportDayMark(models.Model):
 
     def __str__(self) -> str:
         return f"changed: texts of {self.hour}"
+
+
+class ReportReach(models.Model):
+    """A person's last closed day with a text the provider accepted in one group of texts (`key`,
+    see reports/reach.py): the recipients of a period ending now are the people whose last day
+    falls in it, counted from an index instead of over every text."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=60)
+    customer_id = models.BigIntegerField()
+    last_day = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["store", "key", "last_day"]),
+            # A person's rows: recounted together, and probed per live text (index-only).
+            models.Index(fields=["store", "customer_id", "key", "last_day"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.customer_id} on {self.last_day}"

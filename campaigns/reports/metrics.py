@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, DecimalField, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, DateTimeField, DecimalField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from campaigns.models import Attribution, Link, Message, OptOutAttribution
@@ -196,20 +196,24 @@ def _grouped(queryset, by: str, prefix: str, tz: tzinfo | None):
     return queryset.order_by().values(*keys), keys
 
 
-def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figures]:
+def figures(cohort: Q, *, by: str, tz: tzinfo | None = None, people: bool = True) -> dict[tuple, Figures]:
     """The catalogue's figures of a cohort of texts, one per group (`GROUPS`; "day" is the text's
-    creation day in `tz`), keyed by the group's values."""
+    creation day in `tz`), keyed by the group's values. Without `people`, recipients and clickers
+    are left at 0 (for a caller that counts them its own way)."""
     tapped = Link.objects.filter(message=OuterRef("pk"), clicks__gt=0)
     sent = Q(status__in=Message.ACCEPTED)
     messages, keys = _grouped(Message.objects.filter(cohort), by, "", tz)
+    counted = {
+        "clickers": Count("customer_id", distinct=True, filter=Q(Exists(tapped))),
+        "recipients": _recipients(),
+    } if people else {"clickers": Value(0), "recipients": Value(0)}
     rows = messages.annotate(
         sent=Count("pk", filter=sent),
         delivered=Count("pk", filter=Q(status=S.DELIVERED)),
         failed=Count("pk", filter=Q(status__in=Message.NOT_DELIVERED)),
         refused=Count("pk", filter=Q(status=S.FAILED)),
         clicked=Count("pk", filter=Q(Exists(tapped))),
-        clickers=Count("customer_id", distinct=True, filter=Q(Exists(tapped))),
-        recipients=_recipients(),
+        **counted,
         billed=Coalesce(Sum("segments", filter=sent), 0),
         cost=Coalesce(
             Sum(F("segments") * F("store__price_per_segment"), filter=sent, output_field=MONEY),
@@ -219,7 +223,8 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
     )
     found = {tuple(r[k] for k in keys): Figures(key=tuple(r[k] for k in keys), **_pick(r)) for r in rows}
     linked = Q(_through(cohort, "message__"))
-    taps, keys = _grouped(Link.objects.filter(linked), by, "message__", tz)
+    # Untapped links add nothing to the sum; leaving them out reads only the tapped links' index.
+    taps, keys = _grouped(Link.objects.filter(linked, clicks__gt=0), by, "message__", tz)
     for r in taps.annotate(n=Sum("clicks")):
         _at(found, tuple(r[k] for k in keys)).clicks = r["n"] or 0
     opt_outs, keys = _grouped(OptOutAttribution.objects.filter(linked), by, "message__", tz)

@@ -17,11 +17,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from campaigns.models import Message, ReportDay, ReportDayCounted, ReportDayMark
 from campaigns.models.rollups import CLOSED_AFTER
 from campaigns.reports.metrics import PRICE_PLACES, Figures, figures, messages_in
+from campaigns.reports.reach import reach_recount, recipients_now
 from customers.models import Store
 
 KEYS = ("step_id", "run_flow_id", "campaign_id", "variant", "kind")
@@ -70,7 +71,7 @@ def _spans(days: list[date]) -> list[tuple[date, date]]:
 
 def _counted(store: Store, start: datetime, end: datetime, tz: tzinfo) -> dict[tuple, Figures]:
     cohort = messages_in(store_ids=[store.pk], start=start, end=end, marketing_only=False)
-    return figures(cohort, by="rollup", tz=tz)
+    return figures(cohort, by="rollup", tz=tz, people=False)
 
 
 def report_days_refresh(*, store: Store, days: list[date], tz: tzinfo, now: datetime) -> int:
@@ -102,6 +103,11 @@ def report_days_refresh(*, store: Store, days: list[date], tz: tzinfo, now: date
             [ReportDayCounted(store=store, day=d, counted_at=now) for d in stale],
             update_conflicts=True, unique_fields=["store", "day"], update_fields=["counted_at"],
         )  # fmt: skip
+        spans = Q(pk__in=[])
+        for first, last in _spans(stale):
+            spans |= Q(created_at__gte=_midnight(first, tz), created_at__lt=_midnight(last + DAY, tz))
+        before = _midnight(_last_closed(tz, now) + DAY, tz)
+        reach_recount(store=store, texts=spans, before=before, stale=stale, tz=tz)
         # Only the marks read above, and only where every day they touch was counted again.
         ReportDayMark.objects.filter(pk__in=[pk for pk, hit in marked.items() if hit <= done]).delete()
     return len(stale)
@@ -129,16 +135,34 @@ def _figures(row: ReportDay, price: Decimal) -> Figures:
     return Figures(key=(), cost=cost, extra={"refused": row.refused}, **kept)
 
 
-def store_parts(
-    store: Store, *, start: datetime | None, end: datetime, tz: tzinfo, now: datetime
-) -> list[Part]:
-    """Every group's figures per day of the store's texts created in [start, end) (from its first
-    text without `start`): closed days from the rollup, the rest counted live."""
+@dataclass
+class Period:
+    """A report period of one store as the rollup reads it: every group's figures per day, its
+    closed days and the live stretches around them."""
+
+    store: Store
+    parts: list[Part]
+    days: list[date]
+    live: list[tuple[datetime, datetime]]
+    # Recipients come from `ReportReach` when the closed days run to the last closed day.
+    reach: bool
+
+    def recipients(self, wanted: dict[str, tuple], live: Callable[[], dict]) -> dict[tuple, int]:
+        """Recipients per group: `wanted` maps each group's reach key to its group; `live` counts
+        them over the texts when the period is not one the reach serves."""
+        if not self.reach:
+            counted = live()
+            return {group: counted.get(group, 0) for group in wanted.values()}
+        found = recipients_now(store=self.store, keys=list(wanted), first_day=self.days[0], live=self.live)
+        return {group: found.get(key, 0) for key, group in wanted.items()}
+
+
+def store_period(store: Store, *, start: datetime | None, end: datetime, tz: tzinfo, now: datetime) -> Period:
+    """The store's texts created in [start, end) (from its first text without `start`): closed days
+    from the rollup, counted again first where marked or never counted, the rest counted live."""
     if start is None:
         first = Message.objects.filter(store=store).aggregate(at=Min("created_at"))["at"]
-        if first is None:
-            return []
-        start = _midnight(first.astimezone(tz).date(), tz)
+        start = _midnight((first or end).astimezone(tz).date(), tz)
     days = closed_days(start, end, tz, now)
     report_days_refresh(store=store, days=days, tz=tz, now=now)
     price = store.price_per_segment
@@ -147,10 +171,15 @@ def store_parts(
     live = [(start, end)]
     if days:
         live = [(start, _midnight(days[0], tz)), (_midnight(days[-1] + DAY, tz), end)]
+    live = [(a, b) for a, b in live if a < b]
     for a, b in live:
-        if a < b:
-            parts += [Part(*key, row) for key, row in _counted(store, a, b, tz).items()]
-    return parts
+        parts += [Part(*key, row) for key, row in _counted(store, a, b, tz).items()]
+    reach = bool(days) and days[-1] == _last_closed(tz, now)
+    return Period(store, parts, days, live, reach)
+
+
+def _last_closed(tz: tzinfo, now: datetime) -> date:
+    return (now - CLOSED_AFTER).astimezone(tz).date() - DAY
 
 
 def regroup(parts: list[Part], key: Callable[[Part], tuple | None]) -> dict[tuple, Figures]:

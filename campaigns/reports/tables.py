@@ -7,7 +7,6 @@ flows or steps, texts outside a test), a row says so, so the rows add up to it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,10 +25,11 @@ from campaigns.models import (
     FlowStepVisit,
     Message,
 )
+from campaigns.reports import reach
 from campaigns.reports.decisions import two_proportion_test, variant_figures
 from campaigns.reports.lift import experiment_lift
 from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in, recipients
-from campaigns.reports.rollups import Part, regroup, store_parts
+from campaigns.reports.rollups import Part, Period, regroup, store_period
 from customers.models import Store
 from customers.money import money
 
@@ -123,9 +123,14 @@ class Range:
     end: datetime
     tz: ZoneInfo
     now: datetime | None = None  # when the report is read: `end` unless said
+    _periods: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def parts(self, store: Store) -> list[Part]:
-        return store_parts(store, start=self.start, end=self.end, tz=self.tz, now=self.now or self.end)
+    def period(self, store: Store) -> Period:
+        """The store's period as the rollup reads it, once per range (a page reads it for several tables)."""
+        if store.pk not in self._periods:
+            now = self.now or self.end
+            self._periods[store.pk] = store_period(store, start=self.start, end=self.end, tz=self.tz, now=now)
+        return self._periods[store.pk]
 
     @property
     def days(self) -> list[date]:
@@ -144,7 +149,7 @@ def daily_series(store: Store, rng: Range, keys: list[str]) -> dict[str, list]:
         cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
         by_day = figures(cohort, by="day", tz=rng.tz)
     else:
-        by_day = regroup(rng.parts(store), lambda p: (p.day,))
+        by_day = regroup(rng.period(store).parts, lambda p: (p.day,))
     return {key: [by_day.get((d,), Figures(key=())).value(key) for d in rng.days] for key in keys}
 
 
@@ -161,9 +166,13 @@ def sources_table(store: Store, rng: Range) -> Table:
     flows = dict(Flow.objects.filter(store=store).values_list("pk", "name"))
     campaigns = dict(Campaign.objects.filter(store=store).values_list("pk", "name"))
     flow_of = dict(FlowStep.objects.filter(flow__store=store).values_list("pk", "flow_id"))
-    parts = rng.parts(store)
-    rows = regroup(parts, lambda p: (flow_of.get(p.step_id), _existing(p.campaign_id, campaigns), p.kind))
-    people = recipients(cohort, by="source")
+    period = rng.period(store)
+    source = lambda p: (flow_of.get(p.step_id), _existing(p.campaign_id, campaigns), p.kind)  # noqa: E731
+    rows = regroup(period.parts, source)
+    marketing = [(f, c, k) for f, c, k in rows if k == Message.Kind.MARKETING and (f or c)]
+    wanted = {reach.source_key(f, c): (f, c, k) for f, c, k in marketing}
+    wanted |= {reach.REPLIES: ("replies",), reach.DELETED: ("deleted",), reach.ALL: ()}
+    people = period.recipients(wanted, lambda: _source_people(cohort))
     for key, row in rows.items():
         row.recipients = people.get(key, 0)
     named, rest = [], {"replies": Figures(key=()), "deleted": Figures(key=())}
@@ -178,11 +187,11 @@ def sources_table(store: Store, rng: Range) -> Table:
             rest["deleted"].add(row)
     named.sort(key=lambda r: (r[2].revenue_per_recipient or Decimal("0"), r[2].sent), reverse=True)
     # A reply's or a deleted flow's people are counted once across those texts, not per text.
-    people = _people(cohort)
     for part, row in rest.items():
-        row.recipients = people.get(part, 0)
+        row.recipients = people[(part,)]
     shown = named + [(SOURCE_LABELS[p], None, r) for p, r in rest.items() if r.sent or r.orders or r.failed]
-    whole = _whole(parts, cohort, lambda p: ())
+    whole = regroup(period.parts, lambda p: ()).get((), Figures(key=()))
+    whole.recipients = people[()]
     return Table(
         "sources",
         "Where the figures come from: every flow and campaign",
@@ -201,19 +210,18 @@ def _existing(pk: int | None, known: dict) -> int | None:
     return pk if pk in known else None
 
 
-def _whole(parts: list[Part], cohort: Q, key: Callable[[Part], tuple | None]) -> Figures:
-    """The parts `key` keeps, summed, with the cohort's recipients counted once."""
-    whole = regroup(parts, key).get((), Figures(key=()))
-    whole.recipients = sum(recipients(cohort, by="store").values())
-    return whole
+def _everyone(cohort: Q) -> int:
+    return sum(recipients(cohort, by="store").values())
 
 
-def _people(cohort: Q) -> dict[str, int]:
+def _source_people(cohort: Q) -> dict[tuple, int]:
+    """The sources table's recipients counted over the texts: per source, replies, deleted, all."""
     sent = Message.objects.filter(cohort, status__in=Message.ACCEPTED)
     marketing_orphans = Q(kind=Message.Kind.MARKETING, flow_step__isnull=True, campaign__isnull=True)
-    return {
-        "replies": sent.exclude(kind=Message.Kind.MARKETING).values("customer_id").distinct().count(),
-        "deleted": sent.filter(marketing_orphans).values("customer_id").distinct().count(),
+    return recipients(cohort, by="source") | {
+        ("replies",): sent.exclude(kind=Message.Kind.MARKETING).values("customer_id").distinct().count(),
+        ("deleted",): sent.filter(marketing_orphans).values("customer_id").distinct().count(),
+        (): _everyone(cohort),
     }
 
 
@@ -249,7 +257,8 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     """The funnel per step (entered → sent → delivered → clicked → ordered, opt-outs beside) and,
     for steps under test, the same per variant; each with the flow's total."""
     cohort = _flow_cohort(flow, rng)
-    parts = [p for p in rng.parts(flow.store) if p.kind == Message.Kind.MARKETING]
+    period = rng.period(flow.store)
+    parts = [p for p in period.parts if p.kind == Message.Kind.MARKETING]
     steps_of = dict(FlowStep.objects.filter(flow__store=flow.store).values_list("pk", "flow_id"))
 
     def step_of(part: Part) -> tuple | None:
@@ -259,9 +268,15 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
         return (None,) if part.run_flow_id == flow.pk and part.step_id not in steps_of else None
 
     by_step = regroup(parts, step_of)
-    people = recipients(cohort, by="step")
-    for key, row in by_step.items():
-        row.recipients = people.get(key, 0)
+    tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
+    by_variant = regroup(parts, lambda p: (p.step_id, p.variant) if p.step_id in tested else None)
+    wanted = {reach.step_key(s): (s,) for (s,) in by_step if s is not None}
+    wanted |= {reach.no_step_key(flow.pk): (None,), reach.flow_key(flow.pk): ()}
+    wanted |= {reach.step_variant_key(s, v): (s, v) for s, v in by_variant}
+    people = period.recipients(wanted, lambda: _flow_people(cohort, tested))
+    for rows in (by_step, by_variant):
+        for key, row in rows.items():
+            row.recipients = people.get(key, 0)
     visits = dict(
         FlowStepVisit.objects.filter(step__flow=flow, at__gte=rng.start, at__lt=rng.end)
         .order_by()
@@ -279,7 +294,8 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     deleted = by_step.get((None,))
     if deleted:
         rows.append(["Deleted steps", "", *figure_cells(deleted)])
-    whole = _whole(parts, cohort, lambda p: () if step_of(p) else None)
+    whole = regroup(parts, lambda p: () if step_of(p) else None).get((), Figures(key=()))
+    whole.recipients = people[()]
     visit = Column("Entered step", "Runs that reached the step in the period (flow step visits).", "count")
     funnel = Table(
         "steps",
@@ -290,15 +306,18 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
         currency=flow.store.currency,
         window=WINDOW,
     )
-    return [funnel, _variants_table(flow, cohort, parts, steps, by_step)]
+    return [funnel, _variants_table(flow, tested, by_variant, steps, by_step)]
 
 
-def _variants_table(flow: Flow, cohort: Q, parts: list[Part], steps: list[FlowStep], by_step: dict) -> Table:
-    tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
-    by_variant = regroup(parts, lambda p: (p.step_id, p.variant) if p.step_id in tested else None)
-    people = recipients(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
-    for key, row in by_variant.items():
-        row.recipients = people.get(key, 0)
+def _flow_people(cohort: Q, tested: set[int]) -> dict[tuple, int]:
+    """The flow report's recipients counted over the texts: per step, per variant, the flow's."""
+    variants = recipients(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
+    return recipients(cohort, by="step") | variants | {(): _everyone(cohort)}
+
+
+def _variants_table(
+    flow: Flow, tested: set[int], by_variant: dict, steps: list[FlowStep], by_step: dict
+) -> Table:
     positions = {s.pk: s.position for s in steps}
     rows, parts = [], []
     for step_id, variant in sorted(by_variant, key=lambda k: (positions.get(k[0], 0), k[1])):
@@ -322,15 +341,16 @@ def _variants_table(flow: Flow, cohort: Q, parts: list[Part], steps: list[FlowSt
 def campaign_tables(campaign: Campaign, *, now: datetime) -> list[Table]:
     cohort = messages_in(store_ids=[campaign.store_id], campaign=campaign)
     tz = ZoneInfo(campaign.store.default_timezone)
-    parts = [
-        p for p in store_parts(campaign.store, start=None, end=now, tz=tz, now=now)
-        if p.campaign_id == campaign.pk and p.kind == Message.Kind.MARKETING
-    ]
-    whole = _whole(parts, cohort, lambda p: ())
+    period = store_period(campaign.store, start=None, end=now, tz=tz, now=now)
+    parts = [p for p in period.parts if p.campaign_id == campaign.pk and p.kind == Message.Kind.MARKETING]
+    whole = regroup(parts, lambda p: ()).get((), Figures(key=()))
     by_variant = regroup(parts, lambda p: (p.variant,))
-    people = recipients(cohort, by="variant")
+    wanted = {reach.campaign_variant_key(campaign.pk, v): (v,) for (v,) in by_variant}
+    wanted[reach.campaign_key(campaign.pk)] = ()
+    people = period.recipients(wanted, lambda: recipients(cohort, by="variant") | {(): _everyone(cohort)})
     for key, row in by_variant.items():
         row.recipients = people.get(key, 0)
+    whole.recipients = people[()]
     currency = campaign.store.currency
     return [
         Table("campaign", campaign.name, [RECIPIENTS, *FIGURE_COLUMNS],
