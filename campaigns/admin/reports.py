@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -30,7 +31,7 @@ from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_
 from customers.admin.store_time import zone_label
 from customers.engagement import TIERS, engagement_tier_q, tier_labels
 from customers.models import Customer, Store
-from customers.segments import REACHABLE, reach, rules_members
+from customers.segments import reaches, rules_q
 from customers.segments.schema import CHURN_BANDS
 
 RANGES = {"7": 7, "30": 30, "90": 90}
@@ -70,19 +71,16 @@ def catalogue_context() -> dict:
 
 def list_health(store: Store, now) -> dict:
     """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS;
-    the reachable by predicted churn risk band."""
-    customers = Customer.objects.filter(store=store)
+    the reachable by predicted churn risk band. One pass over the store's customers."""
     labels = tier_labels(store)
-    tiers = [
-        (tier, labels[tier], reach(customers.filter(engagement_tier_q(tier, now=now, store=store))))
-        for tier in TIERS
-    ]
-    def reachable_in(band: str) -> int:
+    groups = {"all": Q()} | {tier: engagement_tier_q(tier, now=now, store=store) for tier in TIERS}
+    for band in CHURN_BANDS:
         rule = {"type": "metric", "metric": "churn_risk", "op": "eq", "value": band}
-        return rules_members(store, rule, now=now).filter(REACHABLE).count()
-
-    churn = {band: reachable_in(band) for band in CHURN_BANDS}
-    return {"all": reach(customers), "tiers": tiers, "churn": churn}
+        groups[f"churn:{band}"] = rules_q(store, rule, now=now)
+    found = reaches(Customer.objects.filter(store=store), groups)
+    tiers = [(tier, labels[tier], found[tier]) for tier in TIERS]
+    churn = {band: found[f"churn:{band}"].reachable for band in CHURN_BANDS}
+    return {"all": found["all"], "tiers": tiers, "churn": churn}
 
 
 def dashboard_context(request: HttpRequest) -> dict:
