@@ -4,9 +4,10 @@ daily rollup), plus the people of the live stretches who are not among them.
 
 A group is a `key`: a family's prefix and the ids the report groups by, computed from the text's
 columns when its day is counted (a deleted step, run or campaign marks its texts' days, so their
-keys are computed again). The recipients of group k in [start, now) are the people whose last
-closed day in k is on or after the period's first closed day, plus the people with an accepted
-text of k in the live stretches whose last closed day in k is earlier or who have none.
+keys are computed again). The rows hold the texts up to the store's last counted day; for a period
+whose closed days run to that day, the recipients of group k are the people whose last day in k is
+on or after the period's first closed day, plus the people with an accepted text of k in the live
+stretches whose last day in k is earlier or who have none.
 """
 
 from __future__ import annotations

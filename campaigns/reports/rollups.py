@@ -17,7 +17,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Max, Min, Q
 
 from campaigns.models import Message, ReportDay, ReportDayCounted, ReportDayMark
 from campaigns.models.rollups import CLOSED_AFTER
@@ -106,7 +106,8 @@ def report_days_refresh(*, store: Store, days: list[date], tz: tzinfo, now: date
         spans = Q(pk__in=[])
         for first, last in _spans(stale):
             spans |= Q(created_at__gte=_midnight(first, tz), created_at__lt=_midnight(last + DAY, tz))
-        before = _midnight(_last_closed(tz, now) + DAY, tz)
+        # Up to the store's last counted day, even if an earlier `now` is asked about later.
+        before = _midnight(_last_counted(store) + DAY, tz)
         reach_recount(store=store, texts=spans, before=before, stale=stale, tz=tz)
         # Only the marks read above, and only where every day they touch was counted again.
         ReportDayMark.objects.filter(pk__in=[pk for pk, hit in marked.items() if hit <= done]).delete()
@@ -174,12 +175,12 @@ def store_period(store: Store, *, start: datetime | None, end: datetime, tz: tzi
     live = [(a, b) for a, b in live if a < b]
     for a, b in live:
         parts += [Part(*key, row) for key, row in _counted(store, a, b, tz).items()]
-    reach = bool(days) and days[-1] == _last_closed(tz, now)
+    reach = bool(days) and days[-1] == _last_counted(store)
     return Period(store, parts, days, live, reach)
 
 
-def _last_closed(tz: tzinfo, now: datetime) -> date:
-    return (now - CLOSED_AFTER).astimezone(tz).date() - DAY
+def _last_counted(store: Store) -> date:
+    return ReportDayCounted.objects.filter(store=store).aggregate(last=Max("day"))["last"]
 
 
 def regroup(parts: list[Part], key: Callable[[Part], tuple | None]) -> dict[tuple, Figures]:
