@@ -107,18 +107,23 @@ def main() -> None:
 
 
 def rollups_settle(store) -> None:
-    """The reports' rollup as the tick keeps it (the first time at 1M texts: minutes), vacuumed as
-    autovacuum leaves a settled table so its counts are index-only."""
+    """The reports' rollup and the list health as the tick keeps them (the rollup the first time at
+    1M texts: minutes), vacuumed as autovacuum leaves a settled table so its counts are index-only."""
     from django.db import connection
     from django.utils import timezone
 
     from campaigns.models import ReportDay, ReportReach
     from campaigns.reports.rollups import report_days_refresh_stores
+    from customers.segments.health import list_health_refresh
 
     started = time.perf_counter()
     days = report_days_refresh_stores(now=timezone.now(), store_ids=[store.pk])
     if days:
         print(f"report days counted: {days} in {time.perf_counter() - started:.0f} s")
+    started = time.perf_counter()
+    list_health_refresh(now=timezone.now(), store_ids=[store.pk])
+    spent = (time.perf_counter() - started) * 1000
+    print(f"list health counted in {spent:.0f} ms (kept by the reports stage every 5 minutes)")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             for model in (ReportDay, ReportReach):

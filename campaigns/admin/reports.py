@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -29,9 +28,9 @@ from campaigns.reports.lift import control_group_lift
 from campaigns.reports.metrics import CATALOGUE, COLUMNS, COUNTED, WINDOW, cohort_sql
 from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.admin.store_time import zone_label
-from customers.engagement import TIERS, engagement_tier_q, tier_labels
-from customers.models import Customer, Store
-from customers.segments import reaches, rules_q
+from customers.engagement import TIERS, tier_labels
+from customers.models import Store
+from customers.segments.health import list_health
 from customers.segments.schema import CHURN_BANDS
 
 RANGES = {"7": 7, "30": 30, "90": 90}
@@ -69,18 +68,15 @@ def catalogue_context() -> dict:
     }
 
 
-def list_health(store: Store, now) -> dict:
+def list_health_shown(store: Store, now) -> dict:
     """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS;
-    the reachable by predicted churn risk band. One pass over the store's customers."""
+    the reachable by predicted churn risk band; as counted by the tick, with when."""
     labels = tier_labels(store)
-    groups = {"all": Q()} | {tier: engagement_tier_q(tier, now=now, store=store) for tier in TIERS}
-    for band in CHURN_BANDS:
-        rule = {"type": "metric", "metric": "churn_risk", "op": "eq", "value": band}
-        groups[f"churn:{band}"] = rules_q(store, rule, now=now)
-    found = reaches(Customer.objects.filter(store=store), groups)
-    tiers = [(tier, labels[tier], found[tier]) for tier in TIERS]
-    churn = {band: found[f"churn:{band}"].reachable for band in CHURN_BANDS}
-    return {"all": found["all"], "tiers": tiers, "churn": churn}
+    found = list_health(store, now=now)
+    tiers = [(tier, labels[tier], found.groups[tier]) for tier in TIERS]
+    churn = {band: found.groups[f"churn:{band}"].reachable for band in CHURN_BANDS}
+    taken = timezone.localtime(found.taken_at, ZoneInfo(store.default_timezone))
+    return {"all": found.groups["all"], "tiers": tiers, "churn": churn, "taken_at": taken}
 
 
 def dashboard_context(request: HttpRequest) -> dict:
@@ -91,7 +87,7 @@ def dashboard_context(request: HttpRequest) -> dict:
     now = timezone.now()
     keys = sorted({key for _, chart_keys, _ in CHARTS for key in chart_keys})
     series = tables.daily_series(store, rng, keys)
-    health = list_health(store, now)
+    health = list_health_shown(store, now)
     currency = store.currency
     charts_shown = [
         charts.line_chart(

@@ -1,5 +1,5 @@
 """The reports stage of the tick: credit orders and opt-outs, decide experiments, then count the
-report days that changed.
+report days that changed and each store's list health.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import datetime
 from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
 from campaigns.reports.decisions import experiments_evaluate
 from campaigns.reports.rollups import report_days_refresh_stores
+from customers.segments.health import list_health_refresh
 
 
 @dataclass
@@ -18,6 +19,7 @@ class ReportsReport:
     opt_outs_tied: int
     decisions: int
     days_counted: int = 0
+    health_counted: int = 0
 
 
 def reports_tick(*, now: datetime, store_ids: list[int] | None = None) -> ReportsReport:
@@ -28,4 +30,5 @@ def reports_tick(*, now: datetime, store_ids: list[int] | None = None) -> Report
         decisions=experiments_evaluate(now=now, store_ids=store_ids),
     )
     report.days_counted = report_days_refresh_stores(now=now, store_ids=store_ids)
+    report.health_counted = list_health_refresh(now=now, store_ids=store_ids)
     return report
