@@ -11,7 +11,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Q
 
-from campaigns.models import FlowRun, InboundMessage, Link, Message, UndeliverableNumber
+from campaigns.models import FlowRun, InboundMessage, Link, Message, ReportDayMark, UndeliverableNumber
 from customers.models import Customer, Store
 from customers.privacy import json_ready
 
@@ -54,6 +54,8 @@ def customers_texts_erase(*, store: Store, customers: dict[int, str]) -> dict[st
     """Every text to and from these customers, their links and flow runs, and their numbers'
     undeliverable marks. Deleted in sets; the decisions and clicks of a text go with it."""
     ids, phones = list(customers), sorted(set(customers.values()))
+    # Their texts leave the reports' figures: those days are counted again.
+    ReportDayMark.objects.add_for(Message.objects.filter(store=store, customer_id__in=ids))
     links = _deleted(Link.objects.filter(store=store, customer_id__in=ids))
     texts = _deleted(Message.objects.filter(store=store, customer_id__in=ids))
     received = _deleted(InboundMessage.objects.filter(_received(store, ids, phones)))

@@ -28,9 +28,9 @@ from campaigns.reports.lift import control_group_lift
 from campaigns.reports.metrics import CATALOGUE, COLUMNS, COUNTED, WINDOW, cohort_sql
 from customers.admin.scoping import StoreScopedAdmin, StoreScopedInline, stores_for
 from customers.admin.store_time import zone_label
-from customers.engagement import TIERS, engagement_tier_q, tier_labels
-from customers.models import Customer, Store
-from customers.segments import REACHABLE, reach, rules_members
+from customers.engagement import TIERS, tier_labels
+from customers.models import Store
+from customers.segments.health import list_health
 from customers.segments.schema import CHURN_BANDS
 
 RANGES = {"7": 7, "30": 30, "90": 90}
@@ -68,21 +68,15 @@ def catalogue_context() -> dict:
     }
 
 
-def list_health(store: Store, now) -> dict:
+def list_health_shown(store: Store, now) -> dict:
     """Everyone, and each engagement tier (the store's windows), as customers and reachable by SMS;
-    the reachable by predicted churn risk band."""
-    customers = Customer.objects.filter(store=store)
+    the reachable by predicted churn risk band; as counted by the tick, with when."""
     labels = tier_labels(store)
-    tiers = [
-        (tier, labels[tier], reach(customers.filter(engagement_tier_q(tier, now=now, store=store))))
-        for tier in TIERS
-    ]
-    def reachable_in(band: str) -> int:
-        rule = {"type": "metric", "metric": "churn_risk", "op": "eq", "value": band}
-        return rules_members(store, rule, now=now).filter(REACHABLE).count()
-
-    churn = {band: reachable_in(band) for band in CHURN_BANDS}
-    return {"all": reach(customers), "tiers": tiers, "churn": churn}
+    found = list_health(store, now=now)
+    tiers = [(tier, labels[tier], found.groups[tier]) for tier in TIERS]
+    churn = {band: found.groups[f"churn:{band}"].reachable for band in CHURN_BANDS}
+    taken = timezone.localtime(found.taken_at, ZoneInfo(store.default_timezone))
+    return {"all": found.groups["all"], "tiers": tiers, "churn": churn, "taken_at": taken}
 
 
 def dashboard_context(request: HttpRequest) -> dict:
@@ -93,7 +87,7 @@ def dashboard_context(request: HttpRequest) -> dict:
     now = timezone.now()
     keys = sorted({key for _, chart_keys, _ in CHARTS for key in chart_keys})
     series = tables.daily_series(store, rng, keys)
-    health = list_health(store, now)
+    health = list_health_shown(store, now)
     currency = store.currency
     charts_shown = [
         charts.line_chart(
@@ -195,8 +189,9 @@ def flow_report(request: HttpRequest, flow_id: int) -> HttpResponse:
 
 def campaign_report(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _scoped(request, Campaign, campaign_id)
+    shown = tables.campaign_tables(campaign, now=timezone.now())
     return _page(
-        request, f"Report: {campaign.name}", tables.campaign_tables(campaign), campaign.slug,
+        request, f"Report: {campaign.name}", shown, campaign.slug,
         experiments=campaign.experiments.order_by("-started_at"),
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from campaigns.models import Link
+from campaigns.models import Link, Message, ReportDayMark
 from customers.ingest.events import customer_event_record
 from customers.links import check_link_domain, link_domain_error
 from customers.models import Event, Store
@@ -95,6 +95,7 @@ def link_click(*, link: Link, now: datetime, user_agent: str = "") -> Event:
             clicks=F("clicks") + 1, last_clicked_at=now,
         )
         Link.objects.filter(pk=link.pk, first_clicked_at__isnull=True).update(first_clicked_at=now)
+        ReportDayMark.objects.add_for(Message.objects.filter(pk=link.message_id), now=now)
     return event
 
 

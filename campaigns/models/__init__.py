@@ -1,5 +1,5 @@
 """The tables of campaigns: templates and links, flows and runs, broadcasts, the outbox and its
-decisions, experiments, inbound texts and conversations.
+decisions, experiments, inbound texts and conversations, and the reports' daily rollups.
 
 Models hold data and the rules about one row; they import no service (checks that need one live in
 the form or the service that saves). `outbox.py` owns every move of `Message.status`.
@@ -32,6 +32,7 @@ from campaigns.models.guardrails import (
 from campaigns.models.inbound import InboundMessage, Keyword
 from campaigns.models.offers import Offer, OfferCode
 from campaigns.models.outbox import Message, ProviderCircuit
+from campaigns.models.rollups import ReportDay, ReportDayCounted, ReportDayMark, ReportReach
 from campaigns.models.templates import Link, MessageTemplate
 
 __all__ = [
@@ -55,6 +56,10 @@ __all__ = [
     "Keyword",
     "Link",
     "Message",
+    "ReportDay",
+    "ReportDayCounted",
+    "ReportDayMark",
+    "ReportReach",
     "Offer",
     "OfferCode",
     "ProductChangeCheckMark",

@@ -25,6 +25,7 @@ from django.db import connections, models, router, transaction
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
+from campaigns.models.rollups import ReportDayMark
 from customers.models import Store
 
 CHUNK = 5000
@@ -112,6 +113,7 @@ class MessageQuerySet(models.QuerySet):
                     status=target, status_changed_at=now, **fields
                 )
                 moved.extend(chunk)
+                ReportDayMark.objects.add_for(Message.objects.filter(id__in=chunk), now=now)
             if stage and decision and moved:
                 by_id = decision if isinstance(decision, Mapping) else dict.fromkeys(moved, decision)
                 decisions_record(messages=[(mid, by_id[mid]) for mid in moved], stage=stage, now=now)
@@ -138,7 +140,11 @@ class MessageQuerySet(models.QuerySet):
             expected = expected.filter(claim_token=claim_token)
         names = {name for row in values.values() for name in row}
         per_row = {name: _per_row(name, values) for name in names}
-        return _update_returning_ids(expected, status=target, status_changed_at=now, **per_row, **fields)
+        with transaction.atomic():
+            moved = _update_returning_ids(expected, status=target, status_changed_at=now, **per_row, **fields)
+            if moved:
+                ReportDayMark.objects.add_for(Message.objects.filter(id__in=moved), now=now)
+        return moved
 
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
         """Take this queryset's queued, due messages for one worker; rows another worker took are skipped.
@@ -171,6 +177,16 @@ class MessageQuerySet(models.QuerySet):
         for message in claimed:
             message.store = stores[message.store_id]
         return claimed
+
+
+def set_null_recounted(collector, field, sub_objs, using) -> None:
+    """SET_NULL for a text's flow run, step or campaign, and the texts' days counted again: the
+    groups the reports put them in change."""
+    texts = sub_objs if isinstance(sub_objs, models.QuerySet) else Message.objects.filter(
+        pk__in=[o.pk for o in sub_objs]
+    )
+    ReportDayMark.objects.using(using).add_for(texts)
+    models.SET_NULL(collector, field, sub_objs, using)
 
 
 def _update_returning_ids(rows: models.QuerySet, **values: object) -> list[int]:
@@ -254,13 +270,13 @@ class Message(models.Model):
     to = models.CharField(max_length=16)
     body = models.TextField()
     flow_run = models.ForeignKey(
-        "campaigns.FlowRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.FlowRun", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     flow_step = models.ForeignKey(
-        "campaigns.FlowStep", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.FlowStep", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+        "campaigns.Campaign", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
     )
     variant = models.CharField(max_length=20, blank=True)
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.MARKETING)
@@ -314,6 +330,8 @@ class Message(models.Model):
             models.Index(fields=["customer", "planned_at"]),
             models.Index(fields=["status", "claimed_at"]),
             models.Index(fields=["provider_sid"]),
+            # A store's texts of a period: the reports' cohorts and their rollup's days.
+            models.Index(fields=["store", "created_at"]),
         ]
 
     def __str__(self) -> str:
@@ -334,13 +352,13 @@ class Message(models.Model):
         expected = Message.objects.filter(id=self.id, status=self.status)
         if self.status == Message.Status.SENDING:
             expected = expected.filter(claim_token=self.claim_token)
-        if stage and decision:
-            with transaction.atomic():
-                changed = expected.update(status=target, status_changed_at=now, **fields)
-                if changed:
-                    decisions_record(messages=[(self.id, decision)], stage=stage, now=now)
-        else:  # one UPDATE is atomic on its own
+        with transaction.atomic():
             changed = expected.update(status=target, status_changed_at=now, **fields)
+            if changed and stage and decision:
+                decisions_record(messages=[(self.id, decision)], stage=stage, now=now)
+            if changed:
+                # The figures of the text's day change: counted again before a report reads them.
+                ReportDayMark.objects.add_one(store_id=self.store_id, created_at=self.created_at, now=now)
         if changed:
             self.status = target
             for name, value in fields.items():

@@ -31,7 +31,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Upper
 
 from campaigns.bulk import select_insert
-from campaigns.models import Attribution, Message, OfferCode, OptOutAttribution
+from campaigns.models import Attribution, Message, OfferCode, OptOutAttribution, ReportDayMark
 from customers.models import ConsentRecord, Event, Store
 
 OPT_OUT_WINDOW = timedelta(days=7)
@@ -146,7 +146,7 @@ def attributions_refresh(
         start = since or now - RESCAN
         with transaction.atomic():
             codes_redeemed_mark(store=store, since=start)
-            added += select_insert(
+            coded = select_insert(
                 model=Attribution,
                 columns=["store", "order", "message", "touch", "revenue", "ordered_at"],
                 skip_duplicates_of="order",
@@ -154,9 +154,11 @@ def attributions_refresh(
                 .annotate(a_store=F("store_id"), a_order=F("pk"), a_at=F("occurred_at"))
                 .values_list("a_store", "a_order", "a_message", "a_touch", "a_revenue", "a_at"),
             )
+            _mark_credited(Attribution.objects.filter(store=store, ordered_at__gte=start), coded, now)
+            added += coded
         orders = _orders_with_touches(store, start)
         with transaction.atomic():
-            added += select_insert(
+            touched = select_insert(
                 model=Attribution,
                 columns=["store", "order", "message", "touch", "revenue", "ordered_at"],
                 skip_duplicates_of="order",
@@ -164,7 +166,15 @@ def attributions_refresh(
                     a_store=F("store_id"), a_order=F("pk"), a_at=F("occurred_at")
                 ).values_list("a_store", "a_order", "a_message", "a_touch", "a_revenue", "a_at"),
             )
+            _mark_credited(Attribution.objects.filter(store=store, ordered_at__gte=start), touched, now)
+            added += touched
     return added
+
+
+def _mark_credited(rows: QuerySet, added: int, now: datetime) -> None:
+    """Orders and opt-outs credited now change their texts' figures: those days are counted again."""
+    if added:
+        ReportDayMark.objects.add_for(Message.objects.filter(pk__in=rows.values("message_id")), now=now)
 
 
 def opt_outs_attribute(
@@ -185,7 +195,7 @@ def opt_outs_attribute(
         records = records.filter(store_id__in=store_ids)
     rows = records.annotate(a_message=Subquery(last_text.values("pk")[:1])).filter(a_message__isnull=False)
     with transaction.atomic():
-        return select_insert(
+        added = select_insert(
             model=OptOutAttribution,
             columns=["store", "record", "message", "opted_out_at"],
             skip_duplicates_of="record",
@@ -193,3 +203,5 @@ def opt_outs_attribute(
                 a_store=F("store_id"), a_record=F("pk"), a_at=F("occurred_at")
             ).values_list("a_store", "a_record", "a_message", "a_at"),
         )
+        _mark_credited(OptOutAttribution.objects.filter(opted_out_at__gte=since or now - RESCAN), added, now)
+    return added

@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, DecimalField, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, DateTimeField, DecimalField, Exists, F, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 
 from campaigns.models import Attribution, Link, Message, OptOutAttribution
@@ -183,32 +183,37 @@ GROUPS = {
     # text whose flow, step or campaign was deleted).
     "source": ["flow_step__flow_id", "campaign_id", "kind"],
     "day": ["day"],
+    # The reports' daily rollup: every column a report groups by, per day (reports/rollups.py).
+    "rollup": ["day", "flow_step_id", "flow_run__flow_id", "campaign_id", "variant", "kind"],
 }
 
 
 def _grouped(queryset, by: str, prefix: str, tz: tzinfo | None):
     """The queryset grouped by `by`'s columns, reached through `prefix` (e.g. "message__")."""
-    if by == "day":
+    keys = [k if k == "day" else prefix + k for k in GROUPS[by]]
+    if "day" in keys:
         queryset = queryset.annotate(day=TruncDate(f"{prefix}created_at", tzinfo=tz))
-        return queryset.order_by().values("day"), ["day"]
-    keys = [prefix + k for k in GROUPS[by]]
     return queryset.order_by().values(*keys), keys
 
 
-def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figures]:
+def figures(cohort: Q, *, by: str, tz: tzinfo | None = None, people: bool = True) -> dict[tuple, Figures]:
     """The catalogue's figures of a cohort of texts, one per group (`GROUPS`; "day" is the text's
-    creation day in `tz`), keyed by the group's values."""
+    creation day in `tz`), keyed by the group's values. Without `people`, recipients and clickers
+    are left at 0 (for a caller that counts them its own way)."""
     tapped = Link.objects.filter(message=OuterRef("pk"), clicks__gt=0)
     sent = Q(status__in=Message.ACCEPTED)
     messages, keys = _grouped(Message.objects.filter(cohort), by, "", tz)
+    counted = {
+        "clickers": Count("customer_id", distinct=True, filter=Q(Exists(tapped))),
+        "recipients": _recipients(),
+    } if people else {"clickers": Value(0), "recipients": Value(0)}
     rows = messages.annotate(
         sent=Count("pk", filter=sent),
         delivered=Count("pk", filter=Q(status=S.DELIVERED)),
         failed=Count("pk", filter=Q(status__in=Message.NOT_DELIVERED)),
         refused=Count("pk", filter=Q(status=S.FAILED)),
         clicked=Count("pk", filter=Q(Exists(tapped))),
-        clickers=Count("customer_id", distinct=True, filter=Q(Exists(tapped))),
-        recipients=Count("customer_id", distinct=True, filter=sent),
+        **counted,
         billed=Coalesce(Sum("segments", filter=sent), 0),
         cost=Coalesce(
             Sum(F("segments") * F("store__price_per_segment"), filter=sent, output_field=MONEY),
@@ -218,7 +223,8 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
     )
     found = {tuple(r[k] for k in keys): Figures(key=tuple(r[k] for k in keys), **_pick(r)) for r in rows}
     linked = Q(_through(cohort, "message__"))
-    taps, keys = _grouped(Link.objects.filter(linked), by, "message__", tz)
+    # Untapped links add nothing to the sum; leaving them out reads only the tapped links' index.
+    taps, keys = _grouped(Link.objects.filter(linked, clicks__gt=0), by, "message__", tz)
     for r in taps.annotate(n=Sum("clicks")):
         _at(found, tuple(r[k] for k in keys)).clicks = r["n"] or 0
     opt_outs, keys = _grouped(OptOutAttribution.objects.filter(linked), by, "message__", tz)
@@ -229,6 +235,17 @@ def figures(cohort: Q, *, by: str, tz: tzinfo | None = None) -> dict[tuple, Figu
         row = _at(found, tuple(r[k] for k in keys))
         row.orders, row.revenue = r["n"], to_cents(r["revenue"])
     return found
+
+
+def _recipients() -> Count:
+    return Count("customer_id", distinct=True, filter=Q(status__in=Message.ACCEPTED))
+
+
+def recipients(cohort: Q, *, by: str) -> dict[tuple, int]:
+    """The recipients of a cohort per group: a people count, which does not add up across days or
+    groups, so the reports' rollup cannot keep it."""
+    messages, keys = _grouped(Message.objects.filter(cohort), by, "", None)
+    return {tuple(r[k] for k in keys): r["n"] for r in messages.annotate(n=_recipients())}
 
 
 def _pick(row: dict) -> dict:

@@ -25,9 +25,11 @@ from campaigns.models import (
     FlowStepVisit,
     Message,
 )
+from campaigns.reports import reach
 from campaigns.reports.decisions import two_proportion_test, variant_figures
 from campaigns.reports.lift import experiment_lift
-from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in
+from campaigns.reports.metrics import CATALOGUE, COLUMNS, WINDOW, Figures, figures, messages_in, recipients
+from campaigns.reports.rollups import Part, Period, regroup, store_period
 from customers.models import Store
 from customers.money import money
 
@@ -120,6 +122,15 @@ class Range:
     start: datetime
     end: datetime
     tz: ZoneInfo
+    now: datetime | None = None  # when the report is read: `end` unless said
+    _periods: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def period(self, store: Store) -> Period:
+        """The store's period as the rollup reads it, once per range (a page reads it for several tables)."""
+        if store.pk not in self._periods:
+            now = self.now or self.end
+            self._periods[store.pk] = store_period(store, start=self.start, end=self.end, tz=self.tz, now=now)
+        return self._periods[store.pk]
 
     @property
     def days(self) -> list[date]:
@@ -130,17 +141,15 @@ class Range:
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _one(cohort: Q) -> Figures:
-    """The figures of a whole cohort, people counted once."""
-    rows = figures(cohort, by="store")
-    return next(iter(rows.values()), Figures(key=()))
-
-
 def daily_series(store: Store, rng: Range, keys: list[str]) -> dict[str, list]:
     """The catalogue's figures per day of the texts' creation (store days): the charts' and the
-    daily CSV's series, whose sums are the dashboard's totals."""
-    cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
-    by_day = figures(cohort, by="day", tz=rng.tz)
+    daily CSV's series, whose sums are the dashboard's totals. From the rollup, unless a people
+    count (recipients, clickers) is asked for: those are counted per day live."""
+    if {"recipients", "clickers"} & set(keys):
+        cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
+        by_day = figures(cohort, by="day", tz=rng.tz)
+    else:
+        by_day = regroup(rng.period(store).parts, lambda p: (p.day,))
     return {key: [by_day.get((d,), Figures(key=())).value(key) for d in rng.days] for key in keys}
 
 
@@ -154,9 +163,18 @@ def sources_table(store: Store, rng: Range) -> Table:
     """Every flow and campaign with texts in the period, best revenue per recipient first, then the
     texts no flow or campaign names; the total row is the dashboard's total."""
     cohort = messages_in(store_ids=[store.pk], start=rng.start, end=rng.end, marketing_only=False)
-    rows = figures(cohort, by="source")
     flows = dict(Flow.objects.filter(store=store).values_list("pk", "name"))
     campaigns = dict(Campaign.objects.filter(store=store).values_list("pk", "name"))
+    flow_of = dict(FlowStep.objects.filter(flow__store=store).values_list("pk", "flow_id"))
+    period = rng.period(store)
+    source = lambda p: (flow_of.get(p.step_id), _existing(p.campaign_id, campaigns), p.kind)  # noqa: E731
+    rows = regroup(period.parts, source)
+    marketing = [(f, c, k) for f, c, k in rows if k == Message.Kind.MARKETING and (f or c)]
+    wanted = {reach.source_key(f, c): (f, c, k) for f, c, k in marketing}
+    wanted |= {reach.REPLIES: ("replies",), reach.DELETED: ("deleted",), reach.ALL: ()}
+    people = period.recipients(wanted, lambda: _source_people(cohort))
+    for key, row in rows.items():
+        row.recipients = people.get(key, 0)
     named, rest = [], {"replies": Figures(key=()), "deleted": Figures(key=())}
     for (flow_id, campaign_id, kind), row in rows.items():
         if kind != Message.Kind.MARKETING:
@@ -169,11 +187,11 @@ def sources_table(store: Store, rng: Range) -> Table:
             rest["deleted"].add(row)
     named.sort(key=lambda r: (r[2].revenue_per_recipient or Decimal("0"), r[2].sent), reverse=True)
     # A reply's or a deleted flow's people are counted once across those texts, not per text.
-    people = _people(cohort)
     for part, row in rest.items():
-        row.recipients = people.get(part, 0)
+        row.recipients = people[(part,)]
     shown = named + [(SOURCE_LABELS[p], None, r) for p, r in rest.items() if r.sent or r.orders or r.failed]
-    whole = _one(cohort)
+    whole = regroup(period.parts, lambda p: ()).get((), Figures(key=()))
+    whole.recipients = people[()]
     return Table(
         "sources",
         "Where the figures come from: every flow and campaign",
@@ -187,12 +205,23 @@ def sources_table(store: Store, rng: Range) -> Table:
     )
 
 
-def _people(cohort: Q) -> dict[str, int]:
+def _existing(pk: int | None, known: dict) -> int | None:
+    """A rollup keeps the id a text had when counted; a deleted row's texts now name none."""
+    return pk if pk in known else None
+
+
+def _everyone(cohort: Q) -> int:
+    return sum(recipients(cohort, by="store").values())
+
+
+def _source_people(cohort: Q) -> dict[tuple, int]:
+    """The sources table's recipients counted over the texts: per source, replies, deleted, all."""
     sent = Message.objects.filter(cohort, status__in=Message.ACCEPTED)
     marketing_orphans = Q(kind=Message.Kind.MARKETING, flow_step__isnull=True, campaign__isnull=True)
-    return {
-        "replies": sent.exclude(kind=Message.Kind.MARKETING).values("customer_id").distinct().count(),
-        "deleted": sent.filter(marketing_orphans).values("customer_id").distinct().count(),
+    return recipients(cohort, by="source") | {
+        ("replies",): sent.exclude(kind=Message.Kind.MARKETING).values("customer_id").distinct().count(),
+        ("deleted",): sent.filter(marketing_orphans).values("customer_id").distinct().count(),
+        (): _everyone(cohort),
     }
 
 
@@ -228,7 +257,26 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     """The funnel per step (entered → sent → delivered → clicked → ordered, opt-outs beside) and,
     for steps under test, the same per variant; each with the flow's total."""
     cohort = _flow_cohort(flow, rng)
-    by_step = figures(cohort, by="step")
+    period = rng.period(flow.store)
+    parts = [p for p in period.parts if p.kind == Message.Kind.MARKETING]
+    steps_of = dict(FlowStep.objects.filter(flow__store=flow.store).values_list("pk", "flow_id"))
+
+    def step_of(part: Part) -> tuple | None:
+        """The flow's text's step (None: a deleted step's, or none); None for another flow's text."""
+        if steps_of.get(part.step_id) == flow.pk:
+            return (part.step_id,)
+        return (None,) if part.run_flow_id == flow.pk and part.step_id not in steps_of else None
+
+    by_step = regroup(parts, step_of)
+    tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
+    by_variant = regroup(parts, lambda p: (p.step_id, p.variant) if p.step_id in tested else None)
+    wanted = {reach.step_key(s): (s,) for (s,) in by_step if s is not None}
+    wanted |= {reach.no_step_key(flow.pk): (None,), reach.flow_key(flow.pk): ()}
+    wanted |= {reach.step_variant_key(s, v): (s, v) for s, v in by_variant}
+    people = period.recipients(wanted, lambda: _flow_people(cohort, tested))
+    for rows in (by_step, by_variant):
+        for key, row in rows.items():
+            row.recipients = people.get(key, 0)
     visits = dict(
         FlowStepVisit.objects.filter(step__flow=flow, at__gte=rng.start, at__lt=rng.end)
         .order_by()
@@ -246,7 +294,8 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
     deleted = by_step.get((None,))
     if deleted:
         rows.append(["Deleted steps", "", *figure_cells(deleted)])
-    whole = _one(cohort)
+    whole = regroup(parts, lambda p: () if step_of(p) else None).get((), Figures(key=()))
+    whole.recipients = people[()]
     visit = Column("Entered step", "Runs that reached the step in the period (flow step visits).", "count")
     funnel = Table(
         "steps",
@@ -257,12 +306,18 @@ def flow_tables(flow: Flow, rng: Range) -> list[Table]:
         currency=flow.store.currency,
         window=WINDOW,
     )
-    return [funnel, _variants_table(flow, cohort, steps, by_step)]
+    return [funnel, _variants_table(flow, tested, by_variant, steps, by_step)]
 
 
-def _variants_table(flow: Flow, cohort: Q, steps: list[FlowStep], by_step: dict) -> Table:
-    tested = set(Experiment.objects.filter(flow_step__flow=flow).values_list("flow_step_id", flat=True))
-    by_variant = figures(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
+def _flow_people(cohort: Q, tested: set[int]) -> dict[tuple, int]:
+    """The flow report's recipients counted over the texts: per step, per variant, the flow's."""
+    variants = recipients(cohort & Q(flow_step_id__in=tested), by="flow_variant") if tested else {}
+    return recipients(cohort, by="step") | variants | {(): _everyone(cohort)}
+
+
+def _variants_table(
+    flow: Flow, tested: set[int], by_variant: dict, steps: list[FlowStep], by_step: dict
+) -> Table:
     positions = {s.pk: s.position for s in steps}
     rows, parts = [], []
     for step_id, variant in sorted(by_variant, key=lambda k: (positions.get(k[0], 0), k[1])):
@@ -283,10 +338,19 @@ def _variants_table(flow: Flow, cohort: Q, steps: list[FlowStep], by_step: dict)
     )
 
 
-def campaign_tables(campaign: Campaign) -> list[Table]:
+def campaign_tables(campaign: Campaign, *, now: datetime) -> list[Table]:
     cohort = messages_in(store_ids=[campaign.store_id], campaign=campaign)
-    whole = _one(cohort)
-    by_variant = figures(cohort, by="variant")
+    tz = ZoneInfo(campaign.store.default_timezone)
+    period = store_period(campaign.store, start=None, end=now, tz=tz, now=now)
+    parts = [p for p in period.parts if p.campaign_id == campaign.pk and p.kind == Message.Kind.MARKETING]
+    whole = regroup(parts, lambda p: ()).get((), Figures(key=()))
+    by_variant = regroup(parts, lambda p: (p.variant,))
+    wanted = {reach.campaign_variant_key(campaign.pk, v): (v,) for (v,) in by_variant}
+    wanted[reach.campaign_key(campaign.pk)] = ()
+    people = period.recipients(wanted, lambda: recipients(cohort, by="variant") | {(): _everyone(cohort)})
+    for key, row in by_variant.items():
+        row.recipients = people.get(key, 0)
+    whole.recipients = people[()]
     currency = campaign.store.currency
     return [
         Table("campaign", campaign.name, [RECIPIENTS, *FIGURE_COLUMNS],

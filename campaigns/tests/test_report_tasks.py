@@ -13,6 +13,7 @@ from campaigns.tests.flowkit import make_customer, make_store
 from campaigns.tests.history import text
 from customers.ingest.consent import consent_change
 from customers.ingest.events import events_ingest
+from customers.models import ListHealth
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,8 +54,11 @@ def test_an_opt_out_is_tied_at_once(frozen_now):
 
 @pytest.mark.django_db
 def test_the_tick_stage_runs_every_part(frozen_now):
+    store = make_store()
     report = reports_tick(now=frozen_now)
     assert (report.orders_credited, report.opt_outs_tied, report.decisions) == (0, 0, 0)
+    assert report.health_counted == 1
+    assert ListHealth.objects.get(store=store).taken_at == frozen_now
 
 
 @pytest.mark.django_db

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.models import Campaign, Experiment, ExperimentVariant, Flow, FlowStep
 from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
@@ -14,6 +16,7 @@ from campaigns.tests.history import click, opt_out, order, text
 from campaigns.tests.inbound_helpers import store_owner
 from customers.models import Customer
 from customers.predictions.refresh import store_predictions_refresh
+from customers.segments.health import list_health_refresh
 
 
 @pytest.fixture
@@ -144,3 +147,16 @@ def test_a_store_owner_cannot_open_another_stores_report(client, django_user_mod
     assert client.get(reverse("admin:reports_flow", args=[flow.pk])).status_code == 404
     home = client.get("/admin/").content.decode()
     assert "Cart recovery" not in home
+
+
+def test_list_health_shows_the_count_the_reports_stage_kept_and_when(admin_client, shop_history, frozen_now):
+    store, _, _ = shop_history
+    taken = frozen_now - timedelta(minutes=3)
+    list_health_refresh(now=taken, store_ids=[store.pk])
+    Customer.objects.filter(store=store).update(sms_consent=Customer.Consent.NONE)
+
+    body = admin_client.get("/admin/").content.decode()
+
+    local = timezone.localtime(taken, ZoneInfo(store.default_timezone))
+    assert f"as of {local:%H:%M} (store time)" in body
+    assert "3 customers · 3 reachable by SMS" in body

@@ -9,7 +9,7 @@ from customers.models.catalog import Category, Product, ProductChange
 from customers.models.events import Event, EventItem, EventLast
 from customers.models.people import AppendOnlyError, ConsentRecord, ConsentRecordQuerySet, Customer
 from customers.models.predictions import CustomerPrediction, PredictionRun
-from customers.models.segments import Segment, SegmentMember, SegmentTouch
+from customers.models.segments import ListHealth, Segment, SegmentMember, SegmentTouch
 from customers.models.stores import Store, new_token
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "EventItem",
     "EventLast",
     "ImportJob",
+    "ListHealth",
     "PredictionRun",
     "PrivacyLogEntry",
     "Product",

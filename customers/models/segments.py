@@ -75,3 +75,16 @@ class SegmentTouch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id or 'catalogue'} touched in store {self.store_id}"
+
+
+class ListHealth(models.Model):
+    """The dashboard's list health for one store as last counted: customers and reachable by SMS
+    for everyone, each engagement tier and each churn band, with when they were counted."""
+
+    store = models.OneToOneField(Store, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # {"all": [customers, reachable], "hot": [...], ..., "churn:high": [...]}
+    counts = models.JSONField(default=dict)
+    taken_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"list health of store {self.store_id} at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -60,10 +60,25 @@ def reach(customers: QuerySet[Customer]) -> Reach:
     return Reach(counted["customers"], counted["reachable"])
 
 
-def rules_members(store: Store, rules: dict, *, now: datetime) -> QuerySet[Customer]:
+def reaches(customers: QuerySet[Customer], groups: dict[str, Q]) -> dict[str, Reach]:
+    """`reach` of several groups of these customers in one pass over them."""
+    counts = {}
+    for name, q in groups.items():
+        counts[f"{name}__customers"] = Count("pk", filter=q)
+        counts[f"{name}__reachable"] = Count("pk", filter=q & REACHABLE)
+    counted = customers.aggregate(**counts)
+    return {name: Reach(counted[f"{name}__customers"], counted[f"{name}__reachable"]) for name in groups}
+
+
+def rules_q(store: Store, rules: dict, *, now: datetime) -> Q:
+    """The store's customers matching the rules, as a filter."""
     rules = rules or EMPTY
     check(rules)
-    return Customer.objects.filter(store=store).filter(compile_rules(rules, store=store, now=now))
+    return compile_rules(rules, store=store, now=now)
+
+
+def rules_members(store: Store, rules: dict, *, now: datetime) -> QuerySet[Customer]:
+    return Customer.objects.filter(store=store).filter(rules_q(store, rules, now=now))
 
 
 def members(segment: Segment, *, now: datetime, only: Only | None = None) -> QuerySet[Customer]:

@@ -20,5 +20,6 @@ class Command(BaseCommand):
         report = reports_tick(now=now)
         self.stdout.write(
             f"reports at {now.isoformat()}: {report.orders_credited} orders credited,"
-            f" {report.opt_outs_tied} opt-outs tied, {report.decisions} experiments decided"
+            f" {report.opt_outs_tied} opt-outs tied, {report.decisions} experiments decided,"
+            f" {report.days_counted} report days counted"
         )
