@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0017_experiment_drafts_and_plain_names'),
+        ('campaigns', '0018_flow_step_best_hour_within'),
         ('customers', '0019_predictions'),
     ]
 

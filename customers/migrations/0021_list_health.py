@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0019_predictions'),
+        ('customers', '0020_offer_sensitive_code_share_label'),
     ]
 
     operations = [
