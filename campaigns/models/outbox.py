@@ -170,8 +170,13 @@ class MessageQuerySet(models.QuerySet):
                 where, params = due.query.get_compiler(connection=connection).as_sql()
             except EmptyResultSet:  # no ids to take
                 return []
-            claim = f"UPDATE {table} SET {assignments} WHERE {pk} IN ({where}) RETURNING *"
-            claimed = list(Message.objects.db_manager(due.db).raw(claim, [*prepared, *params]))
+            # The rows to take are locked once, in the WITH: as a plain `IN (subquery)` PostgreSQL
+            # may rescan the locking subquery for every row of the table when its statistics are stale.
+            claim = (
+                f"WITH due AS ({where}) "
+                f"UPDATE {table} SET {assignments} WHERE {pk} IN (SELECT id FROM due) RETURNING *"
+            )
+            claimed = list(Message.objects.db_manager(due.db).raw(claim, [*params, *prepared]))
         # A batch's texts share a store or a few: each store's row is read once, not once a text.
         stores = Store.objects.in_bulk({m.store_id for m in claimed})
         for message in claimed:
