@@ -9,8 +9,9 @@ the moment is stored through ingestion, then the tick runs the stages that can h
 stage when one waits) and the provider reports each text it took delivered or not, as its status
 callback would. Every twelve simulated hours, and at the end, the daily stages run (product
 changes left unchecked, reconcile, retention), orders and opt-outs are credited and the
-experiment is judged; the whole reports stage (with the report days and list health) runs at the end. So every past text obeyed the store's
-caps, windows and overlap, and its "Why this text?" is the guardrails' own record.
+experiment is judged; the whole reports stage (with the report days and list health) runs at
+the end. So every past text obeyed the store's caps, windows and overlap, and its "Why this
+text?" is the guardrails' own record.
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ from campaigns.models import (
     Message,
     OfferCode,
 )
-from campaigns.reports.attribution import attributions_refresh, opt_outs_attribute
-from campaigns.reports.decisions import experiments_evaluate
 from campaigns.reports.stage import reports_tick
 from campaigns.sending.answers import message_status_apply
 from campaigns.sending.gateways import SimulatedGateway
@@ -160,13 +159,7 @@ class _Replay:
         tick(now=at, gateway=self.gateway, stages=self.stages(daily=daily))
         self.callbacks(at + CALLBACK_AFTER)
         if daily:
-            if last:
-                reports_tick(now=at, store_ids=[self.store.pk])
-            else:  # what the later moments act on; the days and list health are counted once, at the end
-                stores = [self.store.pk]
-                attributions_refresh(now=at, store_ids=stores)
-                opt_outs_attribute(now=at, store_ids=stores)
-                experiments_evaluate(now=at, store_ids=stores)
+            reports_tick(now=at, store_ids=[self.store.pk], counts=last)
             self.reported = at
 
     def stages(self, *, daily: bool) -> list[str]:
