@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.content.checks import text_clean
 from campaigns.flows.recipes import unique_flow_slug
-from campaigns.models import Flow, FlowStep, FlowTriggerFilter, MessageTemplate
+from campaigns.models import Flow, FlowStep, FlowTriggerFilter, MessageTemplate, Offer
 from campaigns.reports.experiments import copy_test_from_variant_b
 from customers.models import Category, Product, Segment, Store
 from customers.segments import validate
@@ -31,6 +31,7 @@ FLOW_FIELDS = [
     "max_lateness_minutes",
     "priority",
 ]
+OFFER_FIELDS = ["name", "source", "value_type", "value", "minimum_subtotal", "expires_hours", "code_prefix"]
 STEP_FIELDS = [
     "position",
     "kind",
@@ -38,6 +39,7 @@ STEP_FIELDS = [
     "delay_unit",
     "body",
     "offer_code",
+    "best_hour_within",
     "yes_next",
     "no_next",
 ]
@@ -61,12 +63,18 @@ def _segment_out(segment: Segment | None) -> dict | None:
     }
 
 
+def _offer_out(offer: Offer | None) -> dict | None:
+    if offer is None:
+        return None
+    return {name: _plain(getattr(offer, name)) for name in OFFER_FIELDS}
+
+
 def _plain(value):
     return str(value) if value is not None and not isinstance(value, (bool, int, str)) else value
 
 
 def flow_export(*, flow: Flow) -> dict:
-    steps = flow.steps.order_by("position").select_related("template", "segment")
+    steps = flow.steps.order_by("position").select_related("template", "segment", "offer")
     return {
         "format": FORMAT,
         "slug": flow.slug,
@@ -83,6 +91,7 @@ def flow_export(*, flow: Flow) -> dict:
                 "window_start": step.window_start.strftime("%H:%M") if step.window_start else None,
                 "window_end": step.window_end.strftime("%H:%M") if step.window_end else None,
                 "segment": _segment_out(step.segment),
+                "offer": _offer_out(step.offer),
             }
             for step in steps
         ],
@@ -161,12 +170,29 @@ def _step_in(flow: Flow, spec: dict, prefix: str) -> None:
     step = FlowStep(flow=flow, **{k: spec[k] for k in STEP_FIELDS if spec.get(k) is not None})
     step.window_start, step.window_end = spec.get("window_start"), spec.get("window_end")
     step.segment = _segment_in(flow.store, spec.get("segment"), f"{prefix}segment")
+    step.offer = _offer_in(flow.store, spec.get("offer"), f"{prefix}offer")
     if spec.get("template"):
         step.template, _ = MessageTemplate.objects.get_or_create(
             store=flow.store, name=spec["template"], defaults={"body": spec.get("body", "")}
         )
         step.body = ""
-    _clean(step, prefix, exclude=["flow", "template", "segment"])
+    _clean(step, prefix, exclude=["flow", "template", "segment", "offer"])
     step.save()
     if isinstance(spec.get("body_b"), str) and spec["body_b"].strip():
         copy_test_from_variant_b(step=step, body_b=spec["body_b"], now=timezone.now())
+
+
+def _offer_in(store: Store, spec: dict | None, field: str) -> Offer | None:
+    """The target store's offer of that name, else a new one with the same terms (a pool offer's
+    codes stay with the store they were uploaded to)."""
+    if not spec:
+        return None
+    if not isinstance(spec, dict) or not spec.get("name"):
+        raise FlowImportError(f"{field}.name", "an offer needs a name")
+    found = Offer.objects.filter(store=store, name=spec["name"]).first()
+    if found is not None:
+        return found
+    offer = Offer(store=store, **{name: spec[name] for name in OFFER_FIELDS if spec.get(name) is not None})
+    _clean(offer, f"{field}.", exclude=["store"])
+    offer.save()
+    return offer

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from campaigns.flows.io import FlowImportError, flow_export, flow_import
 from campaigns.flows.recipes import recipe_install
-from campaigns.models import Flow
+from campaigns.models import Flow, Offer
 from campaigns.tests.flowkit import make_product, make_store
 from customers.models import Segment
 
@@ -46,6 +46,44 @@ def test_import_names_the_bad_field_and_stores_nothing():
 
     assert error.value.field == "steps[0].delay_unit"
     assert not Flow.objects.filter(store=store).exists()
+
+
+def test_a_copied_step_keeps_its_best_hour_wait_and_its_unique_code_offer():
+    source, target = make_store("one"), make_store("two")
+    flow = recipe_install(store=source, name="cart_recovery")
+    step = flow.steps.get(position=1)
+    step.best_hour_within = 12
+    step.offer = Offer.objects.create(store=source, name="Cart 15%", value=15, expires_hours=4)
+    step.save()
+
+    copy = flow_import(store=target, data=json.loads(json.dumps(flow_export(flow=flow))))
+    again = flow_import(store=target, data=flow_export(flow=flow))
+
+    copied = copy.steps.get(position=1)
+    assert copied.best_hour_within == 12
+    assert (copied.offer.store, copied.offer.name, copied.offer.value, copied.offer.expires_hours) == (
+        target,
+        "Cart 15%",
+        15,
+        4,
+    )
+    assert again.steps.get(position=1).offer == copied.offer
+
+
+def test_import_names_a_bad_offer_and_a_bad_best_hour():
+    store = make_store()
+    data = flow_export(flow=recipe_install(store=make_store("src"), name="cart_recovery"))
+    data["steps"][0]["offer"] = {"name": "Too much", "value_type": "percentage", "value": "150"}
+    with pytest.raises(FlowImportError) as error:
+        flow_import(store=store, data=data)
+    assert error.value.field == "steps[0].offer.value"
+
+    data["steps"][0]["offer"] = None
+    data["steps"][0]["best_hour_within"] = 100
+    with pytest.raises(FlowImportError) as error:
+        flow_import(store=store, data=data)
+    assert error.value.field == "steps[0].best_hour_within"
+    assert not Flow.objects.filter(store=store).exists() and not Offer.objects.filter(store=store).exists()
 
 
 def test_import_needs_the_product_it_names():
