@@ -33,11 +33,10 @@ def flow_pause_on_error(*, flow_id: int, error: BaseException, now: datetime) ->
 
 def campaign_pause_on_error(*, campaign_id: int, error: BaseException, now: datetime) -> None:
     logger.exception("Campaign %s paused after an error", campaign_id, exc_info=error)
-    Campaign.objects.filter(
-        pk=campaign_id, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
-    ).update(
+    Campaign.objects.filter(pk=campaign_id).move(
+        source=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING],
+        target=Campaign.Status.PAUSED,
         paused_from=F("status"),
-        status=Campaign.Status.PAUSED,
         error=_error_text(error),
         error_at=now,
         preparing_until=None,

@@ -162,9 +162,9 @@ def campaign_compose(*, draft: Draft, now: datetime, campaign: Campaign | None =
             campaign = Campaign.objects.create(store=draft.store, slug=_unique_slug(draft), **fields)
         else:
             not_started = Campaign.objects.filter(
-                pk=campaign.pk, status__in=EDITABLE, materialized_at__isnull=True
-            ).filter(preparing_until__isnull=True)
-            moved = not_started.update(status=C.DRAFT, **fields)
+                pk=campaign.pk, materialized_at__isnull=True, preparing_until__isnull=True
+            )
+            moved = not_started.move(source=EDITABLE, target=C.DRAFT, **fields)
             if not moved:
                 raise CampaignStateError("It has started sending: it can be paused or cancelled, not edited.")
             campaign.refresh_from_db()

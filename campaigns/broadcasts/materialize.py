@@ -170,8 +170,7 @@ def _claim(campaign_id: int, now: datetime) -> Campaign | None:
     with transaction.atomic():
         claimed = (
             Campaign.objects.filter(free, pk=campaign_id, send_at__lte=now, materialized_at__isnull=True)
-            .filter(status__in=[C.SCHEDULED, C.SENDING])
-            .update(status=C.SENDING, preparing_until=now + PREPARING_LEASE)
+            .move(source=[C.SCHEDULED, C.SENDING], target=C.SENDING, preparing_until=now + PREPARING_LEASE)
         )
     if not claimed:
         return None
@@ -283,4 +282,4 @@ def _record_materialized(campaign: Campaign, complete: bool, now: datetime) -> N
             recipients_count=total, materialized_at=now if complete else None, preparing_until=None
         )
         if complete and not total:
-            Campaign.objects.filter(pk=campaign.pk, status=C.SENDING).update(status=C.DONE, finished_at=now)
+            Campaign.objects.filter(pk=campaign.pk).move(source=[C.SENDING], target=C.DONE, finished_at=now)

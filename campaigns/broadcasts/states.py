@@ -19,9 +19,9 @@ from campaigns.sending.circuit import unavailable_since
 from customers.senders import store_sender as sender_for
 
 
-def _move(campaign: Campaign, allowed: set[str], **changes: object) -> Campaign:
+def _move(campaign: Campaign, allowed: set[str], target: str, **changes: object) -> Campaign:
     with transaction.atomic():
-        moved = Campaign.objects.filter(pk=campaign.pk, status__in=allowed).update(**changes)
+        moved = Campaign.objects.filter(pk=campaign.pk).move(source=allowed, target=target, **changes)
         if not moved:
             campaign.refresh_from_db(fields=["status"])
             raise CampaignStateError(f"A {campaign.get_status_display().lower()} campaign cannot do that.")
@@ -39,13 +39,13 @@ def campaign_schedule(*, campaign: Campaign) -> Campaign:
     refused = campaign_text_error(campaign)
     if refused:
         raise CampaignStateError(refused)
-    return _move(campaign, {C.DRAFT}, status=C.SCHEDULED)
+    return _move(campaign, {C.DRAFT}, C.SCHEDULED)
 
 
 def campaign_pause(*, campaign: Campaign) -> Campaign:
     """Stop handing out its texts; messages already with the provider go on."""
     campaign.refresh_from_db(fields=["status"])
-    return _move(campaign, {C.SCHEDULED, C.SENDING}, status=C.PAUSED, paused_from=campaign.status)
+    return _move(campaign, {C.SCHEDULED, C.SENDING}, C.PAUSED, paused_from=campaign.status)
 
 
 def campaign_resume(*, campaign: Campaign) -> Campaign:
@@ -53,7 +53,7 @@ def campaign_resume(*, campaign: Campaign) -> Campaign:
     return _move(
         campaign,
         {C.PAUSED},
-        status=campaign.paused_from or C.SCHEDULED,
+        campaign.paused_from or C.SCHEDULED,
         paused_from="",
         error="",
         error_at=None,
@@ -64,7 +64,7 @@ def campaign_cancel(*, campaign: Campaign, now: datetime) -> Campaign:
     """Cancel it: texts not yet claimed for sending are suppressed with the reason."""
     with transaction.atomic():
         campaign = _move(
-            campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, status=C.CANCELLED, finished_at=now
+            campaign, {C.DRAFT, C.SCHEDULED, C.SENDING, C.PAUSED}, C.CANCELLED, finished_at=now
         )
         Message.objects.filter(campaign=campaign).transition(
             source=Message.UNSENT,
@@ -83,9 +83,9 @@ def campaigns_finish(*, now: datetime) -> int:
     waiting = Message.objects.filter(campaign=OuterRef("pk"), status__in=Message.WAITING)
     with transaction.atomic():
         return (
-            Campaign.objects.filter(status=C.SENDING, materialized_at__isnull=False)
+            Campaign.objects.filter(materialized_at__isnull=False)
             .exclude(Exists(waiting))
-            .update(status=C.DONE, finished_at=now)
+            .move(source=[C.SENDING], target=C.DONE, finished_at=now)
         )
 
 

@@ -2,7 +2,8 @@
 decisions, experiments, inbound texts and conversations, and the reports' daily rollups.
 
 Models hold data and the rules about one row; they import no service (checks that need one live in
-the form or the service that saves). `outbox.py` owns every move of `Message.status`.
+the form or the service that saves). `outbox.py` owns every move of `Message.status`, `broadcasts.py`
+every move of `Campaign.status`.
 """
 
 from campaigns.models.broadcasts import Campaign

@@ -1,9 +1,28 @@
-"""One-off sends of a template to a segment."""
+"""One-off sends of a template to a segment.
+
+`TRANSITIONS` lists every allowed move of a campaign's status; `Campaign.objects...move()` makes it
+as a conditional UPDATE from the expected states, so a campaign another worker moved first is left
+alone. Nothing else writes `status`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from campaigns.models.outbox import TransitionError
+
+
+class CampaignQuerySet(models.QuerySet):
+    def move(self, *, source: Iterable[str], target: str, **fields: object) -> int:
+        """Move the campaigns of this queryset that are in `source` to `target`; returns how many moved."""
+        sources = list(source)
+        for status in sources:
+            if target not in TRANSITIONS[status]:
+                raise TransitionError(f"a campaign cannot move from {status} to {target}")
+        return self.filter(status__in=sources).update(status=target, **fields)
 
 
 class Campaign(models.Model):
@@ -58,6 +77,8 @@ class Campaign(models.Model):
         null=True, blank=True, editable=False, help_text="A worker is preparing its recipients until then."
     )
 
+    objects = CampaignQuerySet.as_manager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "slug"], name="campaign_slug_per_store")]
         indexes = [models.Index(fields=["status", "send_at"])]
@@ -70,3 +91,14 @@ class Campaign(models.Model):
             related = getattr(self, field, None) if getattr(self, f"{field}_id") else None
             if related is not None and self.store_id and related.store_id != self.store_id:
                 raise ValidationError({field: f"Choose a {field} of the campaign's store."})
+
+
+_S = Campaign.Status
+TRANSITIONS: dict[str, set[str]] = {
+    _S.DRAFT: {_S.DRAFT, _S.SCHEDULED, _S.CANCELLED},
+    _S.SCHEDULED: {_S.DRAFT, _S.SENDING, _S.PAUSED, _S.CANCELLED},
+    _S.SENDING: {_S.SENDING, _S.PAUSED, _S.DONE, _S.CANCELLED},
+    _S.PAUSED: {_S.SCHEDULED, _S.SENDING, _S.CANCELLED},
+    _S.DONE: set(),
+    _S.CANCELLED: set(),
+}

@@ -18,6 +18,7 @@ from campaigns.broadcasts.states import (
     campaigns_finish,
 )
 from campaigns.models import Campaign, Message, MessageTemplate
+from campaigns.models.outbox import TransitionError
 from campaigns.sending.deliver import paused_campaign_ids
 from campaigns.sending.queue import foreground
 from campaigns.tests.inbound_helpers import everyone, make_customer, make_store, subscribed
@@ -277,6 +278,20 @@ def test_state_changes_out_of_order_are_refused(store):
     with pytest.raises(CampaignStateError):
         campaign_schedule(campaign=campaign)
     assert campaign.status == C.SCHEDULED
+
+
+def test_a_finished_campaign_has_no_move_left_and_a_move_not_listed_is_a_bug(store):
+    done = new_campaign(store, status=C.DONE)
+
+    with pytest.raises(TransitionError):
+        Campaign.objects.filter(pk=done.pk).move(source=[C.DONE], target=C.SENDING)
+    with pytest.raises(TransitionError):
+        Campaign.objects.filter(pk=done.pk).move(source=[C.DRAFT], target=C.DONE)
+    assert Campaign.objects.filter(pk=done.pk).move(source=[C.SENDING], target=C.DONE) == 0
+    with pytest.raises(CampaignStateError):
+        campaign_cancel(campaign=done, now=NOW)
+    done.refresh_from_db()
+    assert (done.status, done.finished_at) == (C.DONE, None)
 
 
 def test_cancelling_suppresses_what_has_not_gone_out(store):
