@@ -184,14 +184,24 @@ class MessageQuerySet(models.QuerySet):
         return claimed
 
 
-def set_null_recounted(collector, field, sub_objs, using) -> None:
-    """SET_NULL for a text's flow run, step or campaign, and the texts' days counted again: the
-    groups the reports put them in change."""
+def _days_recounted(sub_objs, using) -> None:
     texts = sub_objs if isinstance(sub_objs, models.QuerySet) else Message.objects.filter(
         pk__in=[o.pk for o in sub_objs]
     )
     ReportDayMark.objects.using(using).add_for(texts)
+
+
+def set_null_recounted(collector, field, sub_objs, using) -> None:
+    """SET_NULL for a text's flow run, step or campaign, and the texts' days counted again: the
+    groups the reports put them in change."""
+    _days_recounted(sub_objs, using)
     models.SET_NULL(collector, field, sub_objs, using)
+
+
+def cascade_recounted(collector, field, sub_objs, using) -> None:
+    """CASCADE for a deleted customer's texts, and their days counted again without them."""
+    _days_recounted(sub_objs, using)
+    models.CASCADE(collector, field, sub_objs, using)
 
 
 def _update_returning_ids(rows: models.QuerySet, **values: object) -> list[int]:
@@ -268,7 +278,7 @@ class Message(models.Model):
     store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(
         "customers.Customer",
-        on_delete=models.CASCADE,
+        on_delete=cascade_recounted,
         related_name="messages",
         db_index=False,  # (customer, created_at) and (customer, planned_at) lead with it
     )

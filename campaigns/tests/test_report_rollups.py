@@ -151,6 +151,20 @@ def test_an_erased_customers_texts_leave_the_counted_day():
 
 
 @pytest.mark.django_db
+def test_a_deleted_customers_texts_leave_the_counted_day():
+    store, customer, _, rng = _one_text_counted()
+    other = make_customer(store)
+    text(other, T0, status="sent")
+    ReportDayCounted.objects.filter(store=store).delete()
+    assert _total(store, rng, "sent") == 2
+
+    customer.delete()
+
+    assert ReportDayMark.objects.filter(store=store).exists()
+    assert _total(store, rng, "sent") == 1
+
+
+@pytest.mark.django_db
 def test_a_marked_day_is_counted_again_and_its_marks_go():
     store, _, message, rng = _one_text_counted()
     counted = ReportDayCounted.objects.get(store=store, day=T0.date()).counted_at
