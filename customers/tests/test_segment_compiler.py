@@ -122,6 +122,37 @@ def test_it_ranks_the_top_percent_of_the_store_by_ltv(shop):
     assert names(shop, group({**top, "top_percent": 100})) == ["ana", "ben"]
 
 
+def test_a_rank_keeps_ties_at_its_threshold_together_and_needs_a_whole_customer(shop):
+    top = {"type": "rank", "metric": "total_spent"}
+    Customer.objects.filter(pk=shop.ben.pk).update(total_spent=300)
+    # ben ties ana for first: both ranked 1, so both are within the top third
+    assert names(shop, group({**top, "top_percent": 34})) == ["ana", "ben"]
+    # a share of the store smaller than one customer holds nobody
+    assert names(shop, group({**top, "top_percent": 1})) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    spent=st.lists(st.sampled_from([0, 5, 10, 10, 20, 35]), min_size=1, max_size=12),
+    percent=st.sampled_from([1, 10, 25, 33.3, 50, 99, 100]),
+)
+def test_a_rank_matches_rank_over_the_whole_store(shop, spent, percent):
+    with transaction.atomic():
+        store = Store.objects.create(slug="ranks", brand_name="R", site_url="https://r.example.com")
+        for i, value in enumerate(spent):
+            Customer.objects.create(store=store, phone=f"+1415555020{i:02d}", total_spent=value)
+        everyone = list(Customer.objects.filter(store=store).values_list("pk", "total_spent"))
+        expected = {
+            pk
+            for pk, value in everyone
+            if value > 0 and (1 + sum(other > value for _, other in everyone)) * 100 <= len(everyone) * percent
+        }
+        tree = group({"type": "rank", "metric": "total_spent", "top_percent": percent})
+        assert set(rules_members(store, tree, now=NOW).values_list("pk", flat=True)) == expected
+        assert rules_count(store, tree, now=NOW) == len(expected)
+        transaction.set_rollback(True)
+
+
 def test_it_finds_a_checkout_with_no_order_after_it_for_the_same_cart(shop):
     event(shop, shop.ana, "checkout_started", timedelta(hours=3), cart_id="x")
     event(shop, shop.ana, "order_placed", timedelta(hours=2), cart_id="y")
@@ -218,7 +249,7 @@ def test_it_includes_another_segments_members(shop):
     assert names(shop, group({"type": "segment", "segment": gold.pk, "op": "not_in"})) == ["ana", "cy"]
 
 
-def test_it_is_one_query(shop):
+def test_it_is_one_query_after_the_stores_size_for_a_rank(shop):
     tree = group(
         {"type": "rank", "metric": "total_spent", "top_percent": 50},
         {"type": "sequence", "event": "checkout_started", "then_not": {"event": "order_placed"}},
@@ -228,6 +259,11 @@ def test_it_is_one_query(shop):
     segment = Segment.objects.create(store=shop.store, name="Mixed", slug="mixed", rules=tree)
     with CaptureQueriesContext(connection) as queries:
         list(members(segment, now=NOW))
+    assert len(queries) == 2
+    assert "COUNT" in queries[0]["sql"].upper()
+    without_rank = {**tree, "children": tree["children"][1:]}
+    with CaptureQueriesContext(connection) as queries:
+        list(members(Segment(store=shop.store, rules=without_rank), now=NOW))
     assert len(queries) == 1
 
 
