@@ -24,6 +24,9 @@ EXACT_UP_TO = 50_000
 # customers evaluated for an estimate, and how long an exact count may take before one is made
 SAMPLE_SIZE = 10_000
 EXACT_BUDGET_MS = 300
+# who among more members than this can be texted is estimated from the sample at once: counting it
+# joins every one of them to their customer row, which does not fit the budget in a large store
+REACH_EXACT_UP_TO = 200_000
 NEWEST = 2_000
 SHOWN = 10
 
@@ -65,7 +68,7 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
         return Preview(counted["count"], counted["reachable"], None, diff, examples)
     exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen, size=size))
     reachable = None
-    if exact is not None:
+    if exact is not None and exact <= REACH_EXACT_UP_TO:
         reachable = _within_budget(lambda: everyone.filter(new & REACHABLE).count())
     estimate, diff, hits, reach_estimated = None, None, set(), False
     unchanged = segment is not None and rules == segment.rules
