@@ -142,11 +142,12 @@ def test_a_rank_matches_rank_over_the_whole_store(shop, spent, percent):
         for i, value in enumerate(spent):
             Customer.objects.create(store=store, phone=f"+1415555020{i:02d}", total_spent=value)
         everyone = list(Customer.objects.filter(store=store).values_list("pk", "total_spent"))
-        expected = {
-            pk
-            for pk, value in everyone
-            if value > 0 and (1 + sum(other > value for _, other in everyone)) * 100 <= len(everyone) * percent
-        }
+
+        def within(value):
+            rank = 1 + sum(other > value for _, other in everyone)
+            return value > 0 and rank * 100 <= len(everyone) * percent
+
+        expected = {pk for pk, value in everyone if within(value)}
         tree = group({"type": "rank", "metric": "total_spent", "top_percent": percent})
         assert set(rules_members(store, tree, now=NOW).values_list("pk", flat=True)) == expected
         assert rules_count(store, tree, now=NOW) == len(expected)
