@@ -72,9 +72,13 @@ class Only:
     low: int | None = None
     high: int | None = None
 
-    def q(self, column: str) -> Q:
+    def q(self, column: str, *, probed: bool = False) -> Q:
+        """`probed`: the rows are also found customer by customer (an index on the customer first),
+        so the ids are checked as a filter (a hashed list) rather than as an index condition, which
+        PostgreSQL would search again for every customer probed (thousands squared)."""
         if self.ids is not None and connection.vendor == "postgresql":
-            return Q(AnyOf(F(column), Value(list(self.ids), output_field=Field())))
+            lhs = F(column) + Value(0) if probed else F(column)
+            return Q(AnyOf(lhs, Value(list(self.ids), output_field=Field())))
         if self.ids is not None:
             return Q(**{f"{column}__in": self.ids})
         bounds = {f"{column}__gte": self.low, f"{column}__lte": self.high}
@@ -171,6 +175,9 @@ class Compiler:
         self.seen = seen
         self.only = only
         self.size = size
+        # under an OR or a NOT a set of ids is read whole (a hashed subplan), never probed per
+        # customer: narrowing it by an index condition then serves it best
+        self.read_whole = False
 
     def narrowed(self, queryset: QuerySet, column: str = "customer_id") -> QuerySet:
         return queryset.filter(self.only.q(column)) if self.only is not None else queryset
@@ -205,10 +212,15 @@ class Compiler:
         return self.ids(children[0])
 
     def group(self, node: dict) -> Q:
-        parts = [self.node(child) for child in node.get("children", [])]
+        match = node.get("match", "all")
+        outer = self.read_whole
+        self.read_whole = outer or match in ("any", "none")
+        try:
+            parts = [self.node(child) for child in node.get("children", [])]
+        finally:
+            self.read_whole = outer
         if not parts:
             return EVERYONE
-        match = node.get("match", "all")
         combined = parts[0]
         for part in parts[1:]:
             combined = (combined & part) if match == "all" else (combined | part)
@@ -346,7 +358,11 @@ class Compiler:
         if op == "zero" or (op in ("eq", "lte") and n == 0):
             scope = self.window(node)
             if not node.get("filters") and scope.until == self.now:
-                return ~Q(pk__in=self.recent_ids(node, scope).query)
+                outer, self.read_whole = self.read_whole, True  # a NOT IN reads its set whole
+                try:
+                    return ~Q(pk__in=self.recent_ids(node, scope).query)
+                finally:
+                    self.read_whole = outer
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
         return ~Q(pk__in=counted(events, gte=n + 1))  # at most n
 
@@ -374,14 +390,14 @@ class Compiler:
         """
         everyone = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
         last = self.narrowed(everyone)
+        probe = last
+        if self.only is not None and not self.read_whole:
+            probe = everyone.filter(self.only.q("customer_id", probed=True))
         current = Q(last_at__lte=scope.until)
         if scope.since is not None:
             current &= Q(last_at__gte=scope.since)
         in_window = self.events(node).filter(customer_id=OuterRef("customer_id"))
         later = Q(last_at__gt=scope.until) & Q(Exists(in_window))
-        # probed from customers already narrowed, one unique index entry each: a list of ids here
-        # too would be searched again for every customer probed (thousands squared)
-        probe = everyone if self.only is not None and self.only.ids is not None else last
         probed = probe.filter(current | later).values("customer_id")
         counted = (
             last.filter(current)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from customers.models import Category, Customer, Event, Product, Segment, Store
 from customers.segments import members, rules_count, rules_members
+from customers.segments.compiler import Only
 from customers.segments.explain import explain
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -152,6 +153,25 @@ def test_a_rank_matches_rank_over_the_whole_store(shop, spent, percent):
         assert set(rules_members(store, tree, now=NOW).values_list("pk", flat=True)) == expected
         assert rules_count(store, tree, now=NOW) == len(expected)
         transaction.set_rollback(True)
+
+
+def test_a_tree_evaluated_for_some_customers_finds_exactly_the_members_among_them(shop):
+    event(shop, shop.ana, "sms_clicked", timedelta(days=2))
+    event(shop, shop.cy, "sms_clicked", timedelta(days=3))
+    clicked = {"type": "event", "event": "sms_clicked", "window": {"last": 30, "unit": "days"}}
+    austin = {"type": "profile", "field": "city", "op": "eq", "value": "Austin"}
+    some = (shop.ana.pk, shop.ben.pk)
+    for tree in (
+        group(clicked),
+        group(clicked, austin),
+        group(clicked, {"type": "consent", "status": "subscribed"}, match="any"),
+        group(clicked, match="none"),
+        group({**clicked, "count": {"op": "zero"}}),
+    ):
+        segment = Segment(store=shop.store, rules=tree)
+        everyone = set(members(segment, now=NOW).values_list("pk", flat=True))
+        among = set(members(segment, now=NOW, only=Only(ids=some)).values_list("pk", flat=True))
+        assert among == everyone & set(some), tree
 
 
 def test_it_finds_a_checkout_with_no_order_after_it_for_the_same_cart(shop):
