@@ -30,7 +30,6 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import common  # noqa: E402
+from senders import senders  # noqa: E402
 
 common.django_setup()
 
@@ -187,37 +187,6 @@ def post_batches(port: int, key: str, batch: int):
     return post
 
 
-def senders(
-    port: int, path: str, bodies: list[bytes], headers: dict | list[dict], count: int
-) -> tuple[float, list[float]]:
-    """`count` senders POSTing their share of `bodies` each one after another, all at once: the
-    seconds until the last answer, and every request's latency. `headers`: one set for every body,
-    or each body's own (a shop signs each of its webhooks)."""
-    each = headers if isinstance(headers, list) else [headers] * len(bodies)
-    requests = list(zip(bodies, each, strict=True))
-    shares = [requests[i::count] for i in range(count)]
-    latencies: list[float] = []
-    lock = threading.Lock()
-    start = threading.Barrier(count + 1)
-
-    def send(share: list[tuple[bytes, dict]]) -> None:
-        mine = []
-        start.wait()
-        for body, own_headers in share:
-            mine.append(post_once(port, path, body, own_headers))
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=send, args=(share,)) for share in shares]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started, latencies
-
-
 def beside_floor(run, events: list[dict], rows: list[tuple], batch: int) -> tuple[float, float, str]:
     """(path seconds, floor seconds, floor label): the path and the floor in alternating slices, a
     tenth of the events through the path, then the same tenth's rows by COPY, so that both meet
@@ -357,8 +326,9 @@ def beside_floor_view(args, now: datetime, port: int, title: str, path: str, req
     in rounds alternating with the floor view storing as many events one POST each; True when the
     goal (8 senders) is met or not judged."""
     passed = True
-    print(f"\n{title} (gunicorn, {args.workers} workers), {SINGLE_ROUNDS} rounds alternating with "
-          "the floor view")  # fmt: skip
+    threads = os.environ.get("GUNICORN_THREADS", "4")
+    print(f"\n{title} (gunicorn, {args.workers} workers x {threads} threads; each sender keeps one "
+          f"connection), {SINGLE_ROUNDS} rounds alternating with the floor view")  # fmt: skip
     print(f"{'senders':>8} {'path':<26}{'events/s':>10}{'p50 ms':>8}{'p95 ms':>8}{'x floor':>9}  verdict")
     warm = payloads(40 * args.workers, args.customers, now, seed=99, prefix=f"warm-{title}")
     bodies, headers, _ = requests(f"warm-{title}", 99)
@@ -393,6 +363,7 @@ def beside_floor_view(args, now: datetime, port: int, title: str, path: str, req
         print(
             f"{count:>8} {'  floor: one INSERT view':<26}{floor_rate:>10,.0f}{f50:>8.1f}{f95:>8.1f}{1:>9.2f}"
         )
+    print(f"after: {common.machine()}")
     if judged:
         print(f"goal at {GOAL_SENDERS} senders: >= {GOAL_SINGLE_RATIO}x the floor's events/s and p95 <= "
               f"{GOAL_SINGLE_P95_MS:.0f} ms")  # fmt: skip
@@ -473,7 +444,12 @@ def main() -> None:
     parser.add_argument("--history", type=int, help="earlier events already stored (default: --events)")
     parser.add_argument("--singles", type=int, default=3000, help="events per round of single POSTs")
     parser.add_argument("--senders", default="8,50", help="concurrent senders of single events")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        help="gunicorn workers (default: production's, WEB_CONCURRENCY or 2)",
+    )
     parser.add_argument("--only", choices=["batches", "singles", "shopify"], help="run one part")
     args = parser.parse_args()
     args.customers = args.customers or max(1, args.events // 10)

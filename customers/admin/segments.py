@@ -95,6 +95,7 @@ def preview(*, store: Store, rules: object, segment: Segment | None, now) -> dic
         "summary": summarize(rules, segment_names=names),
         "count": shown.count,
         "reachable": shown.reachable,
+        "reachable_estimated": shown.reachable_estimated,
         "estimate": shown.estimate.as_dict() if shown.estimate else None,
         "sample": [_sample_row(c) for c in shown.sample],
         "diff": shown.diff,

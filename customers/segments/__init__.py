@@ -90,14 +90,17 @@ def members(segment: Segment, *, now: datetime, only: Only | None = None) -> Que
     return Customer.objects.filter(store_id=segment.store_id).filter(q)
 
 
-def rules_count(store: Store, rules: dict, *, now: datetime, seen: tuple[int, ...] = ()) -> int:
-    """How many customers the tree holds; event-only trees are counted from the event tables."""
+def rules_count(
+    store: Store, rules: dict, *, now: datetime, seen: tuple[int, ...] = (), size: int | None = None
+) -> int:
+    """How many customers the tree holds; event-only trees are counted from the event tables.
+    `size`: the store's number of customers, when the caller has just counted it."""
     rules = rules or EMPTY
     check(rules)
-    ids = compile_ids(rules, store=store, now=now, seen=seen)
+    ids = compile_ids(rules, store=store, now=now, seen=seen, size=size)
     if ids is not None:
         return ids.count()
-    q = compile_rules(rules, store=store, now=now, seen=seen)
+    q = compile_rules(rules, store=store, now=now, seen=seen, size=size)
     return Customer.objects.filter(store_id=store.pk).filter(q).count()
 
 

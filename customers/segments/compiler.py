@@ -13,16 +13,14 @@ from django.db.models import (
     Exists,
     F,
     Field,
-    FloatField,
     Lookup,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
-    Window,
 )
-from django.db.models.functions import Cast, Rank
+from django.db.models.functions import Coalesce
 
 from customers.engagement import engagement_tier_q
 from customers.models import Customer, Event, EventItem, EventLast, Segment, Store
@@ -74,9 +72,13 @@ class Only:
     low: int | None = None
     high: int | None = None
 
-    def q(self, column: str) -> Q:
+    def q(self, column: str, *, probed: bool = False) -> Q:
+        """`probed`: the rows are also found customer by customer (an index on the customer first),
+        so the ids are checked as a filter (a hashed list) rather than as an index condition, which
+        PostgreSQL would search again for every customer probed (thousands squared)."""
         if self.ids is not None and connection.vendor == "postgresql":
-            return Q(AnyOf(F(column), Value(list(self.ids), output_field=Field())))
+            lhs = F(column) + Value(0) if probed else F(column)
+            return Q(AnyOf(lhs, Value(list(self.ids), output_field=Field())))
         if self.ids is not None:
             return Q(**{f"{column}__in": self.ids})
         bounds = {f"{column}__gte": self.low, f"{column}__lte": self.high}
@@ -96,14 +98,21 @@ class AnyOf(Lookup):
 
 
 def compile_rules(
-    rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = (), only: Only | None = None
+    rules: dict,
+    *,
+    store: Store,
+    now: datetime,
+    seen: tuple[int, ...] = (),
+    only: Only | None = None,
+    size: int | None = None,
 ) -> Q:
     """The tree as one Q; InvalidRules when it fails the schema or cannot be evaluated at `now`.
-    With `only`, the Q holds for exactly the members among those customers (see `Only`)."""
+    With `only`, the Q holds for exactly the members among those customers (see `Only`); `size`
+    is the store's number of customers when the caller has just counted it (a rank needs it)."""
     rules = rules or EMPTY
     check(rules)
     try:
-        q = Compiler(store, now, seen, only).node(rules)
+        q = Compiler(store, now, seen, only, size).node(rules)
         return q & only.q("pk") if only is not None else q
     except InvalidRules:
         raise
@@ -115,11 +124,13 @@ def compile_rules(
 class Ids:
     """A tree's members as a query of customer ids alone, for counting without visiting customers;
     `unique` when no id repeats, so the count needs no DISTINCT. `counted`, when given, is the same
-    set in a form cheaper to count than to probe customer by customer."""
+    set in a form cheaper to count than to probe customer by customer; `row`, the same set as a
+    condition on the customer's own row, where one reads better than an IN over ids."""
 
     query: QuerySet
     unique: bool
     counted: QuerySet | None = None
+    row: Q | None = None
 
     def count(self) -> int:
         if self.counted is not None:
@@ -129,12 +140,18 @@ class Ids:
 
 
 def compile_ids(
-    rules: dict, *, store: Store, now: datetime, seen: tuple[int, ...] = (), only: Only | None = None
+    rules: dict,
+    *,
+    store: Store,
+    now: datetime,
+    seen: tuple[int, ...] = (),
+    only: Only | None = None,
+    size: int | None = None,
 ) -> Ids | None:
     """The tree as a query of customer ids when it needs no customer column (events, recency, rank),
     else None; the same set as `compile_rules`, which must have accepted the tree first."""
     try:
-        ids = Compiler(store, now, seen, only).ids(rules or EMPTY)
+        ids = Compiler(store, now, seen, only, size).ids(rules or EMPTY)
     except EVALUATION_ERRORS as exc:
         raise InvalidRules([RuleError("", f"cannot be evaluated: {exc}")]) from exc
     if ids is None or only is None:
@@ -145,18 +162,31 @@ def compile_ids(
 
 
 class Compiler:
-    def __init__(self, store: Store, now: datetime, seen: tuple[int, ...], only: Only | None = None):
+    def __init__(
+        self,
+        store: Store,
+        now: datetime,
+        seen: tuple[int, ...],
+        only: Only | None = None,
+        size: int | None = None,
+    ):
         self.store = store
         self.now = now
         self.seen = seen
         self.only = only
+        self.size = size
+        # under an OR or a NOT a set of ids is read whole (a hashed subplan), never probed per
+        # customer: narrowing it by an index condition then serves it best
+        self.read_whole = False
 
     def narrowed(self, queryset: QuerySet, column: str = "customer_id") -> QuerySet:
         return queryset.filter(self.only.q(column)) if self.only is not None else queryset
 
     def node(self, node: dict) -> Q:
         ids = self.ids(node)
-        return Q(pk__in=ids.query) if ids is not None else getattr(self, node["type"])(node)
+        if ids is None:
+            return getattr(self, node["type"])(node)
+        return ids.row if ids.row is not None else Q(pk__in=ids.query)
 
     def ids(self, node: dict) -> Ids | None:
         """Customer ids straight from the event, derived or ranking tables, where the node's set is one
@@ -167,7 +197,8 @@ class Compiler:
         if kind == "event":
             return self.event_ids(node)
         if kind == "rank":
-            return Ids(self.ranked(node), unique=True)
+            row = self.top(node)
+            return Ids(Customer.objects.filter(row).values("pk"), unique=True, row=row)
         if kind == "sequence":
             return Ids(self.sequence_ids(node), unique=False)
         if kind == "repetition":
@@ -181,10 +212,15 @@ class Compiler:
         return self.ids(children[0])
 
     def group(self, node: dict) -> Q:
-        parts = [self.node(child) for child in node.get("children", [])]
+        match = node.get("match", "all")
+        outer = self.read_whole
+        self.read_whole = outer or match in ("any", "none")
+        try:
+            parts = [self.node(child) for child in node.get("children", [])]
+        finally:
+            self.read_whole = outer
         if not parts:
             return EVERYONE
-        match = node.get("match", "all")
         combined = parts[0]
         for part in parts[1:]:
             combined = (combined & part) if match == "all" else (combined | part)
@@ -269,26 +305,23 @@ class Compiler:
     def engagement(self, tier: str) -> Q:
         return engagement_tier_q(tier, now=self.now, store=self.store)
 
-    def ranked(self, node: dict) -> QuerySet:
-        """Top N % of the store by a metric: RANK() over the store, ties kept together."""
+    def top(self, node: dict) -> Q:
+        """Top N % of the store by a metric, ties kept together: everyone at or above the value of
+        the k-th highest, k the largest rank within N % of the store's customers (the same set as
+        RANK() <= k over the store, read from the (store, metric) index without ranking everyone)."""
         metric, percent = RANK_COLUMNS.get(node["metric"], node["metric"]), node["top_percent"]
-        store_size = (
-            Customer.objects.filter(store_id=self.store.pk)
-            .order_by()
-            .values("store_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        ranked = (
-            Customer.objects.filter(store_id=self.store.pk, **{f"{metric}__gt": 0})
-            .annotate(
-                position=Window(Rank(), order_by=F(metric).desc()) * 100,
-                cutoff=Cast(Subquery(store_size), FloatField()) * Value(float(percent)),
-            )
-            .filter(position__lte=F("cutoff"))
-            .values("pk")
-        )
-        return ranked
+        size = self.size
+        if size is None:
+            size = Customer.objects.filter(store_id=self.store.pk).count()
+        within = top_positions(size, percent)
+        if within == 0:
+            return Q(pk__in=[])
+        positive = Q(store_id=self.store.pk, **{f"{metric}__gt": 0})
+        ranked = Customer.objects.filter(positive).order_by(F(metric).desc()).values(metric)
+        threshold = ranked[within - 1 : within]
+        # fewer positive customers than k: every one of them is within the top N %
+        lowest = Coalesce(Subquery(threshold), Value(0), output_field=threshold.query.output_field)
+        return positive & Q(**{f"{metric}__gte": lowest})
 
     # --- events ----------------------------------------------------------------------------------
 
@@ -325,7 +358,11 @@ class Compiler:
         if op == "zero" or (op in ("eq", "lte") and n == 0):
             scope = self.window(node)
             if not node.get("filters") and scope.until == self.now:
-                return ~Q(pk__in=self.recent_ids(node, scope).query)
+                outer, self.read_whole = self.read_whole, True  # a NOT IN reads its set whole
+                try:
+                    return ~Q(pk__in=self.recent_ids(node, scope).query)
+                finally:
+                    self.read_whole = outer
             return ~Q(Exists(events.filter(customer=OuterRef("pk"))))
         return ~Q(pk__in=counted(events, gte=n + 1))  # at most n
 
@@ -351,13 +388,17 @@ class Compiler:
         those few rows are checked against the events themselves. Probed per customer (a page of
         members) one OR reads best; counted, two disjoint index ranges added up do.
         """
-        last = self.narrowed(EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type))
+        everyone = EventLast.objects.filter(store_id=scope.store_id, type=scope.event_type)
+        last = self.narrowed(everyone)
+        probe = last
+        if self.only is not None and not self.read_whole:
+            probe = everyone.filter(self.only.q("customer_id", probed=True))
         current = Q(last_at__lte=scope.until)
         if scope.since is not None:
             current &= Q(last_at__gte=scope.since)
         in_window = self.events(node).filter(customer_id=OuterRef("customer_id"))
         later = Q(last_at__gt=scope.until) & Q(Exists(in_window))
-        probed = last.filter(current | later).values("customer_id")
+        probed = probe.filter(current | later).values("customer_id")
         counted = (
             last.filter(current)
             .values("customer_id")
@@ -418,7 +459,12 @@ class Compiler:
             raise InvalidRules([RuleError("segment", f"no segment {target} in this store")])
         try:
             q = compile_rules(
-                rules, store=self.store, now=self.now, seen=(*self.seen, target), only=self.only
+                rules,
+                store=self.store,
+                now=self.now,
+                seen=(*self.seen, target),
+                only=self.only,
+                size=self.size,
             )
         except InvalidRules as exc:
             reason = exc.errors[0]
@@ -427,6 +473,17 @@ class Compiler:
                 [RuleError("segment", f"segment {target} is broken ({where}: {reason.message})")]
             ) from exc
         return ~q if node.get("op") == "not_in" else q
+
+
+def top_positions(size: int, percent: float) -> int:
+    """The largest rank r with r × 100 ≤ size × percent, in the floating point the SQL form used."""
+    cutoff = float(size) * float(percent)
+    within = max(0, int(cutoff // 100))
+    while (within + 1) * 100 <= cutoff:
+        within += 1
+    while within > 0 and within * 100 > cutoff:
+        within -= 1
+    return within
 
 
 def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> QuerySet:

@@ -24,6 +24,9 @@ EXACT_UP_TO = 50_000
 # customers evaluated for an estimate, and how long an exact count may take before one is made
 SAMPLE_SIZE = 10_000
 EXACT_BUDGET_MS = 300
+# who among more members than this can be texted is estimated from the sample at once: counting it
+# joins every one of them to their customer row, which does not fit the budget in a large store
+REACH_EXACT_UP_TO = 200_000
 NEWEST = 2_000
 SHOWN = 10
 
@@ -45,15 +48,16 @@ class Preview:
     estimate: Estimate | None
     diff: dict | None
     sample: list[Customer]
+    reachable_estimated: bool = False  # from the sample, while the count itself is exact
 
 
 def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: datetime) -> Preview:
     """Count, change and examples of `rules` (already validated) against the saved `segment`."""
     seen = (segment.pk,) if segment else ()
-    new = compile_rules(rules, store=store, now=now, seen=seen)
-    old = _saved(segment, store, now)
     everyone = Customer.objects.filter(store=store)
     size = everyone.count()
+    new = compile_rules(rules, store=store, now=now, seen=seen, size=size)
+    old = _saved(segment, store, now, size)
     if size <= EXACT_UP_TO:
         totals = {"count": Count("pk", filter=new), "reachable": Count("pk", filter=new & REACHABLE)}
         if old is not None:
@@ -62,45 +66,49 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
         diff = {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None
         examples = list(everyone.filter(new).order_by("-pk")[:SHOWN])
         return Preview(counted["count"], counted["reachable"], None, diff, examples)
-    exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen))
+    exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen, size=size))
     reachable = None
-    if exact is not None:
+    if exact is not None and exact <= REACH_EXACT_UP_TO:
         reachable = _within_budget(lambda: everyone.filter(new & REACHABLE).count())
-    estimate, diff, hits = None, None, set()
+    estimate, diff, hits, reach_estimated = None, None, set(), False
     unchanged = segment is not None and rules == segment.rules
     if unchanged:
         diff = {"added": 0, "removed": 0}
     if exact is None or reachable is None or (old is not None and not unchanged):
         sample = sample_ids(store, SAMPLE_SIZE, total=size)
-        hits = _members(store, rules, sample, now, seen)
+        hits = _members(store, rules, sample, now, seen, size)
         if exact is None:
             exact, estimate = _scaled(len(hits), len(sample), size)
         if reachable is None:
             texted = Customer.objects.filter(REACHABLE, pk__in=hits).count() if hits else 0
             reachable = round(exact * texted / len(hits)) if hits else 0
+            reach_estimated = estimate is None
         if old is not None and not unchanged:
-            before = _members(store, segment.rules, sample, now, seen)
+            before = _members(store, segment.rules, sample, now, seen, size)
             scale = size / max(1, len(sample))
             diff = {
                 "added": round(len(hits - before) * scale),
                 "removed": round(len(before - hits) * scale),
                 "estimated": True,
             }
-    return Preview(exact, reachable, estimate, diff, _examples(store, rules, now, seen, hits))
+    examples = _examples(store, rules, now, seen, hits, size)
+    return Preview(exact, reachable, estimate, diff, examples, reach_estimated)
 
 
-def _saved(segment: Segment | None, store: Store, now: datetime) -> Q | None:
+def _saved(segment: Segment | None, store: Store, now: datetime, size: int) -> Q | None:
     if segment is None:
         return None
     try:
-        return compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,))
+        return compile_rules(segment.rules, store=store, now=now, seen=(segment.pk,), size=size)
     except (InvalidRules, KeyError, TypeError):
         return None  # the saved tree no longer compiles (e.g. a referenced segment was deleted)
 
 
-def _members(store: Store, rules: dict, ids: list[int], now: datetime, seen: tuple[int, ...]) -> set[int]:
+def _members(
+    store: Store, rules: dict, ids: list[int], now: datetime, seen: tuple[int, ...], size: int
+) -> set[int]:
     only = Only(ids=tuple(ids))
-    q = compile_rules(rules, store=store, now=now, seen=seen, only=only)
+    q = compile_rules(rules, store=store, now=now, seen=seen, only=only, size=size)
     return set(Customer.objects.filter(q, store=store).values_list("pk", flat=True))
 
 
@@ -111,11 +119,11 @@ def _scaled(hits: int, sampled: int, size: int) -> tuple[int, Estimate]:
 
 
 def _examples(
-    store: Store, rules: dict, now: datetime, seen: tuple[int, ...], hits: set[int]
+    store: Store, rules: dict, now: datetime, seen: tuple[int, ...], hits: set[int], size: int
 ) -> list[Customer]:
     """The newest members among the store's newest customers, then members of the sample."""
     newest = list(Customer.objects.filter(store=store).order_by("-pk").values_list("pk", flat=True)[:NEWEST])
-    found = sorted(_members(store, rules, newest, now, seen), reverse=True)[:SHOWN]
+    found = sorted(_members(store, rules, newest, now, seen, size), reverse=True)[:SHOWN]
     if len(found) < SHOWN:
         found += sorted(hits - set(found), reverse=True)[: SHOWN - len(found)]
     return list(Customer.objects.filter(pk__in=found).order_by("-pk"))

@@ -87,3 +87,18 @@ def test_it_shows_a_bad_condition_at_its_row(admin_page, shop):
     error.wait_for()
     assert error.inner_text() == "In the last: must be at least 1"
     assert count(page) == "—"
+
+
+def test_it_says_reach_is_estimated_when_only_the_count_is_exact(admin_page, shop, monkeypatch):
+    from customers.segments import preview
+
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 1)
+    monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 1)
+    Customer.objects.filter(first_name="Ana").update(sms_consent="subscribed")
+    page = admin_page
+    page.goto(f"{page.live_server_url}/admin/customers/segment/add/")
+    page.wait_for_function("document.querySelector('#sp-count').textContent === '3'")
+    assert page.locator("#sp-reach").inner_text() == "about 1"
+    assert page.locator("#sp-estimate").inner_text().startswith(
+        "The count is exact; how many are reachable by SMS is estimated"
+    )

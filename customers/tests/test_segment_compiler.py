@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from customers.models import Category, Customer, Event, Product, Segment, Store
 from customers.segments import members, rules_count, rules_members
+from customers.segments.compiler import Only
 from customers.segments.explain import explain
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -122,6 +123,57 @@ def test_it_ranks_the_top_percent_of_the_store_by_ltv(shop):
     assert names(shop, group({**top, "top_percent": 100})) == ["ana", "ben"]
 
 
+def test_a_rank_keeps_ties_at_its_threshold_together_and_needs_a_whole_customer(shop):
+    top = {"type": "rank", "metric": "total_spent"}
+    Customer.objects.filter(pk=shop.ben.pk).update(total_spent=300)
+    # ben ties ana for first: both ranked 1, so both are within the top third
+    assert names(shop, group({**top, "top_percent": 34})) == ["ana", "ben"]
+    # a share of the store smaller than one customer holds nobody
+    assert names(shop, group({**top, "top_percent": 1})) == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    spent=st.lists(st.sampled_from([0, 5, 10, 10, 20, 35]), min_size=1, max_size=12),
+    percent=st.sampled_from([1, 10, 25, 33.3, 50, 99, 100]),
+)
+def test_a_rank_matches_rank_over_the_whole_store(shop, spent, percent):
+    with transaction.atomic():
+        store = Store.objects.create(slug="ranks", brand_name="R", site_url="https://r.example.com")
+        for i, value in enumerate(spent):
+            Customer.objects.create(store=store, phone=f"+1415555020{i:02d}", total_spent=value)
+        everyone = list(Customer.objects.filter(store=store).values_list("pk", "total_spent"))
+
+        def within(value):
+            rank = 1 + sum(other > value for _, other in everyone)
+            return value > 0 and rank * 100 <= len(everyone) * percent
+
+        expected = {pk for pk, value in everyone if within(value)}
+        tree = group({"type": "rank", "metric": "total_spent", "top_percent": percent})
+        assert set(rules_members(store, tree, now=NOW).values_list("pk", flat=True)) == expected
+        assert rules_count(store, tree, now=NOW) == len(expected)
+        transaction.set_rollback(True)
+
+
+def test_a_tree_evaluated_for_some_customers_finds_exactly_the_members_among_them(shop):
+    event(shop, shop.ana, "sms_clicked", timedelta(days=2))
+    event(shop, shop.cy, "sms_clicked", timedelta(days=3))
+    clicked = {"type": "event", "event": "sms_clicked", "window": {"last": 30, "unit": "days"}}
+    austin = {"type": "profile", "field": "city", "op": "eq", "value": "Austin"}
+    some = (shop.ana.pk, shop.ben.pk)
+    for tree in (
+        group(clicked),
+        group(clicked, austin),
+        group(clicked, {"type": "consent", "status": "subscribed"}, match="any"),
+        group(clicked, match="none"),
+        group({**clicked, "count": {"op": "zero"}}),
+    ):
+        segment = Segment(store=shop.store, rules=tree)
+        everyone = set(members(segment, now=NOW).values_list("pk", flat=True))
+        among = set(members(segment, now=NOW, only=Only(ids=some)).values_list("pk", flat=True))
+        assert among == everyone & set(some), tree
+
+
 def test_it_finds_a_checkout_with_no_order_after_it_for_the_same_cart(shop):
     event(shop, shop.ana, "checkout_started", timedelta(hours=3), cart_id="x")
     event(shop, shop.ana, "order_placed", timedelta(hours=2), cart_id="y")
@@ -218,7 +270,7 @@ def test_it_includes_another_segments_members(shop):
     assert names(shop, group({"type": "segment", "segment": gold.pk, "op": "not_in"})) == ["ana", "cy"]
 
 
-def test_it_is_one_query(shop):
+def test_it_is_one_query_after_the_stores_size_for_a_rank(shop):
     tree = group(
         {"type": "rank", "metric": "total_spent", "top_percent": 50},
         {"type": "sequence", "event": "checkout_started", "then_not": {"event": "order_placed"}},
@@ -228,6 +280,11 @@ def test_it_is_one_query(shop):
     segment = Segment.objects.create(store=shop.store, name="Mixed", slug="mixed", rules=tree)
     with CaptureQueriesContext(connection) as queries:
         list(members(segment, now=NOW))
+    assert len(queries) == 2
+    assert "COUNT" in queries[0]["sql"].upper()
+    without_rank = {**tree, "children": tree["children"][1:]}
+    with CaptureQueriesContext(connection) as queries:
+        list(members(Segment(store=shop.store, rules=without_rank), now=NOW))
     assert len(queries) == 1
 
 

@@ -70,3 +70,18 @@ def test_the_builder_estimates_the_change_from_a_sample_in_a_large_store(store, 
     assert shown.diff["estimated"] and shown.diff["removed"] == 0
     assert shown.diff["added"] in (0, 2)  # one sampled customer of two stands for 1.5
     assert len(preview.sample_ids(store, 2)) == 2
+
+
+def test_the_builder_says_reach_is_an_estimate_when_only_the_count_is_exact(store, monkeypatch):
+    from customers.admin.segments import preview as builder_preview
+    from customers.segments import preview
+
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 1)
+    shown = preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW)
+    assert (shown.count, shown.estimate) == (2, None)  # the count exact
+    assert shown.reachable == 1 and shown.reachable_estimated  # one of the two gold ones, sampled
+    body = builder_preview(store=store, rules=GOLD, segment=None, now=NOW)
+    assert (body["count"], body["reachable"], body["reachable_estimated"]) == (2, 1, True)
+    monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 2)
+    assert not preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).reachable_estimated

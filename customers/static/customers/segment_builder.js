@@ -485,10 +485,13 @@
     const about = (n) => (body.estimate ? `about ${n.toLocaleString()}` : n.toLocaleString());
     setText("sp-count", counted ? about(body.count) : "—");
     const reachable = body.reachable !== null && body.reachable !== undefined;
-    setText("sp-reach", counted && reachable ? about(body.reachable) : "—");
+    const reach = body.reachable_estimated ? `about ${(body.reachable || 0).toLocaleString()}` : about(body.reachable || 0);
+    setText("sp-reach", counted && reachable ? reach : "—");
     setText("sp-estimate", body.estimate
       ? `Estimated from ${body.estimate.sampled.toLocaleString()} of ${body.estimate.of.toLocaleString()} customers chosen at random (± ${body.estimate.margin.toLocaleString()}): counting them all takes too long here.`
-      : "");
+      : body.reachable_estimated
+        ? "The count is exact; how many are reachable by SMS is estimated from customers chosen at random: counting them all takes too long here."
+        : "");
     setText("sp-summary", body.summary || "");
     setText("sp-status", errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""} to fix (shown at the row).` : "");
     const diff = document.getElementById("sp-diff");
