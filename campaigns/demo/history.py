@@ -43,7 +43,7 @@ from campaigns.models import (
     OfferCode,
 )
 from campaigns.reports.stage import reports_tick
-from campaigns.sending.answers import message_status_apply
+from campaigns.sending.answers import messages_status_apply
 from campaigns.sending.gateways import SimulatedGateway
 from campaigns.tick import tick
 from customers.demo import Timeline
@@ -58,6 +58,13 @@ MARGIN = timedelta(minutes=2)
 # the same when it runs less often.
 REPORTS_EVERY = timedelta(hours=12)
 CALLBACK_AFTER = timedelta(seconds=20)
+# What a status callback and the recipients' answers read of a text taken by the provider.
+ANSWERED = [
+    *("id", "status", "claim_token", "provider_sid", "idempotency_key", "kind", "variant", "to"),
+    *("created_at", "delivered_at", "store_id", "customer__external_id", "flow_run__cart_id"),
+    *("flow_run__trigger_event_id", "flow_run__context", "flow_step__position", "flow_step__offer_code"),
+    *("flow_step__flow__slug", "flow_step__flow__trigger"),
+]
 # A first text: it says how to opt out and has a fallback for a missing name, so the winner can be
 # promoted into the live flow (`content.first_texts`).
 PERSONAL = (
@@ -186,18 +193,20 @@ class _Replay:
         self.answered += len(taken)
         if not taken:
             return
-        sent = Message.objects.filter(
-            store=self.store, status=Message.Status.SENT, provider_sid__in=taken
-        ).select_related("store", "customer", "flow_run", "flow_step__flow")
-        delivered = []
+        # By SID alone: the simulated provider took only this store's texts, and the store's own
+        # index would walk all of its texts. Only what the answers and the recipients read.
+        sent = (
+            Message.objects.filter(status=Message.Status.SENT, provider_sid__in=taken)
+            .select_related("customer", "flow_run", "flow_step__flow")
+            .only(*ANSWERED)
+        )
+        answers = []
         for message in sent:
+            message.store = self.store
             answer = self.gateway.fetch(sid=message.provider_sid)
-            message_status_apply(
-                message=message, provider_status=answer.status, error_code=answer.error_code, now=at
-            )
-            if message.status == Message.Status.DELIVERED:
-                delivered.append(message)
-        self.recipients.delivered(delivered)
+            answers.append((message, answer.status, answer.error_code))
+        moved = messages_status_apply(answers=answers, now=at)
+        self.recipients.delivered([m for m in moved if m.status == Message.Status.DELIVERED])
 
 
 def demo_history_play(*, store: Store, now: datetime, timeline: Timeline) -> HistorySummary:

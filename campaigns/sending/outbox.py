@@ -157,7 +157,9 @@ def drafts_decide(
     ]
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     stage = GuardrailDecision.Stage.CREATE
-    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers)
+    # The drafts' customers may hold their store rows already (a flow's batch does): not read again.
+    stores = guardrails.held_stores(d.customer for d in fresh)
+    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers, stores=stores)
     return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
 
 
