@@ -7,7 +7,7 @@ answers that came due are given at their own times (taps, orders, STOPs), what t
 the moment is stored through ingestion, then the tick runs the stages that can have work then
 (enrol, advance, release, send through a simulated provider; a broadcast's or an offer code's
 stage when one waits) and the provider reports each text it took delivered or not, as its status
-callback would. Every twelve simulated hours, and at the end, the daily stages run (product
+callback would. Every simulated day, and at the end, the daily stages run (product
 changes left unchecked, reconcile, retention), orders and opt-outs are credited and the
 experiment is judged; the whole reports stage (with the report days and list health) runs at
 the end. So every past text obeyed the store's caps, windows and overlap, and its "Why this
@@ -56,7 +56,7 @@ SLACK = timedelta(minutes=58)
 MARGIN = timedelta(minutes=2)
 # The reports stage runs every five minutes live; for the past its credit and decisions come out
 # the same when it runs less often.
-REPORTS_EVERY = timedelta(hours=12)
+REPORTS_EVERY = timedelta(hours=24)
 CALLBACK_AFTER = timedelta(seconds=20)
 # What a status callback and the recipients' answers read of a text taken by the provider.
 ANSWERED = [
