@@ -87,9 +87,7 @@ def messages_status_apply(*, answers: Iterable[tuple[Message, str, str]], now: d
             )
             for message_id in moved:
                 message, error_code = loaded[message_id]
-                message.status = target
-                for name, value in values[message_id].items():
-                    setattr(message, name, value)
+                message.moved(target=target, fields=values[message_id])
                 if error_code:
                     _customer_side_effect(message=message, code=error_code, now=now)
                 changed.add(message_id)

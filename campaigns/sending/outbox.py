@@ -157,9 +157,7 @@ def drafts_decide(
     ]
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     stage = GuardrailDecision.Stage.CREATE
-    # Customer rows may hold their store already (a flow's batch does): not read again.
-    stores = None if customers_read else guardrails.held_stores(d.customer for d in fresh)
-    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers, stores=stores)
+    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers)
     return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
 
 
