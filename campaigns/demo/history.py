@@ -7,7 +7,7 @@ answers that came due are given at their own times (taps, orders, STOPs), what t
 the moment is stored through ingestion, then the tick runs the stages that can have work then
 (enrol, advance, release, send through a simulated provider; a broadcast's or an offer code's
 stage when one waits) and the provider reports each text it took delivered or not, as its status
-callback would. Every twelve simulated hours, and at the end, the daily stages run (product
+callback would. Every simulated day, and at the end, the daily stages run (product
 changes left unchecked, reconcile, retention), orders and opt-outs are credited and the
 experiment is judged; the whole reports stage (with the report days and list health) runs at
 the end. So every past text obeyed the store's caps, windows and overlap, and its "Why this
@@ -43,7 +43,7 @@ from campaigns.models import (
     OfferCode,
 )
 from campaigns.reports.stage import reports_tick
-from campaigns.sending.answers import message_status_apply
+from campaigns.sending.answers import messages_status_apply
 from campaigns.sending.gateways import SimulatedGateway
 from campaigns.tick import tick
 from customers.demo import Timeline
@@ -56,8 +56,15 @@ SLACK = timedelta(minutes=58)
 MARGIN = timedelta(minutes=2)
 # The reports stage runs every five minutes live; for the past its credit and decisions come out
 # the same when it runs less often.
-REPORTS_EVERY = timedelta(hours=12)
+REPORTS_EVERY = timedelta(hours=24)
 CALLBACK_AFTER = timedelta(seconds=20)
+# What a status callback and the recipients' answers read of a text taken by the provider.
+ANSWERED = [
+    *("id", "status", "claim_token", "provider_sid", "idempotency_key", "kind", "variant", "to"),
+    *("created_at", "delivered_at", "store_id", "customer__external_id", "flow_run__cart_id"),
+    *("flow_run__trigger_event_id", "flow_run__context", "flow_step__position", "flow_step__offer_code"),
+    *("flow_step__flow__slug", "flow_step__flow__trigger"),
+]
 # A first text: it says how to opt out and has a fallback for a missing name, so the winner can be
 # promoted into the live flow (`content.first_texts`).
 PERSONAL = (
@@ -186,18 +193,20 @@ class _Replay:
         self.answered += len(taken)
         if not taken:
             return
-        sent = Message.objects.filter(
-            store=self.store, status=Message.Status.SENT, provider_sid__in=taken
-        ).select_related("store", "customer", "flow_run", "flow_step__flow")
-        delivered = []
+        # By SID alone: the simulated provider took only this store's texts, and the store's own
+        # index would walk all of its texts. Only what the answers and the recipients read.
+        sent = (
+            Message.objects.filter(status=Message.Status.SENT, provider_sid__in=taken)
+            .select_related("customer", "flow_run", "flow_step__flow")
+            .only(*ANSWERED)
+        )
+        answers = []
         for message in sent:
+            message.store = self.store
             answer = self.gateway.fetch(sid=message.provider_sid)
-            message_status_apply(
-                message=message, provider_status=answer.status, error_code=answer.error_code, now=at
-            )
-            if message.status == Message.Status.DELIVERED:
-                delivered.append(message)
-        self.recipients.delivered(delivered)
+            answers.append((message, answer.status, answer.error_code))
+        moved = messages_status_apply(answers=answers, now=at)
+        self.recipients.delivered([m for m in moved if m.status == Message.Status.DELIVERED])
 
 
 def demo_history_play(*, store: Store, now: datetime, timeline: Timeline) -> HistorySummary:

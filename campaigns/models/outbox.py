@@ -375,11 +375,16 @@ class Message(models.Model):
                 # The figures of the text's day change: counted again before a report reads them.
                 ReportDayMark.objects.add_one(store_id=self.store_id, created_at=self.created_at, now=now)
         if changed:
-            self.status = target
-            for name, value in fields.items():
-                if not hasattr(value, "resolve_expression"):
-                    setattr(self, name, value)
+            self.moved(target=target, fields=fields)
         return bool(changed)
+
+    def moved(self, *, target: str, fields: Mapping[str, object]) -> None:
+        """This instance as a move of the lifecycle just left its row: the new status and the
+        fields written (an expression is left unread)."""
+        self.status = target
+        for name, value in fields.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(self, name, value)
 
 
 S = Message.Status

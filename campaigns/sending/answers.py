@@ -4,6 +4,7 @@ whose callback never came.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,22 +53,65 @@ def message_status_apply(*, message: Message, provider_status: str, error_code: 
     Used by the status callback and the reconciler: a late `sent` after `delivered` is ignored
     and a duplicate changes nothing.
     """
-    target = PROVIDER_STATUS.get(provider_status)
-    # A suppressed message was never the provider's to report on: it stays suppressed.
-    if target is None or message.status == Status.SUPPRESSED:
+    target = _forward(message, provider_status)
+    if target is None:
         return False
-    if RANK[target] <= RANK.get(message.status, 0) or target not in TRANSITIONS[message.status]:
-        return False
-    fields: dict[str, object] = {"provider_status": provider_status}
-    if target == Status.DELIVERED:
-        fields["delivered_at"] = now
-    if error_code:
-        fields["error_code"] = error_code[:16]
+    fields = _fields(target, provider_status, error_code, now)
     with transaction.atomic():
         changed = message.transition(target=target, now=now, **fields)
         if changed and error_code:
             _customer_side_effect(message=message, code=error_code, now=now)
     return changed
+
+
+def messages_status_apply(*, answers: Iterable[tuple[Message, str, str]], now: datetime) -> list[Message]:
+    """Many provider answers at once, (message, provider status, error code) each: every message
+    moves as `message_status_apply` would move it, in one UPDATE per kind of move. Returns the
+    messages that moved, in the order given, their new status and fields set."""
+    moves: dict[tuple, dict[int, dict[str, object]]] = defaultdict(dict)
+    loaded: dict[int, tuple[Message, str]] = {}
+    for message, provider_status, error_code in answers:
+        target = _forward(message, provider_status)
+        if target is None:
+            continue
+        claim = message.claim_token if message.status == Status.SENDING else None
+        moves[(message.status, target, claim, bool(error_code))][message.id] = _fields(
+            target, provider_status, error_code, now
+        )
+        loaded[message.id] = (message, error_code)
+    changed: set[int] = set()
+    with transaction.atomic():
+        for (source, target, claim, _), values in moves.items():
+            moved = Message.objects.transition_each(
+                source=source, target=target, now=now, claim_token=claim, values=values
+            )
+            for message_id in moved:
+                message, error_code = loaded[message_id]
+                message.moved(target=target, fields=values[message_id])
+                if error_code:
+                    _customer_side_effect(message=message, code=error_code, now=now)
+                changed.add(message_id)
+    return [message for message, _ in loaded.values() if message.id in changed]
+
+
+def _forward(message: Message, provider_status: str) -> str | None:
+    """The status a provider's word moves the message to, or None: status only moves forward, and
+    a suppressed message was never the provider's to report on."""
+    target = PROVIDER_STATUS.get(provider_status)
+    if target is None or message.status == Status.SUPPRESSED:
+        return None
+    if RANK[target] <= RANK.get(message.status, 0) or target not in TRANSITIONS[message.status]:
+        return None
+    return target
+
+
+def _fields(target: str, provider_status: str, error_code: str, now: datetime) -> dict[str, object]:
+    fields: dict[str, object] = {"provider_status": provider_status}
+    if target == Status.DELIVERED:
+        fields["delivered_at"] = now
+    if error_code:
+        fields["error_code"] = error_code[:16]
+    return fields
 
 
 # --- reconciliation --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from campaigns.models import Message, SendRateBucket, UndeliverableNumber
-from campaigns.sending.answers import message_status_apply, messages_reconcile
+from campaigns.sending.answers import message_status_apply, messages_reconcile, messages_status_apply
 from campaigns.sending.deliver import messages_claim, messages_send, rate_slots_reserve
 from campaigns.sending.gateways import gateway_from_settings
 from campaigns.sending.outbox import MessageDraft, messages_create
@@ -343,3 +343,22 @@ def test_a_text_still_queued_when_the_window_closes_waits_for_the_morning(twilio
     assert (message.status, message.reason) == ("held", "quiet_hours")
     assert message.send_after == datetime(2026, 5, 5, 12, 0, tzinfo=UTC)
     assert twilio_backend.creates == []
+
+
+def test_many_answers_apply_at_once_as_each_would(twilio_backend, make_subscriber):
+    first = create(make_subscriber(phone="+12125550181"), key="cart-a")
+    second = create(make_subscriber(phone="+12125550182"), key="cart-b")
+    third = create(make_subscriber(phone="+12125550183"), key="cart-c")
+    send(first, second, third)
+    first, second, third = (refreshed(m) for m in (first, second, third))
+
+    moved = messages_status_apply(
+        answers=[(third, "sent", ""), (first, "delivered", ""), (second, "undelivered", "30006")], now=LATER
+    )
+
+    assert [m.pk for m in moved] == [first.pk, second.pk]  # a repeated "sent" moves nothing
+    assert [(m.status, m.delivered_at) for m in moved] == [("delivered", LATER), ("undelivered", None)]
+    assert (refreshed(first).status, refreshed(first).delivered_at) == ("delivered", LATER)
+    assert (refreshed(second).status, refreshed(second).error_code) == ("undelivered", "30006")
+    assert UndeliverableNumber.objects.filter(phone="+12125550182").exists()
+    assert messages_status_apply(answers=[(refreshed(first), "sent", "")], now=LATER) == []
