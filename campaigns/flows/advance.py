@@ -258,6 +258,10 @@ def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
             )
             for send, text, key in zip(group, rendered, keys, strict=True)
         ]
+    # Rendered a step at a time, stored in the order the runs reached them: a run that passes two
+    # send steps in one tick gets its texts in step order, whichever runs share the steps.
+    reached = {(send.run.id, send.step.id): i for i, send in enumerate(sends)}
+    drafts.sort(key=lambda draft: reached[(draft.flow_run_id, draft.flow_step_id)])
     return drafts
 
 
