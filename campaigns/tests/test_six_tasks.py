@@ -124,7 +124,8 @@ def test_3_compose_a_broadcast_to_a_small_segment_and_see_it_arrive(home, store,
     home.fill("#id_body", text)
     counts = "document.getElementById('audience-counts').textContent"
     home.wait_for_function(f"{counts}.includes('1 reachable by SMS')")
-    assert "Hi Ana, trail sale today: https://sms.example.com/l/" in home.inner_text("#message-samples")
+    samples = "document.getElementById('message-samples').textContent"
+    home.wait_for_function(f"{samples}.includes('Hi Ana, trail sale today: https://sms.example.com/l/')")
     page.click("#review-button")
     assert home.inner_text("#send-button") == "Send to 1 person"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
