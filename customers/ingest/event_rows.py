@@ -5,6 +5,7 @@ Ingestion, the consent ledger and the app's own events (taps, replies) all store
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.db import connection, transaction
 
@@ -88,9 +89,7 @@ def _events_insert_json(cursor, rows: list[tuple]) -> list[tuple]:
     row's properties over parsed once (json records with keyed fields were twice the text, and
     their properties were parsed twice)."""
     source = "jsonb_array_elements(%s::jsonb) AS r"
-    records = [
-        (r[0], r[1], r[2], r[3].isoformat(), r[4].isoformat(), r[5], r[6], r[7], r[8]) for r in rows
-    ]
+    records = [(r[0], r[1], r[2], r[3].isoformat(), r[4].isoformat(), r[5], r[6], r[7], r[8]) for r in rows]
     cursor.execute(_events_insert_sql(source, EVENT_ARRAY), [json.dumps(records)])
     return cursor.fetchall()
 
@@ -109,7 +108,12 @@ def _events_insert_values(cursor, rows: list[tuple]) -> list[tuple]:
 
 
 def event_insert_known(
-    row: tuple, *, external_id: str, phone: str, store_sql: tuple[str, str, list] | None = None
+    row: tuple,
+    *,
+    external_id: str,
+    phone: str,
+    store_sql: tuple[str, str, list] | None = None,
+    also: Callable[[str], tuple[str, list]] | None = None,
 ) -> tuple[int, int, int] | None:
     """One event of a customer already stored with this external id and phone (either may be
     empty), in one statement that finds the customer, joins the product and skips a stored key:
@@ -117,29 +121,39 @@ def event_insert_known(
     already (the caller then takes the general path, which tells the two apart).
 
     `store_sql`, when given, names the store in SQL instead of the row's id: (a WITH clause, an
-    expression for the store's id, their parameters), e.g. the store of an API key."""
+    expression for the store's id, their parameters), e.g. the store of an API key. `also`, given
+    the name of the clause holding the stored row, returns a data-modifying statement and its
+    parameters to run in the same statement (PostgreSQL), e.g. the customer's metrics."""
     store, _, kind, occurred, received, properties, _, key, product_key = row
     table, products, customers = Event._meta.db_table, Product._meta.db_table, Customer._meta.db_table
     names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
     moment = connection.ops.adapt_datetimefield_value
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    prefix, prefix_params, match, params = "", [], ["c.store_id = %s"], [store]
+    clauses, clause_params, match, params = [], [], ["c.store_id = %s"], [store]
     if store_sql is not None:
-        prefix, store_expression, prefix_params = store_sql
-        match, params = [f"c.store_id = {store_expression}"], []
+        prefix, store_expression, clause_params = store_sql
+        clauses, match, params = [prefix.removeprefix("WITH ")], [f"c.store_id = {store_expression}"], []
     for column, value in (("external_id", external_id), ("phone", phone)):
         if value:
             match, params = [*match, f"c.{column} = %s"], [*params, value]
-    sql = (
-        f"{prefix} INSERT INTO {table} ({names}) SELECT c.store_id, c.id, %s, %s, %s, %s{cast}, p.id, %s "
+    insert = (
+        f"INSERT INTO {table} ({names}) SELECT c.store_id, c.id, %s, %s, %s, %s{cast}, p.id, %s "
         f"FROM {customers} c LEFT JOIN {products} p ON p.store_id = c.store_id AND p.external_id = %s "
         f"WHERE {' AND '.join(match)} ON CONFLICT (store_id, idempotency_key) DO NOTHING "
         "RETURNING id, customer_id, store_id"
     )
     values = [
-        *prefix_params, kind, moment(occurred), moment(received), json.dumps(properties), key, product_key,
+        *clause_params, kind, moment(occurred), moment(received), json.dumps(properties), key, product_key,
         *params,
     ]  # fmt: skip
+    sql = insert
+    if clauses or also is not None:
+        clauses.append(f"stored AS ({insert})")
+        if also is not None:
+            statement, also_params = also("stored")
+            clauses.append(f"also AS ({statement})")
+            values += also_params
+        sql = f"WITH {', '.join(clauses)} SELECT id, customer_id, store_id FROM stored"
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         stored = cursor.fetchall()

@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -31,7 +32,13 @@ from customers.ingest.event_rows import (
     events_announce,
     events_insert,
 )
-from customers.ingest.metrics import METRIC_TYPES, NewEvent, customers_refresh
+from customers.ingest.metrics import (
+    FOLDED_TYPES,
+    METRIC_TYPES,
+    NewEvent,
+    customers_refresh,
+    metrics_update_sql,
+)
 from customers.ingest.schemas import Errors, ValidationFailed, join
 from customers.models import Customer, Event, Store
 from customers.phones import InvalidPhone, phone_normalize
@@ -196,25 +203,27 @@ def _event_of_known_customer(
     store: Store | None, item: _EventInput, *, now: datetime, store_sql: tuple[str, str, list] | None = None
 ) -> IngestResult | None:
     """One event naming a stored customer by their own external id and phone (what a webhook
-    sends): stored in one statement, and in one transaction with its metrics when it moves any. None
+    sends): stored in one statement, which on PostgreSQL also adds an order or a click to the
+    customer's metrics (other metric events: one transaction with their metrics' update). None
     when the customer is new or differs, or the event was stored already: the general path then
     creates, updates or counts the duplicate. Without `store`, `store_sql` finds it."""
     customer, properties = item.customer, item.properties
     product_key = str(properties["product_id"]) if "product_id" in properties else None
     store_id = store.pk if store is not None else None
     row = (store_id, None, item.type, item.occurred_at, now, properties, None, item.key, product_key)
-
-    def insert() -> tuple[int, int, int] | None:
-        known = {"external_id": customer.external_id, "phone": customer.phone, "store_sql": store_sql}
-        return event_insert_known(row, **known)
-
-    if item.type in METRIC_TYPES:
+    known = {"external_id": customer.external_id, "phone": customer.phone, "store_sql": store_sql}
+    if item.type in FOLDED_TYPES and connection.vendor == "postgresql":
+        # the customer's metrics moved by the statement that stores the event
+        stored = event_insert_known(
+            row, **known, also=partial(metrics_update_sql, item.type, item.occurred_at, properties)
+        )
+    elif item.type in METRIC_TYPES:
         with transaction.atomic():
-            stored = insert()
+            stored = event_insert_known(row, **known)
             if stored is not None:
-                customers_refresh([NewEvent(item.type, stored[1], item.occurred_at, item.properties)])
+                customers_refresh([NewEvent(item.type, stored[1], item.occurred_at, properties)])
     else:
-        stored = insert()
+        stored = event_insert_known(row, **known)
     if stored is None:
         return None
     event_ids, owner = [stored[0]], store or Store(pk=stored[2])

@@ -97,34 +97,38 @@ def _customers_add(
     `changes`, over the first column, when the update changes anything (other rows are not
     rewritten: every rewrite adds an entry to each of the customer table's indexes).
     """
-    table = Customer._meta.db_table
     pg = connection.vendor == "postgresql"
     names = ["id", *(name for name, _, _ in columns)]
     if pg:
         types = ["bigint", *(kind for _, kind, _ in columns)]
         source = f"unnest({', '.join(f'%s::{t}[]' for t in types)}) AS d({', '.join(names)})"
         value = "d.{}".format
+        params = [list(column) for column in zip(*rows, strict=True)]
     else:
         row = "(" + ", ".join(["%s"] * len(names)) + ")"
         source = f"(VALUES {', '.join([row] * len(rows))}) AS d"
         value = lambda name: f"d.column{names.index(name) + 1}"  # noqa: E731
-    least, greatest = ("LEAST", "GREATEST") if pg else ("min", "max")
+        adapt = connection.ops.adapt_datetimefield_value
+        params = [adapt(v) if isinstance(v, datetime) else v for r in rows for v in r]
+    with connection.cursor() as cursor:
+        cursor.execute(_customers_update_sql(source, value, columns, derived, changes), params)
+
+
+def _customers_update_sql(
+    source: str, value, columns: list[tuple[str, str, str]], derived: list[tuple[str, str]], changes: str
+) -> str:
+    table = Customer._meta.db_table
+    least, greatest = ("LEAST", "GREATEST") if connection.vendor == "postgresql" else ("min", "max")
     sets = ", ".join(
         f"{name} = " + how.format(c=f"{table}.{name}", v=value(name), least=least, greatest=greatest)
         for name, _, how in columns
     )
     sets += "".join(f", {name} = {how.format(t=table)}" for name, how in derived)
-    if pg:
-        params = [list(column) for column in zip(*rows, strict=True)]
-    else:
-        adapt = connection.ops.adapt_datetimefield_value
-        params = [adapt(v) if isinstance(v, datetime) else v for r in rows for v in r]
     where = f"{table}.id = {value('id')}"
     if changes:
         first = columns[0][0]
         where += " AND (" + changes.format(c=f"{table}.{first}", v=value(first)) + ")"
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {sets} FROM {source} WHERE {where}", params)
+    return f"UPDATE {table} SET {sets} FROM {source} WHERE {where}"
 
 
 SUM = "{c} + {v}"
@@ -180,6 +184,32 @@ def _clicks_add(clicks: list[Event | NewEvent]) -> None:
         _customers_add(
             [(pk, last[pk]) for pk in ids], [("last_sms_click_at", "timestamptz", LATEST)], changes=LATER
         )
+
+
+FOLDED_TYPES = frozenset({"order_placed", "sms_clicked"})
+
+
+def metrics_update_sql(
+    event_type: str, occurred_at: datetime, properties: dict, stored: str
+) -> tuple[str, list]:
+    """PostgreSQL: the UPDATE that adds one order or click to its customer's metrics, as
+    `customers_refresh` would, for a WITH clause to run in the statement that stores the event:
+    `stored` names the clause whose `customer_id` is the stored event's (none when the event was
+    stored before, so nothing is added twice). Orders and clicks only (`FOLDED_TYPES`): the others
+    read the customer's history, which a statement does not see its own insert in."""
+    if event_type == "order_placed":
+        delta = _OrdersDelta()
+        delta.add(NewEvent(event_type, 0, occurred_at, properties))
+        columns, derived, changes = ORDER_SUMS, ORDER_RATIOS, ""
+        values = [delta.count, str(delta.total), delta.discounted, delta.first, delta.last]
+    elif event_type == "sms_clicked":
+        columns, derived, changes = [("last_sms_click_at", "timestamptz", LATEST)], [], LATER
+        values = [occurred_at]
+    else:
+        raise ValueError(f"{event_type} events are not added in the storing statement")
+    picked = ", ".join(f"%s::{kind} AS {name}" for name, kind, _ in columns)
+    source = f"(SELECT customer_id AS id, {picked} FROM {stored}) AS d"
+    return _customers_update_sql(source, "d.{}".format, columns, derived, changes), values
 
 
 def customer_metrics_recompute(*, customer_ids: list[int]) -> None:

@@ -4,7 +4,7 @@ customer and stores the event; anything else answers as the general path does.""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.api.auth import api_key_create
+from customers.ingest.metrics import store_metrics_recompute
 from customers.models import ApiKey, Customer, Event
+from customers.task_queue import tasks_held
 from customers.tests.stores import store_make
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +80,47 @@ def test_it_notes_when_the_key_was_last_used(client, shop):
     ApiKey.objects.update(last_used_at=timezone.now() - timedelta(hours=1))
     send(client, key, order("o-1"))
     assert timezone.now() - ApiKey.objects.get().last_used_at < timedelta(minutes=1)
+
+
+def click(key: str, at: str) -> dict:
+    return {
+        "id": key, "type": "sms_clicked", "occurred_at": at,
+        "customer": {"external_id": "c-1", "phone": PHONE}, "properties": {"url": "https://acme.example.com/"},
+    }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_a_click_or_a_view_is_one_statement_with_no_transaction_of_its_own(client, shop):
+    _, customer, key = shop
+    viewed = {**order("v-1"), "type": "product_viewed", "properties": {"product_id": "sku-1"}}
+    send(client, key, order("o-0"))  # the key's use noted: later requests within the minute only read it
+    for body in (order("o-1"), click("k-1", "2026-11-26T11:00:00Z"), viewed):
+        with tasks_held(), CaptureQueriesContext(connection) as queries:
+            assert send(client, key, body).status_code == 202
+        statements = [q["sql"] for q in queries.captured_queries]
+        if connection.vendor == "postgresql":
+            assert len(statements) == 1, statements
+        else:  # the general path: the key, then the event with its metrics in one transaction
+            assert len(statements) <= 8, statements
+    customer.refresh_from_db()
+    assert customer.order_count == 2
+    assert customer.last_sms_click_at == datetime(2026, 11, 26, 11, tzinfo=UTC)
+
+
+def test_orders_and_clicks_one_per_post_leave_the_metrics_a_recompute_gives(client, shop):
+    store, customer, key = shop
+    sent = [
+        order("o-1", 30), order("o-2", 12.25), {**order("o-3", 7), "occurred_at": "2026-10-01T09:00:00Z"},
+        {**order("o-4"), "properties": {"order_id": "o-4", "total": 50, "items": [], "discount_code": "X"}},
+        click("k-1", "2026-11-27T08:00:00Z"), click("k-2", "2026-11-02T08:00:00Z"), order("o-1", 30),
+    ]  # fmt: skip
+    for body in sent:
+        assert send(client, key, body).status_code == 202
+    fields = ["order_count", "total_spent", "average_order_value", "discount_order_count",
+              "discount_order_share", "first_order_at", "last_order_at", "last_sms_click_at",
+              "predicted_next_order_at"]  # fmt: skip
+    incremental = Customer.objects.filter(pk=customer.pk).values(*fields).get()
+    store_metrics_recompute(store=store)
+    assert incremental == Customer.objects.filter(pk=customer.pk).values(*fields).get()
+    assert (incremental["order_count"], incremental["total_spent"]) == (4, Decimal("99.25"))
+    assert incremental["last_sms_click_at"] == datetime(2026, 11, 27, 8, tzinfo=UTC)
