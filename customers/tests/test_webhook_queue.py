@@ -3,15 +3,19 @@ short window), and a delivery whose task was lost is processed by the sweep all 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django_q.conf import Conf
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from customers.connections.models import ShopConnection, WebhookDelivery
 from customers.connections.process import LEFT_AFTER, deliveries_left_process
+from customers.connections.signing import body_signature
 from customers.models import Event
 from customers.tasks import webhook_deliveries_process_task
 from customers.tests.stores import store_make
@@ -96,3 +100,51 @@ def test_a_run_that_fails_together_is_processed_one_by_one(client, connection, f
     statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
     assert statuses == {ids[0]: WebhookDelivery.Status.PROCESSED, ids[1]: WebhookDelivery.Status.FAILED}
     assert Event.objects.filter(store=connection.store, type="order_placed").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_known_shops_delivery_is_one_statement_with_no_transaction(
+    client, connection, frozen_now, monkeypatch
+):
+    monkeypatch.setattr(Conf, "SYNC", False)  # queued, as in production (where the window gathers it)
+    sent = frozen_now - timedelta(minutes=1)
+    shopify_post(client, "orders/create", order(1001, sent))  # the first reads the connection
+    with CaptureQueriesContext(db_connection) as queries:
+        response = shopify_post(client, "orders/create", order(1002, sent))
+    assert (response.status_code, response.json()) == (200, {"received": True, "duplicate": False})
+    statements = [q["sql"] for q in queries.captured_queries]
+    queued = next(i for i, sql in enumerate(statements) if "django_q_ormq" in sql)
+    # the request's own work; then the queue's (tests queue at once, production after the window)
+    assert statements[: queued - 1] == [statements[0]], statements
+    assert statements[0].startswith("INSERT INTO connections_webhookdelivery")
+    stored = WebhookDelivery.objects.order_by("pk").last()
+    assert (stored.topic, stored.status, stored.received_at) == ("orders/create", "received", frozen_now)
+    assert json.loads(stored.body)["id"] == 1002
+
+
+def test_a_repeat_or_a_changed_secret_after_the_shop_was_seen_answers_as_before(client, connection, now):
+    sent = now - timedelta(minutes=1)
+    assert shopify_post(client, "orders/create", order(1001, sent), webhook_id="d-1").status_code == 200
+    again = shopify_post(client, "orders/create", order(1001, sent), webhook_id="d-1")
+    assert again.json() == {"received": True, "duplicate": True}
+    ShopConnection.objects.filter(pk=connection.pk).update(webhook_secret="rotated")
+    old = shopify_post(client, "orders/create", order(1002, sent), webhook_id="d-2")
+    assert old.status_code == 401
+    new = shopify_post(client, "orders/create", order(1003, sent), webhook_id="d-3", secret="rotated")
+    assert new.json() == {"received": True, "duplicate": False}
+    ShopConnection.objects.filter(pk=connection.pk).update(shop_domain="renamed.myshopify.com")
+    gone = shopify_post(client, "orders/create", order(1004, sent), webhook_id="d-4", secret="rotated")
+    assert gone.status_code == 401
+    assert sorted(WebhookDelivery.objects.values_list("delivery_id", flat=True)) == ["d-1", "d-3"]
+
+
+def test_a_body_that_is_not_utf8_is_a_400(client, connection):
+    raw = json.dumps({"id": 1}).encode("utf-16")
+    headers = {
+        "X-Shopify-Topic": "orders/create", "X-Shopify-Shop-Domain": SHOP,
+        "X-Shopify-Hmac-Sha256": body_signature(raw, SHOPIFY_SECRET), "X-Shopify-Webhook-Id": "x",
+    }  # fmt: skip
+    for _ in range(2):  # the shop unseen, then seen
+        response = client.post("/webhooks/shopify/", raw, content_type="application/json", headers=headers)
+        assert response.status_code == 400
+    assert not WebhookDelivery.objects.exists()
