@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import cache
 
 from django.db import connection, transaction
 
@@ -62,10 +63,15 @@ def _rows_per_insert() -> int:
     return min(CHUNK, param_limit() // (len(EVENT_COLUMNS) + 1))
 
 
+@cache
+def _column_names() -> str:
+    return ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
+
+
 def _events_insert_sql(source: str, columns: list[str]) -> str:
     table, products = Event._meta.db_table, Product._meta.db_table
     store, customer, kind, occurred, received, properties, product, key, product_key = columns
-    names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
+    names = _column_names()
     return (
         f"INSERT INTO {table} ({names}) "
         f"SELECT {store}, {customer}, {kind}, {occurred}, {received}, {properties}, "
@@ -126,7 +132,7 @@ def event_insert_known(
     parameters to run in the same statement (PostgreSQL), e.g. the customer's metrics."""
     store, _, kind, occurred, received, properties, _, key, product_key = row
     table, products, customers = Event._meta.db_table, Product._meta.db_table, Customer._meta.db_table
-    names = ", ".join(connection.ops.quote_name(Event._meta.get_field(n).column) for n in EVENT_COLUMNS)
+    names = _column_names()
     moment = connection.ops.adapt_datetimefield_value
     cast = "::jsonb" if connection.vendor == "postgresql" else ""
     clauses, clause_params, match, params = [], [], ["c.store_id = %s"], [store]
