@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from customers.api.auth import api_key_create
+from customers.api.auth import api_key_create, api_key_store_sql
 from customers.ingest.metrics import store_metrics_recompute
 from customers.models import ApiKey, Customer, Event
 from customers.task_queue import tasks_held
@@ -124,3 +124,11 @@ def test_orders_and_clicks_one_per_post_leave_the_metrics_a_recompute_gives(clie
     assert incremental == Customer.objects.filter(pk=customer.pk).values(*fields).get()
     assert (incremental["order_count"], incremental["total_spent"]) == (4, Decimal("99.25"))
     assert incremental["last_sms_click_at"] == datetime(2026, 11, 27, 8, tzinfo=UTC)
+
+
+def test_a_process_notes_a_keys_use_in_the_statement_once_a_minute(shop, now):
+    _, _, key = shop
+    first = api_key_store_sql(raw=key, now=now)[0]
+    within = api_key_store_sql(raw=key, now=now + timedelta(seconds=59))[0]
+    after = api_key_store_sql(raw=key, now=now + timedelta(seconds=61))[0]
+    assert ("UPDATE" in first, "UPDATE" in within, "UPDATE" in after) == (True, False, True)
