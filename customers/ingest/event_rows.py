@@ -142,15 +142,19 @@ def event_insert_known(
     for column, value in (("external_id", external_id), ("phone", phone)):
         if value:
             match, params = [*match, f"c.{column} = %s"], [*params, value]
+    # an event naming no product (all but views) has none to join: a plan with one table less
+    product, joined, product_params = "NULL", "", []
+    if product_key is not None:
+        product, product_params = "p.id", [product_key]
+        joined = f"LEFT JOIN {products} p ON p.store_id = c.store_id AND p.external_id = %s "
     insert = (
-        f"INSERT INTO {table} ({names}) SELECT c.store_id, c.id, %s, %s, %s, %s{cast}, p.id, %s "
-        f"FROM {customers} c LEFT JOIN {products} p ON p.store_id = c.store_id AND p.external_id = %s "
-        f"WHERE {' AND '.join(match)} ON CONFLICT (store_id, idempotency_key) DO NOTHING "
-        "RETURNING id, customer_id, store_id"
+        f"INSERT INTO {table} ({names}) SELECT c.store_id, c.id, %s, %s, %s, %s{cast}, {product}, %s "
+        f"FROM {customers} c {joined}WHERE {' AND '.join(match)} "
+        "ON CONFLICT (store_id, idempotency_key) DO NOTHING RETURNING id, customer_id, store_id"
     )
     values = [
-        *clause_params, kind, moment(occurred), moment(received), json.dumps(properties), key, product_key,
-        *params,
+        *clause_params, kind, moment(occurred), moment(received), json.dumps(properties), key,
+        *product_params, *params,
     ]  # fmt: skip
     sql = insert
     if clauses or also is not None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from customers.api.auth import api_key_create, api_key_store_sql
 from customers.ingest.metrics import store_metrics_recompute
-from customers.models import ApiKey, Customer, Event
+from customers.models import ApiKey, Customer, Event, Product
 from customers.task_queue import tasks_held
 from customers.tests.stores import store_make
 
@@ -91,7 +91,10 @@ def click(key: str, at: str) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_order_a_click_or_a_view_is_one_statement_with_no_transaction_of_its_own(client, shop):
-    _, customer, key = shop
+    store, customer, key = shop
+    mug = Product.objects.create(
+        store=store, external_id="sku-1", name="Mug", url="https://acme.example.com/m"
+    )
     viewed = {**order("v-1"), "type": "product_viewed", "properties": {"product_id": "sku-1"}}
     send(client, key, order("o-0"))  # the key's use noted: later requests within the minute only read it
     for body in (order("o-1"), click("k-1", "2026-11-26T11:00:00Z"), viewed):
@@ -104,6 +107,8 @@ def test_an_order_a_click_or_a_view_is_one_statement_with_no_transaction_of_its_
             assert len(statements) <= 8, statements
     customer.refresh_from_db()
     assert customer.order_count == 2
+    assert Event.objects.get(idempotency_key="v-1").product_id == mug.pk
+    assert Event.objects.get(idempotency_key="o-1").product_id is None
     assert customer.last_sms_click_at == datetime(2026, 11, 26, 11, tzinfo=UTC)
 
 
