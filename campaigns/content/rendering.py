@@ -253,7 +253,9 @@ class _Compiled:
 def _render_one(
     compiled: _Compiled, context: dict[str, object], store: Store, *,
     utm_campaign: str, utm_content: str, track_links: bool, plan: Plan | None = None,
+    refused: frozenset[str],
 ) -> Rendered:
+    """`refused`: the template's own URLs (by field name) the store's redirect would refuse."""
     if not compiled.link_fields and not compiled.urls:
         return Rendered(body=render_parsed(compiled.template, context, currency=store.currency, plan=plan))
     codes: dict[str, str] = {}
@@ -273,7 +275,7 @@ def _render_one(
             target = _link_target(fallbacks[name], store)
         context[name] = shorten(target) if target else ""
     for name, url in compiled.urls.items():
-        context[name] = url if target_error(store, url) else shorten(url)
+        context[name] = url if name in refused else shorten(url)
     body = render_parsed(compiled.template, context, currency=store.currency, plan=plan)
     return Rendered(body=body, links=links if track_links else [])
 
@@ -317,6 +319,11 @@ def render_messages(
         for store in lookups.stores.values()
     }
     values = [(name, CUSTOMER_FIELDS[name][1]) for name in compiled.customer_fields if name not in by_store]
+    # The same for every customer of a store: checked once per store, not once per text.
+    refused = {
+        store.pk: frozenset(name for name, url in compiled.urls.items() if target_error(store, url))
+        for store in lookups.stores.values()
+    }
     rendered = []
     codes = list(offer_codes) if offer_codes is not None else [offer_code] * len(customers)
     for customer, snapshot, code in zip(customers, snapshot_list, codes, strict=True):
@@ -328,7 +335,7 @@ def render_messages(
             context["offer_code"] = code
         rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links,
-                                    plan=plans[customer.store_id]))
+                                    plan=plans[customer.store_id], refused=refused[customer.store_id]))
     return rendered
 
 

@@ -315,9 +315,8 @@ def _recipients(
     recipients: dict[int, Recipient] = {}
     regions: dict[int, str] = {}
     shared: dict[tuple, Recipient] = {}
-    undeliverable = set(
-        UndeliverableNumber.objects.filter(store_id__in=stores).values_list("store_id", "phone")
-    )
+    rows = list(rows)
+    undeliverable = _undeliverable(stores, [row[2] for row in rows])
     for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
         if store_id not in stores:
             continue
@@ -333,6 +332,16 @@ def _recipients(
         recipients[cid] = shared[facts]
         regions[cid] = (region or region_for_phone(phone)).upper()
     return recipients, regions
+
+
+def _undeliverable(stores: dict[int, Store], phones: list[str]) -> set[tuple[int, str]]:
+    """The batch's numbers known not to take texts: looked up by number, since a store's list of
+    them grows with its audience and a batch is a small part of it."""
+    found: set[tuple[int, str]] = set()
+    for chunk in chunks(sorted(set(phones))):
+        numbers = UndeliverableNumber.objects.filter(store_id__in=stores, phone__in=chunk)
+        found.update(numbers.values_list("store_id", "phone"))
+    return found
 
 
 def _slots(customer_ids: list[int], stage: str, since: datetime) -> defaultdict[int, list[Slot]]:
