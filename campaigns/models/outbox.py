@@ -52,23 +52,26 @@ class Note:
     held_until: datetime | None = None
 
 
+DECISION_COLUMNS = ("message_id", "stage", "outcome", "reason", "detail", "held_until", "decided_at")
+
+
+def decision_rows(
+    *, messages: Iterable[tuple[int, Decision]], stage: str, now: datetime
+) -> list[tuple[object, ...]]:
+    """The decision rows for `messages`, as values of `DECISION_COLUMNS` (for a bulk load)."""
+    stage = str(stage)
+    return [
+        (message_id, stage, str(d.outcome), str(d.reason), d.detail[:200], d.held_until, now)
+        for message_id, d in messages
+    ]
+
+
 def decisions_record(*, messages: Iterable[tuple[int, Decision]], stage: str, now: datetime) -> None:
     from campaigns.models.guardrails import GuardrailDecision
 
+    rows = decision_rows(messages=messages, stage=stage, now=now)
     GuardrailDecision.objects.bulk_create(
-        [
-            GuardrailDecision(
-                message_id=message_id,
-                stage=str(stage),
-                outcome=str(d.outcome),
-                reason=str(d.reason),
-                detail=d.detail[:200],
-                held_until=d.held_until,
-                decided_at=now,
-            )
-            for message_id, d in messages
-        ],
-        batch_size=2000,
+        [GuardrailDecision(**dict(zip(DECISION_COLUMNS, row, strict=True))) for row in rows], batch_size=2000
     )
 
 

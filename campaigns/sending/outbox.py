@@ -29,7 +29,7 @@ from campaigns.bulk import rows_insert
 from campaigns.content.links import PendingLink
 from campaigns.content.meter import encoding_and_segments
 from campaigns.models import GuardrailDecision, Link, Message
-from campaigns.models.outbox import initial_status
+from campaigns.models.outbox import DECISION_COLUMNS, decision_rows, initial_status
 from campaigns.sending import guardrails, policy
 from campaigns.sending.queue import enqueue_after_commit, messages_supersede
 from customers.models import Customer
@@ -291,7 +291,6 @@ def _ours(keys: list[str], row: tuple[object, ...] | None) -> dict[str, int]:
 
 # Decisions and links are written as ready tuples in one bulk load each: a broadcast writes tens of
 # thousands, where preparing each value through its model field costs more than storing it.
-DECISION_COLUMNS = ("message_id", "stage", "outcome", "reason", "detail", "held_until", "decided_at")
 LINK_COLUMNS = (
     "store_id",
     "customer_id",
@@ -306,10 +305,7 @@ LINK_COLUMNS = (
 
 
 def _decisions(messages: list[tuple[int, policy.Verdict]], *, now: datetime) -> None:
-    stage = str(GuardrailDecision.Stage.CREATE)
-    rows = [
-        (mid, stage, str(v.outcome), str(v.reason), v.detail[:200], v.held_until, now) for mid, v in messages
-    ]
+    rows = decision_rows(messages=messages, stage=GuardrailDecision.Stage.CREATE, now=now)
     rows_insert(model=GuardrailDecision, columns=DECISION_COLUMNS, rows=rows)
 
 
