@@ -37,7 +37,7 @@ from campaigns.broadcasts.materialize import campaign_materialize
 from campaigns.broadcasts.states import campaigns_due, campaigns_finish
 from campaigns.content.offer_issue import offer_codes_issue
 from campaigns.flows import advance, date_triggers, enrol, event_triggers, product_triggers
-from campaigns.flows.loaded import LoadedFlows, flows_load
+from campaigns.flows.loaded import LoadedFlows
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.privacy import message_bodies_expire
@@ -88,7 +88,7 @@ def stage_enrol(
     gateway: Gateway | None = None,
     loaded: LoadedFlows | None = None,
 ) -> None:
-    loaded = loaded or flows_load()
+    loaded = loaded or LoadedFlows()
     # Without a cluster the task queued on ingestion never runs: the tick checks those events itself.
     report.runs_enrolled += event_triggers.events_check_pending(now=now, loaded=loaded)
     # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
@@ -270,7 +270,7 @@ def tick(
             if stages is None or stage.name in stages:
                 extra = {}
                 if stage.reads_flows:
-                    loaded = loaded or flows_load()
+                    loaded = loaded or LoadedFlows()
                     extra["loaded"] = loaded
                 stage.run(now=now, report=report, in_process=in_process, gateway=gateway, **extra)
     return report
