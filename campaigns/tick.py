@@ -95,8 +95,8 @@ def stage_enrol(
     stale = Q(dates_checked_at__isnull=True) | Q(dates_checked_at__lte=now - DATE_TRIGGER_EVERY)
     stale |= Q(dates_checked_at__gt=now)
     for flow in [f for f in loaded.live(DATE_TRIGGERS) if _dates_stale(f, now)]:
-        if not Flow.objects.filter(stale, pk=flow.pk).update(dates_checked_at=now):
-            continue  # another worker took it
+        if not Flow.objects.filter(stale, pk=flow.pk, status=Flow.Status.LIVE).update(dates_checked_at=now):
+            continue  # another worker took it, or it was paused since the tick read it
         try:
             with transaction.atomic():
                 report.runs_enrolled += enrol.runs_enroll(
