@@ -37,6 +37,7 @@ from campaigns.broadcasts.materialize import campaign_materialize
 from campaigns.broadcasts.states import campaigns_due, campaigns_finish
 from campaigns.content.offer_issue import offer_codes_issue
 from campaigns.flows import advance, date_triggers, enrol, event_triggers, product_triggers
+from campaigns.flows.loaded import LoadedFlows
 from campaigns.isolation import campaign_pause_on_error, flow_pause_on_error
 from campaigns.models import Flow, FlowRun
 from campaigns.privacy import message_bodies_expire
@@ -80,17 +81,22 @@ class TickReport:
 
 
 def stage_enrol(
-    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+    *,
+    now: datetime,
+    report: TickReport,
+    in_process: bool,
+    gateway: Gateway | None = None,
+    loaded: LoadedFlows | None = None,
 ) -> None:
+    loaded = loaded or LoadedFlows()
     # Without a cluster the task queued on ingestion never runs: the tick checks those events itself.
-    report.runs_enrolled += event_triggers.events_check_pending(now=now)
+    report.runs_enrolled += event_triggers.events_check_pending(now=now, loaded=loaded)
     # A check stamped later than `now` came from a run acting at a future `--now`: not this moment's.
     stale = Q(dates_checked_at__isnull=True) | Q(dates_checked_at__lte=now - DATE_TRIGGER_EVERY)
     stale |= Q(dates_checked_at__gt=now)
-    live = Flow.objects.filter(status=Flow.Status.LIVE, trigger__in=DATE_TRIGGERS)
-    for flow in live.filter(stale).select_related("store"):
-        if not Flow.objects.filter(stale, pk=flow.pk).update(dates_checked_at=now):
-            continue  # another worker took it
+    for flow in [f for f in loaded.live(DATE_TRIGGERS) if _dates_stale(f, now)]:
+        if not Flow.objects.filter(stale, pk=flow.pk, status=Flow.Status.LIVE).update(dates_checked_at=now):
+            continue  # another worker took it, or it was paused since the tick read it
         try:
             with transaction.atomic():
                 report.runs_enrolled += enrol.runs_enroll(
@@ -101,6 +107,11 @@ def stage_enrol(
             report.paused.append(f"flow {flow.name}")
 
 
+def _dates_stale(flow: Flow, now: datetime) -> bool:
+    at = flow.dates_checked_at
+    return at is None or at <= now - DATE_TRIGGER_EVERY or at > now
+
+
 def stage_products(
     *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
 ) -> None:
@@ -109,14 +120,19 @@ def stage_products(
 
 
 def stage_advance(
-    *, now: datetime, report: TickReport, in_process: bool, gateway: Gateway | None = None
+    *,
+    now: datetime,
+    report: TickReport,
+    in_process: bool,
+    gateway: Gateway | None = None,
+    loaded: LoadedFlows | None = None,
 ) -> None:
     due = FlowRun.objects.filter(
         state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
     )
     for flow_id in due.order_by().values_list("flow_id", flat=True).distinct():
         try:
-            runs, created = advance.runs_advance_due(now=now, flow_id=flow_id)
+            runs, created = advance.runs_advance_due(now=now, flow_id=flow_id, loaded=loaded)
         except Exception as error:
             flow_pause_on_error(flow_id=flow_id, error=error, now=now)
             report.paused.append(f"flow {Flow.objects.get(pk=flow_id).name}")
@@ -211,12 +227,13 @@ def stage_predict(
 class Stage:
     name: str
     run: Callable[..., None]
+    reads_flows: bool = False  # takes the tick's flows (`loaded`), read once for every such stage
 
 
 STAGES = [
-    Stage("enrol", stage_enrol),
+    Stage("enrol", stage_enrol, reads_flows=True),
     Stage("products", stage_products),
-    Stage("advance", stage_advance),
+    Stage("advance", stage_advance, reads_flows=True),
     Stage("prepare", stage_prepare),
     Stage("offers", stage_offers),
     Stage("release", stage_release),
@@ -247,10 +264,15 @@ def tick(
     if unknown:
         raise ValueError(f"no such stage: {', '.join(sorted(unknown))} (stages: {', '.join(names)})")
     report = TickReport()
+    loaded = None
     with foreground() if in_process else nullcontext():
         for stage in STAGES:
             if stages is None or stage.name in stages:
-                stage.run(now=now, report=report, in_process=in_process, gateway=gateway)
+                extra = {}
+                if stage.reads_flows:
+                    loaded = loaded or LoadedFlows()
+                    extra["loaded"] = loaded
+                stage.run(now=now, report=report, in_process=in_process, gateway=gateway, **extra)
     return report
 
 

@@ -17,6 +17,7 @@ from django.db.models import F
 
 from campaigns.content.offers import READY, offer_codes_give
 from campaigns.content.rendering import render_messages
+from campaigns.flows.loaded import LoadedFlows, StepsByFlow, steps_index
 from campaigns.models import Flow, FlowRun, FlowStep, FlowStepVisit
 from campaigns.reports import experiments
 from campaigns.sending import guardrails, policy
@@ -28,11 +29,16 @@ BATCH_SIZE = 1000
 
 
 def runs_advance_due(
-    *, now: datetime, batch_size: int = BATCH_SIZE, flow_id: int | None = None
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    flow_id: int | None = None,
+    loaded: LoadedFlows | None = None,
 ) -> tuple[int, int]:
+    """`loaded`: the tick's flows, read as it began (else each batch reads its own)."""
     runs = messages = 0
     while True:
-        claimed, created = runs_advance_batch(now=now, batch_size=batch_size, flow_id=flow_id)
+        claimed, created = runs_advance_batch(now=now, batch_size=batch_size, flow_id=flow_id, loaded=loaded)
         runs, messages = runs + claimed, messages + created
         if claimed < batch_size:
             return runs, messages
@@ -46,16 +52,20 @@ class Cursor:
 
 
 def runs_advance_batch(
-    *, now: datetime, batch_size: int = BATCH_SIZE, flow_id: int | None = None
+    *,
+    now: datetime,
+    batch_size: int = BATCH_SIZE,
+    flow_id: int | None = None,
+    loaded: LoadedFlows | None = None,
 ) -> tuple[int, int]:
     with transaction.atomic():
-        runs = _claim(now=now, batch_size=batch_size, flow_id=flow_id)
+        runs = _claim(now=now, batch_size=batch_size, flow_id=flow_id, loaded=loaded)
         if not runs:
             return 0, 0
-        steps = steps_by_flow({r.flow_id for r in runs})
+        flow_ids = {r.flow_id for r in runs}
+        steps = (loaded and loaded.steps_of(flow_ids)) or steps_by_flow(flow_ids)
         cursors = [
-            Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at)
-            for r in runs
+            Cursor(run=r, step=steps[r.flow_id]["id"].get(r.current_step_id), due=r.next_due_at) for r in runs
         ]
         sends: list[Cursor] = []
         visits: list[FlowStepVisit] = []
@@ -73,7 +83,9 @@ def runs_advance_batch(
     return len(runs), len(created)
 
 
-def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> list[FlowRun]:
+def _claim(
+    *, now: datetime, batch_size: int, flow_id: int | None = None, loaded: LoadedFlows | None = None
+) -> list[FlowRun]:
     qs = FlowRun.objects.filter(
         state=FlowRun.State.ACTIVE, next_due_at__lte=now, flow__status=Flow.Status.LIVE
     ).order_by("next_due_at")
@@ -83,7 +95,10 @@ def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> lis
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     runs = list(qs.select_related("customer__prediction")[:batch_size])
     # Flows and stores are few per batch: load each once rather than once per row.
-    flows = Flow.objects.select_related("store").in_bulk({r.flow_id for r in runs})
+    flow_ids = {r.flow_id for r in runs}
+    flows = {f.pk: f for f in loaded.flows if f.pk in flow_ids} if loaded else {}
+    if len(flows) < len(flow_ids):
+        flows = Flow.objects.select_related("store").in_bulk(flow_ids)
     stores = {f.store_id: f.store for f in flows.values()}
     for run in runs:
         run.flow = flows[run.flow_id]
@@ -91,14 +106,9 @@ def _claim(*, now: datetime, batch_size: int, flow_id: int | None = None) -> lis
     return runs
 
 
-def steps_by_flow(flow_ids: set[int]) -> dict[int, dict[str, dict]]:
-    found: dict[int, dict[str, dict]] = defaultdict(lambda: {"id": {}, "position": {}})
+def steps_by_flow(flow_ids: set[int]) -> StepsByFlow:
     steps = FlowStep.objects.filter(flow_id__in=flow_ids).select_related("template", "offer")
-    for step in steps.order_by("position"):
-        found[step.flow_id]["id"][step.id] = step
-        found[step.flow_id]["position"][step.position] = step
-    experiments.steps_attach(step for by in found.values() for step in by["id"].values())
-    return found
+    return steps_index(steps.order_by("position"))
 
 
 def _split_members(cursors: list[Cursor], now: datetime) -> dict[int, set[int]]:

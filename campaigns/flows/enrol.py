@@ -41,7 +41,8 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
     if not entries:
         return 0
     first = steps[0]
-    experiments.steps_attach([first])  # a timing test on the first step sets its own delay
+    if not hasattr(first, "experiment"):  # the tick's flows come with their experiments
+        experiments.steps_attach([first])  # a timing test on the first step sets its own delay
     best = _best_hours(first, {e.customer_id for e in entries})
     runs = [
         FlowRun(

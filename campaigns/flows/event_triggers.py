@@ -9,17 +9,14 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
-    Exists,
     OuterRef,
-    Q,
     Subquery,
-    Value,
 )
-from django.db.models.functions import Coalesce
 
 from campaigns.flows import marks
 from campaigns.flows.enrol import _enroll_isolated, runs_exit_for_events
 from campaigns.flows.entries import Catalog, Entry, _decimal, event_context, filter_matches, product_context
+from campaigns.flows.loaded import CHECKED_AGAINST, EVENT_TRIGGERS, LoadedFlows, checked_against
 from campaigns.isolation import store_checks_failed, store_checks_recovered
 from campaigns.models import EventCheckedAhead, EventCheckMark, Flow
 from customers.models import Customer, Event, Product, Store
@@ -27,13 +24,21 @@ from customers.models import Customer, Event, Product, Store
 # --- event triggers -------------------------------------------------------------------------------
 
 
-def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
-    """Exits, then entries, for one batch of newly recorded events. Returns runs created."""
-    flows = list(
-        Flow.objects.filter(_checked_against(), store_id=store_id)
-        .select_related("store", "entry_segment")
-        .prefetch_related("filters", "steps")
-    )
+def events_check(
+    *, store_id: int, event_ids: list[int], now: datetime, loaded: LoadedFlows | None = None
+) -> int:
+    """Exits, then entries, for one batch of newly recorded events. Returns runs created.
+    `loaded`: the tick's flows, read once for all of its stages."""
+    if loaded is None:
+        flows = list(
+            Flow.objects.filter(CHECKED_AGAINST, store_id=store_id)
+            .select_related("store", "entry_segment")
+            .prefetch_related("filters", "steps")
+        )
+    else:
+        flows = [f for f in loaded.of_store(store_id) if checked_against(f)]
+    if not flows:
+        return 0
     live = [f for f in flows if f.status == Flow.Status.LIVE and f.trigger in EVENT_TRIGGERS]
     # Only events a flow enters or leaves on have anything to do here (most are views and the like).
     types = {entry_event_type(f) for f in live} | {t for f in flows for t in f.exit_event_types}
@@ -44,6 +49,8 @@ def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
     )
     if not events:
         return 0
+    if loaded is not None:
+        loaded.read_steps()
     store = flows[0].store
     runs_exit_for_events(store=store, events=events, now=now, flows=[f for f in flows if f.exit_events])
     catalog = Catalog(store, events)
@@ -53,14 +60,13 @@ def events_check(*, store_id: int, event_ids: list[int], now: datetime) -> int:
 
 # --- who checks which event: the queued task and the tick share one record (flows/marks.py) -------
 
-EVENT_TRIGGERS = [Flow.Trigger.EVENT, Flow.Trigger.POST_PURCHASE, Flow.Trigger.REWARD_THRESHOLD]
 CHECKED = marks.Checked(
     mark=EventCheckMark,
     ahead=EventCheckedAhead,
     ahead_field="event_id",
-    stored=lambda store_id, above: Event.objects.filter(store_id=store_id, id__gt=above)
-    .order_by("id")
-    .values_list("id", "received_at"),
+    stored=lambda store_id, above: (
+        Event.objects.filter(store_id=store_id, id__gt=above).order_by("id").values_list("id", "received_at")
+    ),
     check=lambda *, store_id, ids, now: events_check(store_id=store_id, event_ids=ids, now=now),
 )
 
@@ -70,7 +76,7 @@ def events_check_queued(*, store_id: int, event_ids: list[int], now: datetime) -
     return marks.check_queued(CHECKED, store_id=store_id, ids=event_ids, now=now)
 
 
-def events_check_pending(*, now: datetime) -> int:
+def events_check_pending(*, now: datetime, loaded: LoadedFlows | None = None) -> int:
     """The tick's share: every store's events above its mark, in batches. Returns runs created.
 
     The mark is an event id, so a `--now` in the future moves it only over events that exist: an
@@ -80,7 +86,7 @@ def events_check_pending(*, now: datetime) -> int:
     created = 0
     for store_id in _stores_with_unchecked_events(cutoff):
         try:
-            created += _store_events_check_pending(store_id=store_id, cutoff=cutoff, now=now)
+            created += _store_events_check_pending(store_id=store_id, cutoff=cutoff, now=now, loaded=loaded)
         except Exception as error:
             store_checks_failed(store_id=store_id, error=error, now=now)
         else:
@@ -91,12 +97,21 @@ def events_check_pending(*, now: datetime) -> int:
 def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
     """The stores with events above their mark (settled ones, where the database can tell cheaply)."""
     if connection.vendor != "postgresql":
-        mark = EventCheckMark.objects.filter(store_id=OuterRef("pk")).values("checked_through")
-        unchecked = Event.objects.filter(
-            store_id=OuterRef("pk"), id__gt=OuterRef("mark"), received_at__lte=cutoff
+        # Written out: built by the ORM, this query took longer to build than to run, every tick.
+        stores, events, marks_ = (
+            connection.ops.quote_name(model._meta.db_table) for model in (Store, Event, EventCheckMark)
         )
-        stores = Store.objects.annotate(mark=Coalesce(Subquery(mark), Value(0))).filter(Exists(unchecked))
-        return list(stores.values_list("pk", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT s.id FROM {stores} s WHERE EXISTS (
+                    SELECT 1 FROM {events} e WHERE e.store_id = s.id AND e.received_at <= %s AND e.id >
+                        COALESCE((SELECT m.checked_through FROM {marks_} m WHERE m.store_id = s.id), 0)
+                ) ORDER BY s.id
+                """,
+                [connection.ops.adapt_datetimefield_value(cutoff)],
+            )
+            return [store_id for (store_id,) in cursor.fetchall()]
     # Each store's newest event, one descent of the (store, id) index per store. Asked per store as
     # "any event above the mark?", PostgreSQL may guess that one in every few events is the store's
     # and walk the primary key instead, through every event of 10M for a store that has none (2 s a
@@ -122,11 +137,17 @@ def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
     return sorted(store_id for store_id, last_id in newest if last_id > marks.get(store_id, 0))
 
 
-def _store_events_check_pending(*, store_id: int, cutoff: datetime, now: datetime) -> int:
-    flows = Flow.objects.filter(store_id=store_id).filter(
-        Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
+def _store_events_check_pending(
+    *, store_id: int, cutoff: datetime, now: datetime, loaded: LoadedFlows | None
+) -> int:
+    if loaded is None:
+        checks = Flow.objects.filter(CHECKED_AGAINST, store_id=store_id).exists()
+        return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=checks)
+    checks = any(checked_against(flow) for flow in loaded.of_store(store_id))
+    check = lambda *, store_id, ids, now: events_check(  # noqa: E731
+        store_id=store_id, event_ids=ids, now=now, loaded=loaded
     )
-    return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=flows.exists())
+    return marks.check_pending(CHECKED, store_id=store_id, cutoff=cutoff, now=now, checks=checks, check=check)
 
 
 # The event each family starts a run on; a plain event trigger names its own.
@@ -139,12 +160,6 @@ ENTRY_EVENTS = {
 def entry_event_type(flow: Flow) -> str:
     """The event type that can start a run of an event-triggered flow."""
     return ENTRY_EVENTS.get(flow.trigger, flow.event_type)
-
-
-def _checked_against() -> Q:
-    """The flows a batch of events is checked against: live event-triggered ones (entries), and
-    any with exit events."""
-    return Q(status=Flow.Status.LIVE, trigger__in=EVENT_TRIGGERS) | ~Q(exit_events="")
 
 
 def event_entries(flow: Flow, events: list[Event], *, catalog: Catalog) -> list[Entry]:

@@ -4,6 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campaigns.flows.date_triggers import replenishment_windows
 from campaigns.flows.event_triggers import events_check
@@ -381,3 +383,27 @@ def test_one_flow_whose_trigger_check_fails_does_not_stop_the_others(store, capl
     assert (broken.status, broken.error_at) == ("paused", T0)
     assert broken.error.startswith("InvalidRules")
     assert f"Flow {broken.id} paused after an error" in caplog.text
+
+
+def test_a_tick_reads_the_flows_steps_once_for_enrolment_and_advancing(store):
+    recipe_install(store=store, name="cart_recovery", live=True)
+    ana, ben = make_customer(store), make_customer(store)
+    check(record(ana, "cart_updated", T0, cart_id="c1", cart_url="https://shop.example.com/cart/c1"))
+    # Ana's first step is due an hour later ...
+    at = T0 + timedelta(hours=1, minutes=5)
+    # ... when Ben's cart, stored since, is checked by the same tick
+    record(
+        ben,
+        "cart_updated",
+        at - timedelta(minutes=2),
+        cart_id="c9",
+        cart_url="https://shop.example.com/cart/c9",
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        report = tick(now=at)
+
+    assert report.runs_enrolled == 1 and report.runs_advanced == 1
+    step_reads = [q["sql"] for q in queries if '"campaigns_flowstep"."delay_value"' in q["sql"]]
+    assert len(step_reads) == 1
+    assert sum('FROM "campaigns_experiment"' in q["sql"] for q in queries) == 1
