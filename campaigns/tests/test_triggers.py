@@ -29,7 +29,7 @@ def check(*events, now=None):
 
 
 def runs(flow):
-    return list(FlowRun.objects.filter(flow=flow).order_by("customer_id"))
+    return list(FlowRun.objects.filter(flow=flow).order_by("customer_id", "entered_at"))
 
 
 def test_back_in_stock_texts_everyone_who_asked_in_the_window(store):
