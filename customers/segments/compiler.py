@@ -445,7 +445,7 @@ class Compiler:
         else:
             grouped = events.annotate(per_key=json_path("properties", per)).filter(per_key__isnull=False)
             grouped = grouped.values("customer", "per_key")
-        repeated = grouped.annotate(times=Count("pk")).filter(times__gte=node["at_least"])
+        repeated = grouped.annotate(times=Count("*")).filter(times__gte=node["at_least"])
         return repeated.values("customer")
 
     def segment(self, node: dict) -> Q:
@@ -488,6 +488,6 @@ def top_positions(size: int, percent: float) -> int:
 
 def counted(events: QuerySet[Event], *, gte: int, lte: int | None = None) -> QuerySet:
     """Customer ids with at least `gte` (and at most `lte`) of the events."""
-    grouped = events.values("customer").annotate(times=Count("pk")).filter(times__gte=gte)
+    grouped = events.values("customer").annotate(times=Count("*")).filter(times__gte=gte)
     grouped = grouped.filter(times__lte=lte) if lte is not None else grouped
     return grouped.values("customer")

@@ -230,22 +230,28 @@ def segment_refresh(*, segment: Segment, now: datetime) -> bool:
     return True
 
 
-def _rebuild(segment: Segment, now: datetime) -> None:
-    """Every customer of the store evaluated again, a range of ids at a time: each range's events
-    are read through the per-customer indexes, so the work grows with the store and no grouping
-    ever holds more than one range's customers. A rank is taken over the whole store once."""
+def _rebuild(segment: Segment, now: datetime, *, low: int | None = None, high: int | None = None) -> None:
+    """Every customer of the store (with `low`/`high`, those with ids in between) evaluated again, a
+    range of ids at a time: each range's events are read through the per-customer indexes, so the
+    work grows with the store and no grouping ever holds more than one range's customers. A rank is
+    taken over the whole store once."""
     if has_rank(segment.rules, store=segment.store, seen=(segment.pk,)):
-        _apply(segment, Only(), now)
-        return
-    for low, high in id_ranges(segment.store_id, RANGE):
         _apply(segment, Only(low=low, high=high), now)
+        return
+    for first, last in id_ranges(segment.store_id, RANGE, low=low, high=high):
+        _apply(segment, Only(low=first, high=last), now)
 
 
-def id_ranges(store_id: int, size: int) -> list[tuple[int | None, int | None]]:
-    """Consecutive ranges of the store's customer ids, `size` customers each; the first and last are
-    open, so rows of customers who left the store meanwhile are covered too."""
+def id_ranges(
+    store_id: int, size: int, *, low: int | None = None, high: int | None = None
+) -> list[tuple[int | None, int | None]]:
+    """Consecutive ranges of the store's customer ids from `low` to `high`, `size` customers each;
+    the first and last reach `low` and `high` (open when not given), so rows of customers who left
+    the store meanwhile are covered too."""
     bounds: list[int] = []
     customers = Customer.objects.filter(store_id=store_id).order_by("pk").values_list("pk", flat=True)
+    customers = customers.filter(pk__gte=low) if low is not None else customers
+    customers = customers.filter(pk__lt=high) if high is not None else customers
     last = None
     while True:
         page = customers.filter(pk__gt=last) if last is not None else customers
@@ -254,8 +260,8 @@ def id_ranges(store_id: int, size: int) -> list[tuple[int | None, int | None]]:
             break
         bounds.append(edge)
         last = edge
-    lows = [None, *(b + 1 for b in bounds)]
-    highs = [*bounds, None]
+    lows = [low, *(b + 1 for b in bounds)]
+    highs = [*bounds, high]
     return list(zip(lows, highs, strict=True))
 
 

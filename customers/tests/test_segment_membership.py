@@ -19,8 +19,8 @@ from django.db import connection
 
 from customers.admin.store_time import store_zone
 from customers.models import ApiKey, Customer, Segment, SegmentMember, Store
-from customers.segments import members, members_count
-from customers.segments.membership import segment_refresh, segments_refresh
+from customers.segments import members, members_count, membership
+from customers.segments.membership import id_ranges, segment_refresh, segments_refresh
 from customers.segments.presets import STORED_PRESETS, presets_install
 from customers.tasks import segments_refresh_task
 
@@ -237,3 +237,23 @@ def test_a_store_owner_cannot_count_another_stores_segment(client, django_user_m
     client.force_login(owner)
     assert client.get(f"/admin/customers/segment/{gold.pk}/live-count/").status_code == 404
     assert client.get("/admin/customers/segment/0/live-count/").status_code == 404
+
+
+def test_ranges_of_ids_cover_the_bounds_without_gaps(store):
+    ids = sorted(Customer.objects.filter(store=store).values_list("pk", flat=True))
+    assert id_ranges(store.pk, 2) == [(None, ids[1]), (ids[1] + 1, ids[3]), (ids[3] + 1, None)]
+    assert id_ranges(store.pk, 2, low=ids[1], high=ids[3]) == [(ids[1], ids[2]), (ids[2] + 1, ids[3])]
+    assert id_ranges(store.pk, 9, low=ids[1], high=ids[2]) == [(ids[1], ids[2])]
+
+
+def test_a_rebuild_a_range_at_a_time_equals_the_members_and_a_bounded_one_stays_within(
+    store, gold, monkeypatch
+):
+    monkeypatch.setattr(membership, "RANGE", 1)
+    ids = sorted(Customer.objects.filter(store=store).values_list("pk", flat=True))
+    membership._rebuild(gold, NOW)
+    assert rows(gold) == live_ids(gold, NOW) == ids[:2]
+    Customer.objects.filter(pk__in=ids[:2]).update(loyalty_status="")
+    Customer.objects.filter(pk__in=ids[2:]).update(loyalty_status="gold")
+    membership._rebuild(gold, NOW, low=ids[1], high=ids[2])
+    assert rows(gold) == [ids[0], ids[2]]  # the first and the last customers are outside the bounds
