@@ -177,7 +177,8 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
     supersessions and links; its queued texts are enqueued after commit. The ids by key of the rows
     this call inserted (a key stored meanwhile by another call is skipped)."""
     rows = batch.rows
-    with transaction.atomic():
+    # An error undoes the caller's transaction or savepoint with it: no savepoint of its own.
+    with transaction.atomic(savepoint=False):
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
