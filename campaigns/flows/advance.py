@@ -79,8 +79,20 @@ def runs_advance_batch(
             active = [c for c in active if c.run.state == FlowRun.State.ACTIVE and c.due <= now]
         _save_runs(cursors, now)
         FlowStepVisit.objects.bulk_create(visits, ignore_conflicts=True)
-        created = message_ids_create(drafts=_drafts(sends, now), now=now) if sends else []
+        created = _texts_create(sends, now) if sends else []
     return len(runs), len(created)
+
+
+def _texts_create(sends: list[Cursor], now: datetime) -> list[int]:
+    """The batch's texts into the outbox, with the stores, rules, steps and customers the batch has
+    read: the guardrails read none of them again. A run passes each step once and its claim and
+    texts commit together, so the keys are new (one stored meanwhile is still skipped by the insert)."""
+    stores = {s.run.customer.store_id: s.run.customer.store for s in sends}
+    known = guardrails.Known(
+        stores=stores, rules=guardrails.state_rules(stores), steps={s.step.id: s.step for s in sends}
+    )
+    drafts = _drafts(sends, now, known.rules)
+    return message_ids_create(drafts=drafts, now=now, new_keys=True, customers_read=True, known=known)
 
 
 def _claim(
@@ -210,13 +222,13 @@ def _arm(run: FlowRun, step: FlowStep) -> experiments.Arm | None:
     return experiments.arm_for(experiment, run.customer_id) if experiment else None
 
 
-def _drafts(sends: list[Cursor], now: datetime) -> list[MessageDraft]:
+def _drafts(sends: list[Cursor], now: datetime, rules: dict) -> list[MessageDraft]:
     """Render the batch's texts a step (and variant) at a time, in bulk: no queries per run.
 
     The store's control group and an experiment's holdout get no text; where each run was placed
     is recorded so the holdout can be measured.
     """
-    valid_until = texts_valid_until(sends)
+    valid_until = texts_valid_until(sends, rules)
     groups: dict[tuple[int, experiments.Arm | None], list[Cursor]] = defaultdict(list)
     placed = []
     for send in sends:
@@ -280,11 +292,12 @@ def _offer_state(given: dict, key: str) -> str:
     return "" if key not in given or given[key].state == READY else given[key].state
 
 
-def texts_valid_until(sends: list[Cursor]) -> dict[tuple[int, int], datetime]:
+def texts_valid_until(sends: list[Cursor], rules: dict | None = None) -> dict[tuple[int, int], datetime]:
     """A step due outside the recipient's sending window waits for it; max lateness counts from
-    the moment the window lets it go, so an evening text goes the next morning."""
-    stores = {s.run.flow.store_id: s.run.flow.store for s in sends}
-    rules = guardrails.state_rules(stores)
+    the moment the window lets it go, so an evening text goes the next morning. `rules`: the
+    `guardrails.state_rules` of the sends' stores, when the caller has read them."""
+    if rules is None:
+        rules = guardrails.state_rules({s.run.flow.store_id: s.run.flow.store for s in sends})
     result = {}
     for send in sends:
         customer, store = send.run.customer, send.run.flow.store

@@ -66,7 +66,8 @@ def runs_enroll(*, flow: Flow, entries: list[Entry], now: datetime) -> int:
         )
         for e in entries
     ]
-    with transaction.atomic():
+    # Its callers each hold a savepoint of their own around it: the batches need no second one.
+    with transaction.atomic(savepoint=False):
         created = FlowRun.objects.bulk_create(runs, ignore_conflicts=True, batch_size=1000)
     return len(created)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from campaigns.bulk import among
 from campaigns.models import FlowStep, Message, QuietHoursRule, UndeliverableNumber
@@ -44,19 +44,34 @@ def evaluate(
     now: datetime,
     customers: Mapping[int, object] | None = None,
     stores: Mapping[int, Store] | None = None,
+    known: Known | None = None,
 ) -> list[Proposal]:
     """Decide every proposal at `now`, higher priority first; sets `proposal.verdict`.
 
     `customers`: the proposals' customers as rows with the `RECIPIENT_FACTS` attributes, when the
     caller has just read them for this batch (a broadcast does); otherwise they are read here.
     `stores`: store rows the caller holds already; the others are read here.
+    `known`: the stores, state rules and step windows the caller has read for this batch.
     """
     if not proposals:
         return proposals
-    batch = _Batch.load(proposals, stage=stage, now=now, customers=customers, stores=stores)
+    if known is not None:
+        stores = {**(stores or {}), **known.stores}
+    batch = _Batch.load(proposals, stage=stage, now=now, customers=customers, stores=stores, known=known)
     for proposal in sorted(proposals, key=lambda p: -p.priority):
         batch.decide(proposal, now=now, may_supersede=stage == Stage.CREATE)
     return proposals
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a caller has read for its batch already, so the guardrails do not read it again:
+    stores with their `state_rules` (read for exactly these stores), and flow steps. A store or
+    step of the batch that is not here is read as usual."""
+
+    stores: Mapping[int, Store]
+    rules: dict[tuple[int, str], QuietHoursRule]
+    steps: Mapping[int, FlowStep]
 
 
 def stores_of(store_ids: set[int], *, given: Mapping[int, Store] | None = None) -> dict[int, Store]:
@@ -127,10 +142,11 @@ class _Batch:
         now: datetime,
         customers: Mapping[int, object] | None = None,
         stores: Mapping[int, Store] | None = None,
+        known: Known | None = None,
     ) -> _Batch:
         customer_ids = sorted({p.customer_id for p in proposals})
         stores = stores_of({p.store_id for p in proposals}, given=stores)
-        rows = _fact_rows(customer_ids) if customers is None else _given_rows(customer_ids, customers)
+        rows = _fact_rows(customer_ids) if customers is None else _given_rows(customer_ids, customers, stores)
         recipients, regions = _recipients(rows, stores, now)
         marketing = any(p.kind == Message.Kind.MARKETING for p in proposals)
         monthly = any(r.frequency == "monthly" for r in recipients.values())
@@ -138,8 +154,8 @@ class _Batch:
         horizon = max([MONTH if monthly else WEEK, *overlaps])
         return cls(
             stores=stores,
-            rules=state_rules(stores),
-            steps=_step_windows({p.step_id for p in proposals if p.step_id}),
+            rules=known.rules if known and stores.keys() <= known.stores.keys() else state_rules(stores),
+            steps=_windows_of({p.step_id for p in proposals if p.step_id}, known.steps if known else {}),
             recipients=recipients,
             regions=regions,
             slots=_slots(customer_ids, stage, now - horizon) if marketing else defaultdict(list),
@@ -266,13 +282,26 @@ def step_window(step: FlowStep) -> Window | None:
     return None
 
 
+def step_windows(steps: Iterable[FlowStep]) -> dict[int, Window]:
+    """The own windows of the steps that have one, by step id."""
+    return {s.id: w for s in steps if (w := step_window(s)) is not None}
+
+
+def _windows_of(step_ids: set[int], given: Mapping[int, FlowStep]) -> dict[int, Window]:
+    """The windows of these steps: from the `given` rows, the others read."""
+    windows = step_windows(given[pk] for pk in step_ids if pk in given)
+    if missing := {pk for pk in step_ids if pk not in given}:
+        windows.update(_step_windows(missing))
+    return windows
+
+
 def _step_windows(step_ids: set[int]) -> dict[int, Window]:
     if not step_ids:
         return {}
     steps = FlowStep.objects.filter(id__in=step_ids, window_end__isnull=False).only(
         "id", "window_start", "window_end"
     )
-    return {s.id: w for s in steps if (w := step_window(s)) is not None}
+    return step_windows(steps)
 
 
 def state_rules(stores: dict[int, Store]) -> dict[tuple[int, str], QuietHoursRule]:
@@ -297,15 +326,25 @@ RECIPIENT_FACTS = (
 
 
 def _fact_rows(customer_ids: list[int]) -> Iterable[tuple]:
+    """`RECIPIENT_FACTS` and whether the number is known undeliverable, in one query per chunk."""
+    undeliverable = UndeliverableNumber.objects.filter(store_id=OuterRef("store_id"), phone=OuterRef("phone"))
     for chunk in chunks(customer_ids):
         wanted = set(chunk)
-        rows = Customer.objects.filter(among("id", chunk)).values_list(*RECIPIENT_FACTS)
+        rows = (
+            Customer.objects.filter(among("id", chunk))
+            .annotate(undeliverable=Exists(undeliverable))
+            .values_list(*RECIPIENT_FACTS, "undeliverable")
+        )
         yield from (row for row in rows if row[0] in wanted)
 
 
-def _given_rows(customer_ids: list[int], customers: Mapping[int, object]) -> Iterable[tuple]:
+def _given_rows(
+    customer_ids: list[int], customers: Mapping[int, object], stores: dict[int, Store]
+) -> Iterable[tuple]:
     facts = attrgetter(*RECIPIENT_FACTS)
-    return (facts(customers[cid]) for cid in customer_ids if cid in customers)
+    rows = [facts(customers[cid]) for cid in customer_ids if cid in customers]
+    undeliverable = _undeliverable(stores, [row[2] for row in rows])
+    return ((*row, (row[1], row[2]) in undeliverable) for row in rows)
 
 
 def _recipients(
@@ -315,16 +354,14 @@ def _recipients(
     recipients: dict[int, Recipient] = {}
     regions: dict[int, str] = {}
     shared: dict[tuple, Recipient] = {}
-    rows = list(rows)
-    undeliverable = _undeliverable(stores, [row[2] for row in rows])
-    for cid, store_id, phone, consent, tz, region, clicked, frequency in rows:
+    for cid, store_id, phone, consent, tz, region, clicked, frequency, undeliverable in rows:
         if store_id not in stores:
             continue
         facts = (
             consent,
             tz or stores[store_id].default_timezone,
             is_cold(clicked, now=now, cold_after_days=stores[store_id].cold_after_days),
-            (store_id, phone) in undeliverable,
+            bool(undeliverable),
             frequency,
         )
         if facts not in shared:

@@ -109,7 +109,12 @@ def messages_create(*, drafts: list[MessageDraft], now: datetime) -> list[Messag
 
 
 def message_ids_create(
-    *, drafts: list[MessageDraft], now: datetime, new_keys: bool = False, customers_read: bool = False
+    *,
+    drafts: list[MessageDraft],
+    now: datetime,
+    new_keys: bool = False,
+    customers_read: bool = False,
+    known: guardrails.Known | None = None,
 ) -> list[int]:
     """The same as `messages_create` for callers that only count or enqueue: ids, no instances.
 
@@ -118,8 +123,9 @@ def message_ids_create(
     stored meanwhile is still skipped by the insert. `customers_read`: the drafts' customers are
     rows just read for this batch with the columns the guardrails decide on
     (`guardrails.RECIPIENT_FACTS`), so the guardrails take them instead of reading them again.
+    `known`: the stores, state rules and steps the caller has read for this batch (`guardrails.Known`).
     """
-    rows, ids = _store(drafts, now, new_keys=new_keys, customers_read=customers_read)
+    rows, ids = _store(drafts, now, new_keys=new_keys, customers_read=customers_read, known=known)
     return [ids[r[KEY]] for r in rows if r[KEY] in ids]
 
 
@@ -133,10 +139,15 @@ class DecidedBatch:
 
 
 def drafts_decide(
-    *, drafts: list[MessageDraft], now: datetime, new_keys: bool = False, customers_read: bool = False
+    *,
+    drafts: list[MessageDraft],
+    now: datetime,
+    new_keys: bool = False,
+    customers_read: bool = False,
+    known: guardrails.Known | None = None,
 ) -> DecidedBatch:
     """The guardrails' verdicts on the drafts not stored yet, as insert rows (`message_ids_create`
-    says what `new_keys` and `customers_read` mean). Reads only: `decided_store` writes them."""
+    says what `new_keys`, `customers_read` and `known` mean). Reads only: `decided_store` writes them."""
     unique: dict[str, MessageDraft] = {}
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
@@ -157,7 +168,7 @@ def drafts_decide(
     ]
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     stage = GuardrailDecision.Stage.CREATE
-    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers)
+    guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers, known=known)
     return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
 
 
@@ -166,7 +177,8 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
     supersessions and links; its queued texts are enqueued after commit. The ids by key of the rows
     this call inserted (a key stored meanwhile by another call is skipped)."""
     rows = batch.rows
-    with transaction.atomic():
+    # An error undoes the caller's transaction or savepoint with it: no savepoint of its own.
+    with transaction.atomic(savepoint=False):
         # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
         inserted = rows_insert(
             model=Message,
@@ -192,10 +204,17 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
 
 
 def _store(
-    drafts: list[MessageDraft], now: datetime, *, new_keys: bool = False, customers_read: bool = False
+    drafts: list[MessageDraft],
+    now: datetime,
+    *,
+    new_keys: bool = False,
+    customers_read: bool = False,
+    known: guardrails.Known | None = None,
 ) -> tuple[list[tuple[object, ...]], dict[str, int]]:
     with transaction.atomic():
-        batch = drafts_decide(drafts=drafts, now=now, new_keys=new_keys, customers_read=customers_read)
+        batch = drafts_decide(
+            drafts=drafts, now=now, new_keys=new_keys, customers_read=customers_read, known=known
+        )
         return batch.rows, decided_store(batch=batch, now=now)
 
 

@@ -156,21 +156,24 @@ def _proposals(messages: Iterable[Message], offers: dict[str, str] | None = None
 
 def messages_release_held(*, now: datetime) -> int:
     """Held texts whose time came go through the guardrails again: queued, held on, or dropped."""
-    with transaction.atomic():
-        held = list(
-            Message.objects.filter(status=Status.HELD, send_after__lte=now).only(
-                "id",
-                "customer_id",
-                "store_id",
-                "kind",
-                "priority",
-                "valid_until",
-                "confirms_opt_out",
-                "flow_run_id",
-                "flow_step_id",
-                "idempotency_key",
-            )
+    held = list(
+        Message.objects.filter(status=Status.HELD, send_after__lte=now).only(
+            "id",
+            "customer_id",
+            "store_id",
+            "kind",
+            "priority",
+            "valid_until",
+            "confirms_opt_out",
+            "flow_run_id",
+            "flow_step_id",
+            "idempotency_key",
         )
+    )
+    if not held:  # most ticks release nothing: no transaction for that
+        return 0
+    # Each move is guarded by the status it expects, so a text moved meanwhile is left as it is.
+    with transaction.atomic():
         # A text with a unique code goes only once the code exists in the shop.
         offers = offer_states([m.idempotency_key for m in held])
         offers = {key: state for key, state in offers.items() if state != READY}
@@ -186,11 +189,13 @@ def messages_due(*, now: datetime, enqueue: bool = True) -> list[int]:
     the last five minutes is left to that pass); without, every due text is returned for the
     caller to send in the foreground.
     """
+    due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now)
+    if enqueue:
+        due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(minutes=5)))
+    ids = list(due.order_by("-priority", "send_after", "id").values_list("id", flat=True))
+    if not ids:  # most ticks find nothing due: no transaction for that
+        return []
     with transaction.atomic():
-        due = Message.objects.filter(status=Status.QUEUED, send_after__lte=now)
-        if enqueue:
-            due = due.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(minutes=5)))
-        ids = list(due.order_by("-priority", "send_after", "id").values_list("id", flat=True))
         for chunk in chunks(ids):
             Message.objects.filter(id__in=chunk).update(enqueued_at=now)
         if enqueue:
