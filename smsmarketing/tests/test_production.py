@@ -3,8 +3,10 @@ compose file agreeing, and the health and readiness answers a load balancer read
 
 from __future__ import annotations
 
+import gc
 import os
 import re
+import runpy
 import secrets
 import subprocess
 import sys
@@ -79,6 +81,16 @@ def test_the_compose_file_runs_what_the_procfile_runs():
         assert compose_command(process) == command
     for service in ("postgres", "redis"):
         assert re.search(rf"^  {service}:$", (ROOT / "docker-compose.yml").read_text(), re.MULTILINE)
+
+
+def test_a_web_worker_keeps_the_loaded_app_out_of_full_garbage_collections():
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        hooks["post_worker_init"](None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_the_docs_give_a_unit_for_each_long_running_process():
