@@ -104,7 +104,8 @@ def server_heap():
 
     This process also holds the history and every payload still to be sent (millions of objects),
     which a server's heap does not; each full collection during the run would walk them all (12-17 %
-    of the run at 100k events). What the run itself allocates is still collected."""
+    of the run at 100k events). What the run itself allocates is still collected, as in gunicorn's
+    workers, which freeze the loaded app the same way (gunicorn.conf.py)."""
     gc.freeze()
     try:
         yield
