@@ -19,9 +19,10 @@ control_socket_disable = True
 
 
 def post_worker_init(worker):
-    """Move what loading the app allocated (Django, the apps, the libraries: about a million
-    objects) out of the cyclic garbage collector's sight. Every full collection would otherwise walk
-    them all; a batch of events allocates enough to trigger one every few requests (95 ms each)."""
+    """Move what loading the app allocated (Django, the apps, the libraries: some 100,000 objects)
+    out of the cyclic garbage collector's sight; what requests allocate is still collected. Every
+    full collection would otherwise walk them all, and an API batch of 1,000 events allocates
+    enough to set one off every few requests."""
     import gc
 
     gc.freeze()
