@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
+from campaigns.bulk import any_of
 from campaigns.content import meter
 from campaigns.content.fields import FIELDS, LINK_FIELDS
 from campaigns.content.links import CODE_LENGTH, PendingLink, find_urls, new_code, short_url, target_error
@@ -104,7 +105,7 @@ def _last_categories(customer_ids: list[int]) -> dict[int, str]:
     found: dict[int, str] = {}
     for i in range(0, len(customer_ids), CHUNK):
         rows = (
-            Customer.objects.filter(pk__in=customer_ids[i:i + CHUNK])
+            Customer.objects.filter(any_of("pk", customer_ids[i : i + CHUNK]))
             .annotate(last_category=Subquery(latest))
             .values_list("pk", "last_category")
         )

@@ -42,7 +42,12 @@ class GuardrailDecision(models.Model):
         HOLD = "hold", "Held until"
         SUPPRESS = "suppress"
 
-    message = models.ForeignKey("campaigns.Message", on_delete=models.CASCADE, related_name="decisions")
+    message = models.ForeignKey(
+        "campaigns.Message",
+        on_delete=models.CASCADE,
+        related_name="decisions",
+        db_index=False,  # (message, decided_at) leads with it
+    )
     stage = models.CharField(max_length=8, choices=Stage)
     outcome = models.CharField(max_length=8, choices=Outcome)
     reason = models.CharField(max_length=24, choices=Reason)

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql import UpdateQuery
 
@@ -188,8 +189,10 @@ class MessageQuerySet(models.QuerySet):
 
 
 def _days_recounted(sub_objs, using) -> None:
-    texts = sub_objs if isinstance(sub_objs, models.QuerySet) else Message.objects.filter(
-        pk__in=[o.pk for o in sub_objs]
+    texts = (
+        sub_objs
+        if isinstance(sub_objs, models.QuerySet)
+        else Message.objects.filter(pk__in=[o.pk for o in sub_objs])
     )
     ReportDayMark.objects.using(using).add_for(texts)
 
@@ -278,7 +281,12 @@ class Message(models.Model):
         GSM7 = "gsm7", "GSM-7"
         UCS2 = "ucs2", "UCS-2"
 
-    store = models.ForeignKey("customers.Store", on_delete=models.CASCADE, related_name="messages")
+    store = models.ForeignKey(
+        "customers.Store",
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,  # (store, created_at) leads with it
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         on_delete=cascade_recounted,
@@ -288,13 +296,28 @@ class Message(models.Model):
     to = models.CharField(max_length=16)
     body = models.TextField()
     flow_run = models.ForeignKey(
-        "campaigns.FlowRun", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
+        "campaigns.FlowRun",
+        null=True,
+        blank=True,
+        on_delete=set_null_recounted,
+        related_name="messages",
+        db_index=False,  # indexed where set: see Meta
     )
     flow_step = models.ForeignKey(
-        "campaigns.FlowStep", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
+        "campaigns.FlowStep",
+        null=True,
+        blank=True,
+        on_delete=set_null_recounted,
+        related_name="messages",
+        db_index=False,  # indexed where set: see Meta
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=set_null_recounted, related_name="messages"
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=set_null_recounted,
+        related_name="messages",
+        db_index=False,  # indexed where set: see Meta
     )
     variant = models.CharField(max_length=20, blank=True)
     kind = models.CharField(max_length=16, choices=Kind, default=Kind.MARKETING)
@@ -342,14 +365,35 @@ class Message(models.Model):
             # that every insert and status change would keep up for no query of the app's.
             models.UniqueConstraint(fields=["idempotency_key"], name="message_idempotency_key_unique"),
         ]
+        # Every insert writes into each index, and every status change too (a changed status is
+        # never a HOT update): so each index here serves a query, and the ones for a state hold
+        # only the rows in it. A text enters the waiting index when it is created and when it is
+        # claimed, and none of it once it has gone out: the due, the held, the stuck and a
+        # campaign's unsent texts are found there among the few that wait.
         indexes = [
-            models.Index(fields=["status", "send_after"]),
+            models.Index(
+                fields=["status", "send_after"],
+                condition=Q(status__in=["pending", "held", "queued", "sending"]),
+                name="message_waiting",
+            ),
+            models.Index(fields=["sent_at"], condition=Q(status="sent"), name="message_awaiting_receipt"),
+            # The rarer ends, which the text list filters by (the common one, delivered, needs none).
+            models.Index(
+                fields=["status"],
+                condition=Q(status__in=["failed", "suppressed", "undelivered"]),
+                name="message_stopped",
+            ),
+            models.Index(fields=["provider_sid"], condition=~Q(provider_sid=""), name="message_provider_sid"),
             models.Index(fields=["customer", "created_at"]),
             models.Index(fields=["customer", "planned_at"]),
-            models.Index(fields=["status", "claimed_at"]),
-            models.Index(fields=["provider_sid"]),
             # A store's texts of a period: the reports' cohorts and their rollup's days.
             models.Index(fields=["store", "created_at"]),
+            # Each text is a flow's or a campaign's: its reports, its progress and the cascades.
+            models.Index(fields=["campaign"], condition=Q(campaign__isnull=False), name="message_campaign"),
+            models.Index(fields=["flow_run"], condition=Q(flow_run__isnull=False), name="message_flow_run"),
+            models.Index(
+                fields=["flow_step"], condition=Q(flow_step__isnull=False), name="message_flow_step"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,7 @@ from operator import attrgetter
 
 from django.db.models import Exists, OuterRef, Q
 
-from campaigns.bulk import among
+from campaigns.bulk import among, any_of
 from campaigns.models import FlowStep, Message, QuietHoursRule, UndeliverableNumber
 from campaigns.sending.policy import (
     CHUNK,
@@ -376,7 +376,7 @@ def _undeliverable(stores: dict[int, Store], phones: list[str]) -> set[tuple[int
     them grows with its audience and a batch is a small part of it."""
     found: set[tuple[int, str]] = set()
     for chunk in chunks(sorted(set(phones))):
-        numbers = UndeliverableNumber.objects.filter(store_id__in=stores, phone__in=chunk)
+        numbers = UndeliverableNumber.objects.filter(any_of("phone", chunk), store_id__in=stores)
         found.update(numbers.values_list("store_id", "phone"))
     return found
 
