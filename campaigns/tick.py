@@ -97,6 +97,7 @@ def stage_enrol(
     for flow in [f for f in loaded.live(DATE_TRIGGERS) if _dates_stale(f, now)]:
         if not Flow.objects.filter(stale, pk=flow.pk, status=Flow.Status.LIVE).update(dates_checked_at=now):
             continue  # another worker took it, or it was paused since the tick read it
+        flow.dates_checked_at = now
         try:
             with transaction.atomic():
                 report.runs_enrolled += enrol.runs_enroll(
@@ -253,18 +254,19 @@ def tick(
     in_process: bool = True,
     stages: Iterable[str] | None = None,
     gateway: Gateway | None = None,
+    loaded: LoadedFlows | None = None,
 ) -> TickReport:
     """Run every stage at `now`, or only the `stages` named (in the tick's order).
 
     In process, texts are sent here (through `gateway`, else the configured one) and no task is
-    queued.
+    queued. `loaded`: the flows as a caller read them for an earlier tick, when it knows nothing
+    changed them since (a replay of past weeks, the only writer); else the tick reads its own.
     """
     names = {s.name for s in STAGES}
     unknown = set(stages or ()) - names
     if unknown:
         raise ValueError(f"no such stage: {', '.join(sorted(unknown))} (stages: {', '.join(names)})")
     report = TickReport()
-    loaded = None
     with foreground() if in_process else nullcontext():
         for stage in STAGES:
             if stages is None or stage.name in stages:

@@ -123,9 +123,21 @@ def _next_orders(customer_ids: list[int]) -> dict[int, datetime]:
     return found
 
 
+def _stores(customers: Sequence[Customer], store_ids: set[int]) -> dict[int, Store]:
+    """The customers' stores: those already loaded with them (a flow's batch), the rest read once."""
+    found = {}
+    for customer in customers:
+        state = getattr(customer, "_state", None)
+        store = state.fields_cache.get("store") if state is not None else None
+        if store is not None:
+            found[store.pk] = store
+    missing = store_ids - found.keys()
+    return found | (Store.objects.in_bulk(missing) if missing else {})
+
+
 def load_lookups(customers: Sequence[Customer], snapshots: Sequence[Mapping], names: set[str]) -> Lookups:
     store_ids = {c.store_id for c in customers}
-    lookups = Lookups(stores=Store.objects.in_bulk(store_ids))
+    lookups = Lookups(stores=_stores(customers, store_ids))
     if "last_category_bought" in names:
         lookups.last_category = _last_categories([c.pk for c in customers])
     if "preferred_category" in names:

@@ -28,6 +28,7 @@ from campaigns.demo.recipients import Recipients
 from campaigns.flows.enrol import exit_matches
 from campaigns.flows.entries import Entry
 from campaigns.flows.event_triggers import EVENT_TRIGGERS, entry_event_type
+from campaigns.flows.loaded import LoadedFlows
 from campaigns.flows.product_triggers import product_changes_check
 from campaigns.flows.recipes import recipe_live
 from campaigns.inbound.signup import confirmations_send
@@ -133,6 +134,9 @@ class _Replay:
         self.recipients = Recipients(store=store)
         self.reported: datetime | None = None
         self.answered = 0  # texts the provider took whose status it reported
+        # The flows the ticks act on, read once and kept from one moment to the next: nothing but
+        # the replay writes to this store while it plays.
+        self.loaded = LoadedFlows()
         live = list(Flow.objects.filter(store=store, status=Flow.Status.LIVE).prefetch_related("steps"))
         self.slack = min([SLACK, *(flow.max_lateness - MARGIN for flow in live)])
         self.entries = _entries_due(timeline, live)
@@ -163,11 +167,13 @@ class _Replay:
             product_changes_check(store_id=self.store.pk, change_ids=changes, now=moment)
         at = moment + timedelta(minutes=1)  # the tick checks events once they are a minute old
         daily = last or self.reported is None or at - self.reported >= REPORTS_EVERY
-        tick(now=at, gateway=self.gateway, stages=self.stages(daily=daily))
+        tick(now=at, gateway=self.gateway, stages=self.stages(daily=daily), loaded=self.loaded)
         self.callbacks(at + CALLBACK_AFTER)
         if daily:
             reports_tick(now=at, store_ids=[self.store.pk], counts=last)
             self.reported = at
+            # Only the reports' decision stage changes a flow here (it ends the experiment on a step).
+            self.loaded = LoadedFlows()
 
     def stages(self, *, daily: bool) -> list[str]:
         """The stages that can have work at this moment. Every moment enrols what was stored,

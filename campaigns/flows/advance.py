@@ -129,11 +129,26 @@ def _split_members(cursors: list[Cursor], now: datetime) -> dict[int, set[int]]:
     for c in cursors:
         if c.step.segment_id:
             wanted[c.step.segment_id].add(c.run.customer_id)
-    segments = Segment.objects.select_related("store").in_bulk(list(wanted)).values()
+    segments = _loaded_segments(cursors)
+    missing = set(wanted) - segments.keys()
+    if missing:
+        segments |= Segment.objects.select_related("store").in_bulk(list(missing))
     return {
         s.id: set(members(s, now=now).filter(id__in=wanted[s.id]).values_list("id", flat=True))
-        for s in segments
+        for s in segments.values()
+        if s.id in wanted
     }
+
+
+def _loaded_segments(cursors: list[Cursor]) -> dict[int, Segment]:
+    """The split segments read with the steps (the tick's flows), given their flow's store."""
+    found = {}
+    for c in cursors:
+        segment = c.step._state.fields_cache.get("segment") if c.step.segment_id else None
+        if segment is not None and segment.store_id == c.run.flow.store_id:
+            segment.store = c.run.flow.store
+            found[segment.id] = segment
+    return found
 
 
 def _next_after(

@@ -84,18 +84,20 @@ def events_check_pending(*, now: datetime, loaded: LoadedFlows | None = None) ->
     """
     cutoff = now - marks.SETTLE  # an ingest commits well within a minute
     created = 0
-    for store_id in _stores_with_unchecked_events(cutoff):
+    for store_id, failing in _stores_with_unchecked_events(cutoff):
         try:
             created += _store_events_check_pending(store_id=store_id, cutoff=cutoff, now=now, loaded=loaded)
         except Exception as error:
             store_checks_failed(store_id=store_id, error=error, now=now)
         else:
-            store_checks_recovered(store_id=store_id)
+            if failing:  # its last check failed: the admin's warning goes
+                store_checks_recovered(store_id=store_id)
     return created
 
 
-def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
-    """The stores with events above their mark (settled ones, where the database can tell cheaply)."""
+def _stores_with_unchecked_events(cutoff: datetime) -> list[tuple[int, bool]]:
+    """The stores with events above their mark (settled ones, where the database can tell cheaply),
+    each with whether its last check failed."""
     if connection.vendor != "postgresql":
         # Written out: built by the ORM, this query took longer to build than to run, every tick.
         stores, events, marks_ = (
@@ -104,14 +106,15 @@ def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
-                SELECT s.id FROM {stores} s WHERE EXISTS (
+                SELECT s.id, COALESCE((SELECT m.error FROM {marks_} m WHERE m.store_id = s.id), '') <> ''
+                FROM {stores} s WHERE EXISTS (
                     SELECT 1 FROM {events} e WHERE e.store_id = s.id AND e.received_at <= %s AND e.id >
                         COALESCE((SELECT m.checked_through FROM {marks_} m WHERE m.store_id = s.id), 0)
                 ) ORDER BY s.id
                 """,
                 [connection.ops.adapt_datetimefield_value(cutoff)],
             )
-            return [store_id for (store_id,) in cursor.fetchall()]
+            return [(store_id, bool(failing)) for store_id, failing in cursor.fetchall()]
     # Each store's newest event, one descent of the (store, id) index per store. Asked per store as
     # "any event above the mark?", PostgreSQL may guess that one in every few events is the store's
     # and walk the primary key instead, through every event of 10M for a store that has none (2 s a
@@ -133,8 +136,14 @@ def _stores_with_unchecked_events(cutoff: datetime) -> list[int]:
             """
         )
         newest = cursor.fetchall()
-    marks = dict(EventCheckMark.objects.values_list("store_id", "checked_through"))
-    return sorted(store_id for store_id, last_id in newest if last_id > marks.get(store_id, 0))
+    marks = {s: (through, bool(error)) for s, through, error in EventCheckMark.objects.values_list(
+        "store_id", "checked_through", "error"
+    )}
+    return sorted(
+        (store_id, marks[store_id][1] if store_id in marks else False)
+        for store_id, last_id in newest
+        if last_id > marks.get(store_id, (0, False))[0]
+    )
 
 
 def _store_events_check_pending(

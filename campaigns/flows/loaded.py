@@ -53,7 +53,7 @@ class LoadedFlows:
     @property
     def steps(self) -> StepsByFlow:
         if self._steps is None:
-            steps = FlowStep.objects.select_related("template", "offer").order_by("position")
+            steps = FlowStep.objects.select_related("template", "offer", "segment").order_by("position")
             prefetch_related_objects(self.flows, "filters", Prefetch("steps", queryset=steps))
             every = [step for flow in self.flows for step in flow.steps.all()]
             self._steps = steps_index(every, [flow.pk for flow in self.flows])

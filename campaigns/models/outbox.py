@@ -144,11 +144,12 @@ class MessageQuerySet(models.QuerySet):
             expected = expected.filter(claim_token=claim_token)
         names = {name for row in values.values() for name in row}
         per_row = {name: _per_row(name, values) for name in names}
-        with transaction.atomic():
-            moved = _update_returning_ids(expected, status=target, status_changed_at=now, **per_row, **fields)
-            if moved:
-                ReportDayMark.objects.add_for(Message.objects.filter(id__in=moved), now=now)
-        return moved
+        # Within the caller's transaction, no savepoint of its own: the UPDATE and the marks of the
+        # days it changes are one statement each, and an error leaves the caller's block to undo.
+        with transaction.atomic(savepoint=False):
+            moved = _update_returning(expected, status=target, status_changed_at=now, **per_row, **fields)
+            ReportDayMark.objects.add_created(((store, created) for _, store, created in moved), now=now)
+        return [message_id for message_id, _, _ in moved]
 
     def claim_due(self, *, now: datetime, token: object) -> list[Message]:
         """Take this queryset's queued, due messages for one worker; rows another worker took are skipped.
@@ -210,16 +211,32 @@ def cascade_recounted(collector, field, sub_objs, using) -> None:
     models.CASCADE(collector, field, sub_objs, using)
 
 
-def _update_returning_ids(rows: models.QuerySet, **values: object) -> list[int]:
-    """`rows.update(**values)` as one UPDATE … RETURNING: the ids of the rows it changed."""
+RETURNED = ("id", "store_id", "created_at")
+
+
+def _update_returning(rows: models.QuerySet, **values: object) -> list[tuple[int, int, datetime]]:
+    """`rows.update(**values)` as one UPDATE … RETURNING: (id, store id, created at) of each row it
+    changed, what the marks of the texts' days need without reading the rows again."""
     using = router.db_for_write(rows.model)
     query = rows.query.chain(UpdateQuery)
     query.add_update_values(values)
     statement, params = query.get_compiler(using).as_sql()
     connection = connections[using]
+    columns = [Message._meta.get_field(name).get_col(Message._meta.db_table) for name in RETURNED]
+    converters = [connection.ops.get_db_converters(c) + c.get_db_converters(connection) for c in columns]
+    returning = ", ".join(connection.ops.quote_name(c.target.column) for c in columns)
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
-        cursor.execute(f"{statement} RETURNING {connection.ops.quote_name('id')}", params)
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"{statement} RETURNING {returning}", params)
+        rows_moved = cursor.fetchall()
+    converted = []
+    for row in rows_moved:
+        values_ = []
+        for value, column, convert in zip(row, columns, converters, strict=True):
+            for converter in convert:
+                value = converter(value, column, connection)
+            values_.append(value)
+        converted.append(tuple(values_))
+    return converted
 
 
 def _per_row(name: str, values: Mapping[int, Mapping[str, object]]) -> RawSQL:

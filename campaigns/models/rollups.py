@@ -10,6 +10,7 @@ that commits meanwhile leaves its mark for the next refresh.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from django.db import models
@@ -81,6 +82,16 @@ class ReportDayMarkQuerySet(models.QuerySet):
             .distinct()
         )
         self.bulk_create([ReportDayMark(store_id=s, hour=h) for s, h in hours])
+
+    def add_created(self, texts: Iterable[tuple[int, datetime]], *, now: datetime) -> None:
+        """Mark the creation hours of texts already read, as (store id, created at), older than
+        `UNMARKED`: one statement when there are any, none otherwise."""
+        hours = {
+            (store_id, created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0))
+            for store_id, created_at in texts
+            if created_at < now - UNMARKED
+        }
+        self.bulk_create([ReportDayMark(store_id=s, hour=h) for s, h in sorted(hours)])
 
     def add_one(self, *, store_id: int, created_at: datetime, now: datetime) -> None:
         if created_at < now - UNMARKED:

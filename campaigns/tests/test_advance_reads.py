@@ -39,7 +39,7 @@ def test_a_flow_batch_reads_rules_steps_stores_and_customers_once():
     queries = captured.captured_queries
     assert reads(queries, "campaigns_quiethoursrule") == 1
     assert reads(queries, "campaigns_flowstep") == 1
-    assert reads(queries, "customers_store") == 1  # the texts' rendering; the guardrails read none
+    assert reads(queries, "customers_store") == 0  # read with the flows: rendering and guardrails reuse it
     assert reads(queries, "customers_customer") == 0  # joined to the claimed runs
     texts = Message.objects.filter(customer__in=customers)
     assert {t.status for t in texts} == {Message.Status.QUEUED}

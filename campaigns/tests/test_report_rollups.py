@@ -27,6 +27,7 @@ from campaigns.reports.tables import (
     flow_tables,
     sources_table,
 )
+from campaigns.sending.answers import messages_status_apply
 from campaigns.tests.flowkit import T0, make_customer, make_store
 from campaigns.tests.history import click, order, text
 from campaigns.tests.test_reconcile_random import ADDITIVE, TEXTS, _history
@@ -106,6 +107,19 @@ def _one_text_counted():
 
 def _total(store, rng, key):
     return regroup(replace(rng).period(store).parts, lambda p: ()).get((), None).value(key)
+
+
+@pytest.mark.django_db
+def test_a_late_receipt_for_a_counted_days_text_marks_its_hour_and_the_next_read_counts_it():
+    store, _, message, rng = _one_text_counted()
+    assert _total(store, rng, "delivered") == 0
+    [moved] = messages_status_apply(answers=[(message, "delivered", "")], now=rng.now - timedelta(hours=1))
+    assert moved.status == Message.Status.DELIVERED
+    assert list(ReportDayMark.objects.filter(store=store).values_list("hour", flat=True)) == [
+        message.created_at.replace(minute=0, second=0, microsecond=0)
+    ]
+    assert _total(store, rng, "delivered") == 1
+    assert not ReportDayMark.objects.filter(store=store).exists()
 
 
 @pytest.mark.django_db
