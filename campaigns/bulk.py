@@ -19,7 +19,7 @@ def among(field: str, ids: list[int]) -> Q:
     low, high = min(ids), max(ids)
     if high - low < 2 * len(ids):
         return Q(**{f"{field}__gte": low, f"{field}__lte": high})
-    return Q(**{f"{field}__in": ids})
+    return Q(any_of(field, ids))
 
 
 class _AnyOf(Lookup):

@@ -125,12 +125,8 @@ def _next_orders(customer_ids: list[int]) -> dict[int, datetime]:
 
 def _stores(customers: Sequence[Customer], store_ids: set[int]) -> dict[int, Store]:
     """The customers' stores: those already loaded with them (a flow's batch), the rest read once."""
-    found = {}
-    for customer in customers:
-        state = getattr(customer, "_state", None)
-        store = state.fields_cache.get("store") if state is not None else None
-        if store is not None:
-            found[store.pk] = store
+    loaded = [c for c in customers if isinstance(c, Customer) and Customer.store.is_cached(c)]
+    found = {c.store_id: c.store for c in loaded}
     missing = store_ids - found.keys()
     return found | (Store.objects.in_bulk(missing) if missing else {})
 

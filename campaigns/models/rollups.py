@@ -94,9 +94,7 @@ class ReportDayMarkQuerySet(models.QuerySet):
         self.bulk_create([ReportDayMark(store_id=s, hour=h) for s, h in sorted(hours)])
 
     def add_one(self, *, store_id: int, created_at: datetime, now: datetime) -> None:
-        if created_at < now - UNMARKED:
-            hour = created_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-            self.create(store_id=store_id, hour=hour)
+        self.add_created([(store_id, created_at)], now=now)
 
 
 class ReportDayMark(models.Model):
