@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from playwright.sync_api import expect
 
 from customers.admin import lists
 from customers.models import Customer, Event
@@ -97,9 +98,11 @@ def test_staff_narrow_the_event_list_in_the_browser(admin_page, transactional_db
         Event.objects.create(store=store, customer=customer, type=kind, occurred_at=NOW, received_at=NOW,
                              properties={}, idempotency_key=f"k{n}")  # fmt: skip
     admin_page.goto(admin_page.live_server_url + "/admin/customers/event/")
+    rows = admin_page.locator("#result_list tbody tr")
     admin_page.get_by_role("link", name="order placed").first.click()
-    assert admin_page.locator("#result_list tbody tr").count() == 1
+    expect(rows).to_have_count(1)  # waits out the navigation the click started
     admin_page.fill("#searchbar", "zelda")
     admin_page.press("#searchbar", "Enter")
-    assert admin_page.locator("#result_list tbody tr").count() == 1
+    admin_page.wait_for_url("**q=zelda**")
+    expect(rows).to_have_count(1)
     assert "2 events" not in admin_page.content()
