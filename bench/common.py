@@ -30,9 +30,29 @@ def django_setup(*, sqlite: str | None = None, log_level: str = "WARNING") -> No
     os.environ.setdefault("LOG_LEVEL", log_level)
     if sqlite:
         os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'bench' / f'{sqlite}.sqlite3'}")
+    for name, value in PRODUCTION.items():
+        os.environ.setdefault(name, value)
     import django
 
     django.setup()
+    from django.conf import settings
+
+    if not settings.DEBUG and not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+# Timed as production runs (DEBUG off: no query log, hashed static files), on plain HTTP on this
+# machine as `make serve` is; `DEBUG=true` in the environment times development instead.
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-key-never-used-to-sign-anything-real",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "STATIC_ROOT": str(ROOT / "bench" / "staticfiles"),
+}
 
 
 def migrate() -> None:
