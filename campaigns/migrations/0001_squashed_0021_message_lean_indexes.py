@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('customers', '0022_event_customer_index_covers_product'),
+        ('customers', '0001_squashed_0022_event_customer_index_covers_product'),
         ('django_q', '0018_task_success_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('customers', '0013_customer_indexes_trimmed'),
+        ('customers', '0001_squashed_0022_event_customer_index_covers_product'),
     ]
 
     operations = [
