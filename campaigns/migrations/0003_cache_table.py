@@ -14,4 +14,4 @@ def cache_table_create(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
     dependencies = [("campaigns", "0002_inbound_unmatched_and_replay_index")]
 
-    operations = [migrations.RunPython(cache_table_create, migrations.RunPython.noop, elidable=True)]
+    operations = [migrations.RunPython(cache_table_create, migrations.RunPython.noop)]

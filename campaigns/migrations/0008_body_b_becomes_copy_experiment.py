@@ -29,6 +29,6 @@ class Migration(migrations.Migration):
     dependencies = [("campaigns", "0007_experiments_and_attribution")]
 
     operations = [
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True),
         migrations.RemoveField(model_name="flowstep", name="body_b"),
     ]

@@ -37,5 +37,5 @@ class Migration(migrations.Migration):
                 ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.store')),
             ],
         ),
-        migrations.RunPython(mark_existing_events_checked, migrations.RunPython.noop),
+        migrations.RunPython(mark_existing_events_checked, migrations.RunPython.noop, elidable=True),
     ]

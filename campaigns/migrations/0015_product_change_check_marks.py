@@ -37,5 +37,5 @@ class Migration(migrations.Migration):
                 ('store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.store')),
             ],
         ),
-        migrations.RunPython(marks_at_the_newest_change, migrations.RunPython.noop),
+        migrations.RunPython(marks_at_the_newest_change, migrations.RunPython.noop, elidable=True),
     ]

@@ -62,5 +62,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('segment', 'customer'), name='segment_member_once')],
             },
         ),
-        migrations.RunPython(store_heavy_presets, migrations.RunPython.noop),
+        migrations.RunPython(store_heavy_presets, migrations.RunPython.noop, elidable=True),
     ]

@@ -21,5 +21,5 @@ class Migration(migrations.Migration):
             name="started_at",
             field=models.DateTimeField(blank=True, help_text="When a worker took it.", null=True),
         ),
-        migrations.RunPython(running_jobs_started_when_created, migrations.RunPython.noop),
+        migrations.RunPython(running_jobs_started_when_created, migrations.RunPython.noop, elidable=True),
     ]

@@ -33,4 +33,4 @@ def unlabel(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("customers", "0019_predictions")]
 
-    operations = [migrations.RunPython(relabel, unlabel)]
+    operations = [migrations.RunPython(relabel, unlabel, elidable=True)]
