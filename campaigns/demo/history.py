@@ -134,6 +134,7 @@ class _Replay:
         self.recipients = Recipients(store=store)
         self.reported: datetime | None = None
         self.answered = 0  # texts the provider took whose status it reported
+        self.broadcasts = True  # whether a broadcast may be waiting to start or to finish
         # The flows the ticks act on, read once and kept from one moment to the next: nothing but
         # the replay writes to this store while it plays.
         self.loaded = LoadedFlows()
@@ -181,9 +182,11 @@ class _Replay:
         broadcast or a code for the shop to create is looked for first; reconciling (every text
         here is answered at once) and blanking old wording run with the reports."""
         stages = ["enrol", "advance", "release", "send"]
-        if Campaign.objects.filter(
-            store=self.store, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
-        ).exists():
+        if self.broadcasts:  # none is scheduled while the past plays: asked again only while one was
+            self.broadcasts = Campaign.objects.filter(
+                store=self.store, status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING]
+            ).exists()
+        if self.broadcasts:
             stages.append("prepare")
         if OfferCode.objects.filter(
             offer__store=self.store, status__in=[OfferCode.Status.RESERVED, OfferCode.Status.CREATING]
