@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 
 BATCH = 2000
 SETTLE = timedelta(minutes=1)
@@ -73,21 +74,24 @@ def check_pending(
     while True:
         with transaction.atomic():
             mark = checked.locked(store_id)
-            ids = []
-            for row_id, stored_at in checked.stored(store_id, mark.checked_through)[:BATCH]:
+            # Each row read with whether the queued task checked it ahead: one query for both.
+            ahead = checked.ahead.objects.filter(store_id=store_id)
+            rows = checked.stored(store_id, mark.checked_through).annotate(
+                taken=Exists(ahead.filter(**{checked.ahead_field: OuterRef("id")}))
+            )
+            ids, todo = [], []
+            for row_id, stored_at, taken in rows[:BATCH]:
                 if stored_at > cutoff:
                     break
                 ids.append(row_id)
+                if not taken:
+                    todo.append(row_id)
             if not ids:
                 return created
-            through = {f"{checked.ahead_field}__lte": ids[-1]}
-            ahead = checked.ahead.objects.filter(store_id=store_id, **through)
-            taken = set(ahead.values_list(checked.ahead_field, flat=True))
-            todo = [i for i in ids if i not in taken]
             if checks and todo:
                 created += check(store_id=store_id, ids=todo, now=now)
-            if taken:
-                ahead.delete()
+            if len(todo) < len(ids):
+                ahead.filter(**{f"{checked.ahead_field}__lte": ids[-1]}).delete()
             checked.mark.objects.filter(store_id=store_id).update(checked_through=ids[-1])
         if len(ids) < BATCH:
             return created

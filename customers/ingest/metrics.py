@@ -30,7 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
-from customers.ingest.batches import CHUNK, chunks, param_limit
+from customers.ingest.batches import chunks, param_limit
 from customers.models import Customer, Event, Store
 from customers.money import CENT
 
@@ -288,12 +288,12 @@ def _predictions_refresh(customers) -> None:
             )
         )
         return
-    # SQLite has no interval division
-    rows = list(repeat.only("pk", "first_order_at", "last_order_at", "order_count"))
-    for customer in rows:
-        gap = (customer.last_order_at - customer.first_order_at) / (customer.order_count - 1)
-        customer.predicted_next_order_at = customer.last_order_at + gap
-    Customer.objects.bulk_update(rows, ["predicted_next_order_at"], batch_size=CHUNK)
+    # SQLite has no interval division: the dates come out here and go back in one UPDATE per
+    # chunk joining the batch's values (a per-row CASE, as `bulk_update` builds, is slow to build).
+    stored = repeat.values_list("pk", "first_order_at", "last_order_at", "order_count")
+    rows = [(pk, last + (last - first) / (count - 1)) for pk, first, last, count in stored]
+    for chunk in chunks(rows, param_limit() // 2):
+        _customers_add(chunk, [("predicted_next_order_at", "timestamptz", "{v}")])
 
 
 def _latest(event_type: str, key: str):
