@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from campaigns import models
-from campaigns.bulk import rows_insert
+from campaigns.bulk import rows_insert, rows_insert_numbered
 from campaigns.content.links import PendingLink
 from campaigns.content.meter import encoding_and_segments
 from campaigns.models import GuardrailDecision, Link, Message
@@ -136,6 +136,7 @@ class DecidedBatch:
     drafts: list[MessageDraft]
     proposals: list[policy.Proposal]
     rows: list[tuple[object, ...]]
+    new_keys: bool = False  # see `message_ids_create`
 
 
 def drafts_decide(
@@ -169,7 +170,9 @@ def drafts_decide(
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     stage = GuardrailDecision.Stage.CREATE
     guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers, known=known)
-    return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
+    return DecidedBatch(
+        drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now), new_keys=new_keys
+    )
 
 
 def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
@@ -179,17 +182,7 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
     rows = batch.rows
     # An error undoes the caller's transaction or savepoint with it: no savepoint of its own.
     with transaction.atomic(savepoint=False):
-        # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
-        inserted = rows_insert(
-            model=Message,
-            columns=INSERTED,
-            rows=rows,
-            skip_duplicates_of="idempotency_key",
-            returning=["idempotency_key", "id"],
-        )
-        if inserted is None:
-            inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
-        ids = dict(inserted)
+        ids = _insert(rows, new_keys=batch.new_keys)
         verdicts = {r[KEY]: p.verdict for r, p in zip(rows, batch.proposals, strict=True)}
         plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
@@ -201,6 +194,26 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
         queued = Message.Status.QUEUED
         enqueue_after_commit([ids[r[KEY]] for r in rows if r[KEY] in ids and r[STATUS] == queued])
     return ids
+
+
+def _insert(rows: list[tuple[object, ...]], *, new_keys: bool) -> dict[str, int]:
+    """Insert the rows; the ids by key of those this call inserted."""
+    if new_keys and rows and connection.vendor == "postgresql":
+        # Keys expected new: one COPY with ids drawn first; a key stored meanwhile undoes it.
+        numbered = rows_insert_numbered(model=Message, columns=INSERTED, rows=rows)
+        if numbered is not None:
+            return {r[KEY]: pk for r, pk in zip(rows, numbered, strict=True)}
+    # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
+    inserted = rows_insert(
+        model=Message,
+        columns=INSERTED,
+        rows=rows,
+        skip_duplicates_of="idempotency_key",
+        returning=["idempotency_key", "id"],
+    )
+    if inserted is None:
+        inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
+    return dict(inserted)
 
 
 def _store(
