@@ -223,9 +223,9 @@ def run_once(store: Store, segment: Segment, template: MessageTemplate, now: dat
         send_at=now,
         status=Campaign.Status.SCHEDULED,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     created = campaign_materialize(campaign_id=campaign.pk, now=now)
-    path = time.perf_counter() - started
+    path, cpu = time.perf_counter() - started, time.process_time() - cpu
 
     rows = written_rows(campaign)
     delete_texts("campaign_id = %s", campaign.pk)
@@ -233,7 +233,7 @@ def run_once(store: Store, segment: Segment, template: MessageTemplate, now: dat
     delete_texts("campaign_id = %s", campaign.pk)
     campaign.delete()
     counts = ", ".join(f"{len(r)} {m.__name__}" for m, (_, r) in rows.items())
-    return created, path, floor, counts
+    return created, path, floor, counts, cpu
 
 
 def rendering(store: Store, count: int) -> None:
@@ -282,7 +282,7 @@ def main() -> None:
         )
         ratios = []
         for _ in range(args.repeat):
-            created, path, floor, counts = run_once(store, segment, template, NOW)
+            created, path, floor, counts, cpu = run_once(store, segment, template, NOW)
             print(f"\n{name}: {created:,} texts ({counts})")
             print(f"  campaign_materialize (segment, render, outbox)  {path:7.2f} s   goal <= 5 s: "
                   f"{common.verdict(path <= 5)}")  # fmt: skip
@@ -290,6 +290,8 @@ def main() -> None:
                 f"  plain bulk load of the same rows (floor)        {floor:7.2f} s   "
                 f"ratio {path / floor:5.1f}x"
             )
+            # The path's own work, which the machine's load moves less than its seconds.
+            print(f"  CPU in this process during the path             {cpu:7.2f} s")
             ratios.append(path / floor)
             passed = passed and path <= 5
         if len(ratios) > 1:

@@ -54,10 +54,15 @@ class MessageDraft:
     offer_state: str = ""  # a unique offer code's: policy.OFFER_PENDING / OFFER_REFUSED, "" when ready
 
 
+# Plain strings: a member of a Django choices enum costs a lookup through its class per use,
+# which at a broadcast's size shows.
+MARKETING, TRANSACTIONAL = str(Message.Kind.MARKETING), str(Message.Kind.TRANSACTIONAL)
+
+
 def default_priority(draft: MessageDraft) -> int:
     if draft.priority is not None:
         return draft.priority
-    if draft.kind == Message.Kind.TRANSACTIONAL:
+    if draft.kind == TRANSACTIONAL:
         return 100
     return 50 if draft.flow_run_id else 20
 
@@ -153,13 +158,14 @@ def drafts_decide(
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
     fresh = list(unique.values()) if new_keys else _not_stored(list(unique.values()))
+    valid_for = _valid_until_by_kind(now)
     proposals = [
         policy.Proposal(
             customer_id=d.customer.pk,
             store_id=d.customer.store_id,
             kind=str(d.kind),
             priority=default_priority(d),
-            valid_until=_valid_until(d, now),
+            valid_until=d.valid_until or valid_for[d.kind == MARKETING],
             confirms_opt_out=d.confirms_opt_out,
             run_id=d.flow_run_id,
             step_id=d.flow_step_id,
@@ -253,15 +259,12 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
     return [d for d in drafts if d.idempotency_key not in existing]
 
 
-def _valid_until(draft: MessageDraft, now: datetime) -> datetime:
-    if draft.valid_until is not None:
-        return draft.valid_until
-    hours = (
-        settings.SMS_MARKETING_VALID_HOURS
-        if draft.kind == Message.Kind.MARKETING
-        else settings.SMS_TRANSACTIONAL_VALID_HOURS
-    )
-    return now + timedelta(hours=hours)
+def _valid_until_by_kind(now: datetime) -> dict[bool, datetime]:
+    """When a draft without its own `valid_until` stops being worth sending, by whether it is marketing."""
+    return {
+        True: now + timedelta(hours=settings.SMS_MARKETING_VALID_HOURS),
+        False: now + timedelta(hours=settings.SMS_TRANSACTIONAL_VALID_HOURS),
+    }
 
 
 def _rows(
