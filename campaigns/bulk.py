@@ -8,9 +8,9 @@ INSERT ... SELECT writes rows computed by the database from a queryset, none in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import F, Lookup, Q, QuerySet
 
 
@@ -62,7 +62,7 @@ def rows_insert(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             if skip_duplicates_of is None:
-                _copy(cursor.cursor, table, names, rows)
+                copy_rows(cursor.cursor, model._meta.db_table, [f.column for f in fields], rows)
                 return None
             back = ", ".join(connection.ops.quote_name(model._meta.get_field(c).column) for c in returning)
             unique = connection.ops.quote_name(skip_duplicates_of)
@@ -74,15 +74,80 @@ def rows_insert(
     return None
 
 
+def rows_insert_numbered(
+    *, model: type[models.Model], columns: Sequence[str], rows: list[tuple]
+) -> list[int] | None:
+    """Insert rows that should all be new, with their ids drawn from the table's sequence first (one
+    query), by one COPY of the rows with their ids: PostgreSQL only, inside a transaction. None, with
+    nothing inserted, when a row clashes with a stored one on a unique column (a key stored
+    meanwhile): the caller then inserts with `rows_insert(skip_duplicates_of=...)`.
+
+    COPY straight into the table costs the server less than loading a scratch table and inserting
+    from it with a conflict check per row, and the ids come back before the rows are written."""
+    if not rows:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    names = [model._meta.get_field(name).column for name in [model._meta.pk.name, *_fields(model, columns)]]
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, pk, len(rows)],
+        )
+        ids = [row[0] for row in raw.fetchall()]
+        try:
+            with transaction.atomic():
+                copy_rows(
+                    raw, table, names, ((pk_value, *row) for pk_value, row in zip(ids, rows, strict=True))
+                )
+        except connection.Database.errors.UniqueViolation:
+            return None
+    return ids
+
+
 def _fields(model: type[models.Model], columns: Sequence[str]) -> list[str]:
     by_attname = {f.attname: f.name for f in model._meta.concrete_fields}
     return [by_attname[c] for c in columns]
 
 
-def _copy(raw, table: str, names: str, rows: list[tuple]) -> None:
-    with raw.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+def copy_rows(raw, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    """COPY `rows` into `table` (`columns` are column names, unquoted) on a raw psycopg cursor.
+
+    In binary when every column is of a plain type: the text format costs the client about ten
+    times the CPU per row (every date and number written out as text), more than the server's
+    work at a broadcast's size, and it runs in the same process as the rendering and deciding."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(c) for c in columns)
+    types = _column_types(raw, table, columns)
+    binary = all(t in PLAIN_TYPES for t in types)
+    with raw.copy(
+        f"COPY {quote(table)} ({names}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
+    ) as copy:
+        if binary:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
+
+
+# Built-in types (fixed oids) whose binary form psycopg writes from the Python values the outbox
+# builds: int2, int4, int8, bool, text, varchar, timestamptz, uuid.
+PLAIN_TYPES = frozenset({21, 23, 20, 16, 25, 1043, 1184, 2950})
+_types: dict[tuple, list[int]] = {}
+
+
+def _column_types(raw, table: str, columns: Sequence[str]) -> list[int]:
+    """The type oids of the table's columns (looked up once per database, table and columns)."""
+    key = (connection.settings_dict["NAME"], table, tuple(columns))
+    if key not in _types:
+        raw.execute(
+            "SELECT attname, atttypid FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [connection.ops.quote_name(table)],
+        )
+        by_name = dict(raw.fetchall())
+        _types[key] = [by_name[c] for c in columns]
+    return _types[key]
 
 
 def _staged(
@@ -112,7 +177,12 @@ def _staged(
             params.append(first[i])
     names = ", ".join(quote(f.column) for f in fields)
     raw.execute(f"CREATE TEMP TABLE outbox_load ON COMMIT DROP AS SELECT {loaded} FROM {table} WITH NO DATA")
-    _copy(raw, "outbox_load", loaded, list(zip(*(columns[i] for i in varying), strict=True)))
+    copy_rows(
+        raw,
+        "outbox_load",
+        [fields[i].column for i in varying],
+        zip(*(columns[i] for i in varying), strict=True),
+    )
     insert = (
         f"INSERT INTO {table} ({names}) SELECT {', '.join(selected)} FROM outbox_load "
         f"ON CONFLICT ({unique}) DO NOTHING"

@@ -262,9 +262,10 @@ class _Compiled:
 def _render_one(
     compiled: _Compiled, context: dict[str, object], store: Store, *,
     utm_campaign: str, utm_content: str, track_links: bool, plan: Plan | None = None,
-    refused: frozenset[str],
+    refused: frozenset[str], link_prefix: str,
 ) -> Rendered:
-    """`refused`: the template's own URLs (by field name) the store's redirect would refuse."""
+    """`refused`: the template's own URLs (by field name) the store's redirect would refuse;
+    `link_prefix`: a short link without its code (`short_url("")`), read once per batch."""
     if not compiled.link_fields and not compiled.urls:
         return Rendered(body=render_parsed(compiled.template, context, currency=store.currency, plan=plan))
     codes: dict[str, str] = {}
@@ -274,7 +275,7 @@ def _render_one(
         if target not in codes:
             codes[target] = new_code() if track_links else PLACEHOLDER_CODE
             links.append(PendingLink(codes[target], target, utm_campaign, utm_content))
-        return short_url(codes[target])
+        return link_prefix + codes[target]
 
     fallbacks = compiled.fallbacks
     for name in compiled.link_fields:
@@ -333,6 +334,7 @@ def render_messages(
         store.pk: frozenset(name for name, url in compiled.urls.items() if target_error(store, url))
         for store in lookups.stores.values()
     }
+    link_prefix = short_url("")
     rendered = []
     codes = list(offer_codes) if offer_codes is not None else [offer_code] * len(customers)
     for customer, snapshot, code in zip(customers, snapshot_list, codes, strict=True):
@@ -344,7 +346,8 @@ def render_messages(
             context["offer_code"] = code
         rendered.append(_render_one(compiled, context, store, utm_campaign=utm_campaign,
                                     utm_content=utm_content, track_links=track_links,
-                                    plan=plans[customer.store_id], refused=refused[customer.store_id]))
+                                    plan=plans[customer.store_id], refused=refused[customer.store_id],
+                                    link_prefix=link_prefix))
     return rendered
 
 

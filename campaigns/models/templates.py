@@ -24,7 +24,7 @@ class Link(models.Model):
     message = models.ForeignKey(
         "campaigns.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="links"
     )
-    code = models.CharField(max_length=16, unique=True)
+    code = models.CharField(max_length=16)  # unique by a constraint: see Meta
     target_url = models.URLField(max_length=1000)
     utm_campaign = models.CharField(max_length=100, blank=True)
     utm_content = models.CharField(max_length=100, blank=True)
@@ -40,6 +40,9 @@ class Link(models.Model):
                 fields=["message"], include=["clicks"], condition=models.Q(clicks__gt=0), name="link_tapped"
             ),
         ]
+        # A constraint rather than `unique=True`, which on PostgreSQL also builds a LIKE index: a
+        # code is only ever looked up whole, and a broadcast writes one link per text.
+        constraints = [models.UniqueConstraint(fields=["code"], name="link_code_unique")]
 
     def __str__(self) -> str:
         return self.code

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from campaigns import models
-from campaigns.bulk import rows_insert
+from campaigns.bulk import rows_insert, rows_insert_numbered
 from campaigns.content.links import PendingLink
 from campaigns.content.meter import encoding_and_segments
 from campaigns.models import GuardrailDecision, Link, Message
@@ -54,10 +54,15 @@ class MessageDraft:
     offer_state: str = ""  # a unique offer code's: policy.OFFER_PENDING / OFFER_REFUSED, "" when ready
 
 
+# Plain strings: a member of a Django choices enum costs a lookup through its class per use,
+# which at a broadcast's size shows.
+MARKETING, TRANSACTIONAL = str(Message.Kind.MARKETING), str(Message.Kind.TRANSACTIONAL)
+
+
 def default_priority(draft: MessageDraft) -> int:
     if draft.priority is not None:
         return draft.priority
-    if draft.kind == Message.Kind.TRANSACTIONAL:
+    if draft.kind == TRANSACTIONAL:
         return 100
     return 50 if draft.flow_run_id else 20
 
@@ -136,6 +141,7 @@ class DecidedBatch:
     drafts: list[MessageDraft]
     proposals: list[policy.Proposal]
     rows: list[tuple[object, ...]]
+    new_keys: bool = False  # see `message_ids_create`
 
 
 def drafts_decide(
@@ -152,13 +158,14 @@ def drafts_decide(
     for draft in drafts:
         unique.setdefault(draft.idempotency_key, draft)
     fresh = list(unique.values()) if new_keys else _not_stored(list(unique.values()))
+    valid_for = _valid_until_by_kind(now)
     proposals = [
         policy.Proposal(
             customer_id=d.customer.pk,
             store_id=d.customer.store_id,
             kind=str(d.kind),
             priority=default_priority(d),
-            valid_until=_valid_until(d, now),
+            valid_until=d.valid_until or valid_for[d.kind == MARKETING],
             confirms_opt_out=d.confirms_opt_out,
             run_id=d.flow_run_id,
             step_id=d.flow_step_id,
@@ -169,7 +176,9 @@ def drafts_decide(
     customers = {d.customer.pk: d.customer for d in fresh} if customers_read else None
     stage = GuardrailDecision.Stage.CREATE
     guardrails.evaluate(proposals=proposals, stage=stage, now=now, customers=customers, known=known)
-    return DecidedBatch(drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now))
+    return DecidedBatch(
+        drafts=fresh, proposals=proposals, rows=_rows(fresh, proposals, now), new_keys=new_keys
+    )
 
 
 def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
@@ -179,17 +188,7 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
     rows = batch.rows
     # An error undoes the caller's transaction or savepoint with it: no savepoint of its own.
     with transaction.atomic(savepoint=False):
-        # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
-        inserted = rows_insert(
-            model=Message,
-            columns=INSERTED,
-            rows=rows,
-            skip_duplicates_of="idempotency_key",
-            returning=["idempotency_key", "id"],
-        )
-        if inserted is None:
-            inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
-        ids = dict(inserted)
+        ids = _insert(rows, new_keys=batch.new_keys)
         verdicts = {r[KEY]: p.verdict for r, p in zip(rows, batch.proposals, strict=True)}
         plain = {id(v): plain_allow(v) for v in {id(v): v for v in verdicts.values()}.values()}
         # A plain allow is what the row's own status says: only a policy that did more is stored.
@@ -201,6 +200,26 @@ def decided_store(*, batch: DecidedBatch, now: datetime) -> dict[str, int]:
         queued = Message.Status.QUEUED
         enqueue_after_commit([ids[r[KEY]] for r in rows if r[KEY] in ids and r[STATUS] == queued])
     return ids
+
+
+def _insert(rows: list[tuple[object, ...]], *, new_keys: bool) -> dict[str, int]:
+    """Insert the rows; the ids by key of those this call inserted."""
+    if new_keys and rows and connection.vendor == "postgresql":
+        # Keys expected new: one COPY with ids drawn first; a key stored meanwhile undoes it.
+        numbered = rows_insert_numbered(model=Message, columns=INSERTED, rows=rows)
+        if numbered is not None:
+            return {r[KEY]: pk for r, pk in zip(rows, numbered, strict=True)}
+    # A concurrent call with the same key inserts first or not at all: ours are the rows with our token.
+    inserted = rows_insert(
+        model=Message,
+        columns=INSERTED,
+        rows=rows,
+        skip_duplicates_of="idempotency_key",
+        returning=["idempotency_key", "id"],
+    )
+    if inserted is None:
+        inserted = _ours([r[KEY] for r in rows], rows[0] if rows else None)
+    return dict(inserted)
 
 
 def _store(
@@ -240,15 +259,12 @@ def _not_stored(drafts: list[MessageDraft]) -> list[MessageDraft]:
     return [d for d in drafts if d.idempotency_key not in existing]
 
 
-def _valid_until(draft: MessageDraft, now: datetime) -> datetime:
-    if draft.valid_until is not None:
-        return draft.valid_until
-    hours = (
-        settings.SMS_MARKETING_VALID_HOURS
-        if draft.kind == Message.Kind.MARKETING
-        else settings.SMS_TRANSACTIONAL_VALID_HOURS
-    )
-    return now + timedelta(hours=hours)
+def _valid_until_by_kind(now: datetime) -> dict[bool, datetime]:
+    """When a draft without its own `valid_until` stops being worth sending, by whether it is marketing."""
+    return {
+        True: now + timedelta(hours=settings.SMS_MARKETING_VALID_HOURS),
+        False: now + timedelta(hours=settings.SMS_TRANSACTIONAL_VALID_HOURS),
+    }
 
 
 def _rows(

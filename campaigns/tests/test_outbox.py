@@ -42,6 +42,40 @@ def test_a_key_stored_meanwhile_is_skipped_even_when_the_caller_says_the_keys_ar
     assert list(Message.objects.values_list("id", "body")) == [(stored, "First")]
 
 
+def test_new_keys_with_one_stored_meanwhile_store_the_others_with_their_links(make_subscriber):
+    ada, bo = make_subscriber(), make_subscriber()
+    [stored] = message_ids_create(drafts=[draft(ada, key="a", body="First")], now=NOON)
+    link = PendingLink("abcdefghij", "https://shop.example.com/", "drop", "broadcast")
+
+    ids = message_ids_create(
+        drafts=[draft(ada, key="a", body="Again"), draft(bo, key="b", body="Hi Bo", links=[link])],
+        now=NOON,
+        new_keys=True,
+    )
+
+    [new] = ids
+    assert sorted(Message.objects.values_list("id", "idempotency_key", "body")) == sorted(
+        [(stored, "a", "First"), (new, "b", "Hi Bo")]
+    )
+    assert list(Link.objects.values_list("message_id", "customer_id", "code")) == [(new, bo.pk, "abcdefghij")]
+
+
+def test_new_keys_are_stored_under_the_ids_returned_for_them(make_subscriber):
+    customers = [make_subscriber() for _ in range(3)]
+
+    ids = message_ids_create(
+        drafts=[draft(c, key=f"k{i}", body=f"Hi {i}") for i, c in enumerate(customers)],
+        now=NOON,
+        new_keys=True,
+    )
+
+    stored = dict(Message.objects.values_list("id", "idempotency_key"))
+    assert [stored[pk] for pk in ids] == ["k0", "k1", "k2"]
+    # the table's own sequence moved past them: a later insert does not clash
+    [later] = message_ids_create(drafts=[draft(customers[0], key="later")], now=NOON)
+    assert later > max(ids)
+
+
 def test_rows_of_one_batch_keep_their_own_values_and_share_the_common_ones(make_subscriber):
     ada = make_subscriber()
     bo = make_subscriber()
