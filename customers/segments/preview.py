@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +67,22 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
         diff = {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None
         examples = list(everyone.filter(new).order_by("-pk")[:SHOWN])
         return Preview(counted["count"], counted["reachable"], None, diff, examples)
+    with _lean():
+        return _large(store, rules, segment, now, seen, size, new, old)
+
+
+def _large(
+    store: Store,
+    rules: dict,
+    segment: Segment | None,
+    now: datetime,
+    seen: tuple[int, ...],
+    size: int,
+    new: Q,
+    old: Q | None,
+) -> Preview:
+    """A store over EXACT_UP_TO: exact what fits the budget, the rest from the sample."""
+    everyone = Customer.objects.filter(store=store)
     exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen, size=size))
     reachable = None
     if exact is not None and exact <= REACH_EXACT_UP_TO:
@@ -129,6 +146,20 @@ def _examples(
     return list(Customer.objects.filter(pk__in=found).order_by("-pk"))
 
 
+@contextmanager
+def _lean():
+    """On PostgreSQL, the queries inside in one transaction without JIT compilation: a count the
+    planner expects to read millions of rows is otherwise compiled first, for longer than the
+    preview's whole budget, though the indexes answer it in a fraction of that."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+        cursor.execute("SET LOCAL jit TO DEFAULT")  # kept by a transaction this one is nested in
+
+
 def _within_budget(count):
     """The count if PostgreSQL finishes it within the budget, else None (SQLite: always counted)."""
     if connection.vendor != "postgresql":
@@ -136,7 +167,10 @@ def _within_budget(count):
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {EXACT_BUDGET_MS}")
-            return count()
+            counted = count()
+            # a savepoint released keeps the limit for the rest of the enclosing transaction
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            return counted
     except DatabaseError:
         return None
 
