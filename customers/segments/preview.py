@@ -91,9 +91,12 @@ def _large(
     unchanged = segment is not None and rules == segment.rules
     if unchanged:
         diff = {"added": 0, "removed": 0}
+    newest = list(everyone.order_by("-pk").values_list("pk", flat=True)[:NEWEST])
     if exact is None or reachable is None or (old is not None and not unchanged):
         sample = sample_ids(store, SAMPLE_SIZE, total=size)
-        hits = _members(store, rules, sample, now, seen, size)
+        # the sample and the newest customers evaluated together: one read of the tree's events
+        found = _members(store, rules, sorted({*sample, *newest}), now, seen, size)
+        hits, newest_hits = found.intersection(sample), found.intersection(newest)
         if exact is None:
             exact, estimate = _scaled(len(hits), len(sample), size)
         if reachable is None:
@@ -108,8 +111,9 @@ def _large(
                 "removed": round(len(before - hits) * scale),
                 "estimated": True,
             }
-    examples = _examples(store, rules, now, seen, hits, size)
-    return Preview(exact, reachable, estimate, diff, examples, reach_estimated)
+    else:
+        newest_hits = _members(store, rules, newest, now, seen, size)
+    return Preview(exact, reachable, estimate, diff, _examples(newest_hits, hits), reach_estimated)
 
 
 def _saved(segment: Segment | None, store: Store, now: datetime, size: int) -> Q | None:
@@ -135,12 +139,9 @@ def _scaled(hits: int, sampled: int, size: int) -> tuple[int, Estimate]:
     return round(share * size), Estimate(sampled=sampled, of=size, margin=round(margin))
 
 
-def _examples(
-    store: Store, rules: dict, now: datetime, seen: tuple[int, ...], hits: set[int], size: int
-) -> list[Customer]:
+def _examples(newest_hits: set[int], hits: set[int]) -> list[Customer]:
     """The newest members among the store's newest customers, then members of the sample."""
-    newest = list(Customer.objects.filter(store=store).order_by("-pk").values_list("pk", flat=True)[:NEWEST])
-    found = sorted(_members(store, rules, newest, now, seen, size), reverse=True)[:SHOWN]
+    found = sorted(newest_hits, reverse=True)[:SHOWN]
     if len(found) < SHOWN:
         found += sorted(hits - set(found), reverse=True)[: SHOWN - len(found)]
     return list(Customer.objects.filter(pk__in=found).order_by("-pk"))

@@ -120,3 +120,32 @@ def test_a_count_over_the_budget_gives_way_and_the_previews_limits_end_with_it(s
     monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
     assert preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).count == 2
     assert shown() == before
+
+
+def test_a_large_stores_examples_are_its_newest_members_then_the_samples(store, monkeypatch):
+    """The sample and the newest customers are evaluated together: the examples are the newest
+    members first, then members of the sample, the same as evaluating each alone."""
+    from customers.segments import preview
+
+    for n in range(4):
+        Customer.objects.create(store=store, phone=f"+1415555031{n}", timezone="UTC", timezone_source="given",
+                                loyalty_status="gold" if n % 2 else "")  # fmt: skip
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(preview, "EXACT_BUDGET_MS", 0)  # no limit: the count stays exact
+    monkeypatch.setattr(preview, "NEWEST", 2)
+    monkeypatch.setattr(preview, "SHOWN", 3)
+    gold = list(
+        Customer.objects.filter(store=store, loyalty_status="gold")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    monkeypatch.setattr(preview, "sample_ids", lambda store, size, total=None: gold[1:] + [gold[0] + 1000])
+    shown = preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW)
+    assert shown.count == 4
+    newest_gold = gold[0]  # of the newest two customers, one is gold
+    assert [c.pk for c in shown.sample] == [newest_gold]  # exact throughout: no sample was read
+    monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 1)  # reach from the sample, and its members shown
+    assert [c.pk for c in preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).sample] == [
+        newest_gold,
+        *gold[1:3],
+    ]
