@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +67,22 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
         diff = {"added": counted["added"], "removed": counted["removed"]} if "added" in counted else None
         examples = list(everyone.filter(new).order_by("-pk")[:SHOWN])
         return Preview(counted["count"], counted["reachable"], None, diff, examples)
+    with _lean():
+        return _large(store, rules, segment, now, seen, size, new, old)
+
+
+def _large(
+    store: Store,
+    rules: dict,
+    segment: Segment | None,
+    now: datetime,
+    seen: tuple[int, ...],
+    size: int,
+    new: Q,
+    old: Q | None,
+) -> Preview:
+    """A store over EXACT_UP_TO: exact what fits the budget, the rest from the sample."""
+    everyone = Customer.objects.filter(store=store)
     exact = _within_budget(lambda: rules_count(store, rules, now=now, seen=seen, size=size))
     reachable = None
     if exact is not None and exact <= REACH_EXACT_UP_TO:
@@ -74,9 +91,12 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
     unchanged = segment is not None and rules == segment.rules
     if unchanged:
         diff = {"added": 0, "removed": 0}
+    newest = list(everyone.order_by("-pk").values_list("pk", flat=True)[:NEWEST])
     if exact is None or reachable is None or (old is not None and not unchanged):
         sample = sample_ids(store, SAMPLE_SIZE, total=size)
-        hits = _members(store, rules, sample, now, seen, size)
+        # the sample and the newest customers evaluated together: one read of the tree's events
+        found = _members(store, rules, sorted({*sample, *newest}), now, seen, size)
+        hits, newest_hits = found.intersection(sample), found.intersection(newest)
         if exact is None:
             exact, estimate = _scaled(len(hits), len(sample), size)
         if reachable is None:
@@ -91,8 +111,9 @@ def preview_counts(*, store: Store, rules: dict, segment: Segment | None, now: d
                 "removed": round(len(before - hits) * scale),
                 "estimated": True,
             }
-    examples = _examples(store, rules, now, seen, hits, size)
-    return Preview(exact, reachable, estimate, diff, examples, reach_estimated)
+    else:
+        newest_hits = _members(store, rules, newest, now, seen, size)
+    return Preview(exact, reachable, estimate, diff, _examples(newest_hits, hits), reach_estimated)
 
 
 def _saved(segment: Segment | None, store: Store, now: datetime, size: int) -> Q | None:
@@ -118,15 +139,26 @@ def _scaled(hits: int, sampled: int, size: int) -> tuple[int, Estimate]:
     return round(share * size), Estimate(sampled=sampled, of=size, margin=round(margin))
 
 
-def _examples(
-    store: Store, rules: dict, now: datetime, seen: tuple[int, ...], hits: set[int], size: int
-) -> list[Customer]:
+def _examples(newest_hits: set[int], hits: set[int]) -> list[Customer]:
     """The newest members among the store's newest customers, then members of the sample."""
-    newest = list(Customer.objects.filter(store=store).order_by("-pk").values_list("pk", flat=True)[:NEWEST])
-    found = sorted(_members(store, rules, newest, now, seen, size), reverse=True)[:SHOWN]
+    found = sorted(newest_hits, reverse=True)[:SHOWN]
     if len(found) < SHOWN:
         found += sorted(hits - set(found), reverse=True)[: SHOWN - len(found)]
     return list(Customer.objects.filter(pk__in=found).order_by("-pk"))
+
+
+@contextmanager
+def _lean():
+    """On PostgreSQL, the queries inside in one transaction without JIT compilation: a count the
+    planner expects to read millions of rows is otherwise compiled first, for longer than the
+    preview's whole budget, though the indexes answer it in a fraction of that."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
+        cursor.execute("SET LOCAL jit TO DEFAULT")  # kept by a transaction this one is nested in
 
 
 def _within_budget(count):
@@ -136,7 +168,10 @@ def _within_budget(count):
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL statement_timeout = {EXACT_BUDGET_MS}")
-            return count()
+            counted = count()
+            # a savepoint released keeps the limit for the rest of the enclosing transaction
+            cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            return counted
     except DatabaseError:
         return None
 

@@ -85,3 +85,67 @@ def test_the_builder_says_reach_is_an_estimate_when_only_the_count_is_exact(stor
     assert (body["count"], body["reachable"], body["reachable_estimated"]) == (2, 1, True)
     monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 2)
     assert not preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).reachable_estimated
+
+
+def test_a_count_over_the_budget_gives_way_and_the_previews_limits_end_with_it(store, monkeypatch):
+    """On PostgreSQL the large-store preview counts without JIT and within a time limit: a count that
+    runs over it is cancelled (then estimated), and neither setting outlives the preview in the
+    transaction around it."""
+    from django.db import connection
+
+    from customers.segments import preview
+
+    if connection.vendor != "postgresql":
+        pytest.skip("statement time limits and JIT are PostgreSQL's")
+
+    def shown() -> tuple[str, str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout'), current_setting('jit')")
+            return cursor.fetchone()
+
+    before = shown()
+
+    def endless() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM generate_series(1, 1000000000)")
+            return cursor.fetchone()[0]
+
+    monkeypatch.setattr(preview, "EXACT_BUDGET_MS", 20)
+    with preview._lean():
+        assert shown()[1] == "off"
+        assert preview._within_budget(endless) is None
+        assert preview._within_budget(lambda: Customer.objects.filter(store=store).count()) == 3
+        assert shown()[0] == before[0]  # the limit ended with the count it bounded
+    assert shown() == before
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    assert preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).count == 2
+    assert shown() == before
+
+
+def test_a_large_stores_examples_are_its_newest_members_then_the_samples(store, monkeypatch):
+    """The sample and the newest customers are evaluated together: the examples are the newest
+    members first, then members of the sample, the same as evaluating each alone."""
+    from customers.segments import preview
+
+    for n in range(4):
+        Customer.objects.create(store=store, phone=f"+1415555031{n}", timezone="UTC", timezone_source="given",
+                                loyalty_status="gold" if n % 2 else "")  # fmt: skip
+    monkeypatch.setattr(preview, "EXACT_UP_TO", 2)
+    monkeypatch.setattr(preview, "EXACT_BUDGET_MS", 0)  # no limit: the count stays exact
+    monkeypatch.setattr(preview, "NEWEST", 2)
+    monkeypatch.setattr(preview, "SHOWN", 3)
+    gold = list(
+        Customer.objects.filter(store=store, loyalty_status="gold")
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    monkeypatch.setattr(preview, "sample_ids", lambda store, size, total=None: gold[1:] + [gold[0] + 1000])
+    shown = preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW)
+    assert shown.count == 4
+    newest_gold = gold[0]  # of the newest two customers, one is gold
+    assert [c.pk for c in shown.sample] == [newest_gold]  # exact throughout: no sample was read
+    monkeypatch.setattr(preview, "REACH_EXACT_UP_TO", 1)  # reach from the sample, and its members shown
+    assert [c.pk for c in preview.preview_counts(store=store, rules=GOLD, segment=None, now=NOW).sample] == [
+        newest_gold,
+        *gold[1:3],
+    ]
