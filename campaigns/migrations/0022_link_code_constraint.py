@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0001_squashed_0021_message_lean_indexes'),
-        ('customers', '0001_squashed_0022_event_customer_index_covers_product'),
+        ('campaigns', '0021_message_lean_indexes'),
+        ('customers', '0022_event_customer_index_covers_product'),
     ]
 
     operations = [

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("customers", "0001_squashed_0022_event_customer_index_covers_product"),
+        ("customers", "0022_event_customer_index_covers_product"),
     ]
 
     operations = [
