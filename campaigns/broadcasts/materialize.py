@@ -87,7 +87,6 @@ def _drafts(
 ) -> list[MessageDraft]:
     drafts = []
     valid_until = {tz: at + timedelta(hours=campaign.valid_hours) for tz, at in times.items()}
-    by_hour = campaign.at_best_hour
     for arm, group in experiments.campaign_place(campaign, customers, now=now):
         variant = arm.variant if arm else None
         keys = [f"campaign:{campaign.pk}:{customer.pk}" for customer in group]
@@ -111,16 +110,16 @@ def _drafts(
         campaign_id = campaign.pk
         drafts += [
             MessageDraft(
-                customer=c,
+                customer=customer,
                 body=text.body,
                 idempotency_key=key,
                 links=text.links,
                 campaign_id=campaign_id,
                 variant=code,
-                valid_until=valid_until[_moment(campaign, c) if by_hour else (c.timezone, None)],
+                valid_until=valid_until[_moment(campaign, customer)],
                 offer_state="" if not offer or given[key].state == READY else given[key].state,
             )
-            for c, text, key in zip(group, rendered, keys, strict=True)
+            for customer, text, key in zip(group, rendered, keys, strict=True)
         ]
     return drafts
 
